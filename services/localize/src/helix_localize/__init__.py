@@ -1,0 +1,1 @@
+"""Localize service: translation, subtitles and voice-over."""

@@ -1,0 +1,1 @@
+"""Visual service: frames, scenes and textures (diffusers)."""

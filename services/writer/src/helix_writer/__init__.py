@@ -1,0 +1,1 @@
+"""Writer service: scripts, dialogue and storyboard beats (transformers). Built in issue 4."""

@@ -1,0 +1,71 @@
+"""Asset keys: `productions/{production}/{kind}/{asset}/v{n}.{ext}`, validated before use.
+
+Every key that reaches the store goes through `AssetKey.parse` (and `AssetKey.build`
+parses what it builds), so a key made from user input cannot climb out of its
+production (`..`), name another bucket, or smuggle control bytes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from helix.events.data import AssetKind
+
+_ID = r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}"  # starts alphanumeric, so never '.' or '..'
+_LAYOUT = re.compile(
+    rf"^productions/(?P<production>{_ID})/(?P<kind>{'|'.join(k.value for k in AssetKind)})/(?P<asset>{_ID})/"
+    rf"v(?P<version>[1-9][0-9]{{0,5}})\.(?P<ext>meta\.json|[a-z0-9]{{1,10}})$"
+)
+SIDECAR_EXT = "meta.json"
+
+
+class InvalidAssetKey(ValueError):
+    """A key that is not a Helix asset key; the message says why."""
+
+    def __init__(self, key: object, why: str) -> None:
+        super().__init__(f"invalid asset key {str(key)[:200]!r}: {why}")
+        self.why = why
+
+
+@dataclass(frozen=True)
+class AssetKey:
+    production_id: str
+    kind: AssetKind
+    asset_id: str
+    version: int
+    ext: str
+
+    def __str__(self) -> str:
+        return f"{self.prefix}v{self.version}.{self.ext}"
+
+    @property
+    def prefix(self) -> str:
+        """The folder holding every version of this asset."""
+        return f"productions/{self.production_id}/{self.kind.value}/{self.asset_id}/"
+
+    def sidecar(self) -> AssetKey:
+        """The JSON sidecar (lineage, generation parameters) of this version."""
+        return AssetKey(self.production_id, self.kind, self.asset_id, self.version, SIDECAR_EXT)
+
+    @classmethod
+    def build(cls, production_id: str, kind: AssetKind | str, asset_id: str, version: int, ext: str) -> AssetKey:
+        kind_value = kind.value if isinstance(kind, AssetKind) else kind
+        return cls.parse(f"productions/{production_id}/{kind_value}/{asset_id}/v{version}.{ext}")
+
+    @classmethod
+    def parse(cls, key: object) -> AssetKey:
+        if not isinstance(key, str):
+            raise InvalidAssetKey(key, "a key is a string")
+        if len(key) > 1024:
+            raise InvalidAssetKey(key, "longer than 1024 characters")
+        if any(ord(c) < 0x20 or c in "\\%" for c in key):
+            raise InvalidAssetKey(key, "control characters, backslashes and percent-escapes are not allowed")
+        if key.startswith("/") or "://" in key:
+            raise InvalidAssetKey(key, "keys are relative to the Helix bucket: no leading '/', no other bucket")
+        if any(s in ("", ".", "..") for s in key.split("/")):
+            raise InvalidAssetKey(key, "empty, '.' and '..' path segments are not allowed")
+        match = _LAYOUT.fullmatch(key)
+        if not match:
+            raise InvalidAssetKey(key, "expected productions/{production}/{kind}/{asset}/v{n}.{ext}")
+        return cls(match["production"], AssetKind(match["kind"]), match["asset"], int(match["version"]), match["ext"])

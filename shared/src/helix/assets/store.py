@@ -1,0 +1,180 @@
+"""The asset store: generated assets in S3 (MinIO by default) through the `minio` client.
+
+- content addressed: the sha256 of every object is in its metadata and is checked on read;
+- idempotent: putting the same bytes for an asset again returns the stored version
+  instead of writing a new one, so a redelivered request never duplicates an asset;
+- every version has a JSON sidecar with its lineage and generation parameters;
+- clients download through short-lived presigned URLs.
+Plain S3 calls only, so any S3 server works (the tests also run against SeaweedFS).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from minio import Minio
+from minio.error import S3Error
+
+from helix.assets.keys import AssetKey, InvalidAssetKey
+from helix.events.data import AssetKind
+from helix.settings import HelixSettings
+
+SHA256_META = "sha256"  # stored as x-amz-meta-sha256
+
+
+class AssetNotFound(LookupError):
+    pass
+
+
+class AssetIntegrityError(RuntimeError):
+    """The bytes read back do not hash to the sha256 recorded at write time."""
+
+
+@dataclass(frozen=True)
+class StoredAsset:
+    key: AssetKey
+    sha256: str
+    size_bytes: int
+    media_type: str
+
+    @property
+    def object_key(self) -> str:
+        return str(self.key)
+
+    def event_fields(self) -> dict[str, Any]:
+        """The fields of an `AssetGenerated` event that the store knows."""
+        return {
+            "production_id": self.key.production_id,
+            "asset_id": self.key.asset_id,
+            "kind": self.key.kind,
+            "version": self.key.version,
+            "object_key": self.object_key,
+            "sha256": self.sha256,
+            "size_bytes": self.size_bytes,
+            "media_type": self.media_type,
+        }
+
+
+def _client(endpoint: str, settings: HelixSettings) -> Minio:
+    parts = urlsplit(endpoint if "://" in endpoint else f"{'https' if settings.s3_secure else 'http'}://{endpoint}")
+    return Minio(
+        parts.netloc,
+        access_key=settings.s3_access_key,
+        secret_key=settings.s3_secret_key.get_secret_value(),
+        secure=parts.scheme == "https",
+        region=settings.s3_region,  # known region: presigning needs no network round trip
+    )
+
+
+class AssetStore:
+    def __init__(self, settings: HelixSettings) -> None:
+        self.settings = settings
+        self.bucket = settings.s3_bucket
+        self.client = _client(settings.s3_endpoint, settings)
+        self._presigner = _client(settings.s3_public_endpoint or settings.s3_endpoint, settings)
+
+    def ensure_bucket(self) -> None:
+        if not self.client.bucket_exists(self.bucket):
+            try:
+                self.client.make_bucket(self.bucket, location=self.settings.s3_region)
+            except S3Error as exc:
+                if exc.code not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                    raise
+
+    # --- writing -----------------------------------------------------------------------
+
+    def put(
+        self,
+        *,
+        production_id: str,
+        kind: AssetKind | str,
+        asset_id: str,
+        data: bytes,
+        media_type: str,
+        ext: str,
+        provenance: dict[str, Any] | None = None,
+    ) -> StoredAsset:
+        """Store `data` as the next version of an asset, with its sidecar.
+
+        If some version of this asset already holds exactly these bytes, that version is
+        returned and nothing is written.
+        """
+        digest = hashlib.sha256(data).hexdigest()
+        existing = self.versions(production_id, kind, asset_id)
+        for stored in existing:
+            if stored.sha256 == digest:
+                return stored
+        version = (existing[-1].key.version + 1) if existing else 1
+        key = AssetKey.build(production_id, kind, asset_id, version, ext)
+        stored = StoredAsset(key, digest, len(data), media_type)
+        sidecar = {
+            **stored.event_fields(),
+            "kind": key.kind.value,
+            "stored_at": datetime.now(UTC).isoformat(),
+            "provenance": provenance or {},
+        }
+        # Sidecar first: an object without its lineage must never be visible.
+        self._put_bytes(key.sidecar(), json.dumps(sidecar, sort_keys=True, default=str).encode(), "application/json")
+        self._put_bytes(key, data, media_type, digest)
+        return stored
+
+    def _put_bytes(self, key: AssetKey, data: bytes, media_type: str, digest: str | None = None) -> None:
+        digest = digest or hashlib.sha256(data).hexdigest()
+        self.client.put_object(
+            self.bucket, str(key), io.BytesIO(data), len(data), content_type=media_type, metadata={SHA256_META: digest}
+        )
+
+    # --- reading -----------------------------------------------------------------------
+
+    def stat(self, key: str | AssetKey) -> StoredAsset:
+        key = key if isinstance(key, AssetKey) else AssetKey.parse(key)
+        try:
+            info = self.client.stat_object(self.bucket, str(key))
+        except S3Error as exc:
+            if exc.code in ("NoSuchKey", "NoSuchObject", "NotFound"):
+                raise AssetNotFound(str(key)) from None
+            raise
+        meta = {k.lower(): v for k, v in (info.metadata or {}).items()}
+        return StoredAsset(key, meta.get(f"x-amz-meta-{SHA256_META}", ""), info.size or 0, info.content_type or "")
+
+    def get(self, key: str | AssetKey) -> bytes:
+        """The object's bytes, checked against the sha256 recorded when it was written."""
+        stored = self.stat(key)
+        response = self.client.get_object(self.bucket, stored.object_key)
+        try:
+            data = response.read()
+        finally:
+            response.close()
+            response.release_conn()
+        if hashlib.sha256(data).hexdigest() != stored.sha256:
+            raise AssetIntegrityError(f"{stored.object_key}: content does not match its recorded sha256")
+        return data
+
+    def sidecar(self, key: str | AssetKey) -> dict[str, Any]:
+        key = key if isinstance(key, AssetKey) else AssetKey.parse(key)
+        return json.loads(self.get(key.sidecar()))
+
+    def versions(self, production_id: str, kind: AssetKind | str, asset_id: str) -> list[StoredAsset]:
+        """Every stored version of an asset, oldest first."""
+        prefix = AssetKey.build(production_id, kind, asset_id, 1, "bin").prefix
+        keys = []
+        for obj in self.client.list_objects(self.bucket, prefix=prefix):
+            try:
+                key = AssetKey.parse(obj.object_name)
+            except InvalidAssetKey:
+                continue  # not written by Helix: ignore rather than trust
+            if key.ext != "meta.json":
+                keys.append(key)
+        return [self.stat(k) for k in sorted(keys, key=lambda k: k.version)]
+
+    def presign(self, key: str | AssetKey, expires: timedelta = timedelta(minutes=5)) -> str:
+        """A short-lived download URL. The object must exist; lifetime is capped by settings."""
+        stored = self.stat(key)
+        seconds = max(1, min(int(expires.total_seconds()), self.settings.presign_max_seconds))
+        return self._presigner.presigned_get_object(self.bucket, stored.object_key, expires=timedelta(seconds=seconds))

@@ -1,0 +1,252 @@
+"""The Helix Kafka bus: FastStream's confluent-kafka broker with Helix's delivery rules.
+
+Delivery rules (DESIGN.md, "Reliability rules"):
+- producers: `acks=all` and idempotence on;
+- consumers commit only after the handler's work is done (FastStream's `AckPolicy.MANUAL`;
+  its default commits before the handler runs, which loses work on a crash);
+- a message that cannot be decoded or validated, or whose type nobody knows, goes to
+  `helix.dlq.v1` with its reason, and the consumer goes on with the next one;
+- transient handler failures retry with exponential backoff, a bounded number of times,
+  then dead-letter; any other handler error dead-letters at once;
+- an event id already handled by this consumer group is acknowledged and skipped;
+- if the bus itself cannot finish (DLQ or dedupe store unreachable), the message is
+  rewound and tried again after a pause: never committed past.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+import urllib3.exceptions
+from confluent_kafka import Message
+from faststream import AckPolicy
+from faststream.confluent import KafkaBroker, KafkaMessage
+from faststream.confluent.opentelemetry import KafkaTelemetryMiddleware
+from opentelemetry.trace import TracerProvider
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+
+from helix.bus.admin import ensure_topics
+from helix.bus.dedupe import ProcessedEvents
+from helix.events.data import EventData
+from helix.events.envelope import CONTENT_TYPE, CloudEvent, DecodeError, decode, encode, new_event
+from helix.events.topics import TOPIC_DESCRIPTIONS, Topic
+from helix.metrics import DEAD_LETTERS, EVENTS_CONSUMED, EVENTS_PUBLISHED, HANDLE_SECONDS, HANDLER_RETRIES
+from helix.settings import HelixSettings
+
+log = structlog.get_logger("helix.bus")
+
+Handler = Callable[[CloudEvent[Any]], Awaitable[None]]
+DLQ_HEADER_PREFIX = "helix-dlq-"
+
+
+class TransientError(Exception):
+    """Raise from a handler for a failure worth retrying (a dependency is briefly away)."""
+
+
+DEFAULT_TRANSIENT: tuple[type[BaseException], ...] = (
+    TransientError,
+    ConnectionError,
+    TimeoutError,
+    urllib3.exceptions.HTTPError,  # the S3 client's transport errors: MinIO restarting
+)
+
+
+@dataclass(frozen=True)
+class _Consumer:
+    topic: str
+    group: str
+    handler: Handler
+    handles: tuple[type[EventData], ...]
+    transient: tuple[type[BaseException], ...]
+
+
+class HelixBus:
+    """Publish Helix events and consume them with at-least-once, idempotent handlers.
+
+    >>> bus = HelixBus(settings, source="/helix/review")
+    >>> @bus.consumer(Topic.ASSETS_GENERATED, group="review", handles=(AssetGenerated,))
+    ... async def on_asset(event: CloudEvent[AssetGenerated]) -> None: ...
+    >>> async with bus:  # creates topics, starts consumers
+    ...     await bus.publish(JobAccepted(...))
+    """
+
+    def __init__(
+        self,
+        settings: HelixSettings,
+        *,
+        source: str,
+        processed: ProcessedEvents | None = None,
+        tracer_provider: TracerProvider | None = None,
+    ) -> None:
+        self.settings = settings
+        self.source = source
+        self.processed = processed or ProcessedEvents(settings.effective_database_url())
+        self._consumers: list[_Consumer] = []
+        config = {k: v for k, v in settings.kafka_client_config().items() if k != "bootstrap.servers"}
+        self.broker = KafkaBroker(
+            settings.kafka_bootstrap,
+            client_id=source.strip("/").replace("/", "-") or "helix",
+            acks="all",
+            enable_idempotence=True,
+            config=config,  # type: ignore[arg-type]
+            middlewares=[KafkaTelemetryMiddleware(tracer_provider=tracer_provider)],
+            log_level=logging.DEBUG,  # FastStream's per-message lines; Helix logs outcomes itself
+            description="Helix event bus",
+        )
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await asyncio.to_thread(ensure_topics, self.settings)
+        await self.broker.start()
+
+    async def stop(self) -> None:
+        await self.broker.stop()
+
+    async def __aenter__(self) -> HelixBus:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # --- producing ---------------------------------------------------------------------
+
+    async def publish(self, data: EventData, *, event_id: str | None = None) -> CloudEvent[Any]:
+        """Wrap `data` in a CloudEvent from this service and publish it to its topic."""
+        event = new_event(data, source=self.source, event_id=event_id)
+        await self.publish_event(event)
+        return event
+
+    async def publish_event(self, event: CloudEvent[Any]) -> None:
+        topic = self.settings.topic(event.data.topic)
+        await self.broker.publish(
+            encode(event),
+            topic,
+            key=event.data.production_id,
+            headers={"content-type": CONTENT_TYPE},
+        )
+        EVENTS_PUBLISHED.labels(topic=event.data.topic, type=event.type).inc()
+
+    # --- consuming ---------------------------------------------------------------------
+
+    def consumer(
+        self,
+        topic: Topic,
+        *,
+        group: str,
+        handles: tuple[type[EventData], ...] = (),
+        transient: tuple[type[BaseException], ...] = DEFAULT_TRANSIENT,
+    ) -> Callable[[Handler], Handler]:
+        """Register `handler` for `topic` in consumer `group`.
+
+        `handles` limits the handler to some event types of the topic; others are
+        acknowledged and skipped (they are valid, just not this consumer's business).
+        """
+
+        def register(handler: Handler) -> Handler:
+            spec = _Consumer(self.settings.topic(topic), group, handler, handles, transient)
+            self._consumers.append(spec)
+
+            async def on_message(msg: KafkaMessage) -> None:
+                await self._on_message(spec, msg)
+
+            on_message.__name__ = handler.__name__
+            self.broker.subscriber(
+                spec.topic,
+                group_id=group,
+                ack_policy=AckPolicy.MANUAL,
+                auto_offset_reset="earliest",
+                session_timeout_ms=self.settings.consumer_session_timeout_ms,
+                title=f"{group}:{topic}",
+                description=(handler.__doc__ or TOPIC_DESCRIPTIONS.get(topic, "")).strip(),
+            )(on_message)
+            return handler
+
+        return register
+
+    async def _on_message(self, spec: _Consumer, msg: KafkaMessage) -> None:
+        raw: Message = msg.raw_message  # type: ignore[assignment]
+        try:
+            outcome, event_type = await self._process(spec, msg.body, raw)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # The bus itself could not finish (DLQ or dedupe store down): do not commit past
+            # this message. Rewind to it and try again after a pause.
+            log.exception("bus.infrastructure_error", topic=spec.topic, group=spec.group, offset=raw.offset())
+            await asyncio.sleep(self.settings.retry_backoff_max_s)
+            await msg.nack()
+            return
+        EVENTS_CONSUMED.labels(group=spec.group, type=event_type, outcome=outcome).inc()
+        await msg.ack()
+
+    async def _process(self, spec: _Consumer, body: bytes, raw: Message) -> tuple[str, str]:
+        try:
+            event = decode(body)
+        except DecodeError as exc:
+            await self.dead_letter(raw, group=spec.group, kind=exc.kind, reason=str(exc))
+            return "dead_lettered", "-"
+        if spec.handles and not isinstance(event.data, spec.handles):
+            return "skipped", event.type
+        if await self.processed.seen(spec.group, event.id):
+            log.info("bus.duplicate", event_id=event.id, type=event.type, group=spec.group)
+            return "duplicate", event.type
+
+        started = time.perf_counter()
+        try:
+            attempts = await self._handle_with_retries(spec, event)
+        except spec.transient as exc:
+            reason = f"transient failure persisted after {self.settings.retry_attempts} attempts: {exc!r}"
+            await self.dead_letter(raw, group=spec.group, kind="handler_transient", reason=reason)
+            return "dead_lettered", event.type
+        except Exception as exc:
+            log.exception("bus.handler_failed", event_id=event.id, type=event.type, group=spec.group)
+            await self.dead_letter(raw, group=spec.group, kind="handler_error", reason=f"{type(exc).__name__}: {exc}")
+            return "dead_lettered", event.type
+        finally:
+            HANDLE_SECONDS.labels(group=spec.group, type=event.type).observe(time.perf_counter() - started)
+        await self.processed.mark(spec.group, event.id)
+        log.debug("bus.handled", event_id=event.id, type=event.type, group=spec.group, attempts=attempts)
+        return "handled", event.type
+
+    async def _handle_with_retries(self, spec: _Consumer, event: CloudEvent[Any]) -> int:
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.settings.retry_attempts),
+            wait=wait_exponential_jitter(
+                initial=self.settings.retry_backoff_initial_s, max=self.settings.retry_backoff_max_s
+            ),
+            retry=retry_if_exception_type(spec.transient),
+            before_sleep=lambda state: HANDLER_RETRIES.labels(group=spec.group, type=event.type).inc(),
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                await spec.handler(event)
+        return retrying.statistics.get("attempt_number", 1)
+
+    async def dead_letter(self, raw: Message, *, group: str, kind: str, reason: str) -> None:
+        """Send the original message to the DLQ: value and key untouched, headers kept,
+        and `helix-dlq-*` headers saying where it came from and why it failed."""
+        headers = {k: (v or b"").decode("utf-8", "replace") for k, v in (raw.headers() or [])}
+        headers.update(
+            {
+                f"{DLQ_HEADER_PREFIX}reason": reason[:4000],
+                f"{DLQ_HEADER_PREFIX}kind": kind,
+                f"{DLQ_HEADER_PREFIX}topic": raw.topic() or "",
+                f"{DLQ_HEADER_PREFIX}partition": str(raw.partition()),
+                f"{DLQ_HEADER_PREFIX}offset": str(raw.offset()),
+                f"{DLQ_HEADER_PREFIX}group": group,
+                f"{DLQ_HEADER_PREFIX}at": datetime.now(UTC).isoformat(),
+            }
+        )
+        await self.broker.publish(raw.value() or b"", self.settings.topic(Topic.DLQ), key=raw.key(), headers=headers)
+        DEAD_LETTERS.labels(group=group, kind=kind).inc()
+        log.warning("bus.dead_lettered", kind=kind, reason=reason[:500], topic=raw.topic(), offset=raw.offset(), group=group)

@@ -1,0 +1,317 @@
+"""Versioned `data` models of every Helix event type (schema version 1).
+
+Rules that keep these contracts safe to evolve:
+- a model may gain optional fields within a version; consumers ignore fields they do not
+  know (`extra="ignore"`), so older services keep working;
+- removing or retyping a field is a new schema version (and a new `.vN` topic).
+Strings and lists are bounded so a malformed or hostile message cannot balloon memory.
+"""
+
+from __future__ import annotations
+
+import re
+
+from enum import StrEnum
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from helix.events.topics import Topic
+
+__all__ = [
+    "AssetKind",
+    "Authorship",
+    "Actor",
+    "ModelRef",
+    "EventData",
+    "GenerationRequest",
+    "ScriptLevel",
+    "ScriptRequested",
+    "DialogueRewriteRequested",
+    "StoryboardRequested",
+    "ImageRequest",
+    "FrameRequested",
+    "SceneRequested",
+    "TextureRequested",
+    "Deliverable",
+    "LocalizeRequested",
+    "AssetGenerated",
+    "ReviewDecision",
+    "ReviewApproved",
+    "ReviewRejected",
+    "ReviewRevisionRequested",
+    "JobStatus",
+    "JobAccepted",
+    "JobProgress",
+    "JobFailed",
+    "JobCompleted",
+    "Id",
+]
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+def _check_id(value: str) -> str:
+    if not _ID.fullmatch(value):
+        raise ValueError("ids are 1-128 characters of letters, digits, '.', '_' or '-', starting alphanumeric")
+    return value
+
+
+Id = Annotated[str, AfterValidator(_check_id)]
+ShortText = Annotated[str, Field(max_length=500)]
+LongText = Annotated[str, Field(max_length=20_000)]
+Locale = Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$", description="BCP 47 tag, e.g. de-DE")]
+
+
+class AssetKind(StrEnum):
+    SCRIPT = "script"
+    DIALOGUE = "dialogue"
+    STORYBOARD = "storyboard"
+    FRAME = "frame"
+    SCENE = "scene"
+    TEXTURE = "texture"
+    SUBTITLES = "subtitles"
+    VOICEOVER = "voiceover"
+
+
+class Authorship(StrEnum):
+    AI = "ai"
+    HUMAN = "human"
+    MIXED = "mixed"
+
+
+class Actor(BaseModel):
+    """Who asked for or did something: a person or a system account."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    subject: Annotated[str, Field(min_length=1, max_length=200)]
+    kind: Literal["user", "service"] = "user"
+    roles: list[Annotated[str, Field(max_length=50)]] = Field(default_factory=list, max_length=10)
+
+
+class ModelRef(BaseModel):
+    """A model as loaded: Hugging Face id or path, and the exact revision."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    id: Annotated[str, Field(min_length=1, max_length=300)]
+    revision: Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class EventData(BaseModel):
+    """Base of every event's `data`. Subclasses set the CloudEvents type and topic."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    event_type: ClassVar[str]
+    topic: ClassVar[Topic]
+    schema_version: ClassVar[int] = 1
+
+    production_id: Id
+
+    @classmethod
+    def schema_uri(cls) -> str:
+        return f"urn:helix:schema:{cls.event_type}:{cls.schema_version}"
+
+
+# --- requests --------------------------------------------------------------------------
+
+
+class GenerationRequest(EventData):
+    """Fields every generation request carries."""
+
+    job_id: Id
+    requested_by: Actor
+    notes: LongText | None = Field(None, description="A person's instructions, e.g. a reviewer's revision notes")
+    parent_asset_ids: list[Id] = Field(default_factory=list, max_length=50)
+    seed: int | None = Field(None, ge=0, le=2**63 - 1)
+
+
+class ScriptLevel(StrEnum):
+    """Levels of hierarchical story generation, top to bottom."""
+
+    TITLE = "title"
+    CHARACTERS = "characters"
+    SCENES = "scenes"
+    PLACES = "places"
+    DIALOGUE = "dialogue"
+
+
+class ScriptRequested(GenerationRequest):
+    event_type: ClassVar[str] = "helix.writer.script.requested"
+    topic: ClassVar[Topic] = Topic.WRITER_REQUESTS
+
+    logline: Annotated[str, Field(min_length=1, max_length=2_000)]
+    style: ShortText | None = None
+    target_locales: list[Locale] = Field(default_factory=list, max_length=50)
+    performers: list[ShortText] = Field(default_factory=list, max_length=100)
+    from_level: ScriptLevel = Field(ScriptLevel.TITLE, description="Regenerate this level and those below it")
+    max_scenes: int = Field(8, ge=1, le=60)
+
+
+class DialogueRewriteRequested(GenerationRequest):
+    event_type: ClassVar[str] = "helix.writer.dialogue.rewrite.requested"
+    topic: ClassVar[Topic] = Topic.WRITER_REQUESTS
+
+    dialogue_asset_id: Id
+    line_ids: list[Id] = Field(default_factory=list, max_length=500, description="Empty: every line of the scene")
+    tone: ShortText | None = None
+    target_syllables: int | None = Field(None, ge=1, le=500)
+    target_seconds: float | None = Field(None, gt=0, le=600)
+    market: Locale | None = None
+    candidates: int = Field(3, ge=1, le=8)
+
+
+class StoryboardRequested(GenerationRequest):
+    event_type: ClassVar[str] = "helix.writer.storyboard.requested"
+    topic: ClassVar[Topic] = Topic.WRITER_REQUESTS
+
+    script_asset_id: Id
+    scene_ids: list[Id] = Field(default_factory=list, max_length=500, description="Empty: every scene")
+
+
+class ImageRequest(GenerationRequest):
+    prompt: Annotated[str, Field(min_length=1, max_length=4_000)]
+    negative_prompt: Annotated[str, Field(max_length=4_000)] | None = None
+    width: int = Field(512, ge=64, le=4096, multiple_of=8)
+    height: int = Field(512, ge=64, le=4096, multiple_of=8)
+    steps: int = Field(4, ge=1, le=200)
+    guidance_scale: float = Field(0.0, ge=0, le=50)
+    shot_id: Id | None = None
+
+
+class FrameRequested(ImageRequest):
+    event_type: ClassVar[str] = "helix.visual.frame.requested"
+    topic: ClassVar[Topic] = Topic.VISUAL_REQUESTS
+
+
+class SceneRequested(ImageRequest):
+    event_type: ClassVar[str] = "helix.visual.scene.requested"
+    topic: ClassVar[Topic] = Topic.VISUAL_REQUESTS
+
+
+class TextureRequested(ImageRequest):
+    event_type: ClassVar[str] = "helix.visual.texture.requested"
+    topic: ClassVar[Topic] = Topic.VISUAL_REQUESTS
+
+    tileable: bool = True
+
+
+class Deliverable(StrEnum):
+    TRANSLATION = "translation"
+    SUBTITLES = "subtitles"
+    VOICEOVER = "voiceover"
+
+
+class LocalizeRequested(GenerationRequest):
+    event_type: ClassVar[str] = "helix.localize.requested"
+    topic: ClassVar[Topic] = Topic.LOCALIZE_REQUESTS
+
+    source_asset_id: Id
+    source_locale: Locale = "en"
+    target_locales: list[Locale] = Field(min_length=1, max_length=50)
+    deliverables: list[Deliverable] = Field(default_factory=lambda: [Deliverable.SUBTITLES], min_length=1, max_length=3)
+    subtitle_format: Literal["srt", "vtt"] = "vtt"
+
+
+# --- assets ----------------------------------------------------------------------------
+
+
+class AssetGenerated(EventData):
+    """A generated asset, durable in the asset store, with everything needed to trust it."""
+
+    event_type: ClassVar[str] = "helix.asset.generated"
+    topic: ClassVar[Topic] = Topic.ASSETS_GENERATED
+
+    asset_id: Id
+    job_id: Id | None = None
+    kind: AssetKind
+    version: int = Field(1, ge=1)
+    object_key: Annotated[str, Field(min_length=1, max_length=1024)]
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    size_bytes: int = Field(ge=0)
+    media_type: Annotated[str, Field(pattern=r"^[\w.+-]+/[\w.+-]+$", max_length=200)]
+    model: ModelRef | None = Field(None, description="None only for human-made assets")
+    inputs: dict[str, Any] = Field(default_factory=dict, description="Prompt and inputs, as the model saw them")
+    parameters: dict[str, Any] = Field(default_factory=dict, description="Generation parameters (steps, temperature…)")
+    seed: int | None = Field(None, ge=0, le=2**63 - 1)
+    parent_asset_ids: list[Id] = Field(default_factory=list, max_length=100)
+    authorship: Authorship = Authorship.AI
+    generated_by: Actor
+    generated_at: AwareDatetime
+
+    @model_validator(mode="after")
+    def _ai_assets_name_their_model(self) -> AssetGenerated:
+        if self.authorship is not Authorship.HUMAN and self.model is None:
+            raise ValueError("an AI or mixed asset must name the model that generated it")
+        return self
+
+
+# --- review decisions ------------------------------------------------------------------
+
+
+class ReviewDecision(EventData):
+    topic: ClassVar[Topic] = Topic.REVIEW_DECISIONS
+
+    decision_id: Id
+    asset_id: Id
+    kind: AssetKind
+    asset_version: int = Field(1, ge=1)
+    reviewer: Actor
+    decided_at: AwareDatetime
+    notes: LongText | None = None
+    finding_ids: list[Id] = Field(default_factory=list, max_length=100)
+
+
+class ReviewApproved(ReviewDecision):
+    event_type: ClassVar[str] = "helix.review.approved"
+
+
+class ReviewRejected(ReviewDecision):
+    event_type: ClassVar[str] = "helix.review.rejected"
+
+
+class ReviewRevisionRequested(ReviewDecision):
+    event_type: ClassVar[str] = "helix.review.revision_requested"
+
+    notes: Annotated[str, Field(min_length=1, max_length=20_000)]  # a revision always says what to change
+
+
+# --- jobs ------------------------------------------------------------------------------
+
+
+class JobStatus(EventData):
+    topic: ClassVar[Topic] = Topic.JOBS_STATUS
+
+    job_id: Id
+    service: Annotated[str, Field(min_length=1, max_length=100)]
+    at: AwareDatetime
+
+
+class JobAccepted(JobStatus):
+    event_type: ClassVar[str] = "helix.job.accepted"
+
+    request_type: Annotated[str, Field(max_length=200)]
+    request_event_id: Annotated[str, Field(max_length=200)]
+
+
+class JobProgress(JobStatus):
+    event_type: ClassVar[str] = "helix.job.progress"
+
+    step: ShortText
+    fraction: float = Field(ge=0, le=1)
+    asset_ids: list[Id] = Field(default_factory=list, max_length=100)
+
+
+class JobFailed(JobStatus):
+    event_type: ClassVar[str] = "helix.job.failed"
+
+    error: LongText
+    retriable: bool = False
+
+
+class JobCompleted(JobStatus):
+    event_type: ClassVar[str] = "helix.job.completed"
+
+    asset_ids: list[Id] = Field(default_factory=list, max_length=1_000)
+
+

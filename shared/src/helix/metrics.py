@@ -1,0 +1,23 @@
+"""Prometheus metrics shared by every service, and the endpoint that serves them."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram, start_http_server
+
+EVENTS_CONSUMED = Counter(
+    "helix_events_consumed_total",
+    "Kafka messages a Helix consumer finished with, by outcome "
+    "(handled, duplicate, skipped, dead_lettered)",
+    ["group", "type", "outcome"],
+)
+HANDLE_SECONDS = Histogram(
+    "helix_event_handle_seconds", "Time in a handler, retries included", ["group", "type"]
+)
+HANDLER_RETRIES = Counter("helix_handler_retries_total", "Transient handler failures retried", ["group", "type"])
+DEAD_LETTERS = Counter("helix_dead_letters_total", "Messages sent to the DLQ, by reason kind", ["group", "kind"])
+EVENTS_PUBLISHED = Counter("helix_events_published_total", "Events published", ["topic", "type"])
+
+
+def serve_metrics(port: int, addr: str = "0.0.0.0") -> None:
+    """Expose /metrics on `port` (Kubernetes scrapes it; the pod port is not public)."""
+    start_http_server(port, addr=addr)

@@ -1,0 +1,121 @@
+"""Settings for every Helix process, from the environment (prefix ``HELIX_``).
+
+`helix infra up` writes the addresses and credentials of the local Kafka and MinIO to
+``.helix/infra.env``; settings read that file when the variables are not set, so a
+service started in the project just works, and exported variables always win.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_MARKER = Path("deploy") / "local" / "kafka" / "pom.xml"
+
+
+def project_root(start: Path | None = None) -> Path | None:
+    """The Helix checkout containing `start` (default: the working directory), if any."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / PROJECT_MARKER).is_file():
+            return folder
+    return None
+
+
+def helix_home() -> Path:
+    """Where local state lives: $HELIX_HOME, else `.helix/` in the checkout, else ~/.helix."""
+    if env := os.environ.get("HELIX_HOME"):
+        return Path(env).resolve()
+    root = project_root()
+    return (root / ".helix") if root else Path.home() / ".helix"
+
+
+def infra_env_file() -> Path:
+    return helix_home() / "infra.env"
+
+
+class HelixSettings(BaseSettings):
+    """Everything a Helix process needs to find Kafka, the asset store and its database."""
+
+    model_config = SettingsConfigDict(env_prefix="HELIX_", extra="ignore")
+
+    service_name: str = "helix"
+    environment: str = "local"
+
+    # Kafka
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: str | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_ca_location: str | None = None
+    # Prefixes every topic name: lets several Helix installs (or test runs) share a cluster.
+    topic_namespace: str = ""
+    topic_partitions: int = Field(6, ge=1)
+    topic_replication: int = Field(1, ge=1)
+    consumer_session_timeout_ms: int = Field(10_000, ge=1_000)
+    # Handler retries for transient failures before the message goes to the DLQ.
+    retry_attempts: int = Field(5, ge=1)
+    retry_backoff_initial_s: float = Field(0.2, gt=0)
+    retry_backoff_max_s: float = Field(5.0, gt=0)
+
+    # Asset store (any S3 server; MinIO by default)
+    s3_endpoint: str = "127.0.0.1:9000"
+    s3_public_endpoint: str | None = None  # host clients use for presigned URLs, if different
+    s3_access_key: str = "helix"
+    s3_secret_key: SecretStr = SecretStr("")
+    s3_secure: bool = False
+    s3_region: str = "us-east-1"
+    s3_bucket: str = "helix-assets"
+    presign_max_seconds: int = Field(3600, ge=1)
+
+    # Service state (review queue, gateway read model, processed-event ids)
+    database_url: str | None = None
+
+    # Observability
+    log_level: str = "INFO"
+    log_json: bool = True
+    otel_exporter: Literal["none", "console", "otlp"] = "none"
+    otel_endpoint: str | None = None
+    metrics_port: int | None = None
+
+    def topic(self, name: str) -> str:
+        """The real topic name for a contract topic, with the namespace applied."""
+        return f"{self.topic_namespace}.{name}" if self.topic_namespace else name
+
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        state = helix_home() / "state"
+        state.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{state / (self.service_name + '.db')}"
+
+    def kafka_client_config(self) -> dict[str, str]:
+        """librdkafka settings shared by producers, consumers and the admin client."""
+        config = {"bootstrap.servers": self.kafka_bootstrap, "security.protocol": self.kafka_security_protocol.lower()}
+        if self.kafka_sasl_mechanism:
+            config["sasl.mechanism"] = self.kafka_sasl_mechanism
+        if self.kafka_sasl_username:
+            config["sasl.username"] = self.kafka_sasl_username
+        if self.kafka_sasl_password:
+            config["sasl.password"] = self.kafka_sasl_password.get_secret_value()
+        if self.kafka_ssl_ca_location:
+            config["ssl.ca.location"] = self.kafka_ssl_ca_location
+        return config
+
+
+def load_settings(**overrides: object) -> HelixSettings:
+    """Settings from the environment, then `.helix/infra.env`, then defaults."""
+    env_file = infra_env_file()
+    return HelixSettings(_env_file=env_file if env_file.is_file() else None, **overrides)  # type: ignore[call-arg]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> HelixSettings:
+    """The process-wide settings (cached; tests build their own with `load_settings`)."""
+    return load_settings()
