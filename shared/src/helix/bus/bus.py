@@ -221,7 +221,9 @@ class HelixBus:
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.settings.retry_attempts),
             wait=wait_exponential_jitter(
-                initial=self.settings.retry_backoff_initial_s, max=self.settings.retry_backoff_max_s
+                multiplier=self.settings.retry_backoff_initial_s,
+                jitter=self.settings.retry_backoff_initial_s,
+                max=self.settings.retry_backoff_max_s,
             ),
             retry=retry_if_exception_type(spec.transient),
             before_sleep=lambda state: HANDLER_RETRIES.labels(group=spec.group, type=event.type).inc(),

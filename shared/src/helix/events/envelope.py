@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import uuid
+from functools import cache
 from datetime import UTC, datetime
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from helix.events.data import EventData
 
@@ -40,9 +41,21 @@ class CloudEvent(BaseModel, Generic[D]):
         return self.subject
 
 
+@cache
+def envelope_model(model: type[EventData]) -> type[CloudEvent[Any]]:
+    """The named envelope of one event type (e.g. `AssetGeneratedEvent`), whose `type` is
+    the constant event type: what the JSON Schemas and the AsyncAPI document publish."""
+    return create_model(  # type: ignore[call-overload, no-any-return]
+        f"{model.__name__}Event",
+        __base__=CloudEvent[model],  # type: ignore[valid-type]
+        __module__=__name__,
+        type=(Literal[model.event_type], Field(description="The CloudEvents type")),
+    )
+
+
 def new_event(data: D, *, source: str, event_id: str | None = None, time: datetime | None = None) -> CloudEvent[D]:
     """Wrap event data in an envelope: type and schema come from the data model."""
-    return CloudEvent[type(data)](  # type: ignore[misc]
+    return envelope_model(type(data))(
         id=event_id or str(uuid.uuid4()),
         source=source,
         type=data.event_type,
@@ -90,7 +103,7 @@ def decode(value: bytes | None) -> CloudEvent[EventData]:
     if model is None:
         raise DecodeError("unknown_type", f"no Helix event type {envelope.type!r}")
     try:
-        event = CloudEvent[model].model_validate(raw)  # type: ignore[valid-type]
+        event = envelope_model(model).model_validate(raw)
     except ValidationError as exc:
         raise DecodeError("invalid_data", f"{envelope.type}: {_summarise(exc)}") from None
     if event.subject is not None and event.subject != event.data.production_id:

@@ -6,15 +6,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from helix.events.envelope import CloudEvent
+from helix.events.envelope import envelope_model
 from helix.events.registry import EVENT_MODELS
 
 
 def event_schema(model: type) -> dict[str, Any]:
-    schema = CloudEvent[model].model_json_schema()  # type: ignore[valid-type]
+    schema = envelope_model(model).model_json_schema()
     schema["$id"] = model.schema_uri()
-    schema["title"] = model.event_type
-    schema["properties"]["type"] = {"const": model.event_type, "type": "string"}
     return schema
 
 

@@ -1,0 +1,188 @@
+"""The Helix bus on a real Kafka broker: round trips, dedupe, dead letters, retries."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+
+from helix.bus import DLQ_HEADER_PREFIX, HelixBus, TransientError
+from helix.events import (
+    EVENT_MODELS,
+    AssetGenerated,
+    CloudEvent,
+    JobProgress,
+    Topic,
+    encode,
+    new_event,
+)
+from helix.events.examples import example
+from helix.settings import HelixSettings
+from tests.integration.kafka_helpers import eventually, produce_raw, read_topic
+
+pytestmark = pytest.mark.infra
+
+
+def _collecting_bus(settings: HelixSettings, topic: Topic, group: str = "g", **kwargs: Any) -> tuple[HelixBus, list[CloudEvent[Any]]]:
+    bus = HelixBus(settings, source="/helix/tests")
+    seen: list[CloudEvent[Any]] = []
+
+    @bus.consumer(topic, group=group, **kwargs)
+    async def collect(event: CloudEvent[Any]) -> None:
+        seen.append(event)
+
+    return bus, seen
+
+
+async def test_every_event_type_round_trips_through_the_broker(settings: HelixSettings) -> None:
+    buses, inboxes = {}, {}
+    for topic in {m.topic for m in EVENT_MODELS}:
+        buses[topic], inboxes[topic] = _collecting_bus(settings, topic)
+    producer = HelixBus(settings, source="/helix/tests/producer")
+    sent: dict[str, CloudEvent[Any]] = {}
+    async with producer:
+        for bus in buses.values():
+            await bus.start()
+        try:
+            for model in EVENT_MODELS:
+                event = await producer.publish(example(model))
+                sent[event.id] = event
+            total = len(EVENT_MODELS)
+            await eventually(lambda: sum(len(v) for v in inboxes.values()) >= total, what="all events")
+        finally:
+            for bus in buses.values():
+                await bus.stop()
+    received = {e.id: e for inbox in inboxes.values() for e in inbox}
+    assert received.keys() == sent.keys()
+    for event_id, event in sent.items():
+        got = received[event_id]
+        assert type(got.data) is type(event.data)
+        assert got.model_dump() == event.model_dump(), f"{event.type} changed on the way"
+        assert got.data.topic == event.data.topic
+    # every record landed on its contract topic with the CloudEvents content type and key
+    records = read_topic(settings, Topic.ASSETS_GENERATED, count=1)
+    assert dict(records[0].headers())["content-type"] == b"application/cloudevents+json"
+    assert records[0].key() == b"lighthouse"
+
+
+async def test_a_message_published_twice_is_handled_once(settings: HelixSettings) -> None:
+    bus = HelixBus(settings, source="/helix/tests")
+    handled: list[str] = []
+
+    @bus.consumer(Topic.JOBS_STATUS, group="idempotent")
+    async def count(event: CloudEvent[Any]) -> None:
+        handled.append(event.id)
+
+    event = new_event(example(JobProgress), source="/helix/tests")
+    sentinel = new_event(example(JobProgress, step="after"), source="/helix/tests")
+    async with bus:
+        await bus.publish_event(event)
+        await bus.publish_event(event)  # a producer retry or a replay: same event id
+        await bus.publish_event(sentinel)  # same key, same partition: arrives after both
+        await eventually(lambda: sentinel.id in handled, what="sentinel")
+    assert handled == [event.id, sentinel.id]
+    assert len(read_topic(settings, Topic.JOBS_STATUS, count=3)) == 3, "both copies were on the wire"
+
+
+async def test_malformed_messages_go_to_the_dlq_and_the_consumer_goes_on(settings: HelixSettings) -> None:
+    bus, seen = _collecting_bus(settings, Topic.ASSETS_GENERATED, group="dlq-test")
+    good = new_event(example(AssetGenerated), source="/helix/tests")
+    wrong_schema = json.loads(encode(good))
+    del wrong_schema["data"]["sha256"]
+    wrong_schema["id"] = "wrong-schema"
+    unknown_type = {**json.loads(encode(good)), "id": "unknown-type", "type": "helix.asset.teleported"}
+    async with bus:
+        produce_raw(settings, Topic.ASSETS_GENERATED, b"\x00not json at all", headers={"x-studio": b"acme"})
+        produce_raw(settings, Topic.ASSETS_GENERATED, json.dumps(wrong_schema).encode())
+        produce_raw(settings, Topic.ASSETS_GENERATED, json.dumps(unknown_type).encode())
+        produce_raw(settings, Topic.ASSETS_GENERATED, encode(good))
+        await eventually(lambda: len(seen) == 1, what="the good event after three bad ones")
+    assert seen[0].id == good.id
+
+    dead = read_topic(settings, Topic.DLQ, count=3)
+    assert len(dead) == 3
+    by_kind = {dict(m.headers())[f"{DLQ_HEADER_PREFIX}kind"].decode(): m for m in dead}
+    assert set(by_kind) == {"not_json", "invalid_data", "unknown_type"}
+    not_json = by_kind["not_json"]
+    assert not_json.value() == b"\x00not json at all", "original bytes kept"
+    headers = {k: v.decode() for k, v in not_json.headers()}
+    assert headers["x-studio"] == "acme", "original headers kept"
+    assert headers[f"{DLQ_HEADER_PREFIX}topic"] == settings.topic(Topic.ASSETS_GENERATED)
+    assert headers[f"{DLQ_HEADER_PREFIX}group"] == "dlq-test"
+    assert int(headers[f"{DLQ_HEADER_PREFIX}offset"]) >= 0
+    assert "data.sha256: Field required" in dict(by_kind["invalid_data"].headers())[f"{DLQ_HEADER_PREFIX}reason"].decode()
+    assert "helix.asset.teleported" in dict(by_kind["unknown_type"].headers())[f"{DLQ_HEADER_PREFIX}reason"].decode()
+
+
+async def test_transient_failures_are_retried_then_succeed(settings: HelixSettings) -> None:
+    bus = HelixBus(settings, source="/helix/tests")
+    calls: list[int] = []
+
+    @bus.consumer(Topic.JOBS_STATUS, group="flaky")
+    async def flaky(event: CloudEvent[Any]) -> None:
+        calls.append(1)
+        if len(calls) < 3:
+            raise TransientError("asset store briefly away")
+
+    async with bus:
+        await bus.publish(example(JobProgress))
+        await eventually(lambda: len(calls) == 3, what="third attempt")
+        await asyncio.sleep(0.5)
+    assert len(calls) == 3
+    assert read_topic(settings, Topic.DLQ, count=1, timeout=2) == []
+
+
+async def test_persistent_failures_dead_letter_after_bounded_retries(settings: HelixSettings) -> None:
+    bus = HelixBus(settings, source="/helix/tests")
+    calls: dict[str, int] = {"transient": 0, "bug": 0}
+    after: list[str] = []
+
+    @bus.consumer(Topic.JOBS_STATUS, group="failing")
+    async def failing(event: CloudEvent[Any]) -> None:
+        step = event.data.step
+        if step in calls:
+            calls[step] += 1
+            raise TransientError("still down") if step == "transient" else ValueError("a bug in the handler")
+        after.append(step)
+
+    async with bus:
+        for step in ("transient", "bug", "ok"):
+            await bus.publish(example(JobProgress, step=step))
+        await eventually(lambda: after == ["ok"], what="the message after the failures")
+    assert calls == {"transient": settings.retry_attempts, "bug": 1}, "transient retried, bugs not"
+    dead = {dict(m.headers())[f"{DLQ_HEADER_PREFIX}kind"].decode(): m for m in read_topic(settings, Topic.DLQ, count=2)}
+    assert set(dead) == {"handler_transient", "handler_error"}
+    assert "ValueError: a bug in the handler" in dict(dead["handler_error"].headers())[f"{DLQ_HEADER_PREFIX}reason"].decode()
+
+
+async def test_bus_failure_rewinds_instead_of_skipping(settings: HelixSettings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """If the dedupe store is unreachable, the message is retried, never committed past."""
+    bus, seen = _collecting_bus(settings, Topic.JOBS_STATUS, group="rewind")
+    original = bus.processed.seen
+    failures = []
+
+    async def seen_with_outage(group: str, event_id: str) -> bool:
+        if not failures:
+            failures.append(event_id)
+            raise ConnectionError("database restarting")
+        return await original(group, event_id)
+
+    monkeypatch.setattr(bus.processed, "seen", seen_with_outage)
+    async with bus:
+        event = await bus.publish(example(JobProgress))
+        await eventually(lambda: len(seen) == 1, what="redelivery after the outage")
+    assert failures == [event.id] and seen[0].id == event.id
+
+
+async def test_handles_filter_skips_other_types_on_a_shared_topic(settings: HelixSettings) -> None:
+    from helix.events import JobAccepted, JobCompleted
+
+    bus, seen = _collecting_bus(settings, Topic.JOBS_STATUS, group="only-completed", handles=(JobCompleted,))
+    async with bus:
+        await bus.publish(example(JobAccepted))
+        done = await bus.publish(example(JobCompleted))
+        await eventually(lambda: len(seen) == 1, what="completed event")
+    assert [e.id for e in seen] == [done.id]
+    assert read_topic(settings, Topic.DLQ, count=1, timeout=2) == [], "skipping is not dead-lettering"
