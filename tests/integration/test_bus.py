@@ -160,16 +160,16 @@ async def test_persistent_failures_dead_letter_after_bounded_retries(settings: H
 async def test_bus_failure_rewinds_instead_of_skipping(settings: HelixSettings, monkeypatch: pytest.MonkeyPatch) -> None:
     """If the dedupe store is unreachable, the message is retried, never committed past."""
     bus, seen = _collecting_bus(settings, Topic.JOBS_STATUS, group="rewind")
-    original = bus.processed.seen
+    original = bus.processed.seen_many
     failures = []
 
-    async def seen_with_outage(group: str, event_id: str) -> bool:
+    async def seen_with_outage(group: str, event_ids: list[str]) -> set[str]:
         if not failures:
-            failures.append(event_id)
+            failures.extend(event_ids)
             raise ConnectionError("database restarting")
-        return await original(group, event_id)
+        return await original(group, event_ids)
 
-    monkeypatch.setattr(bus.processed, "seen", seen_with_outage)
+    monkeypatch.setattr(bus.processed, "seen_many", seen_with_outage)
     async with bus:
         event = await bus.publish(example(JobProgress))
         await eventually(lambda: len(seen) == 1, what="redelivery after the outage")

@@ -59,6 +59,9 @@ class HelixSettings(BaseSettings):
     topic_partitions: int = Field(6, ge=1)
     topic_replication: int = Field(1, ge=1)
     consumer_session_timeout_ms: int = Field(10_000, ge=1_000)
+    # Messages taken per poll: one dedupe query, one bulk mark, one commit per batch.
+    consumer_batch_max: int = Field(100, ge=1, le=10_000)
+    consumer_poll_interval_s: float = Field(0.05, gt=0, le=5)
     # Handler retries for transient failures before the message goes to the DLQ.
     retry_attempts: int = Field(5, ge=1)
     retry_backoff_initial_s: float = Field(0.2, gt=0)

@@ -4,11 +4,15 @@ Delivery rules (DESIGN.md, "Reliability rules"):
 - producers: `acks=all` and idempotence on;
 - consumers commit only after the handler's work is done (FastStream's `AckPolicy.MANUAL`;
   its default commits before the handler runs, which loses work on a crash);
+- messages are taken in small batches (one dedupe query, one bulk mark and one offset
+  commit per batch), handled one by one in partition order, each in its own trace span;
 - a message that cannot be decoded or validated, or whose type nobody knows, goes to
   `helix.dlq.v1` with its reason, and the consumer goes on with the next one;
 - transient handler failures retry with exponential backoff, a bounded number of times,
   then dead-letter; any other handler error dead-letters at once;
-- an event id already handled by this consumer group is acknowledged and skipped;
+- an event id already handled by this consumer group is acknowledged and skipped (a crash
+  mid-batch redelivers the batch's handled events: handlers must be idempotent, as
+  DESIGN.md asks, and the dedupe store makes that rare);
 - if the bus itself cannot finish (DLQ or dedupe store unreachable), the message is
   rewound and tried again after a pause: never committed past.
 """
@@ -28,8 +32,8 @@ import urllib3.exceptions
 from confluent_kafka import Message
 from faststream import AckPolicy
 from faststream.confluent import KafkaBroker, KafkaMessage
-from faststream.confluent.opentelemetry import KafkaTelemetryMiddleware
-from opentelemetry.trace import TracerProvider
+from opentelemetry import propagate, trace
+from opentelemetry.trace import SpanKind, Status, StatusCode, TracerProvider
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from helix.bus.admin import ensure_topics
@@ -67,6 +71,7 @@ class _Consumer:
     transient: tuple[type[BaseException], ...]
 
 
+
 class HelixBus:
     """Publish Helix events and consume them with at-least-once, idempotent handlers.
 
@@ -88,7 +93,7 @@ class HelixBus:
         self.settings = settings
         self.source = source
         self.processed = processed or ProcessedEvents(settings.effective_database_url())
-        self._consumers: list[_Consumer] = []
+        self.tracer = trace.get_tracer("helix.bus", tracer_provider=tracer_provider)
         config = {k: v for k, v in settings.kafka_client_config().items() if k != "bootstrap.servers"}
         self.broker = KafkaBroker(
             settings.kafka_bootstrap,
@@ -96,7 +101,6 @@ class HelixBus:
             acks="all",
             enable_idempotence=True,
             config=config,  # type: ignore[arg-type]
-            middlewares=[KafkaTelemetryMiddleware(tracer_provider=tracer_provider)],
             log_level=logging.DEBUG,  # FastStream's per-message lines; Helix logs outcomes itself
             description="Helix event bus",
         )
@@ -126,13 +130,14 @@ class HelixBus:
         return event
 
     async def publish_event(self, event: CloudEvent[Any]) -> None:
+        """Publish and wait for the broker's acknowledgement (acks=all)."""
         topic = self.settings.topic(event.data.topic)
-        await self.broker.publish(
-            encode(event),
-            topic,
-            key=event.data.production_id,
-            headers={"content-type": CONTENT_TYPE},
-        )
+        with self.tracer.start_as_current_span(
+            f"send {topic}", kind=SpanKind.PRODUCER, attributes=_span_attributes(topic, event)
+        ):
+            headers = {"content-type": CONTENT_TYPE}
+            propagate.inject(headers)  # W3C traceparent: the consumer continues this trace
+            await self.broker.publish(encode(event), topic, key=event.data.production_id, headers=headers)
         EVENTS_PUBLISHED.labels(topic=event.data.topic, type=event.type).inc()
 
     # --- consuming ---------------------------------------------------------------------
@@ -153,71 +158,98 @@ class HelixBus:
 
         def register(handler: Handler) -> Handler:
             spec = _Consumer(self.settings.topic(topic), group, handler, handles, transient)
-            self._consumers.append(spec)
 
-            async def on_message(msg: KafkaMessage) -> None:
-                await self._on_message(spec, msg)
+            async def on_batch(msg: KafkaMessage) -> None:
+                await self._on_batch(spec, msg)
 
-            on_message.__name__ = handler.__name__
+            on_batch.__name__ = handler.__name__
             self.broker.subscriber(
                 spec.topic,
                 group_id=group,
                 ack_policy=AckPolicy.MANUAL,
+                batch=True,
+                max_records=self.settings.consumer_batch_max,
+                polling_interval=self.settings.consumer_poll_interval_s,
                 auto_offset_reset="earliest",
                 session_timeout_ms=self.settings.consumer_session_timeout_ms,
                 title=f"{group}:{topic}",
                 description=(handler.__doc__ or TOPIC_DESCRIPTIONS.get(topic, "")).strip(),
-            )(on_message)
+            )(on_batch)
             return handler
 
         return register
 
-    async def _on_message(self, spec: _Consumer, msg: KafkaMessage) -> None:
-        raw: Message = msg.raw_message  # type: ignore[assignment]
+    async def _on_batch(self, spec: _Consumer, msg: KafkaMessage) -> None:
+        records: tuple[Message, ...] = msg.raw_message  # type: ignore[assignment]
         try:
-            outcome, event_type = await self._process(spec, msg.body, raw)
+            await self._process_batch(spec, records)
         except asyncio.CancelledError:
             raise
         except Exception:
-            # The bus itself could not finish (DLQ or dedupe store down): do not commit past
-            # this message. Rewind to it and try again after a pause.
-            log.exception("bus.infrastructure_error", topic=spec.topic, group=spec.group, offset=raw.offset())
+            # The bus itself could not finish (DLQ or dedupe store down): commit nothing.
+            # Rewind every partition of the batch and try again after a pause.
+            log.exception("bus.infrastructure_error", topic=spec.topic, group=spec.group, first_offset=records[0].offset())
             await asyncio.sleep(self.settings.retry_backoff_max_s)
             await msg.nack()
             return
-        EVENTS_CONSUMED.labels(group=spec.group, type=event_type, outcome=outcome).inc()
         await msg.ack()
 
-    async def _process(self, spec: _Consumer, body: bytes, raw: Message) -> tuple[str, str]:
-        try:
-            event = decode(body)
-        except DecodeError as exc:
-            await self.dead_letter(raw, group=spec.group, kind=exc.kind, reason=str(exc))
-            return "dead_lettered", "-"
-        if spec.handles and not isinstance(event.data, spec.handles):
-            return "skipped", event.type
-        if await self.processed.seen(spec.group, event.id):
-            log.info("bus.duplicate", event_id=event.id, type=event.type, group=spec.group)
-            return "duplicate", event.type
+    async def _process_batch(self, spec: _Consumer, records: tuple[Message, ...]) -> None:
+        decoded: list[tuple[Message, CloudEvent[Any]]] = []
+        for raw in records:
+            try:
+                event = decode(raw.value())
+            except DecodeError as exc:
+                await self.dead_letter(raw, group=spec.group, kind=exc.kind, reason=str(exc))
+                EVENTS_CONSUMED.labels(group=spec.group, type="-", outcome="dead_lettered").inc()
+                continue
+            if spec.handles and not isinstance(event.data, spec.handles):
+                EVENTS_CONSUMED.labels(group=spec.group, type=event.type, outcome="skipped").inc()
+                continue
+            decoded.append((raw, event))
 
+        already = await self.processed.seen_many(spec.group, [e.id for _, e in decoded])
+        handled: list[str] = []
+        for raw, event in decoded:
+            if event.id in already:
+                log.info("bus.duplicate", event_id=event.id, type=event.type, group=spec.group)
+                EVENTS_CONSUMED.labels(group=spec.group, type=event.type, outcome="duplicate").inc()
+                continue
+            outcome = await self._handle(spec, raw, event)
+            EVENTS_CONSUMED.labels(group=spec.group, type=event.type, outcome=outcome).inc()
+            already.add(event.id)  # a copy later in the same batch is a duplicate too
+            if outcome == "handled":
+                handled.append(event.id)
+        await self.processed.mark_many(spec.group, handled)
+
+    async def _handle(self, spec: _Consumer, raw: Message, event: CloudEvent[Any]) -> str:
+        """Run the handler in the producer's trace, with bounded retries; dead-letter on failure."""
+        parent = propagate.extract({k: (v or b"").decode("latin-1") for k, v in raw.headers() or []})
+        attributes = {
+            **_span_attributes(spec.topic, event),
+            "messaging.consumer.group.name": spec.group,
+            "messaging.kafka.offset": raw.offset(),
+            "messaging.destination.partition.id": str(raw.partition()),
+        }
         started = time.perf_counter()
-        try:
-            attempts = await self._handle_with_retries(spec, event)
-        except spec.transient as exc:
-            reason = f"transient failure persisted after {self.settings.retry_attempts} attempts: {exc!r}"
-            await self.dead_letter(raw, group=spec.group, kind="handler_transient", reason=reason)
-            return "dead_lettered", event.type
-        except Exception as exc:
-            log.exception("bus.handler_failed", event_id=event.id, type=event.type, group=spec.group)
-            await self.dead_letter(raw, group=spec.group, kind="handler_error", reason=f"{type(exc).__name__}: {exc}")
-            return "dead_lettered", event.type
-        finally:
-            HANDLE_SECONDS.labels(group=spec.group, type=event.type).observe(time.perf_counter() - started)
-        await self.processed.mark(spec.group, event.id)
-        log.debug("bus.handled", event_id=event.id, type=event.type, group=spec.group, attempts=attempts)
-        return "handled", event.type
+        with self.tracer.start_as_current_span(
+            f"process {spec.topic}", context=parent, kind=SpanKind.CONSUMER, attributes=attributes
+        ) as span:
+            try:
+                await self._handle_with_retries(spec, event)
+                return "handled"
+            except spec.transient as exc:
+                kind, reason = "handler_transient", f"transient failure persisted after {self.settings.retry_attempts} attempts: {exc!r}"
+            except Exception as exc:
+                log.exception("bus.handler_failed", event_id=event.id, type=event.type, group=spec.group)
+                kind, reason = "handler_error", f"{type(exc).__name__}: {exc}"
+            finally:
+                HANDLE_SECONDS.labels(group=spec.group, type=event.type).observe(time.perf_counter() - started)
+            span.set_status(Status(StatusCode.ERROR, reason[:200]))
+            await self.dead_letter(raw, group=spec.group, kind=kind, reason=reason)
+            return "dead_lettered"
 
-    async def _handle_with_retries(self, spec: _Consumer, event: CloudEvent[Any]) -> int:
+    async def _handle_with_retries(self, spec: _Consumer, event: CloudEvent[Any]) -> None:
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.settings.retry_attempts),
             wait=wait_exponential_jitter(
@@ -232,7 +264,6 @@ class HelixBus:
         async for attempt in retrying:
             with attempt:
                 await spec.handler(event)
-        return retrying.statistics.get("attempt_number", 1)
 
     async def dead_letter(self, raw: Message, *, group: str, kind: str, reason: str) -> None:
         """Send the original message to the DLQ: value and key untouched, headers kept,
@@ -252,3 +283,13 @@ class HelixBus:
         await self.broker.publish(raw.value() or b"", self.settings.topic(Topic.DLQ), key=raw.key(), headers=headers)
         DEAD_LETTERS.labels(group=group, kind=kind).inc()
         log.warning("bus.dead_lettered", kind=kind, reason=reason[:500], topic=raw.topic(), offset=raw.offset(), group=group)
+
+
+def _span_attributes(topic: str, event: CloudEvent[Any]) -> dict[str, str]:
+    return {
+        "messaging.system": "kafka",
+        "messaging.destination.name": topic,
+        "messaging.message.id": event.id,
+        "cloudevents.event_type": event.type,
+        "helix.production_id": event.data.production_id,
+    }

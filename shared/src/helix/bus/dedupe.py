@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import DateTime, String, create_engine, delete, insert, select
+from sqlalchemy import DateTime, String, create_engine, delete, event, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.pool import StaticPool
@@ -23,6 +24,15 @@ class ProcessedEvent(_Base):
     processed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL: readers never block the writer; NORMAL sync is durable across process crashes
+    # (what redelivery needs), without an fsync per committed event id.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
 class ProcessedEvents:
     """`seen`/`mark` on a SQL table; SQLite by default, PostgreSQL in production.
 
@@ -36,33 +46,42 @@ class ProcessedEvents:
         if url.startswith("sqlite") and ":memory:" in url:
             kwargs = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
         self.engine = create_engine(url, **kwargs)
+        if url.startswith("sqlite"):
+            event.listen(self.engine, "connect", _sqlite_pragmas)
         _Base.metadata.create_all(self.engine)
 
-    def _seen(self, group: str, event_id: str) -> bool:
+    def _seen_many(self, group: str, event_ids: list[str]) -> set[str]:
+        if not event_ids:
+            return set()
         with self.engine.connect() as conn:
             query = select(ProcessedEvent.event_id).where(
-                ProcessedEvent.consumer_group == group, ProcessedEvent.event_id == event_id
+                ProcessedEvent.consumer_group == group, ProcessedEvent.event_id.in_(event_ids)
             )
-            return conn.execute(query).first() is not None
+            return set(conn.execute(query).scalars())
 
-    def _mark(self, group: str, event_id: str) -> bool:
+    def _mark_many(self, group: str, event_ids: list[str]) -> None:
+        if not event_ids:
+            return
+        now = datetime.now(UTC)
+        rows = [{"consumer_group": group, "event_id": e, "processed_at": now} for e in dict.fromkeys(event_ids)]
         try:
             with self.engine.begin() as conn:
-                conn.execute(
-                    insert(ProcessedEvent).values(
-                        consumer_group=group, event_id=event_id, processed_at=datetime.now(UTC)
-                    )
-                )
-            return True
-        except IntegrityError:
-            return False
+                conn.execute(insert(ProcessedEvent), rows)
+        except IntegrityError:  # a racing redelivery marked some: mark the rest one by one
+            for row in rows:
+                try:
+                    with self.engine.begin() as conn:
+                        conn.execute(insert(ProcessedEvent), [row])
+                except IntegrityError:
+                    pass
 
-    async def seen(self, group: str, event_id: str) -> bool:
-        return await asyncio.to_thread(self._seen, group, event_id)
+    async def seen_many(self, group: str, event_ids: list[str]) -> set[str]:
+        """Which of these event ids this consumer group has already handled."""
+        return await asyncio.to_thread(self._seen_many, group, event_ids)
 
-    async def mark(self, group: str, event_id: str) -> bool:
-        """Record the event as handled; False if it already was."""
-        return await asyncio.to_thread(self._mark, group, event_id)
+    async def mark_many(self, group: str, event_ids: list[str]) -> None:
+        """Record events as handled (ids already recorded are fine)."""
+        await asyncio.to_thread(self._mark_many, group, event_ids)
 
     def prune(self, older_than: datetime) -> int:
         """Drop ids older than the topic's retention: Kafka cannot redeliver them any more."""
