@@ -1,0 +1,44 @@
+# Helix: two commands on a fresh machine.
+#   make demo   bring up Kafka + MinIO and run the main job end to end
+#   make test   set everything up and run the whole test suite (what CI runs)
+SHELL := /bin/bash
+export UV_PYTHON_DOWNLOADS := never
+export PATH := $(HOME)/.local/bin:$(shell python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))' 2>/dev/null):$(PATH)
+RUN := uv run --all-packages --locked
+
+.PHONY: setup demo test test-fast infra-up infra-down infra-status asyncapi schemas bench clean
+
+setup:
+	@./deploy/local/setup.sh
+
+demo: setup
+	$(RUN) helix infra up
+	$(RUN) helix demo
+
+test: setup
+	$(RUN) pytest
+
+test-fast: setup  ## contracts and unit tests only, no servers
+	$(RUN) pytest shared/tests
+
+infra-up: setup
+	$(RUN) helix infra up
+
+infra-down:
+	$(RUN) helix infra down
+
+infra-status:
+	$(RUN) helix infra status
+
+asyncapi: setup  ## regenerate docs/asyncapi.yaml from the event models
+	PYTHONHASHSEED=0 $(RUN) faststream docs gen helix.events.asyncapi:app --yaml --out docs/asyncapi.yaml
+
+schemas: setup  ## JSON Schema of every event type
+	$(RUN) helix events schemas docs/events
+
+bench: setup
+	$(RUN) python bench/kafka_roundtrip.py
+
+clean:
+	-$(RUN) helix infra down
+	rm -rf .helix/test-infra

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Everything `make demo` and `make test` need on a fresh machine: checks the toolchain
+# (Java 17+, Maven, Go for the one-time MinIO build), installs uv if missing, then the
+# locked Python workspace. Safe to rerun; fast when nothing changed.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+need() { command -v "$1" >/dev/null 2>&1; }
+
+apt_install() {  # best effort, only where we are root with apt (CI machines, fresh VMs)
+  if need apt-get && [ "$(id -u)" = 0 ]; then
+    say "apt-get install $*"
+    (apt-get install -y -q --no-install-recommends "$@" >/dev/null 2>&1) ||
+      (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q --no-install-recommends "$@" >/dev/null 2>&1) || return 1
+  else
+    return 1
+  fi
+}
+
+need java || apt_install openjdk-17-jre-headless || { echo "Java 17+ is needed for the local Kafka broker"; exit 1; }
+need mvn || apt_install maven || { echo "Maven is needed once, to fetch Apache Kafka's jars"; exit 1; }
+if ! need go && [ ! -x "${HELIX_MINIO_BINARY:-/nonexistent}" ]; then
+  echo "Go (>= 1.24) is needed once, to build MinIO from source; or set HELIX_MINIO_BINARY"; exit 1
+fi
+need kcat || apt_install kcat || echo "(kcat not installed: tests use confluent-kafka's admin client instead)"
+
+if ! need uv; then
+  say "installing uv"
+  python3 -m pip install --quiet --disable-pip-version-check uv
+  export PATH="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))'):$HOME/.local/bin:$PATH"
+fi
+say "uv sync (Python workspace, from uv.lock)"
+UV_PYTHON_DOWNLOADS=never uv sync --all-packages --locked
