@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 
 from helix.bus import DLQ_HEADER_PREFIX, HelixBus, TransientError
 from helix.events import (
@@ -103,6 +104,10 @@ async def test_malformed_messages_go_to_the_dlq_and_the_consumer_goes_on(setting
 
     dead = read_topic(settings, Topic.DLQ, count=3)
     assert len(dead) == 3
+    assert REGISTRY.get_sample_value("helix_dead_letters_total", {"group": "dlq-test", "kind": "not_json"}) == 1
+    assert REGISTRY.get_sample_value(
+        "helix_events_consumed_total", {"group": "dlq-test", "type": "helix.asset.generated", "outcome": "handled"}
+    ) == 1
     by_kind = {dict(m.headers())[f"{DLQ_HEADER_PREFIX}kind"].decode(): m for m in dead}
     assert set(by_kind) == {"not_json", "invalid_data", "unknown_type"}
     not_json = by_kind["not_json"]

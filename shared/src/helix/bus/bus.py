@@ -101,7 +101,10 @@ class HelixBus:
             acks="all",
             enable_idempotence=True,
             config=config,  # type: ignore[arg-type]
-            log_level=logging.DEBUG,  # FastStream's per-message lines; Helix logs outcomes itself
+            # FastStream logs through std logging (JSON via helix.logs); its per-message
+            # lines are debug: Helix logs the outcomes that matter itself.
+            logger=logging.getLogger("helix.bus.faststream"),
+            log_level=logging.DEBUG,
             description="Helix event bus",
         )
 
