@@ -16,6 +16,7 @@ demo: setup
 	$(RUN) helix demo
 
 test: setup
+	$(RUN) ruff check shared services tests bench
 	$(RUN) pytest
 
 test-fast: setup  ## contracts and unit tests only, no servers

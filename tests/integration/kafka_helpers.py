@@ -8,7 +8,6 @@ import uuid
 from collections.abc import Callable
 
 from confluent_kafka import Consumer, Message, Producer
-
 from helix.settings import HelixSettings
 
 

@@ -22,8 +22,8 @@ from rich.syntax import Syntax
 
 from helix.assets import AssetStore
 from helix.bus import HelixBus
-from helix.logs import configure_logging
 from helix.events import Actor, AssetGenerated, AssetKind, Authorship, CloudEvent, Topic
+from helix.logs import configure_logging
 from helix.settings import load_settings
 from helix.telemetry import setup_tracing
 

@@ -10,7 +10,6 @@ Strings and lists are bounded so a malformed or hostile message cannot balloon m
 from __future__ import annotations
 
 import re
-
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from functools import cache
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, create_model
