@@ -86,6 +86,29 @@ def events_schemas(directory: Annotated[Path, typer.Argument()] = Path("docs/eve
 
 
 @app.command()
+def token(
+    subject: Annotated[str, typer.Argument(help="who the token is for, e.g. rhea@studio.example")],
+    role: Annotated[list[str], typer.Option("--role", "-r", help="studio-system, director, reviewer or admin (repeatable)")],
+    production: Annotated[list[str] | None, typer.Option("--production", "-p", help="assigned production id, or * (repeatable)")] = None,
+    hours: Annotated[float, typer.Option(help="lifetime in hours")] = 8.0,
+) -> None:
+    """Mint a local bearer token (HS256, signed with HELIX_AUTH_SECRET)."""
+    from datetime import timedelta
+
+    from helix.auth import InvalidToken, Role, mint_token
+    from helix.settings import load_settings
+
+    try:
+        roles = [Role(r) for r in role]
+        print(mint_token(load_settings(), subject, roles, productions=production or [], ttl=timedelta(hours=hours)))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    except InvalidToken as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from None
+
+
+@app.command()
 def demo(timeout: float = 60.0) -> None:
     """Send one asset event through the real broker into the real store and show it."""
     from helix.demo import run_demo

@@ -80,6 +80,13 @@ class HelixSettings(BaseSettings):
     # Service state (review queue, gateway read model, processed-event ids)
     database_url: str | None = None
 
+    # Authentication (gateway): HS256 with a shared secret locally, OIDC/JWKS in production
+    auth_secret: SecretStr | None = None
+    auth_jwks_url: str | None = None
+    auth_issuer: str = "helix-local"
+    auth_audience: str = "helix"
+    auth_roles_claim: str = "roles"
+
     # Observability
     log_level: str = "INFO"
     log_json: bool = True

@@ -237,6 +237,7 @@ class AssetGenerated(EventData):
     authorship: Authorship = Authorship.AI
     generated_by: Actor
     generated_at: AwareDatetime
+    requested_by: Actor | None = Field(None, description="Who asked for the generation: they may not approve it")
 
     @model_validator(mode="after")
     def _ai_assets_name_their_model(self) -> AssetGenerated:

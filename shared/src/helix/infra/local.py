@@ -71,6 +71,7 @@ class InfraState:
     seaweedfs_base_port: int = 0
     access_key: str = "helix"
     secret_key: str = field(default_factory=lambda: secrets.token_hex(20))
+    auth_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))  # signs local bearer tokens
 
     @property
     def kafka_bootstrap(self) -> str:
@@ -112,6 +113,7 @@ class LocalInfra:
             "HELIX_S3_ENDPOINT": self.state.minio_endpoint,
             "HELIX_S3_ACCESS_KEY": self.state.access_key,
             "HELIX_S3_SECRET_KEY": self.state.secret_key,
+            "HELIX_AUTH_SECRET": self.state.auth_secret,
         }
         if self.state.seaweedfs_s3_port:
             env["HELIX_SEAWEEDFS_S3_ENDPOINT"] = self.state.seaweedfs_endpoint
