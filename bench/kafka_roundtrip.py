@@ -24,12 +24,13 @@ from typing import Any
 from confluent_kafka import Consumer, Producer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from results import record  # noqa: E402
+
 from helix.bus import HelixBus, ensure_topics  # noqa: E402
 from helix.events import CloudEvent, JobProgress, Topic, encode, new_event  # noqa: E402
 from helix.events.examples import example  # noqa: E402
 from helix.logs import configure_logging  # noqa: E402
 from helix.settings import HelixSettings, load_settings  # noqa: E402
-from results import record  # noqa: E402
 
 
 def bench_settings(state_dir: str) -> HelixSettings:

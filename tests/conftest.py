@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from helix.settings import HelixSettings
 
 REPO = Path(__file__).resolve().parents[1]

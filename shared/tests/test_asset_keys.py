@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+
 from helix.assets import AssetKey, InvalidAssetKey
 from helix.events import AssetKind
 

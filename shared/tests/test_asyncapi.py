@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import yaml
+
 from helix.events import EVENT_MODELS, Topic
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "asyncapi.yaml"

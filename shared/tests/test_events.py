@@ -6,6 +6,8 @@ import json
 from datetime import datetime
 
 import pytest
+from pydantic import ValidationError
+
 from helix.events import (
     EVENT_MODELS,
     AssetGenerated,
@@ -20,7 +22,6 @@ from helix.events import (
 )
 from helix.events.examples import EXAMPLES, example
 from helix.events.schemas import event_schema, export_schemas
-from pydantic import ValidationError
 
 
 def test_every_event_type_has_a_topic_and_an_example() -> None:

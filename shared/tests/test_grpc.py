@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+
 from helix.grpc import NOT_SERVING, SERVING, create_server
 from helix.v1 import common_pb2, common_pb2_grpc
 

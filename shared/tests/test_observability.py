@@ -8,10 +8,11 @@ import urllib.request
 
 import pytest
 import structlog
+from opentelemetry.sdk.trace import TracerProvider
+
 from helix.infra.process import free_port
 from helix.logs import configure_logging
 from helix.metrics import DEAD_LETTERS, serve_metrics
-from opentelemetry.sdk.trace import TracerProvider
 
 
 def test_json_logs_include_the_active_trace(capsys: pytest.CaptureFixture[str]) -> None:

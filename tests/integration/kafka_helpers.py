@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Callable
 
 from confluent_kafka import Consumer, Message, Producer
+
 from helix.settings import HelixSettings
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from helix.assets import AssetIntegrityError, AssetNotFound, AssetStore, InvalidAssetKey
 from helix.events import AssetGenerated, AssetKind
-
 from tests.conftest import make_settings
 
 pytestmark = pytest.mark.infra

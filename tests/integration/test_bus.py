@@ -7,6 +7,8 @@ import json
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
+
 from helix.bus import DLQ_HEADER_PREFIX, HelixBus, TransientError
 from helix.events import (
     EVENT_MODELS,
@@ -19,8 +21,6 @@ from helix.events import (
 )
 from helix.events.examples import example
 from helix.settings import HelixSettings
-from prometheus_client import REGISTRY
-
 from tests.integration.kafka_helpers import eventually, produce_raw, read_topic
 
 pytestmark = pytest.mark.infra

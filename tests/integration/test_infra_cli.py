@@ -11,8 +11,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from helix.infra.process import port_open
 
+from helix.infra.process import port_open
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.infra

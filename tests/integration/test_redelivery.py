@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from helix.bus import HelixBus
 from helix.events import CloudEvent, ScriptRequested, Topic
 from helix.events.examples import example
 from helix.settings import HelixSettings
-
 from tests.conftest import REPO
 from tests.integration.kafka_helpers import eventually
 

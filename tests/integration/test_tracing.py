@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
 from helix.bus import HelixBus
 from helix.events import CloudEvent, JobAccepted, Topic
 from helix.events.examples import example
 from helix.settings import HelixSettings
 from helix.telemetry import current_trace_ids, setup_tracing
-from opentelemetry import trace
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-
 from tests.integration.kafka_helpers import eventually, read_topic
 
 pytestmark = pytest.mark.infra

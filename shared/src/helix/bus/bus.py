@@ -138,10 +138,16 @@ class HelixBus:
         with self.tracer.start_as_current_span(
             f"send {topic}", kind=SpanKind.PRODUCER, attributes=_span_attributes(topic, event)
         ):
-            headers = {"content-type": CONTENT_TYPE}
+            headers: dict[str, str] = {}
             propagate.inject(headers)  # W3C traceparent: the consumer continues this trace
-            await self.broker.publish(encode(event), topic, key=event.data.production_id, headers=headers)
+            await self.publish_encoded(event.data.topic, encode(event), key=event.data.production_id, headers=headers)
         EVENTS_PUBLISHED.labels(topic=event.data.topic, type=event.type).inc()
+
+    async def publish_encoded(self, topic: Topic | str, value: bytes, *, key: str, headers: dict[str, str] | None = None) -> None:
+        """Publish an already encoded CloudEvent (e.g. from an outbox), headers as given."""
+        await self.broker.publish(
+            value, self.settings.topic(str(topic)), key=key, headers={"content-type": CONTENT_TYPE, **(headers or {})}
+        )
 
     # --- consuming ---------------------------------------------------------------------
 

@@ -1,0 +1,243 @@
+"""The review database: items, findings, consents, decisions, outbox and audit log.
+
+SQLAlchemy 2 models; the schema is created and evolved by Alembic (`migrations/`).
+SQLite by default, PostgreSQL by URL.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+PENDING = "pending"
+OUTCOMES = ("approved", "rejected", "revision_requested")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores naive ones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime")
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[str]: JSON}
+
+
+class ReviewItem(Base):
+    """One generated asset version waiting for, or having had, a human decision."""
+
+    __tablename__ = "review_items"
+    __table_args__ = (
+        UniqueConstraint("asset_id", "asset_version", name="uq_review_items_asset_version"),
+        # The queue: pending items by priority (= -risk), then age. Keyset pages walk it.
+        Index("ix_review_items_queue", "status", "priority", "created_at", "id"),
+        Index("ix_review_items_production", "production_id", "status"),
+        Index("ix_review_items_sha256", "sha256"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(200), unique=True)
+    asset_id: Mapped[str] = mapped_column(String(128))
+    asset_version: Mapped[int] = mapped_column(Integer)
+    production_id: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(32))
+    object_key: Mapped[str] = mapped_column(String(1024))
+    sha256: Mapped[str] = mapped_column(String(64))
+    media_type: Mapped[str] = mapped_column(String(200))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    requested_by: Mapped[str | None] = mapped_column(String(200))
+    event_json: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(32), default=PENDING)
+    priority: Mapped[float] = mapped_column(Float, default=0.0)  # -risk score: lower comes first
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    lease_expires_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
+
+    findings: Mapped[list[Finding]] = relationship(back_populates="item", order_by="Finding.id", lazy="selectin")
+    decision: Mapped[Decision | None] = relationship(back_populates="item", lazy="selectin")
+
+    @property
+    def risk_score(self) -> float:
+        return -self.priority
+
+
+class Finding(Base):
+    __tablename__ = "findings"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    item_id: Mapped[str] = mapped_column(ForeignKey("review_items.id"), index=True)
+    check: Mapped[str] = mapped_column(String(64))
+    severity: Mapped[int] = mapped_column(Integer)
+    message: Mapped[str] = mapped_column(Text)
+    subject: Mapped[str] = mapped_column(String(300), default="")
+    blocks_approval: Mapped[bool] = mapped_column(Boolean, default=False)
+    open: Mapped[bool] = mapped_column(Boolean, default=True)
+    resolved_by: Mapped[str | None] = mapped_column(String(200))
+    resolved_at: Mapped[datetime | None]
+    resolution_reason: Mapped[str | None] = mapped_column(Text)
+
+    item: Mapped[ReviewItem] = relationship(back_populates="findings")
+
+
+class Performer(Base):
+    """A name (and its aliases) whose appearance in an asset needs recorded consent."""
+
+    __tablename__ = "performers"
+
+    name_key: Mapped[str] = mapped_column(String(300), primary_key=True)  # casefolded
+    name: Mapped[str] = mapped_column(String(300))
+    aliases: Mapped[list[str]] = mapped_column(default=list)
+
+
+class Consent(Base):
+    __tablename__ = "consents"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    performer_key: Mapped[str] = mapped_column(ForeignKey("performers.name_key"), index=True)
+    performer: Mapped[str] = mapped_column(String(300))
+    scopes: Mapped[list[str]] = mapped_column()
+    production_ids: Mapped[list[str]] = mapped_column(default=list)  # empty: every production
+    expires_at: Mapped[datetime | None]
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    recorded_at: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(Text, default="")
+    revoked_by: Mapped[str | None] = mapped_column(String(200))
+    revoked_at: Mapped[datetime | None]
+    revoke_reason: Mapped[str | None] = mapped_column(Text)
+
+    def covers(self, scope: str, production_id: str, at: datetime) -> bool:
+        return (
+            self.revoked_at is None
+            and (self.expires_at is None or self.expires_at > at)
+            and scope in self.scopes
+            and (not self.production_ids or production_id in self.production_ids)
+        )
+
+
+class Policy(Base):
+    __tablename__ = "policies"
+
+    production_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    banned_terms: Mapped[list[str]] = mapped_column(default=list)
+    performers: Mapped[list[str]] = mapped_column(default=list)
+    updated_by: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime]
+
+
+class Decision(Base):
+    __tablename__ = "decisions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    item_id: Mapped[str] = mapped_column(ForeignKey("review_items.id"), unique=True)
+    outcome: Mapped[str] = mapped_column(String(32))
+    reviewer: Mapped[str] = mapped_column(String(200))
+    reviewer_roles: Mapped[list[str]] = mapped_column(default=list)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    decided_at: Mapped[datetime]
+    event_id: Mapped[str] = mapped_column(String(200), unique=True)
+
+    item: Mapped[ReviewItem] = relationship(back_populates="decision")
+
+
+class OutboxEvent(Base):
+    """A decision event committed with the decision, published to Kafka by the relay."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_unpublished", "published_at", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(200), unique=True)
+    topic: Mapped[str] = mapped_column(String(300))
+    key: Mapped[str] = mapped_column(String(200))
+    payload: Mapped[str] = mapped_column(Text)
+    headers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime]
+    published_at: Mapped[datetime | None]
+
+
+class AuditEntry(Base):
+    """Append-only: a database trigger refuses UPDATE and DELETE (see the migration)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_item", "item_id", "id"), Index("ix_audit_production", "production_id", "id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(200))
+    actor_roles: Mapped[list[str]] = mapped_column(default=list)
+    action: Mapped[str] = mapped_column(String(64))
+    item_id: Mapped[str | None] = mapped_column(String(32))
+    production_id: Mapped[str | None] = mapped_column(String(128))
+    subject: Mapped[str] = mapped_column(String(300), default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def make_engine(url: str) -> Engine:
+    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    if url.startswith("sqlite"):
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+    else:
+        kwargs.update(pool_size=10, max_overflow=10)
+    engine = create_engine(url, **kwargs)
+    if url.startswith("sqlite"):
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest Alembic revision."""
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def session_factory(engine: Engine) -> sessionmaker:
+    return sessionmaker(engine, expire_on_commit=False)

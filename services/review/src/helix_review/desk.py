@@ -1,0 +1,376 @@
+"""The review desk: everything people do with review items, in SQL transactions.
+
+Methods are synchronous (SQLAlchemy sessions); the gRPC layer runs them in threads.
+Every change of state that a person causes writes an audit entry in the same
+transaction; every decision also writes its Kafka event to the outbox there, so a crash
+can neither lose a decision's event nor publish one for a decision that was not stored.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select, tuple_, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from helix.events import Actor, AssetKind, ReviewApproved, ReviewRejected, ReviewRevisionRequested, encode, new_event
+from helix.pagination import InvalidCursor, decode_cursor, encode_cursor
+from helix.settings import HelixSettings
+from helix_review.checks import Severity, risk_score
+from helix_review.checks.consent import REQUIRED_SCOPE, SCOPES
+from helix_review.db import (
+    OUTCOMES,
+    PENDING,
+    AuditEntry,
+    Consent,
+    Decision,
+    Finding,
+    OutboxEvent,
+    Performer,
+    Policy,
+    ReviewItem,
+    utcnow,
+)
+from helix_review.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+
+DECISION_MODELS = {"approved": ReviewApproved, "rejected": ReviewRejected, "revision_requested": ReviewRevisionRequested}
+MAX_PAGE = 200
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[Any]
+    next_cursor: str
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def name_key(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+def _page_size(size: int) -> int:
+    return max(1, min(size or 50, MAX_PAGE))
+
+
+def _cursor(cursor: str, length: int) -> list[Any] | None:
+    try:
+        return decode_cursor(cursor, length)
+    except InvalidCursor as exc:
+        raise InvalidArgument(str(exc)) from None
+
+
+class ReviewDesk:
+    def __init__(self, sessions: sessionmaker, settings: HelixSettings, *, lease_seconds: int = 300, source: str = "/helix/review") -> None:
+        self.sessions = sessions
+        self.settings = settings
+        self.lease_seconds = lease_seconds
+        self.source = source
+
+    # --- audit ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _audit(s: Session, actor: Actor, action: str, *, item: ReviewItem | None = None, production_id: str | None = None,
+               subject: str = "", reason: str = "", details: dict[str, Any] | None = None) -> None:
+        s.add(
+            AuditEntry(
+                at=utcnow(), actor=actor.subject, actor_roles=list(actor.roles), action=action,
+                item_id=item.id if item else None, production_id=item.production_id if item else production_id,
+                subject=subject, reason=reason, details=details or {},
+            )
+        )
+
+    # --- reading -------------------------------------------------------------------------
+
+    def get_item(self, item_id: str) -> ReviewItem:
+        with self.sessions() as s:
+            item = s.get(ReviewItem, item_id)
+            if item is None:
+                raise NotFound(f"no review item {item_id!r}")
+            return item
+
+    def list_queue(self, *, page_size: int, cursor: str, productions: list[str]) -> Page:
+        """Pending items, highest risk first, then oldest: one index range scan per page."""
+        size = _page_size(page_size)
+        query = select(ReviewItem).where(ReviewItem.status == PENDING)
+        if productions:
+            query = query.where(ReviewItem.production_id.in_(productions))
+        if (key := _cursor(cursor, 3)) is not None:
+            query = query.where(
+                tuple_(ReviewItem.priority, ReviewItem.created_at, ReviewItem.id) > (key[0], datetime.fromisoformat(key[1]), key[2])
+            )
+        query = query.order_by(ReviewItem.priority, ReviewItem.created_at, ReviewItem.id).limit(size + 1)
+        with self.sessions() as s:
+            rows = list(s.scalars(query))
+        more = len(rows) > size
+        rows = rows[:size]
+        last = rows[-1] if more else None
+        return Page(rows, encode_cursor([last.priority, last.created_at.isoformat(), last.id]) if last else "")
+
+    def list_items(self, *, page_size: int, cursor: str, production_id: str, status: str) -> Page:
+        size = _page_size(page_size)
+        query = select(ReviewItem)
+        if production_id:
+            query = query.where(ReviewItem.production_id == production_id)
+        if status:
+            query = query.where(ReviewItem.status == status)
+        if (key := _cursor(cursor, 2)) is not None:
+            query = query.where(tuple_(ReviewItem.created_at, ReviewItem.id) > (datetime.fromisoformat(key[0]), key[1]))
+        query = query.order_by(ReviewItem.created_at, ReviewItem.id).limit(size + 1)
+        with self.sessions() as s:
+            rows = list(s.scalars(query))
+        more = len(rows) > size
+        rows = rows[:size]
+        return Page(rows, encode_cursor([rows[-1].created_at.isoformat(), rows[-1].id]) if more else "")
+
+    def list_audit(self, *, page_size: int, cursor: str, item_id: str, production_id: str) -> Page:
+        size = _page_size(page_size)
+        query = select(AuditEntry)
+        if item_id:
+            query = query.where(AuditEntry.item_id == item_id)
+        if production_id:
+            query = query.where(AuditEntry.production_id == production_id)
+        if (key := _cursor(cursor, 1)) is not None:
+            query = query.where(AuditEntry.id > int(key[0]))
+        with self.sessions() as s:
+            rows = list(s.scalars(query.order_by(AuditEntry.id).limit(size + 1)))
+        more = len(rows) > size
+        rows = rows[:size]
+        return Page(rows, encode_cursor([rows[-1].id]) if more else "")
+
+    def list_consents(self, *, page_size: int, cursor: str, performer: str) -> Page:
+        size = _page_size(page_size)
+        query = select(Consent)
+        if performer:
+            query = query.where(Consent.performer_key == name_key(performer))
+        if (key := _cursor(cursor, 2)) is not None:
+            query = query.where(tuple_(Consent.recorded_at, Consent.id) > (datetime.fromisoformat(key[0]), key[1]))
+        with self.sessions() as s:
+            rows = list(s.scalars(query.order_by(Consent.recorded_at, Consent.id).limit(size + 1)))
+        more = len(rows) > size
+        rows = rows[:size]
+        return Page(rows, encode_cursor([rows[-1].recorded_at.isoformat(), rows[-1].id]) if more else "")
+
+    # --- leases --------------------------------------------------------------------------
+
+    def claim_next(self, reviewer: Actor, *, lease_seconds: int = 0, productions: list[str]) -> ReviewItem | None:
+        """Give the reviewer the top pending item nobody holds (or their own current one)."""
+        now = utcnow()
+        lease = timedelta(seconds=lease_seconds or self.lease_seconds)
+        with self.sessions() as s, s.begin():
+            mine = s.scalars(
+                select(ReviewItem).where(
+                    ReviewItem.status == PENDING, ReviewItem.claimed_by == reviewer.subject, ReviewItem.lease_expires_at > now
+                ).limit(1)
+            ).first()
+            if mine is not None:  # a retried claim returns the same item, with a fresh lease
+                mine.lease_expires_at = now + lease
+                return mine
+            query = select(ReviewItem.id).where(
+                ReviewItem.status == PENDING,
+                or_(ReviewItem.claimed_by.is_(None), ReviewItem.lease_expires_at <= now),
+            )
+            if productions:
+                query = query.where(ReviewItem.production_id.in_(productions))
+            query = query.order_by(ReviewItem.priority, ReviewItem.created_at, ReviewItem.id).limit(8)
+            if s.bind.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)  # concurrent claimers skip each other's rows
+            for item_id in s.scalars(query).all():
+                # Conditional update: wins only if nobody claimed it since we looked.
+                won = s.execute(
+                    update(ReviewItem)
+                    .where(
+                        ReviewItem.id == item_id,
+                        ReviewItem.status == PENDING,
+                        or_(ReviewItem.claimed_by.is_(None), ReviewItem.lease_expires_at <= now),
+                    )
+                    .values(claimed_by=reviewer.subject, lease_expires_at=now + lease)
+                    .execution_options(synchronize_session=False)
+                ).rowcount
+                if won:
+                    item = s.get(ReviewItem, item_id, populate_existing=True)
+                    return item
+            return None
+
+    def release(self, item_id: str, reviewer: Actor) -> ReviewItem:
+        with self.sessions() as s, s.begin():
+            item = self._locked_item(s, item_id)
+            if item.claimed_by != reviewer.subject:
+                raise FailedPrecondition(f"item {item_id} is not claimed by {reviewer.subject}")
+            item.claimed_by = None
+            item.lease_expires_at = None
+            return item
+
+    # --- decisions -----------------------------------------------------------------------
+
+    def decide(self, item_id: str, reviewer: Actor, outcome: str, notes: str) -> Decision:
+        if outcome not in OUTCOMES:
+            raise InvalidArgument(f"outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}")
+        notes = notes.strip()
+        if outcome == "revision_requested" and not notes:
+            raise InvalidArgument("a revision request needs notes saying what to change")
+        now = utcnow()
+        with self.sessions() as s, s.begin():
+            item = self._locked_item(s, item_id)
+            if item.decision is not None:
+                d = item.decision
+                if d.reviewer == reviewer.subject and d.outcome == outcome:
+                    return d  # a retried request: same answer, no second decision
+                raise FailedPrecondition(f"item {item_id} was already decided: {d.outcome} by {d.reviewer} at {d.decided_at.isoformat()}")
+            if item.claimed_by != reviewer.subject or item.lease_expires_at is None or item.lease_expires_at <= now:
+                holder = f"held by {item.claimed_by} until {item.lease_expires_at.isoformat()}" if item.claimed_by and item.lease_expires_at and item.lease_expires_at > now else "not held"
+                raise FailedPrecondition(f"claim item {item_id} before deciding it (its lease is {holder})")
+            if outcome == "approved":
+                if item.requested_by and item.requested_by == reviewer.subject:
+                    raise PermissionDenied(f"{reviewer.subject} requested this asset and cannot approve it; another reviewer must")
+                blocking = [f for f in item.findings if f.open and f.blocks_approval]
+                if blocking:
+                    f = blocking[0]
+                    raise FailedPrecondition(
+                        f"cannot approve while finding {f.id} is open ({f.check}: {f.message}); "
+                        "record the missing consent or have an admin resolve the finding"
+                    )
+            decision = Decision(id=new_id(), item_id=item.id, outcome=outcome, reviewer=reviewer.subject,
+                                reviewer_roles=list(reviewer.roles), notes=notes, decided_at=now, event_id=str(uuid.uuid4()))
+            s.add(decision)
+            item.status = outcome
+            item.decided_at = now
+            item.claimed_by = None
+            item.lease_expires_at = None
+            data = DECISION_MODELS[outcome](
+                production_id=item.production_id, decision_id=decision.id, asset_id=item.asset_id, kind=AssetKind(item.kind),
+                asset_version=item.asset_version, reviewer=reviewer, decided_at=now, notes=notes or None,
+                finding_ids=[f.id for f in item.findings],
+            )
+            event = new_event(data, source=self.source, event_id=decision.event_id)
+            s.add(OutboxEvent(event_id=event.id, topic=data.topic.value, key=item.production_id, payload=encode(event).decode(),
+                              headers=_trace_headers(), created_at=now))
+            self._audit(s, reviewer, f"decision.{outcome}", item=item, subject=item.asset_id, reason=notes,
+                        details={"decision_id": decision.id, "event_id": event.id, "asset_version": item.asset_version})
+        return decision
+
+    # --- findings, consents, policies --------------------------------------------------------
+
+    def resolve_finding(self, finding_id: str, admin: Actor, reason: str) -> Finding:
+        if not reason.strip():
+            raise InvalidArgument("resolving a finding needs a reason")
+        with self.sessions() as s, s.begin():
+            finding = s.get(Finding, finding_id)
+            if finding is None:
+                raise NotFound(f"no finding {finding_id!r}")
+            if not finding.open:
+                raise FailedPrecondition(f"finding {finding_id} is already resolved")
+            finding.open = False
+            finding.resolved_by = admin.subject
+            finding.resolved_at = utcnow()
+            finding.resolution_reason = reason.strip()
+            self._rescore(finding.item)
+            self._audit(s, admin, "finding.resolved", item=finding.item, subject=finding_id, reason=reason.strip(),
+                        details={"check": finding.check, "message": finding.message})
+            return finding
+
+    def record_consent(self, actor: Actor, performer: str, scopes: list[str], production_ids: list[str],
+                       expires_at: datetime | None, reason: str, aliases: Iterable[str] = ()) -> Consent:
+        performer = " ".join(performer.split())
+        if not performer:
+            raise InvalidArgument("a consent names its performer")
+        bad = sorted(set(scopes) - set(SCOPES)) or ([] if scopes else ["(none)"])
+        if bad:
+            raise InvalidArgument(f"consent scopes are {', '.join(SCOPES)}; got {', '.join(bad)}")
+        now = utcnow()
+        if expires_at is not None and expires_at <= now:
+            raise InvalidArgument("a consent that has already expired cannot be recorded")
+        with self.sessions() as s, s.begin():
+            person = self._register_performer(s, performer, aliases)
+            consent = Consent(id=new_id(), performer_key=person.name_key, performer=person.name, scopes=sorted(set(scopes)),
+                              production_ids=sorted(set(production_ids)), expires_at=expires_at, recorded_by=actor.subject,
+                              recorded_at=now, reason=reason)
+            s.add(consent)
+            self._audit(s, actor, "consent.recorded", subject=person.name, reason=reason,
+                        details={"consent_id": consent.id, "scopes": consent.scopes, "productions": consent.production_ids,
+                                 "expires_at": expires_at.isoformat() if expires_at else None})
+            s.flush()
+            # Open consent findings this consent now covers are closed, with the reason.
+            findings = s.scalars(
+                select(Finding).join(ReviewItem).where(
+                    Finding.check == "likeness_consent", Finding.open.is_(True), func.lower(Finding.subject) == person.name.lower(),
+                    ReviewItem.status == PENDING,
+                )
+            ).all()
+            for f in findings:
+                if consent.covers(REQUIRED_SCOPE[AssetKind(f.item.kind)], f.item.production_id, now):
+                    f.open = False
+                    f.resolved_by = actor.subject
+                    f.resolved_at = now
+                    f.resolution_reason = f"consent {consent.id} recorded"
+                    self._rescore(f.item)
+                    self._audit(s, actor, "finding.resolved", item=f.item, subject=f.id, reason=f"consent {consent.id} recorded")
+            return consent
+
+    def revoke_consent(self, consent_id: str, actor: Actor, reason: str) -> Consent:
+        with self.sessions() as s, s.begin():
+            consent = s.get(Consent, consent_id)
+            if consent is None:
+                raise NotFound(f"no consent {consent_id!r}")
+            if consent.revoked_at is not None:
+                raise FailedPrecondition(f"consent {consent_id} was already revoked")
+            consent.revoked_at = utcnow()
+            consent.revoked_by = actor.subject
+            consent.revoke_reason = reason
+            self._audit(s, actor, "consent.revoked", subject=consent.performer, reason=reason, details={"consent_id": consent_id})
+            return consent
+
+    def set_policy(self, actor: Actor, production_id: str, banned_terms: list[str], performers: list[str]) -> Policy:
+        with self.sessions() as s, s.begin():
+            for name in performers:
+                self._register_performer(s, name, ())
+            policy = s.get(Policy, production_id) or Policy(production_id=production_id)
+            policy.banned_terms = sorted({t.strip() for t in banned_terms if t.strip()})
+            policy.performers = sorted({" ".join(p.split()) for p in performers if p.strip()})
+            policy.updated_by = actor.subject
+            policy.updated_at = utcnow()
+            s.add(policy)
+            self._audit(s, actor, "policy.set", production_id=production_id, subject=production_id,
+                        details={"banned_terms": policy.banned_terms, "performers": policy.performers})
+            return policy
+
+    # --- helpers -------------------------------------------------------------------------
+
+    @staticmethod
+    def _locked_item(s: Session, item_id: str) -> ReviewItem:
+        query = select(ReviewItem).where(ReviewItem.id == item_id)
+        if s.bind.dialect.name == "postgresql":
+            query = query.with_for_update()
+        item = s.scalars(query).first()
+        if item is None:
+            raise NotFound(f"no review item {item_id!r}")
+        return item
+
+    @staticmethod
+    def _register_performer(s: Session, name: str, aliases: Iterable[str]) -> Performer:
+        name = " ".join(name.split())
+        person = s.get(Performer, name_key(name))
+        if person is None:
+            person = Performer(name_key=name_key(name), name=name, aliases=[])
+            s.add(person)
+        person.aliases = sorted({*person.aliases, *(" ".join(a.split()) for a in aliases if a.strip())})
+        return person
+
+    @staticmethod
+    def _rescore(item: ReviewItem) -> None:
+        item.priority = -risk_score([Severity(f.severity) for f in item.findings if f.open])
+
+
+def _trace_headers() -> dict[str, str]:
+    """The active trace context, so the decision event continues the reviewer's request trace."""
+    from opentelemetry import propagate
+
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier

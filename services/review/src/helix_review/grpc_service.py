@@ -1,0 +1,176 @@
+"""review.proto's ReviewService over the review desk."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from helix.events import Actor
+from helix.v1 import common_pb2, review_pb2, review_pb2_grpc
+from helix_review.db import AuditEntry, Consent, Decision, Finding, Policy, ReviewItem
+from helix_review.desk import ReviewDesk
+from helix_review.errors import InvalidArgument, ReviewError
+from helix_review.metrics import DECISIONS, TIME_TO_DECISION
+
+T = TypeVar("T")
+
+
+def _ts(value: datetime | None) -> Timestamp | None:
+    if value is None:
+        return None
+    ts = Timestamp()
+    ts.FromDatetime(value.astimezone(UTC))
+    return ts
+
+
+def _from_ts(ts: Timestamp, present: bool) -> datetime | None:
+    return ts.ToDatetime(tzinfo=UTC) if present else None
+
+
+def _actor(message: common_pb2.Actor, what: str = "actor") -> Actor:
+    if not message.subject:
+        raise InvalidArgument(f"the request must name its {what}")
+    return Actor(subject=message.subject, kind="user", roles=list(message.roles))
+
+
+def _actor_pb(subject: str, roles: list[str]) -> common_pb2.Actor:
+    return common_pb2.Actor(subject=subject, roles=roles)
+
+
+def finding_pb(f: Finding) -> review_pb2.Finding:
+    msg = review_pb2.Finding(finding_id=f.id, item_id=f.item_id, check=f.check, severity=f.severity, message=f.message,
+                             open=f.open, blocks_approval=f.blocks_approval, subject=f.subject)
+    if f.resolved_at is not None:
+        msg.resolution.CopyFrom(common_pb2.AuditStamp(actor=_actor_pb(f.resolved_by or "", []), at=_ts(f.resolved_at),
+                                                      reason=f.resolution_reason or ""))
+    return msg
+
+
+def decision_pb(d: Decision, item: ReviewItem) -> review_pb2.Decision:
+    return review_pb2.Decision(decision_id=d.id, item_id=d.item_id, asset_id=item.asset_id, production_id=item.production_id,
+                               outcome=d.outcome, reviewer=_actor_pb(d.reviewer, d.reviewer_roles), notes=d.notes,
+                               decided_at=_ts(d.decided_at), event_id=d.event_id)
+
+
+def item_pb(item: ReviewItem) -> review_pb2.ReviewItem:
+    msg = review_pb2.ReviewItem(
+        item_id=item.id,
+        asset=common_pb2.AssetRef(asset_id=item.asset_id, production_id=item.production_id, kind=item.kind, object_key=item.object_key,
+                                  sha256=item.sha256, media_type=item.media_type, version=item.asset_version),
+        status=item.status, risk_score=item.risk_score, findings=[finding_pb(f) for f in item.findings],
+        claimed_by=item.claimed_by or "", created_at=_ts(item.created_at), requested_by=item.requested_by or "",
+        asset_event_json=item.event_json,
+    )
+    if item.lease_expires_at is not None:
+        msg.lease_expires_at.CopyFrom(_ts(item.lease_expires_at))
+    if item.decision is not None:
+        msg.decision.CopyFrom(decision_pb(item.decision, item))
+    return msg
+
+
+def consent_pb(c: Consent) -> review_pb2.Consent:
+    msg = review_pb2.Consent(consent_id=c.id, performer=c.performer, scopes=c.scopes, production_ids=c.production_ids,
+                             recorded=common_pb2.AuditStamp(actor=_actor_pb(c.recorded_by, []), at=_ts(c.recorded_at), reason=c.reason))
+    if c.expires_at is not None:
+        msg.expires_at.CopyFrom(_ts(c.expires_at))
+    if c.revoked_at is not None:
+        msg.revoked.CopyFrom(common_pb2.AuditStamp(actor=_actor_pb(c.revoked_by or "", []), at=_ts(c.revoked_at), reason=c.revoke_reason or ""))
+    return msg
+
+
+def audit_pb(e: AuditEntry) -> review_pb2.AuditEntry:
+    import json
+
+    return review_pb2.AuditEntry(entry_id=str(e.id), at=_ts(e.at), actor=_actor_pb(e.actor, e.actor_roles), action=e.action,
+                                 item_id=e.item_id or "", subject=e.subject, reason=e.reason, details_json=json.dumps(e.details))
+
+
+def policy_pb(p: Policy) -> review_pb2.Policy:
+    return review_pb2.Policy(production_id=p.production_id, banned_terms=p.banned_terms, performers=p.performers)
+
+
+class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
+    def __init__(self, desk: ReviewDesk, on_decision: Callable[[], None] = lambda: None) -> None:
+        self.desk = desk
+        self.on_decision = on_decision
+
+    async def _run(self, context: grpc.aio.ServicerContext, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a desk method in a thread; turn its errors into gRPC statuses with their message."""
+        try:
+            return await asyncio.to_thread(fn, *args, **kwargs)
+        except ReviewError as exc:
+            await context.abort(exc.code, str(exc))
+            raise  # unreachable: abort raises
+
+    async def ListQueue(self, request: review_pb2.ListQueueRequest, context: Any) -> review_pb2.ListItemsResponse:  # noqa: N802
+        page = await self._run(context, self.desk.list_queue, page_size=request.page.page_size, cursor=request.page.cursor,
+                               productions=list(request.production_ids))
+        return review_pb2.ListItemsResponse(items=[item_pb(i) for i in page.rows], page=common_pb2.PageInfo(next_cursor=page.next_cursor))
+
+    async def ListItems(self, request: review_pb2.ListItemsRequest, context: Any) -> review_pb2.ListItemsResponse:  # noqa: N802
+        page = await self._run(context, self.desk.list_items, page_size=request.page.page_size, cursor=request.page.cursor,
+                               production_id=request.production_id, status=request.status)
+        return review_pb2.ListItemsResponse(items=[item_pb(i) for i in page.rows], page=common_pb2.PageInfo(next_cursor=page.next_cursor))
+
+    async def GetItem(self, request: review_pb2.GetItemRequest, context: Any) -> review_pb2.ReviewItem:  # noqa: N802
+        return item_pb(await self._run(context, self.desk.get_item, request.item_id))
+
+    async def ClaimNext(self, request: review_pb2.ClaimNextRequest, context: Any) -> review_pb2.ClaimNextResponse:  # noqa: N802
+        reviewer = await self._run(context, _actor, request.reviewer, "reviewer")
+        item = await self._run(context, self.desk.claim_next, reviewer, lease_seconds=request.lease_seconds,
+                               productions=list(request.production_ids))
+        return review_pb2.ClaimNextResponse(item=item_pb(item)) if item else review_pb2.ClaimNextResponse()
+
+    async def ReleaseClaim(self, request: review_pb2.ReleaseClaimRequest, context: Any) -> review_pb2.ReviewItem:  # noqa: N802
+        reviewer = await self._run(context, _actor, request.reviewer, "reviewer")
+        return item_pb(await self._run(context, self.desk.release, request.item_id, reviewer))
+
+    async def Decide(self, request: review_pb2.DecideRequest, context: Any) -> review_pb2.Decision:  # noqa: N802
+        reviewer = await self._run(context, _actor, request.reviewer, "reviewer")
+        decision = await self._run(context, self.desk.decide, request.item_id, reviewer, request.outcome, request.notes)
+        self.on_decision()
+        item = await self._run(context, self.desk.get_item, request.item_id)
+        DECISIONS.labels(reviewer=reviewer.subject, outcome=decision.outcome).inc()
+        TIME_TO_DECISION.observe((decision.decided_at - item.created_at).total_seconds())
+        return decision_pb(decision, item)
+
+    async def ResolveFinding(self, request: review_pb2.ResolveFindingRequest, context: Any) -> review_pb2.Finding:  # noqa: N802
+        admin = await self._run(context, _actor, request.admin, "admin")
+        return finding_pb(await self._run(context, self.desk.resolve_finding, request.finding_id, admin, request.reason))
+
+    async def RecordConsent(self, request: review_pb2.RecordConsentRequest, context: Any) -> review_pb2.Consent:  # noqa: N802
+        actor = await self._run(context, _actor, request.actor)
+        consent = await self._run(context, self.desk.record_consent, actor, request.performer, list(request.scopes),
+                                  list(request.production_ids), _from_ts(request.expires_at, request.HasField("expires_at")),
+                                  request.reason, list(request.aliases))
+        return consent_pb(consent)
+
+    async def RevokeConsent(self, request: review_pb2.RevokeConsentRequest, context: Any) -> review_pb2.Consent:  # noqa: N802
+        actor = await self._run(context, _actor, request.actor)
+        return consent_pb(await self._run(context, self.desk.revoke_consent, request.consent_id, actor, request.reason))
+
+    async def ListConsents(self, request: review_pb2.ListConsentsRequest, context: Any) -> review_pb2.ListConsentsResponse:  # noqa: N802
+        page = await self._run(context, self.desk.list_consents, page_size=request.page.page_size, cursor=request.page.cursor,
+                               performer=request.performer)
+        return review_pb2.ListConsentsResponse(consents=[consent_pb(c) for c in page.rows],
+                                               page=common_pb2.PageInfo(next_cursor=page.next_cursor))
+
+    async def SetPolicy(self, request: review_pb2.SetPolicyRequest, context: Any) -> review_pb2.Policy:  # noqa: N802
+        actor = await self._run(context, _actor, request.actor)
+        if not request.policy.production_id:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "the policy must name its production")
+        policy = await self._run(context, self.desk.set_policy, actor, request.policy.production_id,
+                                 list(request.policy.banned_terms), list(request.policy.performers))
+        return policy_pb(policy)
+
+    async def ListAudit(self, request: review_pb2.ListAuditRequest, context: Any) -> review_pb2.ListAuditResponse:  # noqa: N802
+        page = await self._run(context, self.desk.list_audit, page_size=request.page.page_size, cursor=request.page.cursor,
+                               item_id=request.item_id, production_id=request.production_id)
+        return review_pb2.ListAuditResponse(entries=[audit_pb(e) for e in page.rows], page=common_pb2.PageInfo(next_cursor=page.next_cursor))
+
+

@@ -1,0 +1,10 @@
+"""Alembic environment: runs on the connection `helix_review.db.migrate` hands over."""
+
+from alembic import context
+
+from helix_review.db import Base
+
+connection = context.config.attributes["connection"]
+context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=connection.dialect.name == "sqlite")
+with context.begin_transaction():
+    context.run_migrations()

@@ -1,0 +1,22 @@
+"""Review service settings (HELIX_* environment, like every Helix process)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from helix.settings import HelixSettings, infra_env_file
+
+
+class ReviewSettings(HelixSettings):
+    service_name: str = "review"
+    review_grpc_address: str = "127.0.0.1:50061"  # where the gRPC API binds (port 0: any free port)
+    review_lease_seconds: int = Field(300, ge=5, le=86_400)
+    # The outbox relay publishes recorded decisions to Kafka. It can run in its own
+    # process (set false here and run `helix-review --relay-only` elsewhere).
+    review_outbox_relay: bool = True
+    review_max_scan_bytes: int = Field(2_000_000, ge=0, description="text assets up to this size are scanned for names")
+
+
+def load_review_settings(**overrides: object) -> ReviewSettings:
+    env_file = infra_env_file()
+    return ReviewSettings(_env_file=env_file if env_file.is_file() else None, **overrides)  # type: ignore[call-arg]
