@@ -1,0 +1,149 @@
+"""Generated assets: listings from the read model, lineage from the store's sidecar, and
+short-lived presigned download URLs."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+import structlog
+from fastapi import APIRouter, Depends, Path, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from helix.assets import AssetIntegrityError, AssetNotFound, InvalidAssetKey
+from helix.auth import Principal
+from helix.events import AssetKind
+from helix_gateway.fields import ApiId
+from helix_gateway.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor
+from helix_gateway.problems import ProblemError, problem_responses
+from helix_gateway.readmodel.tables import Asset
+from helix_gateway.security import ANY_ROLE, ensure_sees_production, require
+from helix_gateway.state import Gateway, GatewayState
+
+log = structlog.get_logger("helix.gateway")
+
+router = APIRouter(tags=["assets"], responses=problem_responses(401, 403, 422))
+
+Version = Annotated[int | None, Query(ge=1, le=999_999, description="Asset version (default: the newest)")]
+
+
+class AssetView(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    asset_id: str
+    version: int
+    production_id: str
+    kind: str
+    object_key: str
+    sha256: str
+    media_type: str
+    size_bytes: int
+    job_id: str | None = None
+    review_status: str = Field(description="pending, approved, rejected or revision_requested")
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    review_notes: str | None = None
+    created_at: datetime = Field(description="When the asset was generated")
+
+
+class Lineage(BaseModel):
+    parent_asset_ids: list[str]
+    model: dict[str, Any] | None = Field(None, description="Model id and revision that generated it")
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    seed: int | None = None
+    authorship: str
+    generated_by: dict[str, Any]
+    requested_by: dict[str, Any] | None = None
+
+
+class AssetDetail(AssetView):
+    versions: list[int] = Field(description="Every version the gateway knows, oldest first")
+    lineage: Lineage
+    event_id: str = Field(description="CloudEvent id of its helix.asset.generated event")
+    sidecar: dict[str, Any] | None = Field(None, description="The store's sidecar of this version (lineage and provenance as stored)")
+    sidecar_error: str | None = Field(None, description="Why the sidecar could not be read, if it could not")
+
+
+class Download(BaseModel):
+    url: str = Field(description="Presigned GET URL of the object")
+    expires_at: datetime
+
+
+async def _visible_asset(gw: GatewayState, principal: Principal, asset_id: str, version: int | None) -> tuple[Asset, list[int]]:
+    found = await gw.read_model.asset(asset_id, version)
+    if found is None:
+        raise ProblemError(404, f"no asset {asset_id!r}" + (f" version {version}" if version else ""))
+    ensure_sees_production(principal, found[0].production_id)
+    return found
+
+
+@router.get("/productions/{production_id}/assets", summary="A production's asset versions, newest first")
+async def list_assets(
+    production_id: Annotated[ApiId, Path(description="Production id")],
+    gw: Gateway,
+    principal: Annotated[Principal, Depends(require(*ANY_ROLE))],
+    kind: Annotated[AssetKind | None, Query(description="Only this kind")] = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> Page[AssetView]:
+    ensure_sees_production(principal, production_id)
+    after = decode_cursor(cursor, datetime, str, int) if cursor else None
+    rows = await gw.read_model.assets(production_id, kind=kind.value if kind else None, after=after, limit=limit + 1)  # type: ignore[arg-type]
+    page = rows[:limit]
+    next_cursor = encode_cursor(page[-1].created_at, page[-1].asset_id, page[-1].version) if len(rows) > limit else None
+    return Page[AssetView](items=[AssetView.model_validate(a) for a in page], next_cursor=next_cursor)
+
+
+@router.get("/assets/{asset_id}", summary="An asset version with its lineage", responses=problem_responses(404))
+async def get_asset(
+    asset_id: Annotated[ApiId, Path(description="Asset id")],
+    gw: Gateway,
+    principal: Annotated[Principal, Depends(require(*ANY_ROLE))],
+    version: Version = None,
+) -> AssetDetail:
+    asset, versions = await _visible_asset(gw, principal, asset_id, version)
+    data = (asset.event or {}).get("data", {})
+    sidecar, sidecar_error = None, None
+    try:
+        sidecar = await asyncio.to_thread(gw.store.sidecar, asset.object_key)
+    except (AssetNotFound, AssetIntegrityError, InvalidAssetKey) as exc:
+        sidecar_error = f"{type(exc).__name__}: {exc}"
+    except Exception as exc:  # the store is away: the read model still answers
+        log.warning("gateway.sidecar_unavailable", asset_id=asset_id, error=repr(exc)[:300])
+        sidecar_error = f"the asset store did not answer: {type(exc).__name__}"
+    lineage = Lineage(
+        parent_asset_ids=data.get("parent_asset_ids", []),
+        model=data.get("model"),
+        inputs=data.get("inputs", {}),
+        parameters=data.get("parameters", {}),
+        seed=data.get("seed"),
+        authorship=data.get("authorship", "ai"),
+        generated_by=data.get("generated_by", {}),
+        requested_by=data.get("requested_by"),
+    )
+    view = AssetView.model_validate(asset)
+    return AssetDetail(**view.model_dump(), versions=versions, lineage=lineage, event_id=(asset.event or {}).get("id", ""), sidecar=sidecar, sidecar_error=sidecar_error)
+
+
+@router.get("/assets/{asset_id}/download", summary="A short-lived download URL", responses=problem_responses(404, 502))
+async def download_asset(
+    asset_id: Annotated[ApiId, Path(description="Asset id")],
+    gw: Gateway,
+    principal: Annotated[Principal, Depends(require(*ANY_ROLE))],
+    version: Version = None,
+) -> Download:
+    asset, _ = await _visible_asset(gw, principal, asset_id, version)
+    lifetime = min(gw.settings.presign_seconds, gw.settings.presign_max_seconds)
+    issued = datetime.now(UTC)  # the URL's clock starts when it is signed: never promise longer
+    try:
+        url = await asyncio.to_thread(gw.store.presign, asset.object_key, timedelta(seconds=lifetime))
+    except AssetNotFound:
+        raise ProblemError(404, f"asset {asset_id!r} version {asset.version} is not in the asset store") from None
+    except InvalidAssetKey as exc:
+        raise ProblemError(502, f"the asset's object key is not valid: {exc.why}") from None
+    except Exception as exc:
+        log.warning("gateway.presign_failed", asset_id=asset_id, error=repr(exc)[:300])
+        raise ProblemError(502, "the asset store did not answer") from None
+    return Download(url=url, expires_at=issued + timedelta(seconds=lifetime))

@@ -1,0 +1,95 @@
+"""The likeness consent registry, through the review service: reviewers read it, admins
+record and revoke (each change lands in the review service's audit log)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, status
+from google.protobuf.timestamp_pb2 import Timestamp
+from pydantic import AwareDatetime, Field, field_validator
+
+from helix.auth import Principal, Role
+from helix.v1 import common_pb2, review_pb2
+from helix_gateway.fields import ApiId, ApiModel, text
+from helix_gateway.pagination import Cursor, Limit, Page
+from helix_gateway.review_views import ConsentView, consent_view
+from helix_gateway.routers.reviews import REVIEW_ERRORS
+from helix_gateway.security import actor_proto, require
+from helix_gateway.state import Gateway
+
+router = APIRouter(prefix="/consents", tags=["consents"], responses=REVIEW_ERRORS)
+
+Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
+Performer = text(500, min_length=1)
+Reason = text(2_000, min_length=1)
+
+
+class ConsentCreate(ApiModel):
+    performer: Performer
+    scopes: list[Literal["name", "likeness", "voice"]] = Field(min_length=1, max_length=3)
+    production_ids: list[ApiId] = Field(default_factory=list, max_length=500, description="Empty: every production")
+    expires_at: AwareDatetime | None = Field(None, description="Unset: no expiry")
+    aliases: list[Performer] = Field(default_factory=list, max_length=50, description="Other spellings to look for")
+    reason: Reason
+
+    @field_validator("expires_at")
+    @classmethod
+    def _representable(cls, value: datetime | None) -> datetime | None:
+        # Protobuf timestamps span years 1-9999 in UTC; an offset can push a date outside.
+        if value is not None:
+            try:
+                value = value.astimezone(UTC)
+            except OverflowError:
+                raise ValueError("expires_at is out of range") from None
+            if value.year < 1970:
+                raise ValueError("expires_at must be after 1970")
+        return value
+
+
+class RevokeRequest(ApiModel):
+    reason: Reason
+
+
+def _timestamp(value: datetime) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(value)
+    return stamp
+
+
+@router.get("", summary="Recorded consents, optionally for one performer")
+async def list_consents(
+    gw: Gateway,
+    principal: Annotated[Principal, Depends(require(Role.REVIEWER))],
+    performer: Annotated[Performer | None, Query(description="Only this performer")] = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> Page[ConsentView]:
+    page = await gw.review.list_consents(
+        review_pb2.ListConsentsRequest(page=common_pb2.PageRequest(page_size=limit, cursor=cursor or ""), performer=performer or "")
+    )
+    return Page[ConsentView](items=[consent_view(c) for c in page.consents], next_cursor=page.page.next_cursor or None)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, summary="Record a performer's consent")
+async def record_consent(body: ConsentCreate, gw: Gateway, principal: Admin) -> ConsentView:
+    request = review_pb2.RecordConsentRequest(
+        actor=actor_proto(principal),
+        performer=body.performer,
+        scopes=body.scopes,
+        production_ids=body.production_ids,
+        reason=body.reason,
+        aliases=body.aliases,
+    )
+    if body.expires_at is not None:
+        request.expires_at.CopyFrom(_timestamp(body.expires_at))
+    return consent_view(await gw.review.record_consent(request))
+
+
+@router.post("/{consent_id}/revoke", summary="Revoke a consent")
+async def revoke_consent(
+    consent_id: Annotated[ApiId, Path(description="Consent id")], body: RevokeRequest, gw: Gateway, principal: Admin
+) -> ConsentView:
+    consent = await gw.review.revoke_consent(review_pb2.RevokeConsentRequest(consent_id=consent_id, actor=actor_proto(principal), reason=body.reason))
+    return consent_view(consent)

@@ -1,0 +1,48 @@
+"""Jobs: the lifecycle of one generation request, as the services report it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path
+from pydantic import BaseModel, ConfigDict, Field
+
+from helix.auth import Principal
+from helix_gateway.fields import ApiId
+from helix_gateway.problems import ProblemError, problem_responses
+from helix_gateway.security import ANY_ROLE, ensure_sees_production, require
+from helix_gateway.state import Gateway
+
+router = APIRouter(prefix="/jobs", tags=["jobs"], responses=problem_responses(401, 403, 404, 422))
+
+
+class JobView(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    job_id: str
+    production_id: str
+    request_type: str | None = Field(None, description="CloudEvents type of the request, e.g. helix.writer.script.requested")
+    status: str = Field(description="requested, accepted, progress, failed or completed")
+    fraction: float | None = Field(None, description="Progress from 0 to 1")
+    step: str | None = None
+    error: str | None = None
+    service: str | None = Field(None, description="The service that last reported on the job")
+    asset_ids: list[str]
+    requested_by: str | None = None
+    request_event_id: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+@router.get("/{job_id}", summary="A job's status")
+async def get_job(
+    job_id: Annotated[ApiId, Path(description="Job id")],
+    gw: Gateway,
+    principal: Annotated[Principal, Depends(require(*ANY_ROLE))],
+) -> JobView:
+    job = await gw.read_model.job(job_id)
+    if job is None:
+        raise ProblemError(404, f"no job {job_id!r}")
+    ensure_sees_production(principal, job.production_id)
+    return JobView.model_validate(job)

@@ -1,0 +1,113 @@
+"""Productions: what every job, asset and review belongs to."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request, Response, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from helix.auth import Principal, Role
+from helix.events.data import Locale
+from helix.v1 import review_pb2
+from helix_gateway.fields import ApiId, ApiModel, text
+from helix_gateway.ids import production_id_for
+from helix_gateway.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor
+from helix_gateway.problems import ProblemError, problem_responses
+from helix_gateway.readmodel.tables import Production
+from helix_gateway.security import ANY_ROLE, actor_proto, ensure_sees_production, require, sees_all_productions
+from helix_gateway.state import Gateway
+
+router = APIRouter(prefix="/productions", tags=["productions"], responses=problem_responses(401, 403, 422))
+
+Title = text(300, min_length=1)
+Logline = text(2_000, min_length=1)
+Name = text(500, min_length=1)
+Term = text(200, min_length=1)
+Style = text(500)
+
+
+class ProductionCreate(ApiModel):
+    title: Title
+    logline: Logline
+    style: Style | None = None
+    target_locales: list[Locale] = Field(default_factory=list, max_length=50, description="BCP 47 tags, e.g. de-DE")
+    performers: list[Name] = Field(default_factory=list, max_length=100, description="Performers whose names and likeness the review service watches")
+    banned_terms: list[Term] = Field(default_factory=list, max_length=500, description="Terms the review service flags in this production")
+
+
+class ProductionView(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    production_id: str
+    title: str
+    logline: str
+    style: str | None = None
+    target_locales: list[str]
+    performers: list[str]
+    created_by: str
+    created_at: datetime
+
+
+ProductionId = Annotated[ApiId, Path(description="Production id")]
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a production (and tell the review service which performers to watch)",
+    responses=problem_responses(409, 502, 503, 504),
+)
+async def create_production(
+    body: ProductionCreate,
+    request: Request,
+    response: Response,
+    gw: Gateway,
+    principal: Annotated[Principal, Depends(require(Role.STUDIO_SYSTEM, Role.DIRECTOR))],
+) -> ProductionView:
+    production_id = production_id_for(body.title)
+    # The policy first: a production must never exist without its performers being watched.
+    policy = review_pb2.Policy(production_id=production_id, performers=body.performers, banned_terms=body.banned_terms)
+    await gw.review.set_policy(review_pb2.SetPolicyRequest(actor=actor_proto(principal), policy=policy))
+    production = Production(
+        production_id=production_id,
+        title=body.title,
+        logline=body.logline,
+        style=body.style,
+        target_locales=list(body.target_locales),
+        performers=list(body.performers),
+        created_by=principal.subject,
+        created_at=datetime.now(UTC),
+    )
+    await gw.read_model.add_production(production)
+    response.headers["Location"] = request.app.url_path_for("get_production", production_id=production_id)
+    return ProductionView.model_validate(production)
+
+
+@router.get("", summary="Productions you may see, newest first")
+async def list_productions(
+    gw: Gateway,
+    principal: Annotated[Principal, Depends(require(*ANY_ROLE))],
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> Page[ProductionView]:
+    after = decode_cursor(cursor, datetime, str) if cursor else None
+    visible = None if sees_all_productions(principal) else list(principal.productions)
+    rows = await gw.read_model.productions(visible=visible, after=after, limit=limit + 1)  # type: ignore[arg-type]
+    page = rows[:limit]
+    next_cursor = encode_cursor(page[-1].created_at, page[-1].production_id) if len(rows) > limit else None
+    return Page[ProductionView](items=[ProductionView.model_validate(p) for p in page], next_cursor=next_cursor)
+
+
+@router.get("/{production_id}", summary="One production", responses=problem_responses(404))
+async def get_production(
+    production_id: ProductionId,
+    gw: Gateway,
+    principal: Annotated[Principal, Depends(require(*ANY_ROLE))],
+) -> ProductionView:
+    ensure_sees_production(principal, production_id)
+    production = await gw.read_model.production(production_id)
+    if production is None:
+        raise ProblemError(404, f"no production {production_id!r}")
+    return ProductionView.model_validate(production)
