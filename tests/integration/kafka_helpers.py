@@ -51,3 +51,8 @@ async def eventually(check: Callable[[], bool], timeout: float = 30.0, what: str
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.05)
+
+
+async def read_topic_async(settings: HelixSettings, topic: str, *, count: int, timeout: float = 30.0) -> list[Message]:
+    """`read_topic` off the event loop, so services running in this loop keep working."""
+    return await asyncio.to_thread(read_topic, settings, topic, count=count, timeout=timeout)
