@@ -22,7 +22,7 @@ from tests.integration.kafka_helpers import eventually, produce_raw
 
 def review_settings(settings: HelixSettings, **overrides: Any) -> ReviewSettings:
     values = settings.model_dump()
-    values.update(review_grpc_address="127.0.0.1:0", service_name="review", **overrides)
+    values.update({"review_grpc_address": "127.0.0.1:0", "service_name": "review", **overrides})
     return ReviewSettings(**values)
 
 
