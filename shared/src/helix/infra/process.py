@@ -75,15 +75,16 @@ def start_detached(cmd: Sequence[str], *, log_file: Path, pid_file: Path, env: d
     return proc.pid
 
 
-def stop_process(pid_file: Path, *, timeout: float = 30.0) -> bool:
-    """SIGTERM the server's process group, SIGKILL after `timeout`; True if one was running."""
+def stop_process(pid_file: Path, *, timeout: float = 30.0, sig: signal.Signals = signal.SIGTERM) -> bool:
+    """Signal the server's process group (SIGTERM by default), SIGKILL after `timeout`;
+    True if one was running."""
     pid = read_pid(pid_file)
     if not pid_alive(pid):
         pid_file.unlink(missing_ok=True)
         return False
     assert pid is not None
     with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, signal.SIGTERM)
+        os.killpg(pid, sig)
     deadline = time.monotonic() + timeout
     while pid_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.2)
