@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import uvicorn
 from fastapi import FastAPI
+
 from helix.assets import AssetStore
 from helix.auth import mint_token
 from helix.events import Actor, AssetGenerated, AssetKind, CloudEvent, new_event

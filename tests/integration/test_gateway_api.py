@@ -1,0 +1,331 @@
+"""The gateway on the real broker, store, review service and read model: requests go out as
+events, events come back as jobs, assets and live streams, errors are problem details."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from helix.bus import HelixBus
+from helix.events import JobAccepted, JobCompleted, JobProgress, ReviewApproved, Topic
+from helix.events.data import Actor, AssetKind
+from tests.conftest import make_settings
+from tests.integration.gateway_harness import Stack, gateway_stack, poll, stored_asset_event
+from tests.integration.kafka_helpers import read_topic_async
+
+pytestmark = pytest.mark.infra
+
+PROBLEM = "application/problem+json"
+
+
+@pytest_asyncio.fixture(scope="module")
+async def stack(infra_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
+    folder = tmp_path_factory.mktemp("gateway-api")
+    async with gateway_stack(make_settings(infra_env, folder), folder) as running:
+        yield running
+
+
+@pytest_asyncio.fixture(scope="module")
+async def producer(stack: Stack) -> AsyncIterator[HelixBus]:
+    """A service on the other side of the bus (writer, visual, review…)."""
+    async with HelixBus(stack.settings, source="/helix/tests/service") as bus:
+        yield bus
+
+
+async def _production(stack: Stack, **fields: Any) -> dict[str, Any]:
+    body = {"title": "The Lighthouse", "logline": "A keeper must keep the light burning through one last storm.", **fields}
+    async with stack.client(stack.token("studio-1", "studio-system")) as client:
+        response = await client.post("/productions", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def _job_event(model: type, production_id: str, job_id: str, **fields: Any) -> Any:
+    return model(production_id=production_id, job_id=job_id, service="writer", at=datetime.now(UTC), **fields)
+
+
+def _assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM
+    problem = response.json()
+    assert problem["status"] == status and problem["title"] and problem["type"]
+    assert problem["instance"] == response.request.url.path
+    return problem
+
+
+async def test_production_and_script_request_go_out_as_an_event(stack: Stack) -> None:
+    production = await _production(stack, style="coastal noir", target_locales=["de-DE", "ja-JP"], performers=["Mara Quinn"])
+    pid = production["production_id"]
+    assert pid.startswith("the-lighthouse-") and production["created_by"] == "studio-1"
+
+    director = stack.token("dora", "director", productions=[pid])
+    async with stack.client(director) as client:
+        assert (await client.get(f"/productions/{pid}")).json()["performers"] == ["Mara Quinn"]
+        listed = (await client.get("/productions")).json()["items"]
+        assert [p["production_id"] for p in listed] == [pid], "a director sees only assigned productions"
+        response = await client.post(f"/productions/{pid}/requests/script", json={"max_scenes": 3})
+        assert response.status_code == 202, response.text
+        accepted = response.json()
+        assert accepted["status_url"] == f"/jobs/{accepted['job_id']}" == response.headers["location"]
+        job = (await client.get(accepted["status_url"])).json()
+        assert job["status"] == "requested" and job["requested_by"] == "dora"
+        assert job["request_type"] == "helix.writer.script.requested" and job["request_event_id"] == accepted["event_id"]
+
+    records = await read_topic_async(stack.settings, Topic.WRITER_REQUESTS, count=1, timeout=15)
+    assert len(records) == 1, "the request is on the writer's topic"
+    record = records[0]
+    event = json.loads(record.value())
+    assert record.key() == pid.encode() and dict(record.headers())["content-type"] == b"application/cloudevents+json"
+    assert event["id"] == accepted["event_id"] and event["type"] == "helix.writer.script.requested"
+    assert event["subject"] == pid and event["source"] == "/helix/gateway"
+    data = event["data"]
+    assert data["job_id"] == accepted["job_id"] and data["max_scenes"] == 3
+    # what the body left out comes from the production
+    assert data["logline"] == production["logline"] and data["style"] == "coastal noir"
+    assert data["target_locales"] == ["de-DE", "ja-JP"] and data["performers"] == ["Mara Quinn"]
+    assert data["requested_by"] == {"subject": "dora", "kind": "user", "roles": ["director"]}
+
+
+async def test_every_request_kind_is_published_to_its_topic(stack: Stack) -> None:
+    pid = (await _production(stack))["production_id"]
+    bodies = {
+        "dialogue-rewrite": ({"dialogue_asset_id": "dialogue-1", "tone": "warmer"}, Topic.WRITER_REQUESTS),
+        "storyboard": ({"script_asset_id": "script-1"}, Topic.WRITER_REQUESTS),
+        "frame": ({"prompt": "a lighthouse in a storm", "width": 256, "height": 256}, Topic.VISUAL_REQUESTS),
+        "scene": ({"prompt": "the lamp room"}, Topic.VISUAL_REQUESTS),
+        "texture": ({"prompt": "weathered paint", "tileable": True}, Topic.VISUAL_REQUESTS),
+        "localization": ({"source_asset_id": "script-1", "target_locales": ["de-DE"], "deliverables": ["subtitles"]}, Topic.LOCALIZE_REQUESTS),
+    }
+    sent: dict[str, str] = {}
+    async with stack.client(stack.token("studio-1", "studio-system")) as client:
+        for what, (body, _) in bodies.items():
+            response = await client.post(f"/productions/{pid}/requests/{what}", json=body)
+            assert response.status_code == 202, (what, response.text)
+            sent[response.json()["event_id"]] = what
+        bad = await client.post(f"/productions/{pid}/requests/frame", json={"prompt": "x", "width": 100})
+        assert _assert_problem(bad, 422)["errors"][0]["loc"] == ["body", "width"]
+        assert (await client.post("/productions/no-such-production/requests/scene", json={"prompt": "x"})).status_code == 404
+    for topic, count in ((Topic.VISUAL_REQUESTS, 3), (Topic.LOCALIZE_REQUESTS, 1)):
+        records = await read_topic_async(stack.settings, topic, count=count, timeout=15)
+        events = [json.loads(r.value()) for r in records]
+        assert {e["id"] for e in events} <= sent.keys() and len(events) == count
+        for event in events:
+            assert bodies[sent[event["id"]]][1] is topic
+            assert event["data"]["requested_by"] == {"subject": "studio-1", "kind": "service", "roles": ["studio-system"]}
+
+
+async def test_job_and_asset_projections_and_presigned_download(stack: Stack, producer: HelixBus) -> None:
+    pid = (await _production(stack))["production_id"]
+    admin = stack.token("root", "admin")
+    async with stack.client(admin) as client:
+        job_id = (await client.post(f"/productions/{pid}/requests/script", json={})).json()["job_id"]
+        await producer.publish(_job_event(JobAccepted, pid, job_id, request_type="helix.writer.script.requested", request_event_id="e1"))
+        await producer.publish(_job_event(JobProgress, pid, job_id, step="characters", fraction=0.4, asset_ids=["characters-1"]))
+        await poll(client, f"/jobs/{job_id}", lambda r: r.json()["status"] == "progress", what="progress")
+
+        content = b"INT. LAMP ROOM - NIGHT\nMARA\nKeep it lit.\n"
+        asset_event = stored_asset_event(stack.settings, pid, content=content, job_id=job_id, parent_asset_ids=["characters-1"])
+        asset_id = asset_event.data.asset_id
+        await producer.publish_event(asset_event)
+        await producer.publish(_job_event(JobCompleted, pid, job_id, asset_ids=[asset_id]))
+        job = (await poll(client, f"/jobs/{job_id}", lambda r: r.json()["status"] == "completed", what="completion")).json()
+        assert job["fraction"] == 1.0 and job["asset_ids"] == ["characters-1", asset_id] and job["service"] == "writer"
+        # a late, replayed progress event does not reopen a finished job
+        await producer.publish(_job_event(JobProgress, pid, job_id, step="late", fraction=0.1))
+        await producer.publish(_job_event(JobProgress, "another-production", "job-sentinel", step="s", fraction=0.5))
+        await poll(client, "/jobs/job-sentinel", lambda r: r.status_code == 200, what="sentinel job")
+        assert (await client.get(f"/jobs/{job_id}")).json()["status"] == "completed"
+
+        listed = (await poll(client, f"/productions/{pid}/assets", lambda r: len(r.json()["items"]) == 1, what="asset listing")).json()
+        assert listed["items"][0]["asset_id"] == asset_id and listed["items"][0]["review_status"] == "pending"
+        detail = (await client.get(f"/assets/{asset_id}")).json()
+        assert detail["version"] == 1 and detail["versions"] == [1] and detail["event_id"] == asset_event.id
+        assert detail["lineage"]["parent_asset_ids"] == ["characters-1"] and detail["lineage"]["model"]["id"] == "helix/tiny-llama"
+        assert detail["sidecar"]["provenance"] == {"model": "helix/tiny-llama@r1"} and detail["sidecar_error"] is None
+        assert detail["job_id"] == job_id and detail["sha256"] == asset_event.data.sha256
+
+        download = (await client.get(f"/assets/{asset_id}/download")).json()
+        expires = datetime.fromisoformat(download["expires_at"])
+        assert 0 < (expires - datetime.now(UTC)).total_seconds() <= stack.settings.presign_seconds
+        async with httpx.AsyncClient() as plain:
+            fetched = await plain.get(download["url"])
+        assert fetched.status_code == 200 and fetched.content == content
+        assert "X-Amz-Expires=300" in download["url"]
+
+        decision = ReviewApproved(
+            production_id=pid, decision_id="d-1", asset_id=asset_id, kind=AssetKind.SCRIPT, reviewer=Actor(subject="rhea"), decided_at=datetime.now(UTC)
+        )
+        await producer.publish(decision)
+        approved = await poll(client, f"/assets/{asset_id}", lambda r: r.json()["review_status"] == "approved", what="approval")
+        assert approved.json()["decided_by"] == "rhea"
+
+
+async def test_asset_listing_pages_by_keyset(stack: Stack, producer: HelixBus) -> None:
+    pid = (await _production(stack))["production_id"]
+    frames = [stored_asset_event(stack.settings, pid, kind=AssetKind.FRAME, content=f"frame {i}".encode()) for i in range(3)]
+    script = stored_asset_event(stack.settings, pid)
+    for event in (*frames, script):
+        await producer.publish_event(event)
+    async with stack.client(stack.token("rhea", "reviewer", productions=[pid])) as client:
+        await poll(client, f"/productions/{pid}/assets?limit=10", lambda r: len(r.json()["items"]) == 4, what="four assets")
+        first = (await client.get(f"/productions/{pid}/assets", params={"kind": "frame", "limit": 2})).json()
+        assert len(first["items"]) == 2 and first["next_cursor"]
+        second = (await client.get(f"/productions/{pid}/assets", params={"kind": "frame", "limit": 2, "cursor": first["next_cursor"]})).json()
+        assert len(second["items"]) == 1 and second["next_cursor"] is None
+        seen = [a["asset_id"] for a in first["items"] + second["items"]]
+        assert sorted(seen) == sorted(e.data.asset_id for e in frames), "every frame once, no script"
+        times = [a["created_at"] for a in first["items"] + second["items"]]
+        assert times == sorted(times, reverse=True), "newest first"
+        broken = await client.get(f"/productions/{pid}/assets", params={"cursor": "not-a-cursor"})
+        assert _assert_problem(broken, 422)["type"] == "urn:helix:problem:invalid-cursor"
+
+
+async def test_errors_are_problem_details(stack: Stack) -> None:
+    async with stack.client() as anonymous:
+        unauthenticated = await anonymous.get("/productions")
+        assert _assert_problem(unauthenticated, 401)["detail"]
+        assert unauthenticated.headers["www-authenticate"].startswith("Bearer")
+        forged = await anonymous.get("/productions", headers={"Authorization": "Bearer not.a.jwt"})
+        assert "refused" in _assert_problem(forged, 401)["detail"]
+        assert forged.headers["www-authenticate"].endswith('error="invalid_token"')
+    admin = stack.token("root", "admin")
+    async with stack.client(admin) as client:
+        missing = _assert_problem(await client.get("/productions/nothing-here"), 404)
+        assert "nothing-here" in missing["detail"]
+        invalid = _assert_problem(await client.post("/productions", json={"title": "", "logline": "x", "extra": 1}), 422)
+        assert {tuple(e["loc"]) for e in invalid["errors"]} == {("body", "title"), ("body", "extra")}
+        assert _assert_problem(await client.get("/jobs/.hidden"), 422)["errors"][0]["loc"] == ["path", "job_id"]
+        assert _assert_problem(await client.get("/jobs/..%2F..%2Fetc"), 404)  # no route: still a problem
+        assert _assert_problem(await client.post("/productions", content=b"{not json", headers={"content-type": "application/json"}), 422)
+        # errors from the review service keep its message and their meaning
+        unknown_item = _assert_problem(await client.get("/reviews/items/0123456789abcdef"), 404)
+        assert unknown_item["type"] == "urn:helix:problem:review:not_found" and unknown_item["detail"]
+        no_notes = _assert_problem(await client.post("/reviews/items/0123456789abcdef/decision", json={"outcome": "revision_requested"}), 422)
+        assert "notes" in no_notes["detail"]
+        assert _assert_problem(await client.post("/consents/no-such-consent/revoke", json={"reason": "typo"}), 404)["detail"]
+
+
+async def test_review_flow_through_the_gateway(stack: Stack, producer: HelixBus) -> None:
+    """A person who asked for an asset cannot approve it; another reviewer can, and the
+    decision comes back over Kafka into the read model and the live stream."""
+    pid = (await _production(stack))["production_id"]
+    dora = stack.token("dora", "director", "reviewer", productions=[pid])
+    rhea = stack.token("rhea", "reviewer", productions=[pid])
+    async with stack.client(dora) as as_dora, stack.client(rhea) as as_rhea, stack.client(stack.token("root", "admin")) as as_admin:
+        job_id = (await as_dora.post(f"/productions/{pid}/requests/script", json={})).json()["job_id"]
+        # Only the gateway's read model knows who asked: the asset event does not say.
+        event = stored_asset_event(stack.settings, pid, job_id=job_id, requested_by=None)
+        await producer.publish_event(event)
+        queue = await poll(as_rhea, "/reviews/queue", lambda r: len(r.json()["items"]) == 1, what="queued item")
+        item = queue.json()["items"][0]
+        assert item["asset"]["asset_id"] == event.data.asset_id and item["status"] == "pending"
+        await poll(as_dora, f"/assets/{event.data.asset_id}", lambda r: r.status_code == 200, what="asset projection")
+
+        claimed = await as_dora.post("/reviews/claim", json={"lease_seconds": 60})
+        assert claimed.status_code == 200 and claimed.json()["claimed_by"] == "dora"
+        refused = _assert_problem(await as_dora.post(f"/reviews/items/{item['item_id']}/decision", json={"outcome": "approved"}), 403)
+        assert "requested" in refused["detail"]
+        assert (await as_dora.post(f"/reviews/items/{item['item_id']}/release")).status_code == 200
+        assert (await as_dora.post("/reviews/claim", json={})).json()["item_id"] == item["item_id"]
+        assert (await as_dora.post(f"/reviews/items/{item['item_id']}/release")).status_code == 200
+
+        async with _events(stack, rhea, pid) as received:
+            assert (await as_rhea.post("/reviews/claim")).json()["item_id"] == item["item_id"]
+            assert (await as_rhea.post("/reviews/claim")).json()["item_id"] == item["item_id"], "a retried claim: same item"
+            assert (await as_dora.post("/reviews/claim")).status_code == 204, "rhea holds the only item"
+            decision = await as_rhea.post(f"/reviews/items/{item['item_id']}/decision", json={"outcome": "approved", "notes": "good"})
+            assert decision.status_code == 200, decision.text
+            assert decision.json()["outcome"] == "approved" and decision.json()["reviewer"]["subject"] == "rhea"
+            await _wait_for(received, lambda e: e["event"] == "helix.review.approved")
+        live = [e for e in received if e["event"] == "helix.review.approved"][0]
+        assert json.loads(live["data"])["id"] == decision.json()["event_id"] == live["id"]
+        approved = (await as_rhea.get(f"/assets/{event.data.asset_id}")).json()
+        assert approved["review_status"] == "approved" and approved["decided_by"] == "rhea"
+        audit = (await as_admin.get("/audit", params={"item_id": item["item_id"]})).json()["items"]
+        assert any(e["action"] == "decision.approved" and e["actor"]["subject"] == "rhea" for e in audit), audit
+
+
+@contextlib.asynccontextmanager
+async def _events(stack: Stack, tok: str, production_id: str) -> AsyncIterator[list[dict[str, str]]]:
+    """Read a production's SSE stream in the background into a list of {event, id, data}."""
+    received: list[dict[str, str]] = []
+    opened = asyncio.Event()
+
+    async def read() -> None:
+        async with stack.client(tok) as client, client.stream("GET", f"/productions/{production_id}/events") as response:
+            assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
+            opened.set()
+            current: dict[str, str] = {}
+            async for line in response.aiter_lines():
+                if not line:
+                    if "event" in current:
+                        received.append(current)
+                    current = {}
+                elif not line.startswith(":"):
+                    field, _, value = line.partition(":")
+                    current[field] = value.removeprefix(" ")
+
+    reader = asyncio.create_task(read())
+    await asyncio.wait([reader, asyncio.create_task(opened.wait())], timeout=10, return_when=asyncio.FIRST_COMPLETED)
+    if reader.done():
+        reader.result()
+    assert opened.is_set(), "stream did not open"
+    # The subscription is registered before the response starts, so events from here on arrive.
+    try:
+        yield received
+    finally:
+        reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reader
+
+
+async def _wait_for(received: list[dict[str, str]], check: Any, timeout: float = 30) -> dict[str, str]:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        for event in received:
+            if check(event):
+                return event
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no such event within {timeout} s; got {received}")
+
+
+async def test_live_stream_carries_its_production_only(stack: Stack, producer: HelixBus) -> None:
+    mine = (await _production(stack))["production_id"]
+    other = (await _production(stack))["production_id"]
+    tok = stack.token("dora", "director", productions=[mine, other])
+    async with _events(stack, tok, mine) as received, stack.client(tok) as client:
+        foreign = await producer.publish(_job_event(JobProgress, other, "job-other", step="frames", fraction=0.5))
+        # once the gateway has projected the other production's event, it has also fanned it out
+        await poll(client, "/jobs/job-other", lambda r: r.status_code == 200, what="other production's job")
+        own = await producer.publish(_job_event(JobProgress, mine, "job-mine", step="dialogue", fraction=0.75))
+        first = await _wait_for(received, lambda e: True)
+    assert first["event"] == "helix.job.progress" and first["id"] == own.id
+    data = json.loads(first["data"])
+    assert data["subject"] == mine and data["data"]["job_id"] == "job-mine" and data["data"]["fraction"] == 0.75
+    assert foreign.id not in {e["id"] for e in received}
+
+
+def test_migrations_build_the_read_model_schema(tmp_path: Path) -> None:
+    from sqlalchemy import inspect
+
+    from helix_gateway.readmodel import make_engine, migrate
+    from helix_gateway.readmodel.tables import Base
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'rm.db'}")
+    migrate(engine)
+    migrate(engine)  # a second run is a no-op
+    inspector = inspect(engine)
+    assert set(inspector.get_table_names()) == {"productions", "jobs", "assets", "gateway_alembic_version"}
+    for table in Base.metadata.sorted_tables:
+        assert {c["name"] for c in inspector.get_columns(table.name)} == set(table.columns.keys()), table.name
+    indexed = {i["name"] for i in inspector.get_indexes("assets")}
+    assert {"ix_assets_production", "ix_assets_production_kind"} <= indexed
