@@ -134,13 +134,18 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(grpc.aio.AioRpcError)
     async def on_review_error(request: Request, exc: grpc.aio.AioRpcError) -> JSONResponse:
-        status = grpc_status_to_http(exc.code())
-        if status >= 500:
-            log.warning("gateway.review_error", code=exc.code().name, details=exc.details(), path=request.url.path)
-        detail = exc.details() or f"the review service answered {exc.code().name}"
-        if exc.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+        code = exc.code()
+        status = grpc_status_to_http(code)
+        detail = exc.details() or f"the review service answered {code.name}"
+        if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
             detail = f"the review service is not answering: {detail}"
-        return problem_response(request, status, detail=detail, type=f"urn:helix:problem:review:{exc.code().name.lower()}")
+        elif status == 502:
+            # An upstream failure's message may hold its internals (SQL, paths): log it, do not echo it.
+            log.error("gateway.review_failed", code=code.name, details=exc.details(), path=request.url.path)
+            detail = f"the review service failed ({code.name}); the error is logged"
+        if status >= 500:
+            log.warning("gateway.review_error", code=code.name, path=request.url.path)
+        return problem_response(request, status, detail=detail, type=f"urn:helix:problem:review:{code.name.lower()}")
 
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
