@@ -191,3 +191,25 @@ async def test_handles_filter_skips_other_types_on_a_shared_topic(settings: Heli
         await eventually(lambda: len(seen) == 1, what="completed event")
     assert [e.id for e in seen] == [done.id]
     assert read_topic(settings, Topic.DLQ, count=1, timeout=2) == [], "skipping is not dead-lettering"
+
+
+async def test_batch_consumer_gets_whole_polls_and_isolates_a_poison_event(settings: HelixSettings) -> None:
+    bus = HelixBus(settings, source="/helix/tests")
+    calls: list[list[str]] = []
+
+    @bus.batch_consumer(Topic.JOBS_STATUS, group="batched")
+    async def handle(events: list[CloudEvent[Any]]) -> None:
+        calls.append([e.data.step for e in events])
+        if any(e.data.step == "poison" for e in events):
+            raise ValueError("cannot handle poison")
+
+    producer = HelixBus(settings, source="/helix/tests/producer")
+    async with producer:  # published before the consumer starts: they arrive in one poll
+        for step in ("a", "b", "poison", "c"):
+            await producer.publish(example(JobProgress, step=step))
+    async with bus:
+        await eventually(lambda: ["c"] in calls, what="one-by-one retry after the failed batch")
+    assert calls[0] == ["a", "b", "poison", "c"], "one call for the whole poll"
+    assert calls[1:] == [["a"], ["b"], ["poison"], ["c"]]
+    (dead,) = read_topic(settings, Topic.DLQ, count=1)
+    assert b"poison" in dead.value()

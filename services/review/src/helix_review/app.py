@@ -37,7 +37,7 @@ class ReviewApp:
         self.bus = HelixBus(settings, source="/helix/review", processed=ProcessedEvents(url), tracer_provider=tracer_provider)
         self.desk = ReviewDesk(self.sessions, settings, lease_seconds=settings.review_lease_seconds)
         self.ingestor = Ingestor(self.sessions, self.store, max_scan_bytes=settings.review_max_scan_bytes)
-        self.bus.consumer(Topic.ASSETS_GENERATED, group="review", handles=(AssetGenerated,))(self.ingestor.handle)
+        self.bus.batch_consumer(Topic.ASSETS_GENERATED, group="review", handles=(AssetGenerated,))(self.ingestor.handle_batch)
         self.relay = OutboxRelay(self.sessions, self.bus)
         self.grpc_address = ""
         self._server = None
@@ -67,6 +67,7 @@ class ReviewApp:
         if self._server is not None:
             await self._server.stop(grace=2)
         await self.bus.stop()
+        self.ingestor.close()
         self.engine.dispose()
 
     async def _refresh_gauges(self, every_s: float = 15.0) -> None:

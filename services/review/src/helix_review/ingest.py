@@ -1,9 +1,10 @@
 """Ingest: every `helix.asset.generated` becomes one screened review item.
 
+Works a whole poll at a time: one query for known assets, the objects read from the
+asset store concurrently, every item screened and inserted in one transaction.
 Idempotent: an asset version already known (redelivery, duplicate publish, replay) is
 skipped, and the unique constraint on (asset id, version) backs that up under races.
-The object is read from the asset store to verify it; store outages raise so the bus
-retries with backoff.
+Store outages raise, so the bus retries with backoff.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from helix.assets import AssetIntegrityError, AssetNotFound, AssetStore, InvalidAssetKey
 from helix.events import AssetGenerated, CloudEvent
@@ -23,32 +25,46 @@ from helix_review.db import Consent, Finding, Performer, Policy, ReviewItem, utc
 from helix_review.metrics import ITEMS_INGESTED
 
 TEXT_TYPES = ("text/", "application/json", "application/x-fountain")
+Read = tuple[bytes | None, str | None]  # (bytes, the sha256 the store recorded)
 
 
 class Ingestor:
     def __init__(self, sessions: sessionmaker, store: AssetStore, *, max_scan_bytes: int = 2_000_000,
-                 checks: tuple[Check, ...] = DEFAULT_CHECKS) -> None:
+                 checks: tuple[Check, ...] = DEFAULT_CHECKS, store_concurrency: int = 16) -> None:
         self.sessions = sessions
         self.store = store
         self.max_scan_bytes = max_scan_bytes
         self.checks = checks
+        self._io = ThreadPoolExecutor(store_concurrency, thread_name_prefix="review-store")
 
-    async def handle(self, event: CloudEvent[AssetGenerated]) -> None:
+    async def handle_batch(self, events: list[CloudEvent[AssetGenerated]]) -> None:
         """The bus handler for asset events (consumer group `review`)."""
-        asset = event.data
-        if await asyncio.to_thread(self._known, asset.asset_id, asset.version):
+        known = await asyncio.to_thread(self._known, [(e.data.asset_id, e.data.version) for e in events])
+        todo: dict[tuple[str, int], CloudEvent[AssetGenerated]] = {}
+        for event in events:
+            key = (event.data.asset_id, event.data.version)
+            if key not in known:
+                todo.setdefault(key, event)  # two events for one asset version: the first wins
+        if not todo:
+            ITEMS_INGESTED.labels(outcome="duplicate").inc(len(events))
             return
-        content, stored_sha = await asyncio.to_thread(self._read, asset)
-        created = await asyncio.to_thread(self._screen_and_store, event, content, stored_sha)
-        ITEMS_INGESTED.labels(outcome="created" if created else "duplicate").inc()
+        loop = asyncio.get_running_loop()
+        reads = await asyncio.gather(*(loop.run_in_executor(self._io, self._read, e.data) for e in todo.values()))
+        created = await asyncio.to_thread(self._screen_and_store, list(zip(todo.values(), reads, strict=True)))
+        ITEMS_INGESTED.labels(outcome="created").inc(created)
+        ITEMS_INGESTED.labels(outcome="duplicate").inc(len(events) - created)
 
-    def _known(self, asset_id: str, version: int) -> bool:
+    def close(self) -> None:
+        self._io.shutdown(wait=False)
+
+    def _known(self, keys: list[tuple[str, int]]) -> set[tuple[str, int]]:
         with self.sessions() as s:
-            query = select(ReviewItem.id).where(ReviewItem.asset_id == asset_id, ReviewItem.asset_version == version)
-            return s.scalars(query).first() is not None
+            query = select(ReviewItem.asset_id, ReviewItem.asset_version).where(
+                tuple_(ReviewItem.asset_id, ReviewItem.asset_version).in_(keys)
+            )
+            return {(a, v) for a, v in s.execute(query)}
 
-    def _read(self, asset: AssetGenerated) -> tuple[bytes | None, str | None]:
-        """(bytes, the sha256 the store recorded); None for what is missing or does not match."""
+    def _read(self, asset: AssetGenerated) -> Read:
         try:
             stored = self.store.stat(asset.object_key)
         except (AssetNotFound, InvalidAssetKey):
@@ -58,24 +74,45 @@ class Ingestor:
         except AssetIntegrityError:
             return None, stored.sha256
 
-    def _screen_and_store(self, event: CloudEvent[AssetGenerated], content: bytes | None, stored_sha: str | None) -> bool:
-        asset = event.data
-        now = utcnow()
+    def _screen_and_store(self, batch: list[tuple[CloudEvent[AssetGenerated], Read]]) -> int:
+        """Screen and insert every item in one transaction; on a conflict, one by one."""
         with self.sessions() as s:
-            performers = list(s.scalars(select(Performer)))
+            s.add_all(self._screen(s, batch))
+            try:
+                s.commit()
+                return len(batch)
+            except IntegrityError:
+                s.rollback()
+        created = 0
+        for one in batch:  # a racing ingest inserted some of them: keep the rest
+            with self.sessions() as s:
+                s.add_all(self._screen(s, [one]))
+                try:
+                    s.commit()
+                    created += 1
+                except IntegrityError:
+                    s.rollback()
+        return created
+
+    def _screen(self, s: Session, batch: list[tuple[CloudEvent[AssetGenerated], Read]]) -> list[ReviewItem]:
+        now = utcnow()
+        performers = list(s.scalars(select(Performer)))
+        consents = list(s.scalars(select(Consent).where(Consent.revoked_at.is_(None))))
+        productions = {e.data.production_id for e, _ in batch}
+        policies = {p.production_id: p for p in s.scalars(select(Policy).where(Policy.production_id.in_(productions)))}
+        by_sha: dict[str, list[tuple[str, str, str]]] = {}
+        query = select(ReviewItem.sha256, ReviewItem.asset_id, ReviewItem.asset_version, ReviewItem.status).where(
+            ReviewItem.sha256.in_({e.data.sha256 for e, _ in batch})
+        )
+        for sha, asset_id, version, status in s.execute(query):
+            by_sha.setdefault(sha, []).append((asset_id, str(version), status))
+        items = []
+        for event, (content, stored_sha) in batch:
+            asset = event.data
             ctx = ScreeningContext(
-                asset=asset,
-                content=content,
-                text=self._searchable_text(asset, content),
-                stored_sha256=stored_sha,
-                now=now,
-                performers=performers,
-                consents=list(s.scalars(select(Consent).where(Consent.revoked_at.is_(None)))),
-                policy=s.get(Policy, asset.production_id),
-                same_content=[
-                    (r.asset_id, str(r.asset_version), r.status)
-                    for r in s.scalars(select(ReviewItem).where(ReviewItem.sha256 == asset.sha256, ReviewItem.asset_id != asset.asset_id).limit(5))
-                ],
+                asset=asset, content=content, text=self._searchable_text(asset, content), stored_sha256=stored_sha, now=now,
+                performers=performers, consents=consents, policy=policies.get(asset.production_id),
+                same_content=[d for d in by_sha.get(asset.sha256, []) if d[0] != asset.asset_id][:5],
             )
             drafts = [d for check in self.checks for d in check.run(ctx)]
             item = ReviewItem(
@@ -90,13 +127,9 @@ class Ingestor:
                         blocks_approval=d.blocks_approval, open=True)
                 for d in drafts
             ]
-            s.add(item)
-            try:
-                s.commit()
-            except IntegrityError:  # the same asset version arrived concurrently: one item only
-                s.rollback()
-                return False
-            return True
+            by_sha.setdefault(asset.sha256, []).append((asset.asset_id, str(asset.version), "pending"))  # duplicates within a batch
+            items.append(item)
+        return items
 
     def _searchable_text(self, asset: AssetGenerated, content: bytes | None) -> str:
         parts = [json.dumps(asset.inputs, ensure_ascii=False), json.dumps(asset.parameters, ensure_ascii=False)]

@@ -47,6 +47,7 @@ from helix.settings import HelixSettings
 log = structlog.get_logger("helix.bus")
 
 Handler = Callable[[CloudEvent[Any]], Awaitable[None]]
+BatchHandler = Callable[[list[CloudEvent[Any]]], Awaitable[None]]
 DLQ_HEADER_PREFIX = "helix-dlq-"
 
 
@@ -66,9 +67,10 @@ DEFAULT_TRANSIENT: tuple[type[BaseException], ...] = (
 class _Consumer:
     topic: str
     group: str
-    handler: Handler
+    handler: Handler  # one event; for batch consumers, the batch handler called with [event]
     handles: tuple[type[EventData], ...]
     transient: tuple[type[BaseException], ...]
+    batch_handler: BatchHandler | None = None
 
 
 
@@ -159,34 +161,57 @@ class HelixBus:
         handles: tuple[type[EventData], ...] = (),
         transient: tuple[type[BaseException], ...] = DEFAULT_TRANSIENT,
     ) -> Callable[[Handler], Handler]:
-        """Register `handler` for `topic` in consumer `group`.
+        """Register `handler` for `topic` in consumer `group`, called once per event.
 
         `handles` limits the handler to some event types of the topic; others are
         acknowledged and skipped (they are valid, just not this consumer's business).
         """
 
         def register(handler: Handler) -> Handler:
-            spec = _Consumer(self.settings.topic(topic), group, handler, handles, transient)
-
-            async def on_batch(msg: KafkaMessage) -> None:
-                await self._on_batch(spec, msg)
-
-            on_batch.__name__ = handler.__name__
-            self.broker.subscriber(
-                spec.topic,
-                group_id=group,
-                ack_policy=AckPolicy.MANUAL,
-                batch=True,
-                max_records=self.settings.consumer_batch_max,
-                polling_interval=self.settings.consumer_poll_interval_s,
-                auto_offset_reset="earliest",
-                session_timeout_ms=self.settings.consumer_session_timeout_ms,
-                title=f"{group}:{topic}",
-                description=(handler.__doc__ or TOPIC_DESCRIPTIONS.get(topic, "")).strip(),
-            )(on_batch)
+            self._subscribe(topic, _Consumer(self.settings.topic(topic), group, handler, handles, transient))
             return handler
 
         return register
+
+    def batch_consumer(
+        self,
+        topic: Topic,
+        *,
+        group: str,
+        handles: tuple[type[EventData], ...] = (),
+        transient: tuple[type[BaseException], ...] = DEFAULT_TRANSIENT,
+    ) -> Callable[[BatchHandler], BatchHandler]:
+        """Like `consumer`, but the handler gets all fresh events of a poll at once (for
+        handlers that can do their I/O in bulk). If the batch fails with anything but a
+        transient error, each event is retried alone, so only a poison event dead-letters."""
+
+        def register(handler: BatchHandler) -> BatchHandler:
+            async def one(event: CloudEvent[Any]) -> None:
+                await handler([event])
+
+            self._subscribe(topic, _Consumer(self.settings.topic(topic), group, one, handles, transient, handler))
+            return handler
+
+        return register
+
+    def _subscribe(self, topic: Topic, spec: _Consumer) -> None:
+        async def on_batch(msg: KafkaMessage) -> None:
+            await self._on_batch(spec, msg)
+
+        handler = spec.batch_handler or spec.handler
+        on_batch.__name__ = handler.__name__
+        self.broker.subscriber(
+            spec.topic,
+            group_id=spec.group,
+            ack_policy=AckPolicy.MANUAL,
+            batch=True,
+            max_records=self.settings.consumer_batch_max,
+            polling_interval=self.settings.consumer_poll_interval_s,
+            auto_offset_reset="earliest",
+            session_timeout_ms=self.settings.consumer_session_timeout_ms,
+            title=f"{spec.group}:{topic}",
+            description=(handler.__doc__ or TOPIC_DESCRIPTIONS.get(topic, "")).strip(),
+        )(on_batch)
 
     async def _on_batch(self, spec: _Consumer, msg: KafkaMessage) -> None:
         records: tuple[Message, ...] = msg.raw_message  # type: ignore[assignment]
@@ -218,22 +243,42 @@ class HelixBus:
             decoded.append((raw, event))
 
         already = await self.processed.seen_many(spec.group, [e.id for _, e in decoded])
-        handled: list[str] = []
+        fresh: list[tuple[Message, CloudEvent[Any]]] = []
         for raw, event in decoded:
             if event.id in already:
                 log.info("bus.duplicate", event_id=event.id, type=event.type, group=spec.group)
                 EVENTS_CONSUMED.labels(group=spec.group, type=event.type, outcome="duplicate").inc()
                 continue
-            outcome = await self._handle(spec, raw, event)
-            EVENTS_CONSUMED.labels(group=spec.group, type=event.type, outcome=outcome).inc()
             already.add(event.id)  # a copy later in the same batch is a duplicate too
-            if outcome == "handled":
-                handled.append(event.id)
-        await self.processed.mark_many(spec.group, handled)
+            fresh.append((raw, event))
+        if spec.batch_handler is not None and len(fresh) > 1 and await self._handle_all(spec, fresh):
+            outcomes = ["handled"] * len(fresh)
+        else:
+            outcomes = [await self._handle(spec, raw, event) for raw, event in fresh]
+        for (_, event), outcome in zip(fresh, outcomes, strict=True):
+            EVENTS_CONSUMED.labels(group=spec.group, type=event.type, outcome=outcome).inc()
+        await self.processed.mark_many(spec.group, [e.id for (_, e), o in zip(fresh, outcomes, strict=True) if o == "handled"])
+
+    async def _handle_all(self, spec: _Consumer, fresh: list[tuple[Message, CloudEvent[Any]]]) -> bool:
+        """One call of a batch handler for the whole poll; False sends each event its own way."""
+        assert spec.batch_handler is not None
+        links = [trace.Link(trace.get_current_span(propagate.extract(_headers(raw))).get_span_context()) for raw, _ in fresh]
+        with self.tracer.start_as_current_span(
+            f"process {spec.topic}", kind=SpanKind.CONSUMER, links=links,
+            attributes={"messaging.system": "kafka", "messaging.destination.name": spec.topic,
+                        "messaging.consumer.group.name": spec.group, "messaging.batch.message_count": len(fresh)},
+        ):
+            events = [event for _, event in fresh]
+            try:
+                await self._with_retries(spec, events[0].type, lambda: spec.batch_handler(events))  # type: ignore[misc]
+                return True
+            except Exception:
+                log.warning("bus.batch_failed_retrying_one_by_one", group=spec.group, size=len(fresh), exc_info=True)
+                return False
 
     async def _handle(self, spec: _Consumer, raw: Message, event: CloudEvent[Any]) -> str:
         """Run the handler in the producer's trace, with bounded retries; dead-letter on failure."""
-        parent = propagate.extract({k: (v or b"").decode("latin-1") for k, v in raw.headers() or []})
+        parent = propagate.extract(_headers(raw))
         attributes = {
             **_span_attributes(spec.topic, event),
             "messaging.consumer.group.name": spec.group,
@@ -245,7 +290,7 @@ class HelixBus:
             f"process {spec.topic}", context=parent, kind=SpanKind.CONSUMER, attributes=attributes
         ) as span:
             try:
-                await self._handle_with_retries(spec, event)
+                await self._with_retries(spec, event.type, lambda: spec.handler(event))
                 return "handled"
             except spec.transient as exc:
                 kind, reason = "handler_transient", f"transient failure persisted after {self.settings.retry_attempts} attempts: {exc!r}"
@@ -258,7 +303,7 @@ class HelixBus:
             await self.dead_letter(raw, group=spec.group, kind=kind, reason=reason)
             return "dead_lettered"
 
-    async def _handle_with_retries(self, spec: _Consumer, event: CloudEvent[Any]) -> None:
+    async def _with_retries(self, spec: _Consumer, event_type: str, call: Callable[[], Awaitable[None]]) -> None:
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.settings.retry_attempts),
             wait=wait_exponential_jitter(
@@ -267,12 +312,12 @@ class HelixBus:
                 max=self.settings.retry_backoff_max_s,
             ),
             retry=retry_if_exception_type(spec.transient),
-            before_sleep=lambda state: HANDLER_RETRIES.labels(group=spec.group, type=event.type).inc(),
+            before_sleep=lambda state: HANDLER_RETRIES.labels(group=spec.group, type=event_type).inc(),
             reraise=True,
         )
         async for attempt in retrying:
             with attempt:
-                await spec.handler(event)
+                await call()
 
     async def dead_letter(self, raw: Message, *, group: str, kind: str, reason: str) -> None:
         """Send the original message to the DLQ: value and key untouched, headers kept,
@@ -292,6 +337,10 @@ class HelixBus:
         await self.broker.publish(raw.value() or b"", self.settings.topic(Topic.DLQ), key=raw.key(), headers=headers)
         DEAD_LETTERS.labels(group=group, kind=kind).inc()
         log.warning("bus.dead_lettered", kind=kind, reason=reason[:500], topic=raw.topic(), offset=raw.offset(), group=group)
+
+
+def _headers(raw: Message) -> dict[str, str]:
+    return {k: (v or b"").decode("latin-1") for k, v in raw.headers() or []}
 
 
 def _span_attributes(topic: str, event: CloudEvent[Any]) -> dict[str, str]:

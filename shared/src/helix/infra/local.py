@@ -19,8 +19,8 @@ import hashlib
 import json
 import os
 import secrets
-import signal
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
