@@ -11,7 +11,14 @@ from helix.events import Topic
 from helix.settings import HelixSettings
 from helix.v1 import review_pb2
 from tests.integration.kafka_helpers import read_topic_async
-from tests.integration.review_helpers import actor, publish_raw_event, review_settings, running_review, store_asset, wait_for_items
+from tests.integration.review_helpers import (
+    actor,
+    publish_raw_event,
+    review_settings,
+    running_review,
+    store_asset,
+    wait_for_items,
+)
 
 pytestmark = [pytest.mark.infra, pytest.mark.postgres]
 

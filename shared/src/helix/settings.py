@@ -76,6 +76,7 @@ class HelixSettings(BaseSettings):
     s3_region: str = "us-east-1"
     s3_bucket: str = "helix-assets"
     presign_max_seconds: int = Field(3600, ge=1)
+    s3_max_connections: int = Field(32, ge=1, le=1024)
 
     # Service state (review queue, gateway read model, processed-event ids)
     database_url: str | None = None

@@ -66,13 +66,12 @@ class Ingestor:
 
     def _read(self, asset: AssetGenerated) -> Read:
         try:
-            stored = self.store.stat(asset.object_key)
+            data, stored = self.store.read(asset.object_key)
+            return data, stored.sha256
         except (AssetNotFound, InvalidAssetKey):
             return None, None
-        try:
-            return self.store.get(stored.key), stored.sha256
-        except AssetIntegrityError:
-            return None, stored.sha256
+        except AssetIntegrityError as exc:
+            return None, exc.stored.sha256 if exc.stored else None
 
     def _screen_and_store(self, batch: list[tuple[CloudEvent[AssetGenerated], Read]]) -> int:
         """Screen and insert every item in one transaction; on a conflict, one by one."""

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+import urllib3
 from minio import Minio
 from minio.error import S3Error
 
@@ -34,6 +35,10 @@ class AssetNotFound(LookupError):
 
 class AssetIntegrityError(RuntimeError):
     """The bytes read back do not hash to the sha256 recorded at write time."""
+
+    def __init__(self, message: str, stored: StoredAsset | None = None) -> None:
+        super().__init__(message)
+        self.stored = stored
 
 
 @dataclass(frozen=True)
@@ -63,12 +68,19 @@ class StoredAsset:
 
 def _client(endpoint: str, settings: HelixSettings) -> Minio:
     parts = urlsplit(endpoint if "://" in endpoint else f"{'https' if settings.s3_secure else 'http'}://{endpoint}")
+    # minio's own defaults, with a connection pool big enough for concurrent readers.
+    http = urllib3.PoolManager(
+        timeout=urllib3.Timeout(connect=10, read=60),
+        maxsize=settings.s3_max_connections,
+        retries=urllib3.Retry(total=5, backoff_factor=0.2, status_forcelist=[500, 502, 503, 504]),
+    )
     return Minio(
         parts.netloc,
         access_key=settings.s3_access_key,
         secret_key=settings.s3_secret_key.get_secret_value(),
         secure=parts.scheme == "https",
         region=settings.s3_region,  # known region: presigning needs no network round trip
+        http_client=http,
     )
 
 
@@ -145,16 +157,28 @@ class AssetStore:
 
     def get(self, key: str | AssetKey) -> bytes:
         """The object's bytes, checked against the sha256 recorded when it was written."""
-        stored = self.stat(key)
-        response = self.client.get_object(self.bucket, stored.object_key)
+        return self.read(key)[0]
+
+    def read(self, key: str | AssetKey) -> tuple[bytes, StoredAsset]:
+        """Bytes and facts of an object in one request; the bytes are checked against the
+        recorded sha256 (AssetIntegrityError carries the facts when they differ)."""
+        key = key if isinstance(key, AssetKey) else AssetKey.parse(key)
+        try:
+            response = self.client.get_object(self.bucket, str(key))
+        except S3Error as exc:
+            if exc.code in ("NoSuchKey", "NoSuchObject", "NotFound"):
+                raise AssetNotFound(str(key)) from None
+            raise
         try:
             data = response.read()
+            headers = {k.lower(): v for k, v in response.headers.items()}
         finally:
             response.close()
             response.release_conn()
+        stored = StoredAsset(key, headers.get(f"x-amz-meta-{SHA256_META}", ""), len(data), headers.get("content-type", ""))
         if hashlib.sha256(data).hexdigest() != stored.sha256:
-            raise AssetIntegrityError(f"{stored.object_key}: content does not match its recorded sha256")
-        return data
+            raise AssetIntegrityError(f"{stored.object_key}: content does not match its recorded sha256", stored)
+        return data, stored
 
     def sidecar(self, key: str | AssetKey) -> dict[str, Any]:
         key = key if isinstance(key, AssetKey) else AssetKey.parse(key)
