@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute
@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute
 from helix_gateway import __version__
 from helix_gateway.observability import ObservabilityMiddleware
 from helix_gateway.problems import Problem, install_problem_handlers
+from helix_gateway.query import reject_unknown_query
 from helix_gateway.routers import assets, audit, consents, events, generation, health, jobs, productions, reviews
 from helix_gateway.settings import GatewaySettings
 from helix_gateway.state import GatewayState
@@ -58,6 +59,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=lifespan,
+        dependencies=[Depends(reject_unknown_query)],
         generate_unique_id_function=lambda route: route.name,  # operation ids = endpoint names
     )
     install_problem_handlers(app)

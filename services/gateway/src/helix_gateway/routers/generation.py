@@ -39,7 +39,7 @@ from helix_gateway.readmodel.tables import Job, Production
 from helix_gateway.security import ensure_sees_production, require
 from helix_gateway.state import Gateway
 
-router = APIRouter(prefix="/productions/{production_id}/requests", tags=["generation"], responses=problem_responses(401, 403, 404, 422, 503))
+router = APIRouter(prefix="/productions/{production_id}/requests", tags=["generation"], responses=problem_responses(400, 401, 403, 404, 422, 503))
 
 REQUESTS: dict[str, type[GenerationRequest]] = {
     "script": ScriptRequested,

@@ -19,7 +19,7 @@ from helix_gateway.readmodel.tables import Production
 from helix_gateway.security import ANY_ROLE, actor_proto, ensure_sees_production, require, sees_all_productions
 from helix_gateway.state import Gateway
 
-router = APIRouter(prefix="/productions", tags=["productions"], responses=problem_responses(401, 403, 422))
+router = APIRouter(prefix="/productions", tags=["productions"], responses=problem_responses(400, 401, 403, 422))
 
 Title = text(300, min_length=1)
 Logline = text(2_000, min_length=1)

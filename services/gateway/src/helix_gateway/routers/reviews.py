@@ -21,8 +21,8 @@ from helix_gateway.review_views import DecisionView, FindingView, ReviewItemView
 from helix_gateway.security import actor_proto, ensure_reviews_in, require, reviewer_productions
 from helix_gateway.state import Gateway, GatewayState
 
-# Every call may meet the review service's errors (mapped from gRPC status codes).
-REVIEW_ERRORS = problem_responses(401, 403, 404, 409, 422, 429, 502, 503, 504)
+# Every call may meet the review service's errors (mapped from gRPC status codes); 400 is a body that is not even text.
+REVIEW_ERRORS = problem_responses(400, 401, 403, 404, 409, 422, 429, 502, 503, 504)
 router = APIRouter(prefix="/reviews", tags=["reviews"], responses=REVIEW_ERRORS)
 
 Reviewer = Annotated[Principal, Depends(require(Role.REVIEWER))]
