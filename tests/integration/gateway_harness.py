@@ -19,7 +19,7 @@ from fastapi import FastAPI
 
 from helix.assets import AssetStore
 from helix.auth import mint_token
-from helix.events import Actor, AssetGenerated, AssetKind, CloudEvent, new_event
+from helix.events import Actor, AssetGenerated, AssetKind, CloudEvent, JobStatus, new_event
 from helix.infra.process import free_port
 from helix.settings import HelixSettings
 from helix_gateway.app import create_app
@@ -88,10 +88,16 @@ async def running_gateway(settings: GatewaySettings) -> AsyncIterator[tuple[str,
 
 
 @contextlib.asynccontextmanager
-async def gateway_stack(base: HelixSettings, folder: Path, **gateway_overrides: Any) -> AsyncIterator[Stack]:
-    """The real review service and the gateway in front of it, on `base`'s Kafka and S3."""
+async def gateway_stack(
+    base: HelixSettings, folder: Path, *, review_database_url: str | None = None, **gateway_overrides: Any
+) -> AsyncIterator[Stack]:
+    """The real review service and the gateway in front of it, on `base`'s Kafka and S3
+    (the review database on SQLite in `folder` unless `review_database_url` names one)."""
     AssetStore(base).ensure_bucket()
-    review = ReviewApp(ReviewSettings(**_settings_values(base, folder, "review"), review_grpc_address="127.0.0.1:0"))
+    review_values = _settings_values(base, folder, "review")
+    if review_database_url:
+        review_values["database_url"] = review_database_url
+    review = ReviewApp(ReviewSettings(**review_values, review_grpc_address="127.0.0.1:0"))
     await review.start()
     try:
         values = _settings_values(base, folder, "gateway")
@@ -182,6 +188,20 @@ def stored_asset_event(
         requested_by=Actor(subject=requested_by) if requested_by else None,
     )
     return new_event(data, source="/helix/writer")
+
+
+async def create_production(stack: Stack, **fields: Any) -> dict[str, Any]:
+    """POST /productions as a studio system; the created production."""
+    body = {"title": "The Lighthouse", "logline": "A keeper must keep the light burning through one last storm.", **fields}
+    async with stack.client(stack.token("studio-1", "studio-system")) as client:
+        response = await client.post("/productions", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def job_event(model: type[JobStatus], production_id: str, job_id: str, **fields: Any) -> JobStatus:
+    """A job status event as the writer would report it."""
+    return model(production_id=production_id, job_id=job_id, service="writer", at=datetime.now(UTC), **fields)
 
 
 async def poll(client: httpx.AsyncClient, path: str, until: Any, *, timeout: float = 30, what: str = "") -> httpx.Response:
