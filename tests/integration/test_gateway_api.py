@@ -19,7 +19,7 @@ from helix.bus import HelixBus
 from helix.events import JobAccepted, JobCompleted, JobProgress, ReviewApproved, Topic
 from helix.events.data import Actor, AssetKind
 from tests.conftest import make_settings
-from tests.integration.gateway_harness import Stack, gateway_stack, poll, stored_asset_event
+from tests.integration.gateway_harness import Stack, create_production, gateway_stack, job_event, poll, stored_asset_event
 from tests.integration.kafka_helpers import read_topic_async
 
 pytestmark = pytest.mark.infra
@@ -41,18 +41,6 @@ async def producer(stack: Stack) -> AsyncIterator[HelixBus]:
         yield bus
 
 
-async def _production(stack: Stack, **fields: Any) -> dict[str, Any]:
-    body = {"title": "The Lighthouse", "logline": "A keeper must keep the light burning through one last storm.", **fields}
-    async with stack.client(stack.token("studio-1", "studio-system")) as client:
-        response = await client.post("/productions", json=body)
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def _job_event(model: type, production_id: str, job_id: str, **fields: Any) -> Any:
-    return model(production_id=production_id, job_id=job_id, service="writer", at=datetime.now(UTC), **fields)
-
-
 def _assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == PROBLEM
@@ -63,7 +51,7 @@ def _assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
 
 
 async def test_production_and_script_request_go_out_as_an_event(stack: Stack) -> None:
-    production = await _production(stack, style="coastal noir", target_locales=["de-DE", "ja-JP"], performers=["Mara Quinn"])
+    production = await create_production(stack, style="coastal noir", target_locales=["de-DE", "ja-JP"], performers=["Mara Quinn"])
     pid = production["production_id"]
     assert pid.startswith("the-lighthouse-") and production["created_by"] == "studio-1"
 
@@ -96,7 +84,7 @@ async def test_production_and_script_request_go_out_as_an_event(stack: Stack) ->
 
 
 async def test_every_request_kind_is_published_to_its_topic(stack: Stack) -> None:
-    pid = (await _production(stack))["production_id"]
+    pid = (await create_production(stack))["production_id"]
     bodies = {
         "dialogue-rewrite": ({"dialogue_asset_id": "dialogue-1", "tone": "warmer"}, Topic.WRITER_REQUESTS),
         "storyboard": ({"script_asset_id": "script-1"}, Topic.WRITER_REQUESTS),
@@ -124,24 +112,24 @@ async def test_every_request_kind_is_published_to_its_topic(stack: Stack) -> Non
 
 
 async def test_job_and_asset_projections_and_presigned_download(stack: Stack, producer: HelixBus) -> None:
-    pid = (await _production(stack))["production_id"]
+    pid = (await create_production(stack))["production_id"]
     admin = stack.token("root", "admin")
     async with stack.client(admin) as client:
         job_id = (await client.post(f"/productions/{pid}/requests/script", json={})).json()["job_id"]
-        await producer.publish(_job_event(JobAccepted, pid, job_id, request_type="helix.writer.script.requested", request_event_id="e1"))
-        await producer.publish(_job_event(JobProgress, pid, job_id, step="characters", fraction=0.4, asset_ids=["characters-1"]))
+        await producer.publish(job_event(JobAccepted, pid, job_id, request_type="helix.writer.script.requested", request_event_id="e1"))
+        await producer.publish(job_event(JobProgress, pid, job_id, step="characters", fraction=0.4, asset_ids=["characters-1"]))
         await poll(client, f"/jobs/{job_id}", lambda r: r.json()["status"] == "progress", what="progress")
 
         content = b"INT. LAMP ROOM - NIGHT\nMARA\nKeep it lit.\n"
         asset_event = stored_asset_event(stack.settings, pid, content=content, job_id=job_id, parent_asset_ids=["characters-1"])
         asset_id = asset_event.data.asset_id
         await producer.publish_event(asset_event)
-        await producer.publish(_job_event(JobCompleted, pid, job_id, asset_ids=[asset_id]))
+        await producer.publish(job_event(JobCompleted, pid, job_id, asset_ids=[asset_id]))
         job = (await poll(client, f"/jobs/{job_id}", lambda r: r.json()["status"] == "completed", what="completion")).json()
         assert job["fraction"] == 1.0 and job["asset_ids"] == ["characters-1", asset_id] and job["service"] == "writer"
         # a late, replayed progress event does not reopen a finished job
-        await producer.publish(_job_event(JobProgress, pid, job_id, step="late", fraction=0.1))
-        await producer.publish(_job_event(JobProgress, "another-production", "job-sentinel", step="s", fraction=0.5))
+        await producer.publish(job_event(JobProgress, pid, job_id, step="late", fraction=0.1))
+        await producer.publish(job_event(JobProgress, "another-production", "job-sentinel", step="s", fraction=0.5))
         await poll(client, "/jobs/job-sentinel", lambda r: r.status_code == 200, what="sentinel job")
         assert (await client.get(f"/jobs/{job_id}")).json()["status"] == "completed"
 
@@ -170,7 +158,7 @@ async def test_job_and_asset_projections_and_presigned_download(stack: Stack, pr
 
 
 async def test_asset_listing_pages_by_keyset(stack: Stack, producer: HelixBus) -> None:
-    pid = (await _production(stack))["production_id"]
+    pid = (await create_production(stack))["production_id"]
     frames = [stored_asset_event(stack.settings, pid, kind=AssetKind.FRAME, content=f"frame {i}".encode()) for i in range(3)]
     script = stored_asset_event(stack.settings, pid)
     for event in (*frames, script):
@@ -217,7 +205,7 @@ async def test_errors_are_problem_details(stack: Stack) -> None:
 async def test_review_flow_through_the_gateway(stack: Stack, producer: HelixBus) -> None:
     """A person who asked for an asset cannot approve it; another reviewer can, and the
     decision comes back over Kafka into the read model and the live stream."""
-    pid = (await _production(stack))["production_id"]
+    pid = (await create_production(stack))["production_id"]
     dora = stack.token("dora", "director", "reviewer", productions=[pid])
     rhea = stack.token("rhea", "reviewer", productions=[pid])
     async with stack.client(dora) as as_dora, stack.client(rhea) as as_rhea, stack.client(stack.token("root", "admin")) as as_admin:
@@ -299,14 +287,14 @@ async def _wait_for(received: list[dict[str, str]], check: Any, timeout: float =
 
 
 async def test_live_stream_carries_its_production_only(stack: Stack, producer: HelixBus) -> None:
-    mine = (await _production(stack))["production_id"]
-    other = (await _production(stack))["production_id"]
+    mine = (await create_production(stack))["production_id"]
+    other = (await create_production(stack))["production_id"]
     tok = stack.token("dora", "director", productions=[mine, other])
     async with _events(stack, tok, mine) as received, stack.client(tok) as client:
-        foreign = await producer.publish(_job_event(JobProgress, other, "job-other", step="frames", fraction=0.5))
+        foreign = await producer.publish(job_event(JobProgress, other, "job-other", step="frames", fraction=0.5))
         # once the gateway has projected the other production's event, it has also fanned it out
         await poll(client, "/jobs/job-other", lambda r: r.status_code == 200, what="other production's job")
-        own = await producer.publish(_job_event(JobProgress, mine, "job-mine", step="dialogue", fraction=0.75))
+        own = await producer.publish(job_event(JobProgress, mine, "job-mine", step="dialogue", fraction=0.75))
         first = await _wait_for(received, lambda e: True)
     assert first["event"] == "helix.job.progress" and first["id"] == own.id
     data = json.loads(first["data"])
@@ -329,3 +317,66 @@ def test_migrations_build_the_read_model_schema(tmp_path: Path) -> None:
         assert {c["name"] for c in inspector.get_columns(table.name)} == set(table.columns.keys()), table.name
     indexed = {i["name"] for i in inspector.get_indexes("assets")}
     assert {"ix_assets_production", "ix_assets_production_kind"} <= indexed
+
+
+def test_slow_live_subscribers_are_dropped_not_waited_for() -> None:
+    from helix_gateway.fanout import CLOSED_EVENT, DROPPED_EVENT, Fanout, LiveEvent
+
+    async def scenario() -> None:
+        fanout = Fanout(queue_size=2)
+        slow, other = fanout.subscribe("p1"), fanout.subscribe("p2")
+        for n in range(5):  # never blocks, however far behind the subscriber is
+            fanout.publish("p1", LiveEvent(str(n), "helix.job.progress", "{}"))
+        assert fanout.subscriber_count("p1") == 0 and fanout.subscriber_count("p2") == 1
+        got = [e async for e in slow.events()]
+        assert [e.id for e in got[:2]] == ["0", "1"] and got[-1].type == DROPPED_EVENT and len(got) == 3
+        fanout.close()
+        assert [e.type async for e in other.events()] == [CLOSED_EVENT]
+
+    asyncio.run(scenario())
+
+
+def test_console_script_serves_until_terminated(infra_env: dict[str, str], tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from helix.infra.process import free_port
+
+    settings = make_settings(infra_env, tmp_path)
+    port = free_port()
+    env = {
+        **os.environ,
+        "HELIX_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+        "HELIX_S3_ENDPOINT": settings.s3_endpoint,
+        "HELIX_S3_ACCESS_KEY": settings.s3_access_key,
+        "HELIX_S3_SECRET_KEY": settings.s3_secret_key.get_secret_value(),
+        "HELIX_TOPIC_NAMESPACE": settings.topic_namespace,
+        "HELIX_DATABASE_URL": f"sqlite:///{tmp_path / 'gateway.db'}",
+        "HELIX_AUTH_SECRET": "console-" + "c" * 40,
+        "HELIX_HTTP_PORT": str(port),
+        "HELIX_REVIEW_GRPC_ADDRESS": "127.0.0.1:1",
+    }
+    process = subprocess.Popen([str(Path(sys.executable).with_name("helix-gateway"))], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        ready = None
+        while time.monotonic() < deadline and process.poll() is None:
+            with contextlib.suppress(httpx.TransportError):
+                ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
+                if ready.status_code == 200:
+                    break
+            time.sleep(0.2)
+        assert ready is not None and ready.status_code == 200, "the gateway process never became ready"
+        assert httpx.get(f"http://127.0.0.1:{port}/openapi.json").json()["info"]["title"] == "Helix gateway"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output = process.communicate(timeout=30)[0].decode(errors="replace")
+    # uvicorn re-raises the signal it handled once shutdown is complete
+    assert process.returncode in (0, -signal.SIGTERM), output[-3000:]
+    logged = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    events = [entry.get("event") for entry in logged]
+    assert "gateway.bus_started" in events and "Application shutdown complete." in events, output[-3000:]
+    assert any(entry.get("service") == "gateway" and entry.get("trace_id") for entry in logged), "request logs carry the trace id"

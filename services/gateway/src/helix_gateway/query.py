@@ -7,9 +7,6 @@ from fastapi import Request
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 
-_known: dict[int, frozenset[str]] = {}
-
-
 def _query_names(dependant: Dependant) -> frozenset[str]:
     names: set[str] = set()
     pending = [dependant]
@@ -25,10 +22,8 @@ async def reject_unknown_query(request: Request) -> None:
     dependant = getattr(route, "dependant", None)
     if dependant is None:
         return
-    known = _known.get(id(route))
-    if known is None:
-        known = _known[id(route)] = _query_names(dependant)
-    unknown = sorted(set(request.query_params) - known)
+    # A walk over a handful of dependencies per request: cheaper than any safe cache.
+    unknown = sorted(set(request.query_params) - _query_names(dependant))
     if unknown:
         raise RequestValidationError(
             [{"loc": ("query", name), "msg": "unknown query parameter", "type": "extra_forbidden", "input": request.query_params.get(name)} for name in unknown]
