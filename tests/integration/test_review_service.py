@@ -7,6 +7,7 @@ import json
 
 import grpc
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import text
 
 from helix.events import Topic
@@ -59,6 +60,8 @@ async def test_asset_event_becomes_one_screened_item_and_decisions_are_published
 
         audit = await stub.ListAudit(review_pb2.ListAuditRequest(item_id=item.item_id))
         assert [(e.action, e.actor.subject) for e in audit.entries] == [("decision.approved", "rhea")]
+        assert REGISTRY.get_sample_value("helix_review_decisions_total", {"reviewer": "rhea", "outcome": "approved"}) >= 1
+        assert REGISTRY.get_sample_value("helix_review_time_to_decision_seconds_count") >= 1
 
 
 @pytest.mark.parametrize("outcome, notes", [("rejected", "off-brand"), ("revision_requested", "shorter, please")])
