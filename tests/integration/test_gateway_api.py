@@ -343,7 +343,9 @@ def test_console_script_serves_until_terminated(infra_env: dict[str, str], tmp_p
     import sys
     import time
 
+    from helix.auth import mint_token
     from helix.infra.process import free_port
+    from helix_gateway.settings import GatewaySettings
 
     settings = make_settings(infra_env, tmp_path)
     port = free_port()
@@ -371,6 +373,11 @@ def test_console_script_serves_until_terminated(infra_env: dict[str, str], tmp_p
             time.sleep(0.2)
         assert ready is not None and ready.status_code == 200, "the gateway process never became ready"
         assert httpx.get(f"http://127.0.0.1:{port}/openapi.json").json()["info"]["title"] == "Helix gateway"
+        # nothing listens at the review address: its calls answer 503, not 500
+        tok = mint_token(GatewaySettings(auth_secret=env["HELIX_AUTH_SECRET"]), "root", ["admin"])
+        away = httpx.post(f"http://127.0.0.1:{port}/productions", json={"title": "T", "logline": "L"}, headers={"Authorization": f"Bearer {tok}"})
+        assert away.status_code == 503 and away.headers["content-type"] == PROBLEM
+        assert away.json()["detail"].startswith("the review service is not answering")
     finally:
         process.send_signal(signal.SIGTERM)
         output = process.communicate(timeout=30)[0].decode(errors="replace")
