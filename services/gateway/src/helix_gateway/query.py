@@ -7,6 +7,7 @@ from fastapi import Request
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 
+
 def _query_names(dependant: Dependant) -> frozenset[str]:
     names: set[str] = set()
     pending = [dependant]
