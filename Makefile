@@ -14,6 +14,7 @@ setup:
 demo: setup
 	$(RUN) helix infra up
 	$(RUN) helix demo
+	$(RUN) python scripts/demo.py
 
 test: setup
 	$(RUN) ruff check shared services tests bench
