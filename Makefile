@@ -17,7 +17,7 @@ demo: setup
 	$(RUN) python scripts/demo.py
 
 test: setup
-	$(RUN) ruff check shared services tests bench
+	$(RUN) ruff check shared services tests bench scripts
 	$(RUN) pytest
 
 test-fast: setup  ## contracts and unit tests only, no servers
@@ -40,6 +40,7 @@ schemas: setup  ## JSON Schema of every event type
 
 bench: setup
 	$(RUN) python bench/kafka_roundtrip.py
+	$(RUN) python bench/review_ingest.py
 
 clean:
 	-$(RUN) helix infra down
