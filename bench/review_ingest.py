@@ -17,8 +17,8 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
 import asyncio
+import hashlib
 import json
 import random
 import sqlite3

@@ -17,8 +17,14 @@ def _add_trace_ids(_logger: object, _method: str, event_dict: dict) -> dict:
 
 def configure_logging(service: str, *, level: str = "INFO", json: bool = True) -> None:
     """Route structlog and std logging (FastStream, confluent, uvicorn) through one renderer."""
+
+    def add_service(_logger: object, _method: str, event_dict: dict) -> dict:
+        event_dict.setdefault("service", service)  # a processor, so threads' lines carry it too
+        return event_dict
+
     shared = [
         structlog.contextvars.merge_contextvars,
+        add_service,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
@@ -40,4 +46,3 @@ def configure_logging(service: str, *, level: str = "INFO", json: bool = True) -
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    structlog.contextvars.bind_contextvars(service=service)

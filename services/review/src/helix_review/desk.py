@@ -361,6 +361,7 @@ class ReviewDesk:
         if person is None:
             person = Performer(name_key=name_key(name), name=name, aliases=[])
             s.add(person)
+            s.flush()  # consents reference it: the row must exist before theirs
         person.aliases = sorted({*person.aliases, *(" ".join(a.split()) for a in aliases if a.strip())})
         return person
 

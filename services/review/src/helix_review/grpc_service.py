@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import grpc
+import structlog
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from helix.events import Actor
@@ -18,6 +19,7 @@ from helix_review.errors import InvalidArgument, ReviewError
 from helix_review.metrics import DECISIONS, TIME_TO_DECISION
 
 T = TypeVar("T")
+log = structlog.get_logger("helix.review")
 
 
 def _ts(value: datetime | None) -> Timestamp | None:
@@ -106,6 +108,11 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
         except ReviewError as exc:
             await context.abort(exc.code, str(exc))
             raise  # unreachable: abort raises
+        except Exception:
+            # A bug or an outage: log the details here, never send SQL or internals to callers.
+            log.exception("review.internal_error", method=getattr(fn, "__name__", "?"))
+            await context.abort(grpc.StatusCode.INTERNAL, "the review service failed to handle this request; see its logs")
+            raise
 
     async def ListQueue(self, request: review_pb2.ListQueueRequest, context: Any) -> review_pb2.ListItemsResponse:  # noqa: N802
         page = await self._run(context, self.desk.list_queue, page_size=request.page.page_size, cursor=request.page.cursor,

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from typing import Any
 
-from sqlalchemy import DateTime, String, create_engine, delete, event, insert, select
+from sqlalchemy import DateTime, String, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from sqlalchemy.pool import StaticPool
+
+from helix.db import make_engine
 
 
 class _Base(DeclarativeBase):
@@ -24,15 +24,6 @@ class ProcessedEvent(_Base):
     processed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # WAL: readers never block the writer; NORMAL sync is durable across process crashes
-    # (what redelivery needs), without an fsync per committed event id.
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
-
-
 class ProcessedEvents:
     """`seen`/`mark` on a SQL table; SQLite by default, PostgreSQL in production.
 
@@ -42,12 +33,7 @@ class ProcessedEvents:
     """
 
     def __init__(self, url: str) -> None:
-        kwargs: dict = {}
-        if url.startswith("sqlite") and ":memory:" in url:
-            kwargs = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
-        self.engine = create_engine(url, **kwargs)
-        if url.startswith("sqlite"):
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self.engine = make_engine(url, pool_size=2)
         _Base.metadata.create_all(self.engine)
 
     def _seen_many(self, group: str, event_ids: list[str]) -> set[str]:
