@@ -32,6 +32,7 @@ def _local_infra() -> Iterator[dict[str, str]]:
     finally:
         if not os.environ.get("HELIX_TEST_KEEP_INFRA"):
             infra.down()
+            infra.remove_data()  # throwaway: the next session starts clean
 
 
 def _testcontainers_infra() -> Iterator[dict[str, str]]:

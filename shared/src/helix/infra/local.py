@@ -166,6 +166,12 @@ class LocalInfra:
                 stopped.append(name)
         return stopped
 
+    def remove_data(self) -> None:
+        """Delete this folder's server data (after `down`): for throwaway test clusters."""
+        pg_data = self._postgres_data_dir(_as_postgres_user() if shutil.which("runuser") else [])
+        shutil.rmtree(pg_data.parent if pg_data.parent.name.startswith("helix-postgres-") else pg_data, ignore_errors=True)
+        shutil.rmtree(self.root, ignore_errors=True)
+
     def status(self) -> dict[str, dict[str, object]]:
         s = self.state
         report: dict[str, dict[str, object]] = {}
@@ -350,15 +356,14 @@ class LocalInfra:
         stop_process(pid_file, sig=signal.SIGINT)
         self._check_port_free(self.state.postgres_port, "PostgreSQL")
         bindir = _postgres_bindir()
-        data = folder / "data"
         as_user = _as_postgres_user()
         folder.mkdir(parents=True, exist_ok=True)
+        data = self._postgres_data_dir(as_user)
         if not (data / "PG_VERSION").exists():
             data.mkdir(parents=True, exist_ok=True)
-            pwfile = folder / "pwfile"
+            pwfile = data.parent / "pwfile"
             pwfile.write_text(self.state.secret_key + "\n")
             if as_user:  # the server refuses to run as root: it runs as Debian's postgres user
-                shutil.chown(folder, "postgres")
                 shutil.chown(data, "postgres")
                 shutil.chown(pwfile, "postgres")
             data.chmod(0o700)
@@ -370,8 +375,6 @@ class LocalInfra:
             )
             pwfile.unlink()
         log_file = folder / "postgres.log"
-        if as_user and log_file.exists():
-            shutil.chown(log_file, "postgres")
         start_detached(
             [*as_user, str(bindir / "postgres"), "-D", str(data), "-p", str(self.state.postgres_port),
              "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=", "-c", "max_connections=200",
@@ -382,6 +385,17 @@ class LocalInfra:
         with console.status("Starting PostgreSQL"):
             wait_until(self._postgres_ready, timeout=60, what="PostgreSQL", alive=lambda: pid_alive(read_pid(pid_file)), log_file=log_file)
         console.print(f"[green]✓[/] PostgreSQL at 127.0.0.1:{self.state.postgres_port} (database helix)")
+
+    def _postgres_data_dir(self, as_user: list[str]) -> Path:
+        """The cluster's folder. As root, the server runs as `postgres`, which may not be able
+        to reach into our folder (CI clones under a private temp dir), so it lives in a
+        folder of its own under the system temp dir, named after ours."""
+        if not as_user:
+            return self.root / "postgres" / "data"
+        tag = hashlib.sha256(str(self.root).encode()).hexdigest()[:12]
+        base = Path(tempfile.gettempdir()) / f"helix-postgres-{tag}"
+        base.mkdir(mode=0o755, exist_ok=True)
+        return base / "data"
 
     def _postgres_ready(self) -> bool:
         import psycopg
