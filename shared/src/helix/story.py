@@ -1,0 +1,182 @@
+"""The structure of a story, level by level, as the writer generates it (after Dramatron):
+logline → title → characters → scene outline → places → dialogue per scene, and a
+storyboard (shot list) per approved scene.
+
+Two kinds of models live here:
+- *drafts* (`TitleDraft`, `CharactersDraft`, …) are what a language model is asked to
+  produce; generation is grammar-constrained to their JSON Schema, so every string and
+  list is bounded and generation always closes within its token budget;
+- the *script* (`Script`, `SceneScript`, …) is what Helix stores and renders, with the
+  ids and attribution a person needs to edit one level and regenerate the ones below.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Name = Annotated[str, Field(min_length=1, max_length=24)]
+Short = Annotated[str, Field(min_length=1, max_length=80)]
+Beat = Annotated[str, Field(min_length=1, max_length=160)]
+Line = Annotated[str, Field(min_length=1, max_length=160)]
+
+
+class Level(StrEnum):
+    TITLE = "title"
+    CHARACTERS = "characters"
+    SCENES = "scenes"
+    PLACES = "places"
+    DIALOGUE = "dialogue"
+
+
+LEVEL_ORDER = (Level.TITLE, Level.CHARACTERS, Level.SCENES, Level.PLACES, Level.DIALOGUE)
+
+
+class PlotElement(StrEnum):
+    EXPOSITION = "exposition"
+    INCITING_INCIDENT = "inciting_incident"
+    RISING_ACTION = "rising_action"
+    DILEMMA = "dilemma"
+    CLIMAX = "climax"
+    FALLING_ACTION = "falling_action"
+    RESOLUTION = "resolution"
+
+
+class ShotType(StrEnum):
+    WIDE = "wide"
+    MEDIUM = "medium"
+    CLOSE_UP = "close_up"
+    EXTREME_CLOSE_UP = "extreme_close_up"
+    OVER_THE_SHOULDER = "over_the_shoulder"
+    INSERT = "insert"
+
+
+class Camera(StrEnum):
+    STATIC = "static"
+    PAN = "pan"
+    TILT = "tilt"
+    DOLLY = "dolly"
+    HANDHELD = "handheld"
+    CRANE = "crane"
+
+
+class _Draft(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- drafts: what the model writes -------------------------------------------------------
+
+
+class TitleDraft(_Draft):
+    title: Short
+
+
+class CharacterDraft(_Draft):
+    name: Name
+    description: Short
+    voice_notes: Annotated[str, Field(max_length=60)]
+
+
+class CharactersDraft(_Draft):
+    characters: list[CharacterDraft] = Field(min_length=1, max_length=4)
+
+
+class SceneDraft(_Draft):
+    place: Name
+    plot_element: PlotElement
+    beat: Beat
+
+
+class ScenesDraft(_Draft):
+    scenes: list[SceneDraft] = Field(min_length=1, max_length=6)
+
+
+class PlaceDraft(_Draft):
+    description: Short
+
+
+class DialogueLineDraft(_Draft):
+    speaker: Name
+    parenthetical: Annotated[str, Field(max_length=30)] = ""
+    text: Line
+
+
+class DialogueDraft(_Draft):
+    lines: list[DialogueLineDraft] = Field(min_length=1, max_length=6)
+
+
+class ShotDraft(_Draft):
+    shot_type: ShotType
+    camera: Camera
+    subjects: list[Name] = Field(max_length=3)
+    action: Beat
+    duration_s: int = Field(ge=1, le=20)
+
+
+class StoryboardDraft(_Draft):
+    shots: list[ShotDraft] = Field(min_length=1, max_length=6)
+
+
+# --- the script: what Helix keeps --------------------------------------------------------
+
+Author = Literal["ai", "human"]
+
+
+class Character(BaseModel):
+    name: Name
+    description: Short
+    voice_notes: str = ""
+    author: Author = "ai"
+
+
+class Place(BaseModel):
+    name: Name
+    description: str
+    author: Author = "ai"
+
+
+class DialogueLine(BaseModel):
+    line_id: str
+    speaker: Name
+    parenthetical: str = ""
+    text: str
+    author: Author = "ai"
+
+
+class SceneScript(BaseModel):
+    scene_id: str
+    place: Name
+    plot_element: PlotElement
+    beat: str
+    dialogue: list[DialogueLine] = Field(default_factory=list)
+    author: Author = "ai"
+
+
+class Script(BaseModel):
+    """A whole script, assembled from its levels."""
+
+    production_id: str
+    logline: str
+    title: str
+    title_author: Author = "ai"
+    characters: list[Character]
+    places: list[Place]
+    scenes: list[SceneScript]
+
+
+class Shot(BaseModel):
+    shot_id: str
+    shot_type: ShotType
+    camera: Camera
+    subjects: list[str]
+    action: str
+    location: str
+    duration_s: int
+
+
+class Storyboard(BaseModel):
+    production_id: str
+    scene_id: str
+    shots: list[Shot]
