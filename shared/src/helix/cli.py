@@ -15,8 +15,10 @@ from helix.infra.local import COMPONENTS, DEFAULT_COMPONENTS, LocalInfra
 app = typer.Typer(help="Helix: an AI-native studio production pipeline.", no_args_is_help=True, pretty_exceptions_show_locals=False)
 infra_app = typer.Typer(help="Local Kafka and MinIO on loopback, no Docker needed.", no_args_is_help=True)
 events_app = typer.Typer(help="Event contracts.", no_args_is_help=True)
+models_app = typer.Typer(help="Language models: tiny random models for tests and local runs (needs helix[models]).", no_args_is_help=True)
 app.add_typer(infra_app, name="infra")
 app.add_typer(events_app, name="events")
+app.add_typer(models_app, name="models")
 console = Console()
 
 Components = Annotated[
@@ -83,6 +85,23 @@ def events_schemas(directory: Annotated[Path, typer.Argument()] = Path("docs/eve
 
     for path in export_schemas(directory):
         console.print(str(path))
+
+
+@models_app.command("tiny")
+def models_tiny(
+    directory: Annotated[Path, typer.Argument(help="folder to write the model into (Hugging Face layout)")],
+    seed: Annotated[int, typer.Option(help="weights seed; same seed, same bytes")] = 0,
+) -> None:
+    """Build a tiny random-weight Llama with a locally trained tokenizer and a chat template."""
+    from helix.models.loading import weights_hash
+    from helix.models.tiny import build_tiny_llama
+
+    try:
+        folder = build_tiny_llama(directory, seed=seed)
+    except ImportError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from None
+    console.print(f"tiny model in [bold]{folder}[/] (revision {weights_hash(folder)})")
 
 
 @app.command()

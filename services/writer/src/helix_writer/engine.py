@@ -1,0 +1,488 @@
+"""`TextEngine`: one batched `model.generate` for the concurrent requests of a process.
+
+Callers `await engine.generate(req)` or `async for piece in engine.stream(req)`. Requests
+wait in a bounded queue (`max_queue`); when it is full, `generate`/`stream` wait before
+enqueuing, which is the backpressure a Kafka consumer feels. A batcher takes up to
+`max_batch` queued requests (waiting `batch_wait_s` for more when fewer are there) and runs
+them as ONE left-padded `model.generate` (attention mask) in a worker thread, never on the
+event loop. Requests that arrive meanwhile queue up and form the next batch.
+
+Per row, inside that one call (`_RowControl`, a logits processor):
+- a grammar: rows with a `json_schema` are constrained by xgrammar (a matcher per row over
+  the schema's compiled grammar, compiled grammars cached by schema); rows without one are
+  free, so constrained and free requests share a batch;
+- a budget: a row's `max_new_tokens` is honoured by forcing EOS once it is spent (the
+  batch runs to the largest budget, shorter rows stop early), and `min_new_tokens` keeps
+  EOS out until then (benchmarks use it to fix token counts);
+- sampling: each row is sampled with its own temperature and its own `torch.Generator`.
+  **Seed**: a request's `seed` seeds its row's generator, so the random draws of a seeded
+  request do not depend on the other requests in its batch; the same request with the same
+  seed on the same model, dtype and device gives the same text, alone or batched with the
+  same companions. Different companions change left padding, which can change logits in
+  the last float bits and so, rarely, a near-tie draw. No seed: a fresh random seed.
+  temperature 0 is greedy.
+- the stop: EOS ends a row (`generate` pads it from then on).
+A streamer (`_BatchStreamer`) receives every step's tokens for the whole batch, decodes
+each row incrementally and hands the pieces to that row's caller on the event loop, so
+streaming requests are batched like the others. A caller that stops iterating cancels its
+row (EOS forced at the next step).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+import threading
+import time
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import structlog
+
+from helix.models.loading import LoadedLM
+
+log = structlog.get_logger("helix.writer.engine")
+
+FinishReason = Literal["stop", "length", "cancelled"]
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """One generation: chat messages ({"role", "content"}), a token budget, an optional JSON schema.
+
+    `min_new_tokens` (free rows only) keeps EOS out before that many tokens.
+    """
+
+    messages: list[dict]
+    max_new_tokens: int
+    json_schema: dict | None = None
+    temperature: float = 0.8
+    seed: int | None = None
+    min_new_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class GenerationResult:
+    """The text (special tokens removed), token counts, and seconds from submission to the last token."""
+
+    text: str
+    prompt_tokens: int
+    new_tokens: int
+    seconds: float
+    finish_reason: FinishReason = "stop"
+
+
+class EngineStopped(RuntimeError):
+    """The engine was stopped (or not started) before the request ran."""
+
+
+@dataclass
+class EngineStats:
+    submitted: int = 0  # requests accepted into the queue
+    batches: int = 0  # model.generate calls
+    rows: int = 0  # requests run
+    largest_batch: int = 0
+    new_tokens: int = 0
+
+
+@dataclass(eq=False)
+class _Job:
+    request: GenerationRequest
+    prompt_ids: list[int]
+    loop: asyncio.AbstractEventLoop
+    events: asyncio.Queue = field(default_factory=asyncio.Queue)
+    submitted_at: float = field(default_factory=time.perf_counter)
+    cancelled: bool = False
+    finished: bool = False
+    # worker-thread state
+    tokens: list[int] = field(default_factory=list)
+    emitted: str = ""
+    finish_reason: FinishReason | None = None
+
+    def post(self, kind: str, value: Any) -> None:
+        self.loop.call_soon_threadsafe(self.events.put_nowait, (kind, value))
+
+
+class TokenStream:
+    """`async for piece in stream`; afterwards `stream.result` holds the `GenerationResult`.
+
+    Leaving the loop early (break, cancellation) cancels the request's row.
+    """
+
+    def __init__(self, engine: TextEngine, request: GenerationRequest) -> None:
+        self._engine = engine
+        self._request = request
+        self._job: _Job | None = None
+        self.result: GenerationResult | None = None
+
+    def __aiter__(self) -> AsyncIterator[str]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[str]:
+        self._job = job = await self._engine._submit(self._request)
+        try:
+            while True:
+                kind, value = await job.events.get()
+                if kind == "piece":
+                    yield value
+                elif kind == "done":
+                    self.result = value
+                    return
+                else:
+                    raise value
+        finally:
+            if self.result is None:
+                job.cancelled = True
+
+
+class TextEngine:
+    """Batched generation over one loaded model, shared by all requests of a process."""
+
+    def __init__(
+        self,
+        lm: LoadedLM,
+        *,
+        max_batch: int = 16,
+        max_queue: int = 64,
+        batch_wait_s: float = 0.005,
+        max_new_tokens_limit: int = 2048,
+    ) -> None:
+        if max_batch < 1 or max_queue < 1:
+            raise ValueError("max_batch and max_queue must be at least 1")
+        self.lm = lm
+        self.max_batch = max_batch
+        self.max_queue = max_queue
+        self.batch_wait_s = batch_wait_s
+        self.max_new_tokens_limit = max_new_tokens_limit
+        self.stats = EngineStats()
+        self._queue: asyncio.Queue[_Job] | None = None
+        self._task: asyncio.Task | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._in_flight: list[_Job] = []
+        self._grammars: dict[str, Any] = {}
+        self._grammar_lock = threading.Lock()
+        self._compiler: Any = None
+        self._context_limit = int(getattr(lm.model.config, "max_position_embeddings", 0) or 0) or None
+
+    # -- lifecycle -------------------------------------------------------------------
+    async def start(self) -> None:
+        if self._task is not None:
+            return
+        self._queue = asyncio.Queue(maxsize=self.max_queue)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="helix-text-engine")
+        self._task = asyncio.create_task(self._batcher(), name="helix-text-engine")
+
+    async def stop(self) -> None:
+        """Stop taking work: queued requests fail with EngineStopped, running rows are cancelled."""
+        task, self._task = self._task, None
+        if task is None:
+            return
+        for job in self._in_flight:
+            job.cancelled = True
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        assert self._queue is not None
+        while not self._queue.empty():
+            self._queue.get_nowait().post("error", EngineStopped("the text engine stopped before this request ran"))
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+
+    async def __aenter__(self) -> TextEngine:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    @property
+    def queued(self) -> int:
+        """Requests waiting for a batch (at most `max_queue`)."""
+        return self._queue.qsize() if self._queue is not None else 0
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._in_flight)
+
+    # -- API ----------------------------------------------------------------------------
+    async def generate(self, request: GenerationRequest) -> GenerationResult:
+        stream = self.stream(request)
+        async for _ in stream:
+            pass
+        assert stream.result is not None
+        return stream.result
+
+    def stream(self, request: GenerationRequest) -> TokenStream:
+        """Token pieces as they are generated; `.result` after the loop ends."""
+        return TokenStream(self, request)
+
+    def prompt_ids(self, messages: list[dict]) -> list[int]:
+        """The chat template applied to `messages`, with the assistant turn opened, as token ids."""
+        tok = self.lm.tokenizer
+        text = tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+        return tok(text, add_special_tokens=False)["input_ids"]
+
+    async def _submit(self, request: GenerationRequest) -> _Job:
+        if self._task is None or self._queue is None:
+            raise EngineStopped("the text engine is not running (call start())")
+        if not request.messages:
+            raise ValueError("a generation request needs at least one message")
+        if not 1 <= request.max_new_tokens <= self.max_new_tokens_limit:
+            raise ValueError(f"max_new_tokens must be between 1 and {self.max_new_tokens_limit}")
+        if request.temperature < 0:
+            raise ValueError("temperature must not be negative")
+        ids = self.prompt_ids(request.messages)
+        if self._context_limit and len(ids) + request.max_new_tokens > self._context_limit:
+            raise ValueError(f"prompt ({len(ids)} tokens) + max_new_tokens exceeds the model's {self._context_limit} positions")
+        job = _Job(request=request, prompt_ids=ids, loop=asyncio.get_running_loop())
+        await self._queue.put(job)  # waits while the queue is full: backpressure
+        self.stats.submitted += 1
+        return job
+
+    # -- batching -------------------------------------------------------------------------
+    async def _batcher(self) -> None:
+        assert self._queue is not None
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = [await self._queue.get()]
+            if self._queue.qsize() < self.max_batch - 1 and self.batch_wait_s > 0:
+                await asyncio.sleep(self.batch_wait_s)  # let concurrent callers join this batch
+            while len(batch) < self.max_batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            batch = [job for job in batch if not job.cancelled]
+            if not batch:
+                continue
+            self._in_flight = batch
+            try:
+                await loop.run_in_executor(self._executor, self._run_batch, batch)
+            except Exception as exc:  # the batch failed as a whole: every unfinished row gets the error
+                log.exception("generation batch failed", rows=len(batch))
+                for job in batch:
+                    if not job.finished:
+                        job.finished = True
+                        job.post("error", exc)
+            finally:
+                self._in_flight = []
+
+    def _grammar(self, schema: dict) -> Any:
+        """The compiled grammar for a JSON schema (cached by the schema's canonical JSON)."""
+        import xgrammar as xgr
+
+        key = json.dumps(schema, sort_keys=True, separators=(",", ":"))
+        with self._grammar_lock:
+            if self._compiler is None:
+                info = xgr.TokenizerInfo.from_huggingface(
+                    self.lm.tokenizer, vocab_size=self.lm.vocab_size, stop_token_ids=list(self.lm.eos_token_ids) or None
+                )
+                self._compiler = xgr.GrammarCompiler(info, max_threads=1)
+            grammar = self._grammars.get(key)
+            if grammar is None:
+                # compact JSON (no free whitespace): a random model cannot spend its budget on spaces
+                safe = json.dumps(json_safe_schema(schema))
+                grammar = self._grammars[key] = self._compiler.compile_json_schema(safe, any_whitespace=False, strict_mode=True)
+            return grammar
+
+    def _run_batch(self, jobs: list[_Job]) -> None:
+        """Worker thread: one `model.generate` for the batch."""
+        import torch
+        from transformers import GenerationConfig, LogitsProcessorList
+
+        rows: list[_Job] = []
+        grammars: list[Any] = []
+        for job in jobs:
+            try:
+                grammars.append(self._grammar(job.request.json_schema) if job.request.json_schema is not None else None)
+                rows.append(job)
+            except Exception as exc:  # a schema xgrammar refuses fails its own request only
+                job.finished = True
+                job.post("error", ValueError(f"cannot compile the JSON schema: {exc}"))
+        if not rows:
+            return
+        lm = self.lm
+        padded = lm.tokenizer.pad({"input_ids": [job.prompt_ids for job in rows]}, padding=True, return_tensors="pt")
+        input_ids = padded["input_ids"].to(lm.model.device)
+        attention_mask = padded["attention_mask"].to(lm.model.device)
+        control = _RowControl(rows, grammars, lm, prompt_len=input_ids.shape[1])
+        streamer = _BatchStreamer(rows, lm, control)
+        config = GenerationConfig(
+            max_new_tokens=max(job.request.max_new_tokens for job in rows),  # shorter budgets: EOS forced per row
+            do_sample=False,  # _RowControl samples each row itself and hands generate a one-hot choice
+            temperature=1.0,  # neutral values: the model's own sampling defaults do not apply here
+            top_p=1.0,
+            top_k=50,
+            pad_token_id=lm.tokenizer.pad_token_id,
+            eos_token_id=list(lm.eos_token_ids),
+            bos_token_id=lm.tokenizer.bos_token_id,
+        )
+        self.stats.batches += 1
+        self.stats.rows += len(rows)
+        self.stats.largest_batch = max(self.stats.largest_batch, len(rows))
+        with torch.inference_mode():
+            lm.model.generate(
+                input_ids=input_ids,
+                attention_mask=attention_mask,
+                generation_config=config,
+                logits_processor=LogitsProcessorList([control]),
+                streamer=streamer,
+            )
+        streamer.end()  # idempotent; generate calls it too
+        self.stats.new_tokens += sum(len(job.tokens) for job in rows)
+
+
+# JSON string characters without escapes: no control characters, no quote, no backslash
+_JSON_CHAR = '[^\\x00-\\x1f"\\\\]'
+
+
+def json_safe_schema(schema: Any) -> Any:
+    """Work around xgrammar 0.2.8 bug (mlc-ai/xgrammar#800): a string with minLength/maxLength
+    compiles to `[^"\\\r\n]{min,max}`, which admits raw U+0000-U+001F (invalid JSON: strict
+    parsers and pydantic refuse it) and no escapes. The `pattern` path is JSON-aware, so each
+    length-bounded string without a pattern gets the equivalent pattern
+    `^[^\\x00-\\x1f"\\\\]{min,max}$` (same bounds, no control characters, no escapes).
+    """
+    if isinstance(schema, list):
+        return [json_safe_schema(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {key: json_safe_schema(value) for key, value in schema.items()}
+    types = out.get("type")
+    is_string = types == "string" or (isinstance(types, list) and types == ["string"])
+    bounded = "minLength" in out or "maxLength" in out
+    if is_string and bounded and not ({"pattern", "enum", "const", "format"} & out.keys()):
+        low = int(out.get("minLength", 0))
+        high = out.get("maxLength")
+        out["pattern"] = f"^{_JSON_CHAR}{{{low},{'' if high is None else int(high)}}}$"
+    return out
+
+
+class _RowControl:
+    """Logits processor: per row grammar mask, budget, EOS rules and seeded sampling; returns one-hot scores."""
+
+    def __init__(self, rows: list[_Job], grammars: list[Any], lm: LoadedLM, *, prompt_len: int) -> None:
+        import torch
+        import xgrammar as xgr
+
+        self.rows = rows
+        self.prompt_len = prompt_len
+        self.eos = list(lm.eos_token_ids)
+        self.matchers = [xgr.GrammarMatcher(g) if g is not None else None for g in grammars]
+        self.constrained = [i for i, m in enumerate(self.matchers) if m is not None]
+        self.bitmask = xgr.allocate_token_bitmask(len(rows), lm.vocab_size) if self.constrained else None
+        self.active = [True] * len(rows)
+        device = lm.model.device
+        self.generators = []
+        for job in rows:
+            gen = torch.Generator(device=device)
+            gen.manual_seed(job.request.seed if job.request.seed is not None else random.getrandbits(63))
+            self.generators.append(gen)
+        self.temperatures = [float(job.request.temperature) for job in rows]
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        import torch
+        import xgrammar as xgr
+
+        step = input_ids.shape[1] - self.prompt_len  # tokens generated so far (same for every live row)
+        last = input_ids[:, -1].tolist() if step > 0 else None
+        chosen = [self.eos[0]] * len(self.rows)
+        fill: list[int] = []
+        for i, job in enumerate(self.rows):
+            if not self.active[i]:
+                continue
+            if last is not None:
+                token = last[i]
+                if token in self.eos:
+                    self.active[i] = False
+                    continue
+                matcher = self.matchers[i]
+                if matcher is not None and not matcher.accept_token(token):
+                    log.error("grammar refused a token it allowed", token=token)
+                    self.active[i] = False
+                    job.finish_reason = "length"
+                    continue
+            if job.cancelled:
+                job.finish_reason = "cancelled"
+                self.active[i] = False  # chosen[i] stays EOS: generate finishes the row
+            elif step >= job.request.max_new_tokens:
+                job.finish_reason = "length"
+                self.active[i] = False
+            elif self.matchers[i] is not None:
+                if self.matchers[i].is_terminated():
+                    self.active[i] = False
+                else:
+                    self.matchers[i].fill_next_token_bitmask(self.bitmask, i)
+                    fill.append(i)
+        if fill:
+            device = scores.device
+            if device.type == "cuda":
+                xgr.apply_token_bitmask_inplace(scores, self.bitmask.to(device, non_blocking=True), indices=fill)
+            else:
+                xgr.apply_token_bitmask_inplace(scores, self.bitmask, indices=fill)
+        for i, job in enumerate(self.rows):
+            if not self.active[i]:
+                continue
+            row = scores[i]
+            if self.matchers[i] is None and step < job.request.min_new_tokens:
+                row[self.eos] = float("-inf")
+            t = self.temperatures[i]
+            if t <= 0:
+                chosen[i] = int(torch.argmax(row))
+            else:
+                probs = torch.softmax(row / t, dim=-1)
+                chosen[i] = int(torch.multinomial(probs, 1, generator=self.generators[i]))
+        out = torch.full_like(scores, float("-inf"))
+        out.scatter_(1, torch.tensor(chosen, device=scores.device)[:, None], 0.0)
+        return out
+
+
+class _BatchStreamer:
+    """Receives each step's tokens for the whole batch; decodes per row and posts pieces/results."""
+
+    def __init__(self, rows: list[_Job], lm: LoadedLM, control: _RowControl) -> None:
+        self.rows = rows
+        self.tokenizer = lm.tokenizer
+        self.eos = set(lm.eos_token_ids)
+        self.control = control
+        self.prompt_seen = False
+
+    def put(self, value: Any) -> None:
+        if not self.prompt_seen:  # generate first hands over the prompt
+            self.prompt_seen = True
+            return
+        tokens = value.view(-1).tolist()
+        for job, token in zip(self.rows, tokens, strict=True):
+            if job.finished:
+                continue
+            if token in self.eos:
+                self._finish(job, job.finish_reason or "stop")
+                continue
+            job.tokens.append(token)
+            text = self.tokenizer.decode(job.tokens, skip_special_tokens=True)
+            # hold back an incomplete UTF-8 sequence; skip if a tokenizer rewrites earlier text
+            if text.startswith(job.emitted) and not text.endswith("\ufffd") and len(text) > len(job.emitted):
+                job.post("piece", text[len(job.emitted):])
+                job.emitted = text
+
+    def end(self) -> None:
+        for job in self.rows:
+            if not job.finished:
+                self._finish(job, job.finish_reason or "length")
+
+    def _finish(self, job: _Job, reason: FinishReason) -> None:
+        job.finished = True
+        text = self.tokenizer.decode(job.tokens, skip_special_tokens=True)
+        if text.startswith(job.emitted) and len(text) > len(job.emitted):
+            job.post("piece", text[len(job.emitted):])
+            job.emitted = text
+        result = GenerationResult(
+            text=text,
+            prompt_tokens=len(job.prompt_ids),
+            new_tokens=len(job.tokens),
+            seconds=time.perf_counter() - job.submitted_at,
+            finish_reason=reason,
+        )
+        job.post("done", result)

@@ -1,0 +1,151 @@
+"""Load a causal LM once per process: `load_causal_lm(id_or_path, revision=, dtype=, device=)`.
+
+A Hugging Face id or a local folder (a real checkpoint or one from `helix models tiny`),
+through `AutoModelForCausalLM`/`AutoTokenizer` either way. The result carries the
+`ModelRef` that provenance records: for a hub id the resolved commit when transformers
+knows it, for a local folder `sha256:<hash of its weights files>`, so a lineage sidecar
+pins the exact weights even without a hub. One instance per (id, revision, dtype, device)
+per process: every caller with the same arguments shares the same model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from helix.events import ModelRef
+from helix.models import require_models_extra
+
+Dtype = Literal["auto", "float32", "bfloat16", "float16"]
+Device = Literal["auto", "cpu", "cuda"]
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
+
+
+@dataclass(frozen=True, eq=False)
+class LoadedLM:
+    """A model in eval mode with its tokenizer (left padding, pad token set) and provenance."""
+
+    model: Any  # transformers.PreTrainedModel
+    tokenizer: Any  # transformers.PreTrainedTokenizerBase
+    ref: ModelRef
+    device: str
+    dtype: str
+    is_tiny: bool = False
+    eos_token_ids: tuple[int, ...] = field(default=())
+
+    @property
+    def vocab_size(self) -> int:
+        """Size of the model's output (logits) dimension; may exceed len(tokenizer)."""
+        return int(self.model.get_output_embeddings().weight.shape[0])
+
+
+def weights_hash(folder: Path) -> str:
+    """`sha256:<hex>` over the folder's weight files (names and bytes, in name order)."""
+    digest = hashlib.sha256()
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.name.endswith(WEIGHT_SUFFIXES))
+    if not files:
+        raise FileNotFoundError(f"no weights file (*.safetensors, *.bin) in {folder}")
+    for path in files:
+        digest.update(path.name.encode() + b"\0")
+        with path.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+    return f"sha256:{digest.hexdigest()}"
+
+
+def resolve_device(device: Device) -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device='cuda' was asked for, but torch sees no CUDA device")
+    return device
+
+
+def resolve_dtype(dtype: Dtype, device: str) -> str:
+    """`auto`: bfloat16 on a GPU that supports it (float16 otherwise), float32 on CPU."""
+    import torch
+
+    if dtype != "auto":
+        return dtype
+    if device == "cuda":
+        return "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
+    return "float32"
+
+
+_lock = threading.Lock()
+_cache: dict[tuple[str, str, str, str], LoadedLM] = {}
+
+
+def load_causal_lm(model_id_or_path: str, *, revision: str = "main", dtype: Dtype = "auto", device: Device = "auto") -> LoadedLM:
+    """The process's shared instance of a model; loads it on first use.
+
+    For a local folder, `revision` is either "main" (take what is there) or the
+    `sha256:...` the caller pinned, which must match the folder's weights.
+    """
+    require_models_extra()
+    local = Path(model_id_or_path).expanduser()
+    model_id = str(local.resolve()) if local.is_dir() else model_id_or_path
+    real_device = resolve_device(device)
+    key = (model_id, revision, resolve_dtype(dtype, real_device), real_device)
+    with _lock:
+        loaded = _cache.get(key)
+        if loaded is None:
+            loaded = _cache[key] = _load(*key, local=local.is_dir())
+        return loaded
+
+
+def clear_cache() -> None:
+    """Forget the shared instances (tests; a process that swaps models)."""
+    with _lock:
+        _cache.clear()
+
+
+load_causal_lm.cache_clear = clear_cache  # type: ignore[attr-defined]  # lru_cache-style
+
+
+def _load(model_id: str, revision: str, dtype: str, device: str, *, local: bool) -> LoadedLM:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from helix.models.tiny import is_tiny
+
+    if local:
+        pinned = weights_hash(Path(model_id))
+        if revision not in ("main", pinned):
+            raise ValueError(f"{model_id} holds weights {pinned}, not the pinned revision {revision}")
+        revision_kwargs: dict[str, Any] = {}
+    else:
+        revision_kwargs = {"revision": revision}
+
+    tokenizer = AutoTokenizer.from_pretrained(model_id, **revision_kwargs)
+    tokenizer.padding_side = "left"  # decoder-only batches: prompts end where generation starts
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model = AutoModelForCausalLM.from_pretrained(model_id, dtype=getattr(torch, dtype), **revision_kwargs)
+    model.to(device)
+    model.eval()
+
+    if local:
+        resolved = pinned
+    else:
+        resolved = getattr(model.config, "_commit_hash", None) or revision
+    eos = model.generation_config.eos_token_id
+    eos_ids = tuple(eos if isinstance(eos, list) else [eos]) if eos is not None else ()
+    if tokenizer.eos_token_id is not None and tokenizer.eos_token_id not in eos_ids:
+        eos_ids = (*eos_ids, tokenizer.eos_token_id)
+    if model.generation_config.pad_token_id is None:
+        model.generation_config.pad_token_id = tokenizer.pad_token_id
+    return LoadedLM(
+        model=model,
+        tokenizer=tokenizer,
+        ref=ModelRef(id=model_id, revision=resolved),
+        device=device,
+        dtype=dtype,
+        is_tiny=local and is_tiny(model_id),
+        eos_token_ids=eos_ids,
+    )
