@@ -58,6 +58,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/productions"): Row(SIGNED_IN),
     ("GET", "/productions/{production_id}"): Row(ASSIGNED),
     ("POST", "/productions/{production_id}/requests/script"): Row(REQUESTERS, {"max_scenes": 2}),
+    ("POST", "/productions/{production_id}/requests/level-rewrite"): Row(REQUESTERS, {"script_id": "script-1", "level": "title", "content": {"title": "The Last Light"}}),
     ("POST", "/productions/{production_id}/requests/dialogue-rewrite"): Row(REQUESTERS, {"dialogue_asset_id": "dialogue-1"}),
     ("POST", "/productions/{production_id}/requests/storyboard"): Row(REQUESTERS, {"script_asset_id": "script-1"}),
     ("POST", "/productions/{production_id}/requests/frame"): Row(REQUESTERS, {"prompt": "the lamp", "width": 64, "height": 64}),

@@ -82,8 +82,9 @@ class Draft:
                       characters=self.characters, places=list(self.places.values()), scenes=self.scenes)
 
 
-def _system(style: str) -> dict[str, str]:
-    return {"role": "system", "content": f"You are a screenwriter. Style: {style or 'any'}. Answer with JSON only."}
+def _system(style: str, notes: str | None = None) -> dict[str, str]:
+    extra = f" Notes to follow: {notes}" if notes else ""  # e.g. a reviewer's revision notes
+    return {"role": "system", "content": f"You are a screenwriter. Style: {style or 'any'}.{extra} Answer with JSON only."}
 
 
 class StoryWriter:
@@ -109,21 +110,21 @@ class StoryWriter:
         return draft
 
     async def _title(self, req: ScriptRequested, draft: Draft) -> None:
-        messages = [_system(draft.style), {"role": "user", "content": f"Logline: {draft.logline}\nWrite the title."}]
+        messages = [_system(draft.style, req.notes), {"role": "user", "content": f"Logline: {draft.logline}\nWrite the title."}]
         out = await self.generator.generate_json(messages, TitleDraft, max_new_tokens=self.tokens, seed=req.seed)
         draft.title, draft.title_author = out.title, "ai"
         await self._store_level(req, draft, "title", {"title": draft.title}, messages, parents=[])
 
     async def _characters(self, req: ScriptRequested, draft: Draft) -> None:
         hint = f"\nPerformers to cast: {', '.join(req.performers)}" if req.performers else ""
-        messages = [_system(draft.style), {"role": "user", "content": f"Logline: {draft.logline}\nTitle: {draft.title}{hint}\nList the characters."}]
+        messages = [_system(draft.style, req.notes), {"role": "user", "content": f"Logline: {draft.logline}\nTitle: {draft.title}{hint}\nList the characters."}]
         out = await self.generator.generate_json(messages, CharactersDraft, max_new_tokens=self.tokens * 2, seed=req.seed)
         draft.characters = [Character(**c.model_dump()) for c in out.characters]
         await self._store_level(req, draft, "characters", [c.model_dump() for c in draft.characters], messages, parents=["title"])
 
     async def _scenes(self, req: ScriptRequested, draft: Draft) -> None:
         cast = "; ".join(f"{c.name}: {c.description}" for c in draft.characters)
-        messages = [_system(draft.style), {"role": "user", "content": f"Logline: {draft.logline}\nTitle: {draft.title}\nCharacters: {cast}\nOutline the scenes."}]
+        messages = [_system(draft.style, req.notes), {"role": "user", "content": f"Logline: {draft.logline}\nTitle: {draft.title}\nCharacters: {cast}\nOutline the scenes."}]
         out = await self.generator.generate_json(messages, ScenesDraft, max_new_tokens=self.tokens * 3, seed=req.seed)
         draft.scenes = [SceneScript(scene_id=f"s{i}", **s.model_dump()) for i, s in enumerate(out.scenes[: req.max_scenes], start=1)]
         await self._store_level(req, draft, "scenes", [s.model_dump(exclude={"dialogue"}) for s in draft.scenes], messages,
@@ -133,7 +134,7 @@ class StoryWriter:
         names = [n for n in dict.fromkeys(s.place for s in draft.scenes) if n not in draft.places or draft.places[n].author == "ai"]
 
         async def describe(name: str) -> tuple[str, dict[str, str], PlaceDraft]:
-            messages = [_system(draft.style), {"role": "user", "content": f"Title: {draft.title}\nDescribe the place: {name}"}]
+            messages = [_system(draft.style, req.notes), {"role": "user", "content": f"Title: {draft.title}\nDescribe the place: {name}"}]
             return name, messages[1], await self.generator.generate_json(messages, PlaceDraft, max_new_tokens=self.tokens, seed=req.seed)
 
         # Concurrent requests: the engine batches them into one generate call.
@@ -150,7 +151,7 @@ class StoryWriter:
         async def lines_for(i: int, scene: SceneScript) -> list[DialogueLine]:
             before = " / ".join(s.beat for s in draft.scenes[:i]) or "(this is the first scene)"
             place = draft.places.get(scene.place)
-            messages = [_system(draft.style), {"role": "user", "content": (
+            messages = [_system(draft.style, req.notes), {"role": "user", "content": (
                 f"Title: {draft.title}\nCharacters: {cast}\nEarlier scenes: {before}\n"
                 f"Place: {scene.place}: {place.description if place else ''}\nThis scene ({scene.plot_element.value}): {scene.beat}\n"
                 "Write the dialogue.")}]

@@ -27,6 +27,7 @@ __all__ = [
     "ScriptLevel",
     "ScriptRequested",
     "DialogueRewriteRequested",
+    "ScriptLevelRewritten",
     "StoryboardRequested",
     "ImageRequest",
     "FrameRequested",
@@ -145,6 +146,18 @@ class ScriptRequested(GenerationRequest):
     performers: list[ShortText] = Field(default_factory=list, max_length=100)
     from_level: ScriptLevel = Field(ScriptLevel.TITLE, description="Regenerate this level and those below it")
     max_scenes: int = Field(8, ge=1, le=60)
+
+
+class ScriptLevelRewritten(GenerationRequest):
+    """A person's own version of one level of a script: stored verbatim as human-authored,
+    then the levels below it are regenerated from it."""
+
+    event_type: ClassVar[str] = "helix.writer.level.rewritten"
+    topic: ClassVar[Topic] = Topic.WRITER_REQUESTS
+
+    script_id: Id
+    level: Literal["title", "characters", "scenes", "places"]
+    content: Any = Field(description="The level's JSON as the person wrote it (the shape of the writer's level asset)")
 
 
 class DialogueRewriteRequested(GenerationRequest):

@@ -25,6 +25,7 @@ _JOB = {"production_id": "lighthouse", "job_id": "job-0001", "service": "writer"
 
 EXAMPLES: dict[type[EventData], dict[str, Any]] = {
     d.ScriptRequested: {**_REQUEST, "logline": "An old keeper must keep the light burning through one last storm.", "style": "coastal noir", "target_locales": ["de-DE", "ja-JP"]},
+    d.ScriptLevelRewritten: {**_REQUEST, "script_id": "script-job-0001", "level": "title", "content": {"title": "The Last Light"}},
     d.DialogueRewriteRequested: {**_REQUEST, "dialogue_asset_id": "dialogue-0003", "line_ids": ["l-12"], "tone": "warmer", "target_syllables": 12},
     d.StoryboardRequested: {**_REQUEST, "script_asset_id": "script-0001", "scene_ids": ["s-1", "s-2"]},
     d.FrameRequested: {**_IMAGE, "shot_id": "s-1-shot-3"},

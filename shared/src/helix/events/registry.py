@@ -8,6 +8,7 @@ from helix.events.topics import Topic
 
 EVENT_MODELS: tuple[type[EventData], ...] = (
     data.ScriptRequested,
+    data.ScriptLevelRewritten,
     data.DialogueRewriteRequested,
     data.StoryboardRequested,
     data.FrameRequested,

@@ -27,6 +27,7 @@ from helix.events import (
     GenerationRequest,
     LocalizeRequested,
     SceneRequested,
+    ScriptLevelRewritten,
     ScriptRequested,
     StoryboardRequested,
     TextureRequested,
@@ -43,6 +44,7 @@ router = APIRouter(prefix="/productions/{production_id}/requests", tags=["genera
 
 REQUESTS: dict[str, type[GenerationRequest]] = {
     "script": ScriptRequested,
+    "level-rewrite": ScriptLevelRewritten,
     "dialogue-rewrite": DialogueRewriteRequested,
     "storyboard": StoryboardRequested,
     "frame": FrameRequested,

@@ -1,0 +1,29 @@
+"""Writer settings: the HELIX_* environment, like every Helix process, plus its model."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from helix.settings import HelixSettings, helix_home, infra_env_file
+
+
+class WriterSettings(HelixSettings):
+    service_name: str = "writer"
+    # A Hugging Face model id or a local folder; empty: the tiny random Llama Helix builds
+    # itself under .helix/models (noise, but the real code path, shapes and timings).
+    writer_model: str = ""
+    writer_revision: str = "main"
+    writer_dtype: str = "auto"
+    writer_device: str = "auto"
+    writer_max_batch: int = Field(16, ge=1, le=256)
+    writer_max_queue: int = Field(64, ge=1, le=10_000)
+    writer_tokens_per_level: int = Field(160, ge=16, le=4096)
+    writer_grpc_address: str = "127.0.0.1:50071"
+
+    def model_path(self) -> str:
+        return self.writer_model or str(helix_home() / "models" / "tiny-llama")
+
+
+def load_writer_settings(**overrides: object) -> WriterSettings:
+    env_file = infra_env_file()
+    return WriterSettings(_env_file=env_file if env_file.is_file() else None, **overrides)  # type: ignore[call-arg]

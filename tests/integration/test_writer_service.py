@@ -1,0 +1,111 @@
+"""The writer on the real broker and store, with the tiny Llama loaded like a real model:
+a script request becomes every level as its own asset, with lineage and job progress,
+and a Fountain file that a parser Helix did not write reads back as the same script."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from screenplain.parsers import fountain
+from screenplain.types import Dialog, Slug
+
+from helix.assets import AssetStore
+from helix.events import Actor, ScriptLevelRewritten, ScriptRequested, Topic, decode, encode, new_event
+from helix.settings import HelixSettings
+from helix_writer.app import WriterApp
+from helix_writer.settings import WriterSettings
+from tests.integration.kafka_helpers import produce_raw, read_topic_async
+
+pytestmark = pytest.mark.infra
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from helix.models.tiny import build_tiny_llama
+
+    return build_tiny_llama(tmp_path_factory.mktemp("tiny-llama"), seed=0)
+
+
+@pytest_asyncio.fixture
+async def writer(settings: HelixSettings, tiny_model: Path) -> AsyncIterator[WriterApp]:
+    app = WriterApp(WriterSettings(**{**settings.model_dump(), "service_name": "writer"}, writer_model=str(tiny_model),
+                                   writer_tokens_per_level=96, writer_device="cpu", writer_dtype="float32"))
+    await app.start()
+    try:
+        yield app
+    finally:
+        await app.stop()
+
+
+async def _events(settings: HelixSettings, topic: Topic, done: Any, timeout: float = 180) -> list[Any]:
+    """All events of a topic, read until `done(events)` holds."""
+    import asyncio
+
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        records = await read_topic_async(settings, topic, count=10_000, timeout=2)
+        events = [decode(r.value()) for r in records]
+        if done(events) or asyncio.get_running_loop().time() > deadline:
+            return events
+
+
+def _request(**fields: Any) -> ScriptRequested:
+    return ScriptRequested(production_id="lighthouse", job_id="job-1", requested_by=Actor(subject="dana"),
+                           logline="An old keeper must keep the light burning through one last storm.", max_scenes=3, seed=7, **fields)
+
+
+async def test_script_request_to_levels_fountain_and_a_human_rewrite(settings: HelixSettings, writer: WriterApp) -> None:
+    request = new_event(_request(), source="/tests/gateway")
+    produce_raw(settings, Topic.WRITER_REQUESTS, encode(request), key=b"lighthouse")
+
+    jobs = await _events(settings, Topic.JOBS_STATUS, lambda es: any(e.type.endswith("completed") for e in es))
+    kinds = [e.type for e in jobs]
+    assert kinds[0] == "helix.job.accepted" and kinds[-1] == "helix.job.completed", kinds
+    progress = [e.data for e in jobs if e.type == "helix.job.progress"]
+    assert [p.step for p in progress] == ["title written", "characters written", "scenes written", "places written", "dialogue written"]
+    assert [p.fraction for p in progress] == sorted(p.fraction for p in progress)
+
+    assets = {e.data.asset_id: e.data for e in await _events(settings, Topic.ASSETS_GENERATED, lambda es: len(es) >= 7)}
+    script_id = "script-job-1"
+    levels = {a.removeprefix(f"{script_id}-") for a in assets}
+    assert {"title", "characters", "scenes", "places", "script", "fountain"} <= levels
+    dialogue_levels = {lv for lv in levels if lv.startswith("dialogue-")}
+    assert dialogue_levels, "dialogue per scene"
+    for asset in assets.values():
+        assert asset.model is not None and asset.model.revision and asset.requested_by.subject == "dana"
+        assert asset.job_id == "job-1" and asset.authorship.value == "ai"
+    assert assets[f"{script_id}-characters"].parent_asset_ids == [f"{script_id}-title"]
+    assert set(assets[f"{script_id}-fountain"].parent_asset_ids) == {f"{script_id}-script"}
+
+    store = AssetStore(settings)
+    script = json.loads(store.get(assets[f"{script_id}-script"].object_key))["content"]
+    parsed = list(fountain.parse(io.StringIO(store.get(assets[f"{script_id}-fountain"].object_key).decode())))
+    assert len([p for p in parsed if isinstance(p, Slug)]) == len(script["scenes"]) == len(dialogue_levels)
+    speakers = [line["speaker"] for scene in script["scenes"] for line in scene["dialogue"]]
+    assert len([p for p in parsed if isinstance(p, Dialog)]) == len(speakers)
+
+    # A person rewrites the scene outline: kept verbatim, attributed, dialogue regenerated below it.
+    scenes = [{"scene_id": "s1", "place": "Lamp room", "plot_element": "climax", "beat": "Mara relights the lamp by hand."}]
+    rewrite = new_event(ScriptLevelRewritten(production_id="lighthouse", job_id="job-2", requested_by=Actor(subject="dana"),
+                                             script_id=script_id, level="scenes", content=scenes), source="/tests/gateway")
+    produce_raw(settings, Topic.WRITER_REQUESTS, encode(rewrite), key=b"lighthouse")
+    await _events(settings, Topic.JOBS_STATUS, lambda es: any(e.type.endswith("completed") and e.data.job_id == "job-2" for e in es))
+    versions = store.versions("lighthouse", "script", f"{script_id}-scenes")
+    assert len(versions) == 2
+    human = json.loads(store.get(versions[-1].key))
+    assert human["content"][0]["beat"] == "Mara relights the lamp by hand." and human["content"][0]["author"] == "human"
+    sidecar = store.sidecar(versions[-1].key)
+    assert sidecar["provenance"]["authorship"] == "human" and "+" in sidecar["provenance"]["diff_from_previous"]
+    latest = json.loads(store.get(store.versions("lighthouse", "script", f"{script_id}-script")[-1].key))["content"]
+    assert [s["beat"] for s in latest["scenes"]] == ["Mara relights the lamp by hand."]
+    assert latest["scenes"][0]["dialogue"], "dialogue regenerated for the rewritten outline"
+    after = {e.data.asset_id: e.data for e in await _events(settings, Topic.ASSETS_GENERATED, lambda es: len(es) >= 12)
+             if e.data.job_id == "job-2"}
+    assert after[f"{script_id}-scenes"].authorship.value == "human" and after[f"{script_id}-scenes"].model is None
+    assert after[f"{script_id}-script"].authorship.value == "mixed"
