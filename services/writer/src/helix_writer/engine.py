@@ -117,10 +117,18 @@ class TokenStream:
         self._engine = engine
         self._request = request
         self._job: _Job | None = None
+        self._gen: Any = None
         self.result: GenerationResult | None = None
 
     def __aiter__(self) -> AsyncIterator[str]:
-        return self._iterate()
+        if self._gen is None:
+            self._gen = self._iterate()
+        return self._gen
+
+    async def aclose(self) -> None:
+        """Stop early: the request's row is cancelled at its next step."""
+        if self._gen is not None:
+            await self._gen.aclose()
 
     async def _iterate(self) -> AsyncIterator[str]:
         self._job = job = await self._engine._submit(self._request)
@@ -283,7 +291,7 @@ class TextEngine:
             grammar = self._grammars.get(key)
             if grammar is None:
                 # compact JSON (no free whitespace): a random model cannot spend its budget on spaces
-                safe = json.dumps(json_safe_schema(schema))
+                safe = json.dumps(json_safe_schema(schema), ensure_ascii=False)
                 grammar = self._grammars[key] = self._compiler.compile_json_schema(safe, any_whitespace=False, strict_mode=True)
             return grammar
 
@@ -334,16 +342,20 @@ class TextEngine:
         self.stats.new_tokens += sum(len(job.tokens) for job in rows)
 
 
-# JSON string characters without escapes: no control characters, no quote, no backslash
-_JSON_CHAR = '[^\\x00-\\x1f"\\\\]'
+# One JSON string character without escapes, as xgrammar's regex reads it: a Unicode scalar
+# value (no surrogates) that is not a control character, quote or backslash.
+_JSON_CHAR = "[ !#-\\[\\]-\ud7ff\ue000-\U0010ffff]"  # literal U+D7FF, U+E000, U+10FFFF: xgrammar's regex has no \\U
 
 
 def json_safe_schema(schema: Any) -> Any:
-    """Work around xgrammar 0.2.8 bug (mlc-ai/xgrammar#800): a string with minLength/maxLength
-    compiles to `[^"\\\r\n]{min,max}`, which admits raw U+0000-U+001F (invalid JSON: strict
-    parsers and pydantic refuse it) and no escapes. The `pattern` path is JSON-aware, so each
-    length-bounded string without a pattern gets the equivalent pattern
-    `^[^\\x00-\\x1f"\\\\]{min,max}$` (same bounds, no control characters, no escapes).
+    """Work around xgrammar 0.2.8's length-bounded strings (mlc-ai/xgrammar#800, PRs #822/#880 open).
+
+    A string with minLength/maxLength compiles to `[^"\\\r\n]{min,max}`, which admits raw
+    U+0000-U+001F and UTF-8-encoded surrogates (both invalid JSON: strict parsers and pydantic
+    refuse them) and drops escapes. Its `pattern` path is JSON-aware, so every length-bounded
+    string without a pattern of its own gets the same bounds as a pattern over
+    `_JSON_CHAR` (lengths go into the pattern; xgrammar ignores minLength/maxLength beside one).
+    Values cannot contain escapes (quotes, backslashes, newlines): fine for names and prose.
     """
     if isinstance(schema, list):
         return [json_safe_schema(item) for item in schema]
@@ -351,11 +363,10 @@ def json_safe_schema(schema: Any) -> Any:
         return schema
     out = {key: json_safe_schema(value) for key, value in schema.items()}
     types = out.get("type")
-    is_string = types == "string" or (isinstance(types, list) and types == ["string"])
-    bounded = "minLength" in out or "maxLength" in out
-    if is_string and bounded and not ({"pattern", "enum", "const", "format"} & out.keys()):
-        low = int(out.get("minLength", 0))
-        high = out.get("maxLength")
+    is_string = types == "string" or types == ["string"]
+    if is_string and ({"minLength", "maxLength"} & out.keys()) and not ({"pattern", "enum", "const", "format"} & out.keys()):
+        low = int(out.pop("minLength", 0))
+        high = out.pop("maxLength", None)
         out["pattern"] = f"^{_JSON_CHAR}{{{low},{'' if high is None else int(high)}}}$"
     return out
 

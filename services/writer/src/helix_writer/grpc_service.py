@@ -1,0 +1,153 @@
+"""writer.proto's WriterService over the `TextEngine`: dialogue rewrites streamed token by token.
+
+Each candidate is its own engine request (seed + i when a seed is given), so the candidates
+of one call, and those of concurrent calls, are generated in the same batches. Chunks are
+sent as soon as the engine decodes them; a client that goes away cancels its rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from collections.abc import AsyncIterator
+
+import grpc
+import structlog
+
+from helix.v1 import writer_pb2, writer_pb2_grpc
+from helix_writer.engine import EngineStopped, GenerationRequest, TextEngine, TokenStream
+
+log = structlog.get_logger("helix.writer")
+
+ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+BCP47_RE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
+MAX_CANDIDATES = 8
+MAX_LINE_CHARS = 2000
+
+SYSTEM_PROMPT = (
+    "You are a dialogue editor on a film production. Rewrite the given line of dialogue as asked, "
+    "keeping the speaker's voice and the line's meaning. Answer with the new line only."
+)
+
+
+class InvalidRewrite(ValueError):
+    pass
+
+
+def rewrite_messages(request: writer_pb2.RewriteLineRequest) -> list[dict]:
+    """The chat messages for a rewrite request (system + user)."""
+    asks = []
+    if request.HasField("tone"):
+        asks.append(f"Tone: {request.tone}.")
+    if request.HasField("target_syllables"):
+        asks.append(f"Length: about {request.target_syllables} syllables.")
+    if request.HasField("target_seconds"):
+        asks.append(f"Spoken duration: about {request.target_seconds:g} seconds.")
+    if request.market:
+        asks.append(f"Market: {request.market} (language and idiom of that market).")
+    if request.notes:
+        asks.append(f"Notes: {request.notes}")
+    user = f"{request.speaker or 'SPEAKER'}: {request.line}\n" + "\n".join(asks)
+    return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user.strip()}]
+
+
+def validate(request: writer_pb2.RewriteLineRequest) -> int:
+    """Checks a request; returns the number of candidates."""
+    if not ID_RE.fullmatch(request.production_id):
+        raise InvalidRewrite("production_id must match [A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+    if not request.line.strip():
+        raise InvalidRewrite("the line to rewrite is empty")
+    if len(request.line) > MAX_LINE_CHARS or len(request.notes) > MAX_LINE_CHARS:
+        raise InvalidRewrite(f"line and notes are limited to {MAX_LINE_CHARS} characters")
+    if request.market and not BCP47_RE.fullmatch(request.market):
+        raise InvalidRewrite(f"market {request.market!r} is not a BCP 47 language tag (e.g. en-US)")
+    if not request.requested_by.subject:
+        raise InvalidRewrite("the request must name its requester (requested_by.subject)")
+    candidates = request.candidates or 1
+    if not 1 <= candidates <= MAX_CANDIDATES:
+        raise InvalidRewrite(f"candidates must be between 1 and {MAX_CANDIDATES}")
+    if request.HasField("target_syllables") and not 1 <= request.target_syllables <= 200:
+        raise InvalidRewrite("target_syllables must be between 1 and 200")
+    if request.HasField("target_seconds") and not 0 < request.target_seconds <= 60:
+        raise InvalidRewrite("target_seconds must be between 0 and 60")
+    return candidates
+
+
+class WriterServicer(writer_pb2_grpc.WriterServiceServicer):
+    """Streams dialogue rewrites from a running `TextEngine`.
+
+    `max_new_tokens` caps each candidate; a line's own length (and target syllables) set a
+    smaller budget: about three tokens per syllable/word asked for, at least 16.
+    """
+
+    def __init__(self, engine: TextEngine, *, max_new_tokens: int = 96, temperature: float = 0.8) -> None:
+        self.engine = engine
+        self.max_new_tokens = max_new_tokens
+        self.temperature = temperature
+
+    def budget(self, request: writer_pb2.RewriteLineRequest) -> int:
+        words = request.target_syllables if request.HasField("target_syllables") else len(request.line.split())
+        return max(16, min(self.max_new_tokens, 3 * words + 8))
+
+    async def RewriteLine(  # noqa: N802
+        self, request: writer_pb2.RewriteLineRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[writer_pb2.RewriteChunk]:
+        try:
+            candidates = validate(request)
+        except InvalidRewrite as exc:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        messages = rewrite_messages(request)
+        budget = self.budget(request)
+        model = f"{self.engine.lm.ref.id}@{self.engine.lm.ref.revision}"
+        log.info("rewrite line", production_id=request.production_id, requested_by=request.requested_by.subject,
+                 candidates=candidates, budget=budget)
+        out: asyncio.Queue[writer_pb2.RewriteChunk | BaseException | None] = asyncio.Queue()
+
+        async def pump(index: int) -> None:
+            seed = request.seed + index if request.HasField("seed") else None
+            stream: TokenStream = self.engine.stream(
+                GenerationRequest(messages=messages, max_new_tokens=budget, temperature=self.temperature, seed=seed)
+            )
+            try:
+                async for piece in stream:
+                    out.put_nowait(writer_pb2.RewriteChunk(candidate=index, text=piece))
+                result = stream.result
+                assert result is not None
+                out.put_nowait(writer_pb2.RewriteChunk(candidate=index, done=True, full_text=result.text, new_tokens=result.new_tokens,
+                                                       finish_reason=result.finish_reason, model=model))
+            except asyncio.CancelledError:
+                raise
+            except BaseException as exc:  # handed to the RPC, which maps it to a status
+                out.put_nowait(exc)
+            finally:
+                out.put_nowait(None)
+
+        tasks = [asyncio.create_task(pump(i)) for i in range(candidates)]
+        try:
+            running = candidates
+            while running:
+                item = await out.get()
+                if item is None:
+                    running -= 1
+                elif isinstance(item, BaseException):
+                    if isinstance(item, EngineStopped):
+                        await context.abort(grpc.StatusCode.UNAVAILABLE, "the writer is stopping; retry on another replica")
+                    if isinstance(item, ValueError):
+                        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(item))
+                    log.error("rewrite failed", error=repr(item))
+                    await context.abort(grpc.StatusCode.INTERNAL, "generation failed")
+                else:
+                    yield item
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+
+
+def add_to_server(server: grpc.aio.Server, engine: TextEngine, **kwargs: object) -> WriterServicer:
+    servicer = WriterServicer(engine, **kwargs)  # type: ignore[arg-type]
+    writer_pb2_grpc.add_WriterServiceServicer_to_server(servicer, server)
+    return servicer
