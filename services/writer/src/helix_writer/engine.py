@@ -98,6 +98,7 @@ class _Job:
     submitted_at: float = field(default_factory=time.perf_counter)
     cancelled: bool = False
     finished: bool = False
+    wants_pieces: bool = True  # generate() callers only need the result: no per-step decoding
     # worker-thread state
     tokens: list[int] = field(default_factory=list)
     emitted: str = ""
@@ -113,9 +114,10 @@ class TokenStream:
     Leaving the loop early (break, cancellation) cancels the request's row.
     """
 
-    def __init__(self, engine: TextEngine, request: GenerationRequest) -> None:
+    def __init__(self, engine: TextEngine, request: GenerationRequest, *, pieces: bool = True) -> None:
         self._engine = engine
         self._request = request
+        self._pieces = pieces
         self._job: _Job | None = None
         self._gen: Any = None
         self.result: GenerationResult | None = None
@@ -131,7 +133,7 @@ class TokenStream:
             await self._gen.aclose()
 
     async def _iterate(self) -> AsyncIterator[str]:
-        self._job = job = await self._engine._submit(self._request)
+        self._job = job = await self._engine._submit(self._request, pieces=self._pieces)
         try:
             while True:
                 kind, value = await job.events.get()
@@ -219,7 +221,7 @@ class TextEngine:
 
     # -- API ----------------------------------------------------------------------------
     async def generate(self, request: GenerationRequest) -> GenerationResult:
-        stream = self.stream(request)
+        stream = TokenStream(self, request, pieces=False)
         async for _ in stream:
             pass
         assert stream.result is not None
@@ -235,7 +237,7 @@ class TextEngine:
         text = tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
         return tok(text, add_special_tokens=False)["input_ids"]
 
-    async def _submit(self, request: GenerationRequest) -> _Job:
+    async def _submit(self, request: GenerationRequest, *, pieces: bool = True) -> _Job:
         if self._task is None or self._queue is None:
             raise EngineStopped("the text engine is not running (call start())")
         if not request.messages:
@@ -247,7 +249,7 @@ class TextEngine:
         ids = self.prompt_ids(request.messages)
         if self._context_limit and len(ids) + request.max_new_tokens > self._context_limit:
             raise ValueError(f"prompt ({len(ids)} tokens) + max_new_tokens exceeds the model's {self._context_limit} positions")
-        job = _Job(request=request, prompt_ids=ids, loop=asyncio.get_running_loop())
+        job = _Job(request=request, prompt_ids=ids, loop=asyncio.get_running_loop(), wants_pieces=pieces)
         await self._queue.put(job)  # waits while the queue is full: backpressure
         self.stats.submitted += 1
         return job
@@ -392,6 +394,8 @@ class _RowControl:
             gen.manual_seed(job.request.seed if job.request.seed is not None else random.getrandbits(63))
             self.generators.append(gen)
         self.temperatures = [float(job.request.temperature) for job in rows]
+        # ids past the tokenizer (a padded embedding matrix) are never sampled
+        self.vocab_limit = len(lm.tokenizer) if len(lm.tokenizer) < lm.vocab_size else None
 
     def __call__(self, input_ids: Any, scores: Any) -> Any:
         import torch
@@ -433,25 +437,35 @@ class _RowControl:
                 xgr.apply_token_bitmask_inplace(scores, self.bitmask.to(device, non_blocking=True), indices=fill)
             else:
                 xgr.apply_token_bitmask_inplace(scores, self.bitmask, indices=fill)
-        for i, job in enumerate(self.rows):
-            if not self.active[i]:
-                continue
-            row = scores[i]
-            if self.matchers[i] is None and step < job.request.min_new_tokens:
-                row[self.eos] = float("-inf")
-            t = self.temperatures[i]
-            if t <= 0:
-                chosen[i] = int(torch.argmax(row))
-            else:
-                probs = torch.softmax(row / t, dim=-1)
-                chosen[i] = int(torch.multinomial(probs, 1, generator=self.generators[i]))
+        if self.vocab_limit is not None:
+            scores[:, self.vocab_limit:] = float("-inf")
+        live = [i for i in range(len(self.rows)) if self.active[i]]
+        if live:
+            no_eos = [i for i in live if self.matchers[i] is None and step < self.rows[i].request.min_new_tokens]
+            if no_eos:
+                scores[torch.tensor(no_eos, device=scores.device)[:, None], torch.tensor(self.eos, device=scores.device)] = float("-inf")
+            greedy = torch.argmax(scores, dim=-1).tolist()
+            sampled = [i for i in live if self.temperatures[i] > 0]
+            draws: list[int] = []
+            if sampled:
+                index = torch.tensor(sampled, device=scores.device)
+                temps = torch.tensor([self.temperatures[i] for i in sampled], device=scores.device, dtype=scores.dtype)
+                probs = torch.softmax(scores[index] / temps[:, None], dim=-1)
+                draws = torch.cat([torch.multinomial(probs[k], 1, generator=self.generators[i]) for k, i in enumerate(sampled)]).tolist()
+            for i in live:
+                chosen[i] = greedy[i]
+            for i, token in zip(sampled, draws, strict=True):
+                chosen[i] = token
         out = torch.full_like(scores, float("-inf"))
         out.scatter_(1, torch.tensor(chosen, device=scores.device)[:, None], 0.0)
         return out
 
 
 class _BatchStreamer:
-    """Receives each step's tokens for the whole batch; decodes per row and posts pieces/results."""
+    """Receives each step's tokens for the whole batch; decodes per row and hands out pieces/results.
+
+    Everything a step produces reaches the event loop in one callback (not one per row).
+    """
 
     def __init__(self, rows: list[_Job], lm: LoadedLM, control: _RowControl) -> None:
         self.rows = rows
@@ -459,6 +473,7 @@ class _BatchStreamer:
         self.eos = set(lm.eos_token_ids)
         self.control = control
         self.prompt_seen = False
+        self._outbox: list[tuple[_Job, str, Any]] = []
 
     def put(self, value: Any) -> None:
         if not self.prompt_seen:  # generate first hands over the prompt
@@ -472,22 +487,26 @@ class _BatchStreamer:
                 self._finish(job, job.finish_reason or "stop")
                 continue
             job.tokens.append(token)
+            if not job.wants_pieces:
+                continue
             text = self.tokenizer.decode(job.tokens, skip_special_tokens=True)
             # hold back an incomplete UTF-8 sequence; skip if a tokenizer rewrites earlier text
             if text.startswith(job.emitted) and not text.endswith("\ufffd") and len(text) > len(job.emitted):
-                job.post("piece", text[len(job.emitted):])
+                self._outbox.append((job, "piece", text[len(job.emitted):]))
                 job.emitted = text
+        self._flush()
 
     def end(self) -> None:
         for job in self.rows:
             if not job.finished:
                 self._finish(job, job.finish_reason or "length")
+        self._flush()
 
     def _finish(self, job: _Job, reason: FinishReason) -> None:
         job.finished = True
         text = self.tokenizer.decode(job.tokens, skip_special_tokens=True)
-        if text.startswith(job.emitted) and len(text) > len(job.emitted):
-            job.post("piece", text[len(job.emitted):])
+        if job.wants_pieces and text.startswith(job.emitted) and len(text) > len(job.emitted):
+            self._outbox.append((job, "piece", text[len(job.emitted):]))
             job.emitted = text
         result = GenerationResult(
             text=text,
@@ -496,4 +515,19 @@ class _BatchStreamer:
             seconds=time.perf_counter() - job.submitted_at,
             finish_reason=reason,
         )
-        job.post("done", result)
+        self._outbox.append((job, "done", result))
+
+    def _flush(self) -> None:
+        if not self._outbox:
+            return
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Job, str, Any]]] = {}
+        for item in self._outbox:
+            by_loop.setdefault(item[0].loop, []).append(item)
+        self._outbox = []
+        for loop, items in by_loop.items():
+            loop.call_soon_threadsafe(_deliver, items)
+
+
+def _deliver(items: list[tuple[_Job, str, Any]]) -> None:
+    for job, kind, value in items:
+        job.events.put_nowait((kind, value))
