@@ -35,7 +35,7 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest_asyncio.fixture
 async def writer(settings: HelixSettings, tiny_model: Path) -> AsyncIterator[WriterApp]:
     app = WriterApp(WriterSettings(**{**settings.model_dump(), "service_name": "writer"}, writer_model=str(tiny_model),
-                                   writer_tokens_per_level=96, writer_device="cpu", writer_dtype="float32"))
+                                   writer_device="cpu", writer_dtype="float32"))
     await app.start()
     try:
         yield app
@@ -109,3 +109,31 @@ async def test_script_request_to_levels_fountain_and_a_human_rewrite(settings: H
              if e.data.job_id == "job-2"}
     assert after[f"{script_id}-scenes"].authorship.value == "human" and after[f"{script_id}-scenes"].model is None
     assert after[f"{script_id}-script"].authorship.value == "mixed"
+
+
+async def test_storyboard_and_dialogue_candidates(settings: HelixSettings, writer: WriterApp) -> None:
+    from helix.events import DialogueRewriteRequested, StoryboardRequested
+
+    await writer.writer.write(_request())  # the script to work on (straight through the pipeline)
+    script_id = "script-job-1"
+    board = new_event(StoryboardRequested(production_id="lighthouse", job_id="job-sb", requested_by=Actor(subject="dana"),
+                                          script_asset_id=f"{script_id}-script", scene_ids=["s1"]), source="/tests")
+    lines = new_event(DialogueRewriteRequested(production_id="lighthouse", job_id="job-dr", requested_by=Actor(subject="dana"),
+                                               dialogue_asset_id=f"{script_id}-dialogue-s1", tone="warmer", target_syllables=8,
+                                               candidates=3), source="/tests")
+    for event in (board, lines):
+        produce_raw(settings, Topic.WRITER_REQUESTS, encode(event), key=b"lighthouse")
+    done = {"job-sb", "job-dr"}
+    await _events(settings, Topic.JOBS_STATUS, lambda es: done <= {e.data.job_id for e in es if e.type.endswith("completed")})
+
+    store = AssetStore(settings)
+    (sb,) = store.versions("lighthouse", "storyboard", f"{script_id}-storyboard-s1")
+    shots = json.loads(store.get(sb.key))["content"]["shots"]
+    assert 1 <= len(shots) <= 6 and all(s["shot_id"].startswith("s1-shot") and 1 <= s["duration_s"] <= 20 for s in shots)
+    assert {s["shot_type"] for s in shots} <= {"wide", "medium", "close_up", "extreme_close_up", "over_the_shoulder", "insert"}
+    sidecar = store.sidecar(sb.key)
+    assert sidecar["provenance"]["parents"] == [f"{script_id}-script", f"{script_id}-dialogue-s1"]
+    (dr,) = store.versions("lighthouse", "dialogue", f"{script_id}-dialogue-s1-rewrite-job-dr")
+    rewrite = json.loads(store.get(dr.key))["content"]
+    assert rewrite["goal"] == {"tone": "warmer", "target_syllables": 8}
+    assert rewrite["lines"] and all(len(line["candidates"]) == 3 for line in rewrite["lines"])

@@ -19,8 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 Name = Annotated[str, Field(min_length=1, max_length=24)]
 Short = Annotated[str, Field(min_length=1, max_length=80)]
-Beat = Annotated[str, Field(min_length=1, max_length=160)]
-Line = Annotated[str, Field(min_length=1, max_length=160)]
+Beat = Annotated[str, Field(min_length=1, max_length=120)]
+Line = Annotated[str, Field(min_length=1, max_length=120)]
 
 
 class Level(StrEnum):
@@ -90,7 +90,7 @@ class SceneDraft(_Draft):
 
 
 class ScenesDraft(_Draft):
-    scenes: list[SceneDraft] = Field(min_length=1, max_length=6)
+    scenes: list[SceneDraft] = Field(min_length=1, max_length=5)
 
 
 class PlaceDraft(_Draft):
@@ -104,19 +104,54 @@ class DialogueLineDraft(_Draft):
 
 
 class DialogueDraft(_Draft):
-    lines: list[DialogueLineDraft] = Field(min_length=1, max_length=6)
+    lines: list[DialogueLineDraft] = Field(min_length=1, max_length=5)
+
+
+class LineDraft(_Draft):
+    """One rewritten line of dialogue."""
+
+    text: Line
 
 
 class ShotDraft(_Draft):
     shot_type: ShotType
     camera: Camera
-    subjects: list[Name] = Field(max_length=3)
-    action: Beat
+    subjects: list[Name] = Field(max_length=2)
+    action: Annotated[str, Field(min_length=1, max_length=100)]
     duration_s: int = Field(ge=1, le=20)
 
 
 class StoryboardDraft(_Draft):
-    shots: list[ShotDraft] = Field(min_length=1, max_length=6)
+    shots: list[ShotDraft] = Field(min_length=1, max_length=4)
+
+
+def json_budget(draft: type[BaseModel]) -> int:
+    """The longest JSON (in characters) that a draft's schema allows: the token budget that
+    lets a constrained generation always close (a token is at least one character for the
+    byte-level tokenizers Helix uses on its text, apart from rare split multi-byte ones)."""
+    schema = draft.model_json_schema()
+    defs = schema.get("$defs", {})
+
+    def size(node: dict) -> int:
+        if "$ref" in node:
+            return size(defs[node["$ref"].rsplit("/", 1)[-1]])
+        if "anyOf" in node:
+            return max(size(n) for n in node["anyOf"])
+        if "enum" in node:
+            return max(len(str(v)) for v in node["enum"]) + 2
+        kind = node.get("type")
+        if kind == "object":
+            props = node.get("properties", {})
+            return 2 + sum(len(k) + 4 + size(v) for k, v in props.items())
+        if kind == "array":
+            return 2 + node.get("maxItems", 8) * (size(node.get("items", {})) + 2)
+        if kind == "string":
+            return node.get("maxLength", 200) + 2
+        if kind in ("integer", "number"):
+            return 21
+        return 5  # boolean, null
+
+    return size(schema)
 
 
 # --- the script: what Helix keeps --------------------------------------------------------
@@ -178,5 +213,21 @@ class Shot(BaseModel):
 
 class Storyboard(BaseModel):
     production_id: str
+    script_id: str
     scene_id: str
     shots: list[Shot]
+
+
+class LineCandidates(BaseModel):
+    line_id: str
+    speaker: str
+    original: str
+    candidates: list[str]
+
+
+class DialogueRewrite(BaseModel):
+    """Alternatives for some lines of a scene, for a person to pick from."""
+
+    dialogue_asset_id: str
+    goal: dict[str, object]
+    lines: list[LineCandidates]

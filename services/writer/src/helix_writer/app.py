@@ -14,16 +14,20 @@ from helix.assets import AssetStore
 from helix.bus import HelixBus
 from helix.events import (
     CloudEvent,
+    DialogueRewriteRequested,
     JobAccepted,
     JobFailed,
+    ReviewApproved,
     ReviewRevisionRequested,
     ScriptLevelRewritten,
     ScriptRequested,
+    StoryboardRequested,
     Topic,
+    new_event,
 )
 from helix.events.data import ModelRef
 from helix.story import Level
-from helix_writer.pipeline import StoryWriter, draft_from_store
+from helix_writer.pipeline import Draft, StoryWriter, draft_from_store, split_asset_id
 from helix_writer.settings import WriterSettings
 
 log = structlog.get_logger("helix.writer")
@@ -67,10 +71,10 @@ class WriterApp:
         self.engine = TextEngine(loaded, max_batch=settings.writer_max_batch, max_queue=settings.writer_max_queue)
         self.store = AssetStore(settings)
         self.bus = HelixBus(settings, source="/helix/writer")
-        self.writer = StoryWriter(EngineGenerator(self.engine, loaded.ref), self.store, self.bus.publish,
-                                  tokens_per_level=settings.writer_tokens_per_level)
-        self.bus.batch_consumer(Topic.WRITER_REQUESTS, group="writer", handles=(ScriptRequested, ScriptLevelRewritten))(self.on_requests)
-        self.bus.consumer(Topic.REVIEW_DECISIONS, group="writer", handles=(ReviewRevisionRequested,))(self.on_revision)
+        self.writer = StoryWriter(EngineGenerator(self.engine, loaded.ref), self.store, self.bus.publish)
+        self.bus.batch_consumer(Topic.WRITER_REQUESTS, group="writer", handles=(
+            ScriptRequested, ScriptLevelRewritten, StoryboardRequested, DialogueRewriteRequested))(self.on_requests)
+        self.bus.consumer(Topic.REVIEW_DECISIONS, group="writer", handles=(ReviewRevisionRequested, ReviewApproved))(self.on_decision)
 
     async def start(self) -> None:
         await self.engine.start()
@@ -95,6 +99,10 @@ class WriterApp:
         try:
             if isinstance(request, ScriptLevelRewritten):
                 await self._rewrite(request)
+            elif isinstance(request, StoryboardRequested):
+                await self.writer.storyboard(request, await self._draft(request.production_id, request.script_asset_id))
+            elif isinstance(request, DialogueRewriteRequested):
+                await self.writer.rewrite_dialogue(request, await self._draft(request.production_id, request.dialogue_asset_id))
             else:
                 await self.writer.write(request, from_level=Level.TITLE)
         except Exception as exc:
@@ -102,20 +110,37 @@ class WriterApp:
                                              at=datetime.now(UTC), error=f"{type(exc).__name__}: {exc}"[:2000]))
             raise
 
-    async def _rewrite(self, request: ScriptLevelRewritten) -> None:
-        draft = await asyncio.to_thread(draft_from_store, self.store, request.production_id, request.script_id)
+    async def _draft(self, production_id: str, asset_or_script_id: str) -> Draft:
+        parts = split_asset_id(asset_or_script_id)
+        script_id = parts[0] if parts else asset_or_script_id
+        draft = await asyncio.to_thread(draft_from_store, self.store, production_id, script_id)
         if draft is None:
-            raise ValueError(f"no script {request.script_id} in production {request.production_id}")
+            raise ValueError(f"no script {script_id} in production {production_id}")
+        return draft
+
+    async def _rewrite(self, request: ScriptLevelRewritten) -> None:
+        draft = await self._draft(request.production_id, request.script_id)
         as_script = ScriptRequested(production_id=request.production_id, job_id=request.job_id, requested_by=request.requested_by,
                                     logline=draft.logline, notes=request.notes, seed=request.seed)
         await self.writer.rewrite(as_script, draft, Level(request.level), request.content)
 
-    async def on_revision(self, event: CloudEvent[ReviewRevisionRequested]) -> None:
-        """A reviewer asked for changes to a script level: regenerate it (and below) with the notes."""
+    async def on_decision(self, event: CloudEvent[Any]) -> None:
+        """Choreography on review decisions about the writer's own assets:
+        an approved script gets its storyboard; a revision request regenerates the level
+        it names (and the levels below it) with the reviewer's notes."""
         decision = event.data
-        script_id, _, level = decision.asset_id.rpartition("-")
-        if not script_id.startswith("script-") or level not in {lv.value for lv in Level}:
-            return  # not a level this writer made (dialogue and assembled scripts regenerate from their scenes)
+        parts = split_asset_id(decision.asset_id)
+        if parts is None:
+            return  # not the writer's asset
+        script_id, level = parts
+        if isinstance(decision, ReviewApproved):
+            if level == "script":
+                await self._run(new_event(StoryboardRequested(
+                    production_id=decision.production_id, job_id=f"sb-{decision.decision_id}"[:128], requested_by=decision.reviewer,
+                    script_asset_id=decision.asset_id), source="/helix/writer"))
+            return
+        if level not in {lv.value for lv in Level}:
+            return  # dialogue and assembled scripts are regenerated through their levels
         draft = await asyncio.to_thread(draft_from_store, self.store, decision.production_id, script_id)
         if draft is None:
             return

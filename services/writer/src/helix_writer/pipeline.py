@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import difflib
 import json
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,11 +28,14 @@ from helix.events import (
     AssetGenerated,
     AssetKind,
     Authorship,
+    DialogueRewriteRequested,
     EventData,
+    GenerationRequest,
     JobCompleted,
     JobProgress,
     ModelRef,
     ScriptRequested,
+    StoryboardRequested,
 )
 from helix.story import (
     LEVEL_ORDER,
@@ -39,13 +43,20 @@ from helix.story import (
     CharactersDraft,
     DialogueDraft,
     DialogueLine,
+    DialogueRewrite,
     Level,
+    LineCandidates,
+    LineDraft,
     Place,
     PlaceDraft,
     SceneScript,
     ScenesDraft,
     Script,
+    Shot,
+    Storyboard,
+    StoryboardDraft,
     TitleDraft,
+    json_budget,
 )
 from helix_writer.fountain import to_fountain
 
@@ -88,12 +99,15 @@ def _system(style: str, notes: str | None = None) -> dict[str, str]:
 
 
 class StoryWriter:
-    def __init__(self, generator: StructuredGenerator, store: AssetStore, publish: Callable[[EventData], Awaitable[Any]],
-                 *, tokens_per_level: int = 160) -> None:
+    def __init__(self, generator: StructuredGenerator, store: AssetStore, publish: Callable[[EventData], Awaitable[Any]]) -> None:
         self.generator = generator
         self.store = store
         self.publish = publish
-        self.tokens = tokens_per_level
+
+    async def _json(self, messages: list[dict[str, str]], schema: type[D], *, seed: int | None) -> D:
+        # The budget is the longest JSON the schema allows, so a constrained generation
+        # always closes, however long a (random) model keeps its strings.
+        return await self.generator.generate_json(messages, schema, max_new_tokens=json_budget(schema), seed=seed)
 
     # --- the levels ------------------------------------------------------------------------
 
@@ -111,21 +125,21 @@ class StoryWriter:
 
     async def _title(self, req: ScriptRequested, draft: Draft) -> None:
         messages = [_system(draft.style, req.notes), {"role": "user", "content": f"Logline: {draft.logline}\nWrite the title."}]
-        out = await self.generator.generate_json(messages, TitleDraft, max_new_tokens=self.tokens, seed=req.seed)
+        out = await self._json(messages, TitleDraft, seed=req.seed)
         draft.title, draft.title_author = out.title, "ai"
         await self._store_level(req, draft, "title", {"title": draft.title}, messages, parents=[])
 
     async def _characters(self, req: ScriptRequested, draft: Draft) -> None:
         hint = f"\nPerformers to cast: {', '.join(req.performers)}" if req.performers else ""
         messages = [_system(draft.style, req.notes), {"role": "user", "content": f"Logline: {draft.logline}\nTitle: {draft.title}{hint}\nList the characters."}]
-        out = await self.generator.generate_json(messages, CharactersDraft, max_new_tokens=self.tokens * 2, seed=req.seed)
+        out = await self._json(messages, CharactersDraft, seed=req.seed)
         draft.characters = [Character(**c.model_dump()) for c in out.characters]
         await self._store_level(req, draft, "characters", [c.model_dump() for c in draft.characters], messages, parents=["title"])
 
     async def _scenes(self, req: ScriptRequested, draft: Draft) -> None:
         cast = "; ".join(f"{c.name}: {c.description}" for c in draft.characters)
         messages = [_system(draft.style, req.notes), {"role": "user", "content": f"Logline: {draft.logline}\nTitle: {draft.title}\nCharacters: {cast}\nOutline the scenes."}]
-        out = await self.generator.generate_json(messages, ScenesDraft, max_new_tokens=self.tokens * 3, seed=req.seed)
+        out = await self._json(messages, ScenesDraft, seed=req.seed)
         draft.scenes = [SceneScript(scene_id=f"s{i}", **s.model_dump()) for i, s in enumerate(out.scenes[: req.max_scenes], start=1)]
         await self._store_level(req, draft, "scenes", [s.model_dump(exclude={"dialogue"}) for s in draft.scenes], messages,
                                 parents=["title", "characters"])
@@ -135,7 +149,7 @@ class StoryWriter:
 
         async def describe(name: str) -> tuple[str, dict[str, str], PlaceDraft]:
             messages = [_system(draft.style, req.notes), {"role": "user", "content": f"Title: {draft.title}\nDescribe the place: {name}"}]
-            return name, messages[1], await self.generator.generate_json(messages, PlaceDraft, max_new_tokens=self.tokens, seed=req.seed)
+            return name, messages[1], await self._json(messages, PlaceDraft, seed=req.seed)
 
         # Concurrent requests: the engine batches them into one generate call.
         for name, _prompt, out in await asyncio.gather(*(describe(n) for n in names)):
@@ -149,13 +163,13 @@ class StoryWriter:
         cast = ", ".join(c.name for c in draft.characters)
 
         async def lines_for(i: int, scene: SceneScript) -> list[DialogueLine]:
-            before = " / ".join(s.beat for s in draft.scenes[:i]) or "(this is the first scene)"
+            before = " / ".join(s.beat for s in draft.scenes[max(0, i - 2) : i]) or "(this is the first scene)"  # the story so far, kept short for the context
             place = draft.places.get(scene.place)
             messages = [_system(draft.style, req.notes), {"role": "user", "content": (
                 f"Title: {draft.title}\nCharacters: {cast}\nEarlier scenes: {before}\n"
                 f"Place: {scene.place}: {place.description if place else ''}\nThis scene ({scene.plot_element.value}): {scene.beat}\n"
                 "Write the dialogue.")}]
-            out = await self.generator.generate_json(messages, DialogueDraft, max_new_tokens=self.tokens * 3, seed=req.seed)
+            out = await self._json(messages, DialogueDraft, seed=req.seed)
             lines = [DialogueLine(line_id=f"{scene.scene_id}-l{n}", **line.model_dump()) for n, line in enumerate(out.lines, start=1)]
             scene.dialogue = lines
             await self._store_level(req, draft, f"dialogue-{scene.scene_id}", [line.model_dump() for line in lines], messages,
@@ -180,18 +194,18 @@ class StoryWriter:
                    *(p.author for p in script.places), *(line.author for s in script.scenes for line in s.dialogue)}
         return Authorship.MIXED if len(authors) > 1 else (Authorship.HUMAN if authors == {"human"} else Authorship.AI)
 
-    async def _store_level(self, req: ScriptRequested, draft: Draft, name: str, content: Any, messages: list[dict[str, str]],
+    async def _store_level(self, req: GenerationRequest, draft: Draft, name: str, content: Any, messages: list[dict[str, str]],
                            *, parents: list[str], kind: AssetKind = AssetKind.SCRIPT, authorship: Authorship = Authorship.AI,
                            diff: str | None = None) -> StoredAsset:
         body = json.dumps({"level": name, "script_id": draft.script_id, "content": content}, indent=2, ensure_ascii=False).encode()
         return await self._store(req, draft, name, body, JSON, "json", messages, parents, kind, authorship, diff)
 
-    async def _store(self, req: ScriptRequested, draft: Draft, name: str, body: bytes, media_type: str, ext: str,
+    async def _store(self, req: GenerationRequest, draft: Draft, name: str, body: bytes, media_type: str, ext: str,
                      messages: list[dict[str, str]], parents: list[str], kind: AssetKind, authorship: Authorship,
                      diff: str | None = None) -> StoredAsset:
         asset_id = f"{draft.script_id}-{name}"
         parent_ids = [draft.assets[p] for p in parents if p in draft.assets]
-        parameters = {"max_new_tokens": self.tokens, "level": name, "constrained": media_type == JSON}
+        parameters = {"level": name, "grammar": "json-schema" if messages else None, "temperature": 0.8}
         provenance = {"model": self.generator.model_ref.model_dump(), "inputs": messages, "parameters": parameters,
                       "parents": parent_ids, "authorship": authorship.value, "diff_from_previous": diff}
         stored = await asyncio.to_thread(self.store.put, production_id=draft.production_id, kind=kind, asset_id=asset_id,
@@ -204,9 +218,65 @@ class StoryWriter:
             requested_by=req.requested_by))
         return stored
 
-    async def _progress(self, req: ScriptRequested, step: str, fraction: float, draft: Draft) -> None:
+    async def _progress(self, req: GenerationRequest, step: str, fraction: float, draft: Draft) -> None:
         await self.publish(JobProgress(production_id=req.production_id, job_id=req.job_id, service="writer", at=datetime.now(UTC),
                                        step=step, fraction=round(fraction, 3), asset_ids=sorted(set(draft.assets.values()))))
+
+    # --- storyboards and dialogue adjustments -----------------------------------------------
+
+    async def storyboard(self, req: StoryboardRequested, draft: Draft) -> list[str]:
+        """A shot list per scene (all scenes, or those asked for), generated concurrently."""
+        scenes = [s for s in draft.scenes if not req.scene_ids or s.scene_id in req.scene_ids]
+        if not scenes:
+            raise ValueError(f"none of the scenes {req.scene_ids} is in {draft.script_id}")
+        cast = ", ".join(c.name for c in draft.characters)
+
+        async def board(scene: SceneScript) -> str:
+            said = " / ".join(f"{line.speaker}: {line.text}" for line in scene.dialogue)
+            messages = [_system(draft.style, req.notes), {"role": "user", "content": (
+                f"Characters: {cast}\nPlace: {scene.place}\nScene: {scene.beat}\nDialogue: {said}\nPlan the shots.")}]
+            out = await self._json(messages, StoryboardDraft, seed=req.seed)
+            shots = [Shot(shot_id=f"{scene.scene_id}-shot{n}", location=scene.place, **shot.model_dump())
+                     for n, shot in enumerate(out.shots, start=1)]
+            content = Storyboard(production_id=draft.production_id, script_id=draft.script_id, scene_id=scene.scene_id, shots=shots)
+            name = f"storyboard-{scene.scene_id}"
+            await self._store_level(req, draft, name, content.model_dump(mode="json"), messages,
+                                    parents=["script", f"dialogue-{scene.scene_id}"], kind=AssetKind.STORYBOARD)
+            return draft.assets[name]
+
+        asset_ids = await asyncio.gather(*(board(scene) for scene in scenes))
+        await self.publish(JobCompleted(production_id=req.production_id, job_id=req.job_id, service="writer",
+                                        at=datetime.now(UTC), asset_ids=list(asset_ids)))
+        return list(asset_ids)
+
+    async def rewrite_dialogue(self, req: DialogueRewriteRequested, draft: Draft) -> str:
+        """Candidates for some lines of a scene, for tone, length or market."""
+        scene_id = req.dialogue_asset_id.removeprefix(f"{draft.script_id}-dialogue-")
+        scene = next((s for s in draft.scenes if s.scene_id == scene_id), None)
+        if scene is None:
+            raise ValueError(f"{req.dialogue_asset_id} is not a dialogue asset of {draft.script_id}")
+        lines = [line for line in scene.dialogue if not req.line_ids or line.line_id in req.line_ids]
+        goal = {k: v for k, v in {"tone": req.tone, "target_syllables": req.target_syllables, "target_seconds": req.target_seconds,
+                                   "market": req.market}.items() if v is not None}
+        wants = ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in goal.items()) or "make it better"
+
+        async def candidate(line: DialogueLine, n: int) -> str:
+            messages = [_system(draft.style, req.notes), {"role": "user", "content": (
+                f"Scene: {scene.beat}\n{line.speaker} says: {line.text}\nRewrite the line ({wants}). Variant {n}.")}]
+            seed = None if req.seed is None else req.seed + n
+            return (await self._json(messages, LineDraft, seed=seed)).text
+
+        rewritten = []
+        for line in lines:  # candidates of a line are generated together: one batch
+            texts = await asyncio.gather(*(candidate(line, n) for n in range(1, req.candidates + 1)))
+            rewritten.append(LineCandidates(line_id=line.line_id, speaker=line.speaker, original=line.text, candidates=list(texts)))
+        content = DialogueRewrite(dialogue_asset_id=req.dialogue_asset_id, goal=goal, lines=rewritten)
+        name = f"dialogue-{scene_id}-rewrite-{req.job_id}"
+        await self._store_level(req, draft, name, content.model_dump(mode="json"), [], parents=[f"dialogue-{scene_id}"],
+                                kind=AssetKind.DIALOGUE)
+        await self.publish(JobCompleted(production_id=req.production_id, job_id=req.job_id, service="writer",
+                                        at=datetime.now(UTC), asset_ids=[draft.assets[name]]))
+        return draft.assets[name]
 
     # --- a person rewrites a level -----------------------------------------------------------
 
@@ -244,6 +314,15 @@ class StoryWriter:
         except AssetNotFound:
             return None
         return json.loads(self.store.get(versions[-1].key)) if versions else None
+
+
+_LEVEL_ASSET = re.compile(r"^(?P<script>script-.+?)-(?P<level>title|characters|scenes|places|script|fountain|(?:dialogue|storyboard)-.+)$")
+
+
+def split_asset_id(asset_id: str) -> tuple[str, str] | None:
+    """(script id, level) of one of the writer's assets: `script-<job>-<level…>`."""
+    match = _LEVEL_ASSET.fullmatch(asset_id)
+    return (match["script"], match["level"]) if match else None
 
 
 def draft_from_store(store: AssetStore, production_id: str, script_id: str) -> Draft | None:

@@ -17,7 +17,6 @@ class WriterSettings(HelixSettings):
     writer_device: str = "auto"
     writer_max_batch: int = Field(16, ge=1, le=256)
     writer_max_queue: int = Field(64, ge=1, le=10_000)
-    writer_tokens_per_level: int = Field(160, ge=16, le=4096)
     writer_grpc_address: str = "127.0.0.1:50071"
 
     def model_path(self) -> str:
