@@ -35,6 +35,7 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest_asyncio.fixture
 async def writer(settings: HelixSettings, tiny_model: Path) -> AsyncIterator[WriterApp]:
     app = WriterApp(WriterSettings(**{**settings.model_dump(), "service_name": "writer"}, writer_model=str(tiny_model),
+                                   writer_grpc_address="127.0.0.1:0",
                                    writer_device="cpu", writer_dtype="float32"))
     await app.start()
     try:
@@ -137,3 +138,21 @@ async def test_storyboard_and_dialogue_candidates(settings: HelixSettings, write
     rewrite = json.loads(store.get(dr.key))["content"]
     assert rewrite["goal"] == {"tone": "warmer", "target_syllables": 8}
     assert rewrite["lines"] and all(len(line["candidates"]) == 3 for line in rewrite["lines"])
+
+
+async def test_the_service_streams_a_line_rewrite_over_grpc(writer: WriterApp) -> None:
+    import grpc
+
+    from helix.v1 import common_pb2, writer_pb2, writer_pb2_grpc
+
+    async with grpc.aio.insecure_channel(writer.grpc_address) as channel:
+        stub = writer_pb2_grpc.WriterServiceStub(channel)
+        request = writer_pb2.RewriteLineRequest(production_id="lighthouse", line="Forty years, and the light never failed.",
+                                                speaker="MARA", tone="warmer", candidates=2,
+                                                requested_by=common_pb2.Actor(subject="dana"))
+        chunks = [c async for c in stub.RewriteLine(request)]
+    finals = [c for c in chunks if c.done]
+    assert sorted(c.candidate for c in finals) == [0, 1]
+    for final in finals:
+        pieces = "".join(c.text for c in chunks if c.candidate == final.candidate and not c.done)
+        assert pieces == final.full_text
