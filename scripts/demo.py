@@ -1,12 +1,14 @@
-"""`make demo`: one production through Helix's human-in-the-loop core, on real services.
+"""`make demo`: one production through Helix — write, review, approve — on real services.
 
-Starts the review service and the gateway as their own processes (on the Kafka and MinIO
-that `helix infra up` runs), then, over HTTP and Kafka, as the people involved would:
-a studio system creates a production and requests a script; a generated page arrives as
-a `helix.asset.generated` event (the writer service comes with issue 4, so the demo
-stores the page and publishes its event in its place); a reviewer finds it in the queue
-with a consent finding, is refused approval until an admin records the performer's
-consent, approves, and the decision goes out on Kafka once, with an audit trail.
+Starts the writer, the review service and the gateway as their own processes (on the
+Kafka and MinIO that `helix infra up` runs), then, over HTTP, as the people involved
+would: a studio system creates a production; a director requests a script; the writer
+generates it level by level (title, characters, scenes, places, dialogue, Fountain) with
+the configured model — by default the tiny random Llama Helix builds itself, so the words
+are noise while everything around them is real; every level lands in the review queue;
+the characters level names a performer, so its approval is refused until an admin records
+her consent; the reviewer approves the levels; the approved script sets off its
+storyboards; every decision goes out on Kafka once, with an audit trail.
 """
 
 from __future__ import annotations
@@ -20,17 +22,14 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 import httpx
 from confluent_kafka import Consumer
 from rich.console import Console
 from rich.panel import Panel
 
-from helix.assets import AssetStore
 from helix.auth import Role, mint_token
-from helix.bus import HelixBus
-from helix.events import Actor, AssetGenerated, AssetKind, Topic
+from helix.events import Topic
 from helix.infra.process import free_port
 from helix.logs import configure_logging
 from helix.settings import load_settings
@@ -73,7 +72,8 @@ async def main() -> None:
     grpc_port, http_port = free_port(), free_port()
     common = {"HELIX_LOG_LEVEL": "WARNING", "HELIX_REVIEW_GRPC_ADDRESS": f"127.0.0.1:{grpc_port}"}
     bin_dir = os.path.dirname(sys.executable)
-    with service("review", [f"{bin_dir}/helix-review"], common), \
+    common["HELIX_WRITER_GRPC_ADDRESS"] = f"127.0.0.1:{free_port()}"
+    with service("writer", [f"{bin_dir}/helix-writer"], common), service("review", [f"{bin_dir}/helix-review"], common), \
             service("gateway", [f"{bin_dir}/helix-gateway", "--port", str(http_port)], common):
         base = f"http://127.0.0.1:{http_port}"
         async with httpx.AsyncClient(base_url=base, timeout=30) as http:
@@ -96,7 +96,7 @@ async def run_story(http: httpx.AsyncClient, settings) -> None:
     studio = auth(settings, "studio-pipeline", Role.STUDIO_SYSTEM)
     admin = auth(settings, "ada@studio.example", Role.ADMIN)
 
-    step("A studio system creates a production and asks for a script")
+    step("A studio system creates a production")
     production = (await http.post("/productions", headers=studio, json={
         "title": "The Lighthouse Keeper", "logline": "An old keeper must keep the light burning through one last storm.",
         "style": "coastal noir", "target_locales": ["de-DE", "ja-JP"], "performers": ["Mara Quinn"],
@@ -104,59 +104,74 @@ async def run_story(http: httpx.AsyncClient, settings) -> None:
     pid = production["production_id"]
     director = auth(settings, "dana@studio.example", Role.DIRECTOR, productions=[pid])
     reviewer = auth(settings, "rhea@studio.example", Role.REVIEWER, productions=[pid])
-    job = (await http.post(f"/productions/{pid}/requests/script", headers=director, json={
-        "logline": production["logline"]})).raise_for_status().json()
-    console.print(f"production [bold]{pid}[/]; job {job['job_id']} → helix.writer.requests.v1")
+    console.print(f"production [bold]{pid}[/]")
 
-    step("The generated page arrives (standing in for the writer service of issue 4)")
-    store = AssetStore(settings)
-    store.ensure_bucket()
-    stored = store.put(production_id=pid, kind=AssetKind.SCRIPT, asset_id=f"script-{uuid.uuid4().hex[:8]}", data=PAGE.encode(),
-                       media_type="text/x-fountain", ext="fountain")
-    async with HelixBus(settings, source="/helix/writer") as bus:
-        await bus.publish(AssetGenerated(
-            **stored.event_fields(), job_id=job["job_id"], model={"id": "helix/tiny-llama", "revision": "demo"},
-            inputs={"logline": production["logline"]}, generated_by=Actor(subject="writer", kind="service"),
-            generated_at=datetime.now(UTC), requested_by=Actor(subject="dana@studio.example")))
-    console.print(f"{stored.object_key} stored (sha256 {stored.sha256[:12]}…), helix.asset.generated published")
+    step("The director requests a script; the writer writes it level by level")
+    job = (await http.post(f"/productions/{pid}/requests/script", headers=director, json={"max_scenes": 3, "seed": 7})).raise_for_status().json()
+    seen_steps: set[str] = set()
+    deadline = time.monotonic() + 600
+    while True:
+        status = (await http.get(f"/jobs/{job['job_id']}", headers=director)).json()
+        if status.get("step") and status["step"] not in seen_steps:
+            seen_steps.add(status["step"])
+            console.print(f"  job {status['status']}: {status['step']} ({status.get('progress') or 0:.0%})")
+        if status.get("status") in ("completed", "failed"):
+            break
+        if time.monotonic() > deadline:
+            raise SystemExit("the script job did not finish; see .helix/demo-writer.log")
+        await asyncio.sleep(0.5)
+    if status["status"] == "failed":
+        raise SystemExit(f"the writer failed: {status.get('error')}")
+    console.print(f"[green]✓[/] job completed: {len(status.get('asset_ids') or [])} assets")
 
-    step("A reviewer opens the queue")
+    step("The reviewer works the queue, highest risk first")
+    expected = len(status.get("asset_ids") or [])
     deadline = time.monotonic() + 60
-    while not (items := (await http.get("/reviews/queue", headers=reviewer)).raise_for_status().json()["items"]):
+    while len(items := (await http.get("/reviews/queue", headers=reviewer, params={"limit": 100})).json()["items"]) < expected:
         if time.monotonic() > deadline:
-            raise SystemExit("the asset never reached the review queue; see .helix/demo-review.log")
-        await asyncio.sleep(0.2)
-    item = items[0]
-    console.print(f"item {item['item_id']}, risk {item['risk_score']:.0f}")
-    for f in item["findings"]:
-        console.print(f"  • [{'red' if f['blocks_approval'] else 'yellow'}]{f['severity']}[/] {f['check']}: {f['message']}")
+            break
+        await asyncio.sleep(0.3)
+    for item in items:
+        flags = ", ".join(f"{f['severity']} {f['check']}" for f in item["findings"]) or "no findings"
+        console.print(f"  {item['asset']['asset_id']:<40} risk {item['risk_score']:>5.0f}  {flags}")
 
-    step("She claims it and tries to approve")
-    (await http.post("/reviews/claim", headers=reviewer, json={"lease_seconds": 600})).raise_for_status()
-    refused = await http.post(f"/reviews/items/{item['item_id']}/decision", headers=reviewer, json={"outcome": "approved"})
-    console.print(f"HTTP {refused.status_code}: {refused.json()['detail']}")
+    decided = 0
+    consent_recorded = False
+    while True:
+        claim = await http.post("/reviews/claim", headers=reviewer, json={"lease_seconds": 300})
+        if claim.status_code == 204:
+            break
+        item = claim.raise_for_status().json()
+        answer = await http.post(f"/reviews/items/{item['item_id']}/decision", headers=reviewer, json={"outcome": "approved"})
+        if answer.status_code == 409 and not consent_recorded:
+            console.print(f"  [yellow]refused[/] {item['asset']['asset_id']}: {answer.json()['detail']}")
+            step("An admin records Mara Quinn's consent")
+            (await http.post("/consents", headers=admin, json={"performer": "Mara Quinn", "scopes": ["name", "likeness", "voice"],
+                                                                "production_ids": [pid], "reason": "signed release, contract 2026-114"})).raise_for_status()
+            consent_recorded = True
+            answer = await http.post(f"/reviews/items/{item['item_id']}/decision", headers=reviewer, json={"outcome": "approved"})
+        answer.raise_for_status()
+        decided += 1
+        console.print(f"  approved {item['asset']['asset_id']}")
+        last_event = answer.json()["event_id"]
+    console.print(f"[green]✓[/] {decided} decisions")
 
-    step("An admin records Mara Quinn's consent; the approval goes through")
-    (await http.post("/consents", headers=admin, json={"performer": "Mara Quinn", "scopes": ["name", "likeness", "voice"],
-                                                        "production_ids": [pid], "reason": "signed release, contract 2026-114"})).raise_for_status()
-    decision = (await http.post(f"/reviews/items/{item['item_id']}/decision", headers=reviewer,
-                                json={"outcome": "approved", "notes": "consent on file"})).raise_for_status().json()
-    console.print(f"decision {decision['decision_id']}: {decision['outcome']} by {decision['reviewer']['subject']}")
-
-    step("Downstream sees it: one event on helix.review.decisions.v1, the asset approved, the audit trail")
-    event = await asyncio.to_thread(find_decision, settings, decision["event_id"])
-    console.print(Panel(json.dumps(event, indent=2), title="helix.review.decisions.v1", expand=False))
-    deadline = time.monotonic() + 30  # the gateway's read model follows Kafka: eventually consistent
-    while (asset := await http.get(f"/assets/{stored.key.asset_id}", headers=director)).status_code != 200 or \
-            asset.json().get("review_status") != "approved":
+    step("Downstream: the decision on Kafka, the approved script's storyboards, the Fountain file, the audit")
+    event = await asyncio.to_thread(find_decision, settings, last_event)
+    console.print(f"helix.review.decisions.v1: {event['type']} {event['data']['asset_id']} by {event['data']['reviewer']['subject']}")
+    deadline = time.monotonic() + 120
+    while not (boards := [i for i in (await http.get("/reviews/queue", headers=reviewer)).json()["items"] if i["asset"]["kind"] == "storyboard"]):
         if time.monotonic() > deadline:
-            raise SystemExit(f"the gateway's read model did not show the approval: {asset.status_code} {asset.text[:200]}")
-        await asyncio.sleep(0.2)
-    console.print(f"asset review status in the gateway: [bold]{asset.json()['review_status']}[/]")
-    download = (await http.get(f"/assets/{stored.key.asset_id}/download", headers=director)).raise_for_status().json()
-    console.print(f"presigned download: {download['url'][:80]}…")
-    for entry in (await http.get("/audit", headers=admin, params={"production_id": pid})).raise_for_status().json()["items"]:
-        console.print(f"  audit: {entry['at']} {entry['actor']['subject']} {entry['action']} {entry.get('reason', '')}")
+            break
+        await asyncio.sleep(0.5)
+    console.print(f"storyboards waiting for review after the script's approval: {len(boards)}")
+    fountain = next((a for a in status.get("asset_ids") or [] if a.endswith("-fountain")), None)
+    if fountain:
+        url = (await http.get(f"/assets/{fountain}/download", headers=director)).raise_for_status().json()["url"]
+        text = (await http.get(url)).text
+        console.print(Panel(text[:1200], title=f"{fountain} (tiny random model: the words are noise, the format is real)", expand=False))
+    entries = (await http.get("/audit", headers=admin, params={"production_id": pid})).raise_for_status().json()["items"]
+    console.print(f"audit log: {len(entries)} entries, e.g. " + "; ".join(f"{e['actor']['subject']} {e['action']}" for e in entries[:4]))
 
 
 def find_decision(settings, event_id: str) -> dict:
