@@ -114,7 +114,7 @@ async def run_story(http: httpx.AsyncClient, settings) -> None:
         status = (await http.get(f"/jobs/{job['job_id']}", headers=director)).json()
         if status.get("step") and status["step"] not in seen_steps:
             seen_steps.add(status["step"])
-            console.print(f"  job {status['status']}: {status['step']} ({status.get('progress') or 0:.0%})")
+            console.print(f"  job {status['status']}: {status['step']} ({status.get('fraction') or 0:.0%})")
         if status.get("status") in ("completed", "failed"):
             break
         if time.monotonic() > deadline:

@@ -92,7 +92,7 @@ class ReviewItem(Base):
 
     @property
     def risk_score(self) -> float:
-        return -self.priority
+        return -self.priority or 0.0  # never -0.0
 
 
 class Finding(Base):
