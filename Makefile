@@ -41,6 +41,7 @@ schemas: setup  ## JSON Schema of every event type
 bench: setup
 	$(RUN) python bench/kafka_roundtrip.py
 	$(RUN) python bench/review_ingest.py
+	$(RUN) python bench/writer_throughput.py
 
 clean:
 	-$(RUN) helix infra down
