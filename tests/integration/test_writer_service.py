@@ -156,3 +156,27 @@ async def test_the_service_streams_a_line_rewrite_over_grpc(writer: WriterApp) -
     for final in finals:
         pieces = "".join(c.text for c in chunks if c.candidate == final.candidate and not c.done)
         assert pieces == final.full_text
+
+
+async def test_revision_request_regenerates_the_asset_with_the_reviewers_notes(settings: HelixSettings, writer: WriterApp) -> None:
+    from datetime import UTC, datetime
+
+    from helix.events import ReviewRevisionRequested
+
+    await writer.writer.write(_request())
+    script_id = "script-job-1"
+    store = AssetStore(settings)
+    assert len(store.versions("lighthouse", "dialogue", f"{script_id}-dialogue-s1")) == 1
+    revision = new_event(ReviewRevisionRequested(
+        production_id="lighthouse", decision_id="dec-1", asset_id=f"{script_id}-dialogue-s1", kind="dialogue",
+        reviewer=Actor(subject="rhea"), decided_at=datetime.now(UTC), notes="Shorter lines, more fear."), source="/helix/review")
+    produce_raw(settings, Topic.REVIEW_DECISIONS, encode(revision), key=b"lighthouse")
+    await _events(settings, Topic.JOBS_STATUS, lambda es: any(e.type.endswith("completed") and e.data.job_id == "rev-dec-1" for e in es))
+    versions = store.versions("lighthouse", "dialogue", f"{script_id}-dialogue-s1")
+    assert len(versions) == 2, "a new version of the same asset"
+    prompt = json.dumps(store.sidecar(versions[-1].key)["provenance"]["inputs"])
+    assert "Shorter lines, more fear." in prompt
+    assert len(store.versions("lighthouse", "script", f"{script_id}-script")) == 2, "the script is reassembled around it"
+    scenes = json.loads(store.get(store.versions("lighthouse", "script", f"{script_id}-script")[-1].key))["content"]["scenes"]
+    for scene in scenes[1:]:
+        assert len(store.versions("lighthouse", "dialogue", f"{script_id}-dialogue-{scene['scene_id']}")) == 1, "other scenes untouched"

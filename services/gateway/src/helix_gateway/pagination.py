@@ -6,15 +6,13 @@ meanwhile neither repeat nor vanish.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel, Field
 
+from helix import pagination
 from helix_gateway.problems import ProblemError
 
 T = TypeVar("T")
@@ -29,18 +27,17 @@ class Page(BaseModel, Generic[T]):
 
 
 def encode_cursor(*key: Any) -> str:
-    values = [v.isoformat() if isinstance(v, datetime) else v for v in key]
-    return base64.urlsafe_b64encode(json.dumps(values, separators=(",", ":")).encode()).decode().rstrip("=")
+    return pagination.encode_cursor([v.isoformat() if isinstance(v, datetime) else v for v in key])
 
 
 def decode_cursor(cursor: str, *types: type) -> tuple[Any, ...]:
     """The sort key a cursor holds, checked against the expected types (422 if it is not ours)."""
     try:
-        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if not isinstance(raw, list) or len(raw) != len(types):
+        raw = pagination.decode_cursor(cursor, len(types)) or []
+        if len(raw) != len(types):
             raise ValueError("wrong shape")
         return tuple(_typed(value, kind) for value, kind in zip(raw, types, strict=True))
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+    except (ValueError, TypeError):  # InvalidCursor is a ValueError
         raise ProblemError(422, "the cursor is not one this API issued", type="urn:helix:problem:invalid-cursor") from None
 
 

@@ -154,8 +154,9 @@ class WriterApp:
                     production_id=decision.production_id, job_id=f"sb-{decision.decision_id}"[:128], requested_by=decision.reviewer,
                     script_asset_id=decision.asset_id), source="/helix/writer"))
             return
-        if level not in {lv.value for lv in Level}:
-            return  # dialogue and assembled scripts are regenerated through their levels
+        scene_asset = level.startswith(("dialogue-", "storyboard-")) and "-rewrite-" not in level
+        if level not in {lv.value for lv in Level} and not scene_asset:
+            return  # the assembled script and Fountain change when their levels do
         draft = await asyncio.to_thread(draft_from_store, self.store, decision.production_id, script_id)
         if draft is None:
             return
@@ -163,7 +164,10 @@ class WriterApp:
                                   requested_by=decision.reviewer, logline=draft.logline, notes=decision.notes,
                                   parent_asset_ids=[decision.asset_id])
         log.info("writer.revision", asset_id=decision.asset_id, notes=decision.notes[:200])
-        await self.writer.write(request, draft, from_level=Level(level))
+        if scene_asset:
+            await self.writer.revise_scene_asset(request, draft, level)
+        else:
+            await self.writer.write(request, draft, from_level=Level(level))
 
 
 __all__ = ["EngineGenerator", "WriterApp"]

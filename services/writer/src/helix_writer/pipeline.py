@@ -159,24 +159,39 @@ class StoryWriter:
         await self._store_level(req, draft, "places", [p.model_dump() for p in draft.places.values()],
                                 [{"role": "user", "content": f"Describe the places: {', '.join(names)}"}], parents=["scenes"])
 
-    async def _dialogue(self, req: ScriptRequested, draft: Draft) -> None:
+    async def _dialogue(self, req: ScriptRequested, draft: Draft, scene_ids: set[str] | None = None) -> None:
+        """Dialogue for every scene (or those named), concurrently: one engine batch."""
+        await asyncio.gather(*(self._scene_dialogue(req, draft, i, scene) for i, scene in enumerate(draft.scenes)
+                               if scene_ids is None or scene.scene_id in scene_ids))
+
+    async def _scene_dialogue(self, req: GenerationRequest, draft: Draft, i: int, scene: SceneScript) -> None:
         cast = ", ".join(c.name for c in draft.characters)
+        before = " / ".join(s.beat for s in draft.scenes[max(0, i - 2) : i]) or "(this is the first scene)"  # the story so far, kept short for the context
+        place = draft.places.get(scene.place)
+        messages = [_system(draft.style, req.notes), {"role": "user", "content": (
+            f"Title: {draft.title}\nCharacters: {cast}\nEarlier scenes: {before}\n"
+            f"Place: {scene.place}: {place.description if place else ''}\nThis scene ({scene.plot_element.value}): {scene.beat}\n"
+            "Write the dialogue.")}]
+        out = await self._json(messages, DialogueDraft, seed=req.seed)
+        scene.dialogue = [DialogueLine(line_id=f"{scene.scene_id}-l{n}", **line.model_dump()) for n, line in enumerate(out.lines, start=1)]
+        await self._store_level(req, draft, f"dialogue-{scene.scene_id}", [line.model_dump() for line in scene.dialogue], messages,
+                                parents=["scenes", "characters", "places"], kind=AssetKind.DIALOGUE)
 
-        async def lines_for(i: int, scene: SceneScript) -> list[DialogueLine]:
-            before = " / ".join(s.beat for s in draft.scenes[max(0, i - 2) : i]) or "(this is the first scene)"  # the story so far, kept short for the context
-            place = draft.places.get(scene.place)
-            messages = [_system(draft.style, req.notes), {"role": "user", "content": (
-                f"Title: {draft.title}\nCharacters: {cast}\nEarlier scenes: {before}\n"
-                f"Place: {scene.place}: {place.description if place else ''}\nThis scene ({scene.plot_element.value}): {scene.beat}\n"
-                "Write the dialogue.")}]
-            out = await self._json(messages, DialogueDraft, seed=req.seed)
-            lines = [DialogueLine(line_id=f"{scene.scene_id}-l{n}", **line.model_dump()) for n, line in enumerate(out.lines, start=1)]
-            scene.dialogue = lines
-            await self._store_level(req, draft, f"dialogue-{scene.scene_id}", [line.model_dump() for line in lines], messages,
-                                    parents=["scenes", "characters", "places"], kind=AssetKind.DIALOGUE)
-            return lines
-
-        await asyncio.gather(*(lines_for(i, scene) for i, scene in enumerate(draft.scenes)))
+    async def revise_scene_asset(self, req: ScriptRequested, draft: Draft, level: str) -> None:
+        """A reviewer asked for changes to one scene's dialogue or storyboard: regenerate just
+        that asset (a new version, with the notes in its prompt) and what is built from it."""
+        kind, _, scene_id = level.partition("-")
+        if scene_id not in {s.scene_id for s in draft.scenes}:
+            raise ValueError(f"no scene {scene_id} in {draft.script_id}")
+        if kind == "dialogue":
+            await self._dialogue(req, draft, {scene_id})
+            await self._assemble(req, draft)
+        else:
+            await self.storyboard(StoryboardRequested(production_id=req.production_id, job_id=req.job_id, requested_by=req.requested_by,
+                                                      notes=req.notes, script_asset_id=draft.assets["script"], scene_ids=[scene_id]), draft)
+            return
+        await self.publish(JobCompleted(production_id=req.production_id, job_id=req.job_id, service="writer",
+                                        at=datetime.now(UTC), asset_ids=[draft.assets[level]]))
 
     async def _assemble(self, req: ScriptRequested, draft: Draft) -> None:
         script = draft.script()

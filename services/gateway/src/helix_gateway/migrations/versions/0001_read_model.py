@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from helix_gateway.readmodel.tables import UTCDateTime
+from helix.db import UTCDateTime
 
 revision = "0001"
 down_revision = None
