@@ -59,6 +59,13 @@ def _page_size(size: int) -> int:
     return max(1, min(size or 50, MAX_PAGE))
 
 
+def _page(rows: list[Any], size: int, key: Any) -> Page:
+    """The first `size` rows (one extra was fetched to know whether more follow)."""
+    more = len(rows) > size
+    rows = rows[:size]
+    return Page(rows, encode_cursor(key(rows[-1])) if more else "")
+
+
 def _cursor(cursor: str, length: int) -> list[Any] | None:
     try:
         return decode_cursor(cursor, length)
@@ -108,10 +115,7 @@ class ReviewDesk:
         query = query.order_by(ReviewItem.priority, ReviewItem.created_at, ReviewItem.id).limit(size + 1)
         with self.sessions() as s:
             rows = list(s.scalars(query))
-        more = len(rows) > size
-        rows = rows[:size]
-        last = rows[-1] if more else None
-        return Page(rows, encode_cursor([last.priority, last.created_at.isoformat(), last.id]) if last else "")
+        return _page(rows, size, lambda r: [r.priority, r.created_at.isoformat(), r.id])
 
     def list_items(self, *, page_size: int, cursor: str, production_id: str, status: str) -> Page:
         size = _page_size(page_size)
@@ -125,9 +129,7 @@ class ReviewDesk:
         query = query.order_by(ReviewItem.created_at, ReviewItem.id).limit(size + 1)
         with self.sessions() as s:
             rows = list(s.scalars(query))
-        more = len(rows) > size
-        rows = rows[:size]
-        return Page(rows, encode_cursor([rows[-1].created_at.isoformat(), rows[-1].id]) if more else "")
+        return _page(rows, size, lambda r: [r.created_at.isoformat(), r.id])
 
     def list_audit(self, *, page_size: int, cursor: str, item_id: str, production_id: str) -> Page:
         size = _page_size(page_size)
@@ -140,9 +142,7 @@ class ReviewDesk:
             query = query.where(AuditEntry.id > int(key[0]))
         with self.sessions() as s:
             rows = list(s.scalars(query.order_by(AuditEntry.id).limit(size + 1)))
-        more = len(rows) > size
-        rows = rows[:size]
-        return Page(rows, encode_cursor([rows[-1].id]) if more else "")
+        return _page(rows, size, lambda r: [r.id])
 
     def list_consents(self, *, page_size: int, cursor: str, performer: str) -> Page:
         size = _page_size(page_size)
@@ -153,9 +153,7 @@ class ReviewDesk:
             query = query.where(tuple_(Consent.recorded_at, Consent.id) > (datetime.fromisoformat(key[0]), key[1]))
         with self.sessions() as s:
             rows = list(s.scalars(query.order_by(Consent.recorded_at, Consent.id).limit(size + 1)))
-        more = len(rows) > size
-        rows = rows[:size]
-        return Page(rows, encode_cursor([rows[-1].recorded_at.isoformat(), rows[-1].id]) if more else "")
+        return _page(rows, size, lambda r: [r.recorded_at.isoformat(), r.id])
 
     # --- leases --------------------------------------------------------------------------
 

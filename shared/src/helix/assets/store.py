@@ -144,14 +144,18 @@ class AssetStore:
 
     # --- reading -----------------------------------------------------------------------
 
-    def stat(self, key: str | AssetKey) -> StoredAsset:
-        key = key if isinstance(key, AssetKey) else AssetKey.parse(key)
+    def _call(self, key: AssetKey, operation: Any) -> Any:
+        """One S3 call on `key`, with a missing object turned into AssetNotFound."""
         try:
-            info = self.client.stat_object(self.bucket, str(key))
+            return operation(self.bucket, str(key))
         except S3Error as exc:
             if exc.code in ("NoSuchKey", "NoSuchObject", "NotFound"):
                 raise AssetNotFound(str(key)) from None
             raise
+
+    def stat(self, key: str | AssetKey) -> StoredAsset:
+        key = key if isinstance(key, AssetKey) else AssetKey.parse(key)
+        info = self._call(key, self.client.stat_object)
         meta = {k.lower(): v for k, v in (info.metadata or {}).items()}
         return StoredAsset(key, meta.get(f"x-amz-meta-{SHA256_META}", ""), info.size or 0, info.content_type or "")
 
@@ -163,12 +167,7 @@ class AssetStore:
         """Bytes and facts of an object in one request; the bytes are checked against the
         recorded sha256 (AssetIntegrityError carries the facts when they differ)."""
         key = key if isinstance(key, AssetKey) else AssetKey.parse(key)
-        try:
-            response = self.client.get_object(self.bucket, str(key))
-        except S3Error as exc:
-            if exc.code in ("NoSuchKey", "NoSuchObject", "NotFound"):
-                raise AssetNotFound(str(key)) from None
-            raise
+        response = self._call(key, self.client.get_object)
         try:
             data = response.read()
             headers = {k.lower(): v for k, v in response.headers.items()}
