@@ -78,3 +78,20 @@ def migrate(engine: Engine, migrations: Path, *, version_table: str = "alembic_v
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+
+
+def run_migrations(target_metadata: Any) -> None:
+    """The body of every service's Alembic `env.py`: migrate on the connection `migrate`
+    hands over, in the service's own version table (batch mode on SQLite)."""
+    from alembic import context
+
+    config = context.config
+    connection = config.attributes["connection"]
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        version_table=config.attributes["version_table"],
+        render_as_batch=connection.dialect.name == "sqlite",
+    )
+    with context.begin_transaction():
+        context.run_migrations()
