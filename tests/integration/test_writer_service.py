@@ -115,7 +115,7 @@ async def test_script_request_to_levels_fountain_and_a_human_rewrite(settings: H
 async def test_storyboard_and_dialogue_candidates(settings: HelixSettings, writer: WriterApp) -> None:
     from helix.events import DialogueRewriteRequested, StoryboardRequested
 
-    await writer.writer.write(_request())  # the script to work on (straight through the pipeline)
+    await writer.requests.handle([new_event(_request(), source="/tests")])  # the script to work on (straight to the handler)
     script_id = "script-job-1"
     board = new_event(StoryboardRequested(production_id="lighthouse", job_id="job-sb", requested_by=Actor(subject="dana"),
                                           script_asset_id=f"{script_id}-script", scene_ids=["s1"]), source="/tests")
@@ -163,7 +163,7 @@ async def test_revision_request_regenerates_the_asset_with_the_reviewers_notes(s
 
     from helix.events import ReviewRevisionRequested
 
-    await writer.writer.write(_request())
+    await writer.requests.handle([new_event(_request(), source="/tests")])
     script_id = "script-job-1"
     store = AssetStore(settings)
     assert len(store.versions("lighthouse", "dialogue", f"{script_id}-dialogue-s1")) == 1

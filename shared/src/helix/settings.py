@@ -66,6 +66,8 @@ class HelixSettings(BaseSettings):
     retry_attempts: int = Field(5, ge=1)
     retry_backoff_initial_s: float = Field(0.2, gt=0)
     retry_backoff_max_s: float = Field(5.0, gt=0)
+    # How long a generation job waits for the asset store to come back before its job retries.
+    store_outage_s: float = Field(120.0, ge=0)
 
     # Asset store (any S3 server; MinIO by default)
     s3_endpoint: str = "127.0.0.1:9000"

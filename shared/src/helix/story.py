@@ -17,21 +17,16 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from helix.events.data import ScriptLevel
+from helix.generation.ids import LEVEL_ORDER as LEVEL_ORDER  # re-exported: the levels top to bottom
+
 Name = Annotated[str, Field(min_length=1, max_length=24)]
 Short = Annotated[str, Field(min_length=1, max_length=80)]
 Beat = Annotated[str, Field(min_length=1, max_length=120)]
 Line = Annotated[str, Field(min_length=1, max_length=120)]
 
 
-class Level(StrEnum):
-    TITLE = "title"
-    CHARACTERS = "characters"
-    SCENES = "scenes"
-    PLACES = "places"
-    DIALOGUE = "dialogue"
-
-
-LEVEL_ORDER = (Level.TITLE, Level.CHARACTERS, Level.SCENES, Level.PLACES, Level.DIALOGUE)
+Level = ScriptLevel  # the contract's level names (helix.events), top to bottom in LEVEL_ORDER
 
 
 class PlotElement(StrEnum):

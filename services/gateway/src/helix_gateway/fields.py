@@ -7,10 +7,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, model_validator
 
-from helix.events.data import Id
+from helix.events.data import ID_PATTERN, Id
 
-# helix.events.data.Id's rule, spelled as a pattern so the OpenAPI document carries it.
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
 _ids = TypeAdapter(Id)
 ApiId = Annotated[str, Field(pattern=ID_PATTERN, min_length=1, max_length=128), AfterValidator(_ids.validate_python)]
 

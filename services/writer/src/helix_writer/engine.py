@@ -67,13 +67,20 @@ class GenerationRequest:
 
 @dataclass(frozen=True)
 class GenerationResult:
-    """The text (special tokens removed), token counts, and seconds from submission to the last token."""
+    """The text (special tokens removed), token counts, and seconds from submission to the last token.
+
+    `model_seconds`: wall time the row spent in the model (its batch's steps while it was
+    live); `compute_seconds`: its share of those steps (each step's time split among the rows
+    live in it), so the shares of a batch add up to the batch's time: on a GPU, its GPU seconds.
+    """
 
     text: str
     prompt_tokens: int
     new_tokens: int
     seconds: float
     finish_reason: FinishReason = "stop"
+    model_seconds: float = 0.0
+    compute_seconds: float = 0.0
 
 
 class EngineStopped(RuntimeError):
@@ -103,6 +110,8 @@ class _Job:
     tokens: list[int] = field(default_factory=list)
     emitted: str = ""
     finish_reason: FinishReason | None = None
+    model_seconds: float = 0.0
+    compute_seconds: float = 0.0
 
     def post(self, kind: str, value: Any) -> None:
         self.loop.call_soon_threadsafe(self.events.put_nowait, (kind, value))
@@ -474,11 +483,19 @@ class _BatchStreamer:
         self.control = control
         self.prompt_seen = False
         self._outbox: list[tuple[_Job, str, Any]] = []
+        self._last = time.perf_counter()
 
     def put(self, value: Any) -> None:
+        now = time.perf_counter()
         if not self.prompt_seen:  # generate first hands over the prompt
             self.prompt_seen = True
+            self._last = now
             return
+        live = [job for job in self.rows if not job.finished]
+        step, self._last = now - self._last, now
+        for job in live:  # this step's time: whole to each live row, shared among them
+            job.model_seconds += step
+            job.compute_seconds += step / len(live)
         tokens = value.view(-1).tolist()
         for job, token in zip(self.rows, tokens, strict=True):
             if job.finished:
@@ -514,6 +531,8 @@ class _BatchStreamer:
             new_tokens=len(job.tokens),
             seconds=time.perf_counter() - job.submitted_at,
             finish_reason=reason,
+            model_seconds=job.model_seconds,
+            compute_seconds=job.compute_seconds,
         )
         self._outbox.append((job, "done", result))
 
@@ -531,3 +550,28 @@ class _BatchStreamer:
 def _deliver(items: list[tuple[_Job, str, Any]]) -> None:
     for job, kind, value in items:
         job.events.put_nowait((kind, value))
+
+
+class JsonGenerator:
+    """The writer's `StructuredGenerator` over the engine: JSON constrained to a pydantic
+    model's schema, with the parameters it really ran with and its model time."""
+
+    def __init__(self, engine: TextEngine, *, temperature: float = 0.8) -> None:
+        self.engine = engine
+        self.model_ref = engine.lm.ref
+        self.temperature = temperature
+
+    async def generate_json(self, messages: list[dict[str, str]], schema: type[Any], *, max_new_tokens: int, seed: int | None) -> Any:
+        from helix.events.data import AssetCost
+        from helix_writer.levels import Generated
+
+        request = GenerationRequest(messages=messages, max_new_tokens=max_new_tokens, json_schema=schema.model_json_schema(),
+                                    temperature=self.temperature, seed=seed)
+        result = await self.engine.generate(request)
+        on_gpu = self.engine.lm.device.startswith("cuda")
+        parameters = {"grammar": "json-schema", "temperature": request.temperature, "max_new_tokens": request.max_new_tokens,
+                      "new_tokens": result.new_tokens, "finish_reason": result.finish_reason, "dtype": self.engine.lm.dtype,
+                      "device": self.engine.lm.device}
+        cost = AssetCost(model_seconds=round(result.model_seconds, 6), gpu_seconds=round(result.compute_seconds if on_gpu else 0.0, 6),
+                         device=self.engine.lm.device)
+        return Generated(schema.model_validate_json(result.text), parameters, cost)

@@ -15,12 +15,13 @@ from collections.abc import AsyncIterator
 import grpc
 import structlog
 
+from helix.events.data import ID_PATTERN
 from helix.v1 import writer_pb2, writer_pb2_grpc
 from helix_writer.engine import EngineStopped, GenerationRequest, TextEngine, TokenStream
 
 log = structlog.get_logger("helix.writer")
 
-ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+ID_RE = re.compile(ID_PATTERN)
 BCP47_RE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
 MAX_CANDIDATES = 8
 MAX_LINE_CHARS = 2000
@@ -55,7 +56,7 @@ def rewrite_messages(request: writer_pb2.RewriteLineRequest) -> list[dict]:
 def validate(request: writer_pb2.RewriteLineRequest) -> int:
     """Checks a request; returns the number of candidates."""
     if not ID_RE.fullmatch(request.production_id):
-        raise InvalidRewrite("production_id must match [A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+        raise InvalidRewrite(f"production_id must match {ID_PATTERN}")
     if not request.line.strip():
         raise InvalidRewrite("the line to rewrite is empty")
     if len(request.line) > MAX_LINE_CHARS or len(request.notes) > MAX_LINE_CHARS:

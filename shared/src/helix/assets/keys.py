@@ -10,14 +10,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from helix.events.data import AssetKind
+from helix.events.data import ID_CHARS, AssetKind
 
-_ID = r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}"  # starts alphanumeric, so never '.' or '..'
+_ID = ID_CHARS
 _LAYOUT = re.compile(
     rf"^productions/(?P<production>{_ID})/(?P<kind>{'|'.join(k.value for k in AssetKind)})/(?P<asset>{_ID})/"
-    rf"v(?P<version>[1-9][0-9]{{0,5}})\.(?P<ext>meta\.json|[a-z0-9]{{1,10}})$"
+    rf"v(?P<version>[1-9][0-9]{{0,5}})\.(?P<ext>meta\.json|preview\.png|[a-z0-9]{{1,10}})$"
 )
 SIDECAR_EXT = "meta.json"
+PREVIEW_EXT = "preview.png"
+COMPANION_EXTS = (SIDECAR_EXT, PREVIEW_EXT)  # stored beside a version, never versions themselves
 
 
 class InvalidAssetKey(ValueError):
@@ -47,6 +49,10 @@ class AssetKey:
     def sidecar(self) -> AssetKey:
         """The JSON sidecar (lineage, generation parameters) of this version."""
         return AssetKey(self.production_id, self.kind, self.asset_id, self.version, SIDECAR_EXT)
+
+    def preview(self) -> AssetKey:
+        """The small preview image of this version (images only), for the review console."""
+        return AssetKey(self.production_id, self.kind, self.asset_id, self.version, PREVIEW_EXT)
 
     @classmethod
     def build(cls, production_id: str, kind: AssetKind | str, asset_id: str, version: int, ext: str) -> AssetKey:

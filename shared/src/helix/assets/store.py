@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,7 +22,7 @@ import urllib3
 from minio import Minio
 from minio.error import S3Error
 
-from helix.assets.keys import AssetKey, InvalidAssetKey
+from helix.assets.keys import COMPANION_EXTS, AssetKey, InvalidAssetKey
 from helix.events.data import AssetKind
 from helix.settings import HelixSettings
 
@@ -47,6 +47,7 @@ class StoredAsset:
     sha256: str
     size_bytes: int
     media_type: str
+    reused: bool = field(default=False, compare=False)  # put() found these bytes already stored as this version
 
     @property
     def object_key(self) -> str:
@@ -111,17 +112,18 @@ class AssetStore:
         media_type: str,
         ext: str,
         provenance: dict[str, Any] | None = None,
+        preview: bytes | None = None,
     ) -> StoredAsset:
-        """Store `data` as the next version of an asset, with its sidecar.
+        """Store `data` as the next version of an asset, with its sidecar (and a preview image).
 
         If some version of this asset already holds exactly these bytes, that version is
-        returned and nothing is written.
+        returned (`reused`) and nothing is written.
         """
         digest = hashlib.sha256(data).hexdigest()
         existing = self.versions(production_id, kind, asset_id)
         for stored in existing:
             if stored.sha256 == digest:
-                return stored
+                return StoredAsset(stored.key, stored.sha256, stored.size_bytes, stored.media_type, reused=True)
         version = (existing[-1].key.version + 1) if existing else 1
         key = AssetKey.build(production_id, kind, asset_id, version, ext)
         stored = StoredAsset(key, digest, len(data), media_type)
@@ -133,6 +135,8 @@ class AssetStore:
         }
         # Sidecar first: an object without its lineage must never be visible.
         self._put_bytes(key.sidecar(), json.dumps(sidecar, sort_keys=True, default=str).encode(), "application/json")
+        if preview is not None:
+            self._put_bytes(key.preview(), preview, "image/png")
         self._put_bytes(key, data, media_type, digest)
         return stored
 
@@ -192,7 +196,7 @@ class AssetStore:
                 key = AssetKey.parse(obj.object_name)
             except InvalidAssetKey:
                 continue  # not written by Helix: ignore rather than trust
-            if key.ext != "meta.json":
+            if key.ext not in COMPANION_EXTS:
                 keys.append(key)
         return [self.stat(k) for k in sorted(keys, key=lambda k: k.version)]
 

@@ -47,7 +47,10 @@ from helix.settings import HelixSettings
 log = structlog.get_logger("helix.bus")
 
 Handler = Callable[[CloudEvent[Any]], Awaitable[None]]
-BatchHandler = Callable[[list[CloudEvent[Any]]], Awaitable[None]]
+# A batch handler may return one outcome per event (None: handled; an exception: that
+# event alone failed); returning None means the whole batch was handled.
+BatchOutcomes = list[BaseException | None]
+BatchHandler = Callable[[list[CloudEvent[Any]]], Awaitable[BatchOutcomes | None]]
 DLQ_HEADER_PREFIX = "helix-dlq-"
 
 
@@ -182,12 +185,17 @@ class HelixBus:
         transient: tuple[type[BaseException], ...] = DEFAULT_TRANSIENT,
     ) -> Callable[[BatchHandler], BatchHandler]:
         """Like `consumer`, but the handler gets all fresh events of a poll at once (for
-        handlers that can do their I/O in bulk). If the batch fails with anything but a
-        transient error, each event is retried alone, so only a poison event dead-letters."""
+        handlers that can do their I/O in bulk, or run requests side by side). If the batch
+        fails with anything but a transient error, each event is retried alone, so only a
+        poison event dead-letters. A handler that returns one outcome per event settles each
+        event on its own instead: a failed one is retried alone (transient) or dead-lettered,
+        and the others are not run again."""
 
         def register(handler: BatchHandler) -> BatchHandler:
             async def one(event: CloudEvent[Any]) -> None:
-                await handler([event])
+                outcomes = await handler([event])
+                if outcomes and outcomes[0] is not None:
+                    raise outcomes[0]
 
             self._subscribe(topic, _Consumer(self.settings.topic(topic), group, one, handles, transient, handler))
             return handler
@@ -251,16 +259,16 @@ class HelixBus:
                 continue
             already.add(event.id)  # a copy later in the same batch is a duplicate too
             fresh.append((raw, event))
-        if spec.batch_handler is not None and len(fresh) > 1 and await self._handle_all(spec, fresh):
-            outcomes = ["handled"] * len(fresh)
-        else:
+        outcomes = await self._handle_all(spec, fresh) if spec.batch_handler is not None and len(fresh) > 1 else None
+        if outcomes is None:
             outcomes = [await self._handle(spec, raw, event) for raw, event in fresh]
         for (_, event), outcome in zip(fresh, outcomes, strict=True):
             EVENTS_CONSUMED.labels(group=spec.group, type=event.type, outcome=outcome).inc()
         await self.processed.mark_many(spec.group, [e.id for (_, e), o in zip(fresh, outcomes, strict=True) if o == "handled"])
 
-    async def _handle_all(self, spec: _Consumer, fresh: list[tuple[Message, CloudEvent[Any]]]) -> bool:
-        """One call of a batch handler for the whole poll; False sends each event its own way."""
+    async def _handle_all(self, spec: _Consumer, fresh: list[tuple[Message, CloudEvent[Any]]]) -> list[str] | None:
+        """One call of a batch handler for the whole poll: each event's outcome, or None to
+        send each event its own way."""
         assert spec.batch_handler is not None
         links = [trace.Link(trace.get_current_span(propagate.extract(_headers(raw))).get_span_context()) for raw, _ in fresh]
         with self.tracer.start_as_current_span(
@@ -269,12 +277,31 @@ class HelixBus:
                         "messaging.consumer.group.name": spec.group, "messaging.batch.message_count": len(fresh)},
         ):
             events = [event for _, event in fresh]
+            results: list[BatchOutcomes | None] = []
+
+            async def call() -> None:
+                results.append(await spec.batch_handler(events))  # type: ignore[misc]
+
             try:
-                await self._with_retries(spec, events[0].type, lambda: spec.batch_handler(events))  # type: ignore[misc]
-                return True
+                await self._with_retries(spec, events[0].type, call)
             except Exception:
                 log.warning("bus.batch_failed_retrying_one_by_one", group=spec.group, size=len(fresh), exc_info=True)
-                return False
+                return None
+        per_event = results[-1]
+        if per_event is None:
+            return ["handled"] * len(fresh)
+        if len(per_event) != len(fresh):
+            raise RuntimeError(f"batch handler {spec.topic} returned {len(per_event)} outcomes for {len(fresh)} events")
+        outcomes = []
+        for (raw, event), failure in zip(fresh, per_event, strict=True):
+            if failure is None:
+                outcomes.append("handled")
+            elif isinstance(failure, spec.transient):
+                outcomes.append(await self._handle(spec, raw, event))  # that event alone, with retries
+            else:
+                await self.dead_letter(raw, group=spec.group, kind="handler_error", reason=f"{type(failure).__name__}: {failure}")
+                outcomes.append("dead_lettered")
+        return outcomes
 
     async def _handle(self, spec: _Consumer, raw: Message, event: CloudEvent[Any]) -> str:
         """Run the handler in the producer's trace, with bounded retries; dead-letter on failure."""

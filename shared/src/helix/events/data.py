@@ -46,9 +46,17 @@ __all__ = [
     "JobFailed",
     "JobCompleted",
     "Id",
+    "ID_CHARS",
+    "ID_PATTERN",
+    "AssetCost",
 ]
 
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+# The one definition of a Helix id (productions, jobs, assets, decisions): safe in asset
+# keys, URLs and Kafka keys; starts alphanumeric, so never '.' or '..'.
+ID_CHARS = r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}"
+ID_PATTERN = rf"^{ID_CHARS}$"
+ID_MAX_LENGTH = 128
+_ID = re.compile(ID_PATTERN)
 
 
 def _check_id(value: str) -> str:
@@ -189,11 +197,21 @@ class ImageRequest(GenerationRequest):
     steps: int = Field(4, ge=1, le=200)
     guidance_scale: float = Field(0.0, ge=0, le=50)
     shot_id: Id | None = None
+    model: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")] | None = Field(
+        None, description="Which of the visual service's configured models (its names, e.g. 'default'); none: the default")
+    style: ShortText | None = Field(None, description="The production's look, added to every prompt of the request")
 
 
 class FrameRequested(ImageRequest):
+    """A storyboard frame: from a prompt, or from a shot of a storyboard asset (every shot of
+    it when `shot_id` is empty), with the production's style."""
+
     event_type: ClassVar[str] = "helix.visual.frame.requested"
     topic: ClassVar[Topic] = Topic.VISUAL_REQUESTS
+
+    storyboard_asset_id: Id | None = Field(None, description="A writer storyboard: its shots become the frames' prompts")
+    reference_asset_id: Id | None = Field(None, description="An image asset the frames start from (img2img), for a consistent look")
+    strength: float = Field(0.6, gt=0, le=1, description="With a reference image: how far the frame may move away from it")
 
 
 class SceneRequested(ImageRequest):
@@ -228,6 +246,15 @@ class LocalizeRequested(GenerationRequest):
 # --- assets ----------------------------------------------------------------------------
 
 
+class AssetCost(BaseModel):
+    """Machine time spent making one asset: what the cost ledger adds up."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_seconds: float = Field(0.0, ge=0, description="Wall time the asset's generations spent in the model")
+    gpu_seconds: float = Field(0.0, ge=0, description="Its share of GPU time (0 on a CPU)")
+    device: Annotated[str, Field(max_length=100)] = "cpu"
+
+
 class AssetGenerated(EventData):
     """A generated asset, durable in the asset store, with everything needed to trust it."""
 
@@ -251,6 +278,8 @@ class AssetGenerated(EventData):
     generated_by: Actor
     generated_at: AwareDatetime
     requested_by: Actor | None = Field(None, description="Who asked for the generation: they may not approve it")
+    cost: AssetCost | None = Field(None, description="Model and GPU time that made this version")
+    revises_version: int | None = Field(None, ge=1, description="This version revises that earlier version of the same asset")
 
     @model_validator(mode="after")
     def _ai_assets_name_their_model(self) -> AssetGenerated:

@@ -1,0 +1,99 @@
+"""What a generator hands the kit to store: one generated asset with everything needed to trust it.
+
+The sidecar of every stored version holds the asset's provenance (`provenance_of`): the
+model and revision, inputs, parameters, seed, lineage, authorship, who asked, the job and
+the model time. The `helix.asset.generated` event is rebuilt from it (`event_from`), so a
+job that resumes after a crash announces an asset it stored earlier exactly as the first
+time, under the same event id (`asset_event_id`), and consumers see it once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from helix.assets import StoredAsset
+from helix.events.data import Actor, AssetCost, AssetGenerated, AssetKind, Authorship, ModelRef
+
+_EVENT_IDS = uuid.UUID("5f0c6a52-8d0e-4a3c-9a57-3f1c2b7d9e41")  # namespace of Helix's derived event ids
+
+
+@dataclass
+class GeneratedAsset:
+    """One asset a generator made (or a person wrote), ready to store and announce."""
+
+    kind: AssetKind
+    asset_id: str
+    data: bytes
+    media_type: str
+    ext: str
+    model: ModelRef | None  # None only for an asset a person wrote
+    inputs: dict[str, Any] = field(default_factory=dict)  # prompt and inputs, as the model saw them
+    parameters: dict[str, Any] = field(default_factory=dict)  # as the engine really ran (never copied constants)
+    seed: int | None = None
+    parents: list[str] = field(default_factory=list)  # asset ids this was made from
+    authorship: Authorship = Authorship.AI
+    cost: AssetCost | None = None
+    revises_version: int | None = None  # a revision: the version of this same asset it replaces
+    preview: bytes | None = None  # a small PNG for the review console (images)
+    extra: dict[str, Any] = field(default_factory=dict)  # more provenance for the sidecar (e.g. a diff)
+
+
+def derived_event_id(*parts: object) -> str:
+    """A stable event id for an event that may be published again after a crash."""
+    return str(uuid.uuid5(_EVENT_IDS, "\x1f".join(str(p) for p in parts)))
+
+
+def asset_event_id(production_id: str, asset_id: str, version: int) -> str:
+    return derived_event_id("asset", production_id, asset_id, version)
+
+
+def provenance_of(asset: GeneratedAsset, *, job_id: str, generated_by: Actor, generated_at: datetime,
+                  requested_by: Actor | None) -> dict[str, Any]:
+    """The sidecar's provenance of one version: everything its event says beyond the store's facts."""
+    return {
+        "job_id": job_id,
+        "model": asset.model.model_dump() if asset.model is not None else None,
+        "inputs": asset.inputs,
+        "parameters": asset.parameters,
+        "seed": asset.seed,
+        "parents": list(asset.parents),
+        "authorship": asset.authorship.value,
+        "generated_by": generated_by.model_dump(mode="json"),
+        "generated_at": generated_at.isoformat(),
+        "requested_by": requested_by.model_dump(mode="json") if requested_by is not None else None,
+        "cost": asset.cost.model_dump() if asset.cost is not None else None,
+        "revises_version": asset.revises_version,
+        **asset.extra,
+    }
+
+
+def event_from(stored: StoredAsset, provenance: dict[str, Any]) -> AssetGenerated:
+    """The `helix.asset.generated` of a stored version, from the store's facts and its provenance."""
+    return AssetGenerated(
+        **stored.event_fields(),
+        job_id=provenance.get("job_id"),
+        model=provenance.get("model"),
+        inputs=provenance.get("inputs") or {},
+        parameters=provenance.get("parameters") or {},
+        seed=provenance.get("seed"),
+        parent_asset_ids=provenance.get("parents") or [],
+        authorship=provenance.get("authorship", "ai"),
+        generated_by=provenance["generated_by"],
+        generated_at=provenance["generated_at"],
+        requested_by=provenance.get("requested_by"),
+        cost=provenance.get("cost"),
+        revises_version=provenance.get("revises_version"),
+    )
+
+
+def total_cost(costs: list[AssetCost | None]) -> AssetCost | None:
+    """The sum of several generations' costs (one asset made of several model calls)."""
+    known = [c for c in costs if c is not None]
+    if not known:
+        return None
+    devices = sorted({c.device for c in known})
+    return AssetCost(model_seconds=round(sum(c.model_seconds for c in known), 6),
+                     gpu_seconds=round(sum(c.gpu_seconds for c in known), 6), device="+".join(devices))

@@ -1,0 +1,201 @@
+"""Ids of generated assets: built and parsed here, and nowhere else.
+
+A generated asset's id says which job made it and which part of that job's output it is,
+so that a retried or redelivered job finds what it already stored (and a reviewer's
+decision finds its way back to the service and step that made the asset):
+
+| family | id | parts |
+| --- | --- | --- |
+| writer | `script-<job>-<part>` | `title`, `characters`, `scenes`, `places`, `script`, `fountain`, `dialogue-<scene>`, `storyboard-<scene>`, `dialogue-<scene>-rewrite-<job>` |
+| visual | `frame-<job>-<shot>` | one per shot (`s1-shot2`), or a number for a frame without a shot |
+| visual | `scene-<job>`, `texture-<job>` | one image per request |
+
+Ids stay within `helix.events.data.Id` (at most 128 characters): a job id too long to fit
+is replaced by a short digest of itself, the same for the same job every time.
+The vocabulary the parts are made of (script levels, scene, line and shot ids) is here too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from helix.events.data import ID_MAX_LENGTH, AssetKind, ScriptLevel
+
+__all__ = [
+    "LEVEL_ORDER",
+    "ScriptPart",
+    "ScriptAssetId",
+    "ImageAssetId",
+    "ImageFamily",
+    "script_id_for",
+    "scene_id",
+    "SCENE_ID_PATTERN",
+    "line_id",
+    "shot_id",
+    "parse_asset_id",
+]
+
+LEVEL_ORDER: tuple[ScriptLevel, ...] = (ScriptLevel.TITLE, ScriptLevel.CHARACTERS, ScriptLevel.SCENES, ScriptLevel.PLACES,
+                                        ScriptLevel.DIALOGUE)
+# Scene ids carry no '-', so the parts around them parse one way only.
+SCENE_ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.]{0,31}"
+_SCENE = SCENE_ID_PATTERN
+_SHOT = rf"{_SCENE}-shot[0-9]{{1,4}}"
+
+
+def scene_id(n: int) -> str:
+    """The id of the n-th scene of a script (1-based): `s1`, `s2`, …"""
+    return f"s{n}"
+
+
+def line_id(scene: str, n: int) -> str:
+    """The id of the n-th line of dialogue of a scene: `s1-l3`."""
+    return f"{scene}-l{n}"
+
+
+def shot_id(scene: str, n: int) -> str:
+    """The id of the n-th shot of a scene's storyboard: `s1-shot2`."""
+    return f"{scene}-shot{n}"
+
+
+def _job_part(job_id: str, room: int) -> str:
+    """The job id if it fits in `room` characters, else a stable digest of it."""
+    if len(job_id) <= room:
+        return job_id
+    return "h" + hashlib.sha256(job_id.encode()).hexdigest()[: max(8, min(24, room - 1))]
+
+
+# --- the writer ------------------------------------------------------------------------
+
+
+class ScriptPart(StrEnum):
+    """Parts of a script that are one asset each (scene parts add the scene id)."""
+
+    TITLE = "title"
+    CHARACTERS = "characters"
+    SCENES = "scenes"
+    PLACES = "places"
+    SCRIPT = "script"  # the assembled script (JSON)
+    FOUNTAIN = "fountain"  # the assembled script as Fountain
+    DIALOGUE = "dialogue"  # + scene id: one scene's dialogue
+    STORYBOARD = "storyboard"  # + scene id: one scene's shot list
+
+
+_SCRIPT_ASSET = re.compile(
+    rf"^(?P<script>script-.+?)-(?:(?P<level>title|characters|scenes|places|script|fountain)"
+    rf"|(?P<scene_part>dialogue|storyboard)-(?P<scene>{_SCENE})(?:-rewrite-(?P<rewrite>.+))?)$"
+)
+_KIND = {ScriptPart.DIALOGUE: AssetKind.DIALOGUE, ScriptPart.STORYBOARD: AssetKind.STORYBOARD}
+
+
+def script_id_for(job_id: str) -> str:
+    """The id of the script a script job writes (its assets are `<script id>-<part>`)."""
+    return f"script-{_job_part(job_id, 64)}"
+
+
+@dataclass(frozen=True)
+class ScriptAssetId:
+    """`script-<job>-<part>`: one level, scene or assembly of a script."""
+
+    script_id: str
+    part: ScriptPart
+    scene: str | None = None  # dialogue and storyboard parts
+    rewrite_job: str | None = None  # dialogue rewrite candidates for one scene
+
+    def __post_init__(self) -> None:
+        if (self.scene is None) == (self.part in (ScriptPart.DIALOGUE, ScriptPart.STORYBOARD)):
+            raise ValueError(f"{self.part} {'needs' if self.scene is None else 'takes no'} scene id")
+        if self.rewrite_job is not None and self.part is not ScriptPart.DIALOGUE:
+            raise ValueError("only dialogue has rewrite candidates")
+
+    def __str__(self) -> str:
+        if self.scene is None:
+            return f"{self.script_id}-{self.part.value}"
+        base = f"{self.script_id}-{self.part.value}-{self.scene}"
+        if self.rewrite_job is None:
+            return base
+        return f"{base}-rewrite-{_job_part(self.rewrite_job, ID_MAX_LENGTH - len(base) - 9)}"
+
+    @property
+    def name(self) -> str:
+        """The part as the writer names it within its script: `title`, `dialogue-s1`, …"""
+        return str(self).removeprefix(f"{self.script_id}-")
+
+    @property
+    def level(self) -> ScriptLevel | None:
+        """The story level this asset is (dialogue of one scene is the dialogue level)."""
+        if self.rewrite_job is not None or self.part in (ScriptPart.SCRIPT, ScriptPart.FOUNTAIN, ScriptPart.STORYBOARD):
+            return None
+        return ScriptLevel(self.part.value)
+
+    @property
+    def kind(self) -> AssetKind:
+        return _KIND.get(self.part, AssetKind.SCRIPT)
+
+    @classmethod
+    def of(cls, script_id: str, name: str) -> ScriptAssetId:
+        """From a script id and a part name as `name` gives it (`title`, `dialogue-s1`, …)."""
+        parsed = cls.parse(f"{script_id}-{name}")
+        if parsed is None or parsed.script_id != script_id:
+            raise ValueError(f"{name!r} is not a part of a script")
+        return parsed
+
+    @classmethod
+    def parse(cls, asset_id: str) -> ScriptAssetId | None:
+        match = _SCRIPT_ASSET.fullmatch(asset_id)
+        if match is None:
+            return None
+        if match["level"]:
+            return cls(match["script"], ScriptPart(match["level"]))
+        return cls(match["script"], ScriptPart(match["scene_part"]), match["scene"], match["rewrite"])
+
+
+# --- the visual service ------------------------------------------------------------------
+
+
+class ImageFamily(StrEnum):
+    FRAME = "frame"
+    SCENE = "scene"
+    TEXTURE = "texture"
+
+
+# A frame always names its shot (or number); scene plates and textures are one per job.
+_IMAGE_ASSET = re.compile(rf"^(?:frame-(?P<frame_job>.+?)-(?P<item>{_SHOT}|[0-9]{{1,4}})|(?P<family>scene|texture)-(?P<job>.+))$")
+
+
+@dataclass(frozen=True)
+class ImageAssetId:
+    """`frame-<job>-<shot or n>`, `scene-<job>`, `texture-<job>`: one image of a visual job."""
+
+    family: ImageFamily
+    job: str
+    item: str | None = None  # frames: the shot id, or the frame's number
+
+    def __post_init__(self) -> None:
+        if (self.item is None) == (self.family is ImageFamily.FRAME):
+            raise ValueError("a frame names its shot or number; scene plates and textures do not")
+
+    def __str__(self) -> str:
+        base = f"{self.family.value}-{_job_part(self.job, ID_MAX_LENGTH - 48)}"
+        return base if self.item is None else f"{base}-{self.item}"
+
+    @property
+    def kind(self) -> AssetKind:
+        return AssetKind(self.family.value)
+
+    @classmethod
+    def parse(cls, asset_id: str) -> ImageAssetId | None:
+        match = _IMAGE_ASSET.fullmatch(asset_id)
+        if match is None:
+            return None
+        if match["item"]:
+            return cls(ImageFamily.FRAME, match["frame_job"], match["item"])
+        return cls(ImageFamily(match["family"]), match["job"])
+
+
+def parse_asset_id(asset_id: str) -> ScriptAssetId | ImageAssetId | None:
+    """Which generator's asset this is, and which part of which job; None: not a generated id."""
+    return ScriptAssetId.parse(asset_id) or ImageAssetId.parse(asset_id)

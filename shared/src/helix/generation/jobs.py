@@ -1,0 +1,271 @@
+"""Running a generation job: one small, documented way for every generator (writer, visual, localize).
+
+    kit = GeneratorKit(service="visual", store=store, bus=bus, settings=settings)
+
+    async def render(job: Job) -> list[str]:          # the service's domain steps
+        if (done := await job.resumed(AssetKind.SCENE, asset_id)) is None:
+            image = ...                                # generate
+            await job.store(GeneratedAsset(...))       # store + announce, one call
+        return job.asset_ids
+
+    outcomes = await kit.run_all(events, render)      # a batch consumer's poll
+
+What the kit promises, so that no generator has to get it right on its own:
+- **Lifecycle**: `accepted` once per job, `progress` as the steps go (throttled where asked),
+  then exactly one outcome: `completed` with the job's assets, or `failed` with the reason
+  and an honest `retriable`. A completed job carries no error from an attempt that failed.
+- **Retries are progress, not failure**: a transient failure (store or broker briefly away)
+  is retried with backoff, inside the store call first (nothing is regenerated while the
+  store comes back) and then as a whole job; each retry is reported as progress. `failed`
+  is published once, when the job gives up.
+- **Resume, never duplicate**: a job retried, or redelivered after a crash, finds what it
+  already stored (`Job.resumed`: the version of that asset this job stored) and reuses it,
+  announcing it again under the same event id, so consumers see it once.
+- **One failed request fails only itself**: `run_all` gives each request its own outcome;
+  `Job.gather` runs a job's concurrent steps so that one failing cancels its siblings; after
+  a job failed nothing more is published for it.
+- **Outcomes for the bus**: a request that cannot be done as asked (`ValueError`: bad
+  input, a missing parent asset) fails its job and is acknowledged; a job that gave up on a
+  transient failure, or hit a bug, fails and raises `JobGaveUp`, which the bus dead-letters
+  with the reason, so an operator can replay it after the fix (the job then resumes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import structlog
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential_jitter
+
+from helix.assets import AssetNotFound, AssetStore, StoredAsset
+from helix.bus import DEFAULT_TRANSIENT, HelixBus
+from helix.events import CloudEvent
+from helix.events.data import (
+    Actor,
+    AssetKind,
+    EventData,
+    GenerationRequest,
+    JobAccepted,
+    JobCompleted,
+    JobFailed,
+    JobProgress,
+)
+from helix.generation.assets import GeneratedAsset, asset_event_id, derived_event_id, event_from, provenance_of
+from helix.settings import HelixSettings
+
+log = structlog.get_logger("helix.generation")
+T = TypeVar("T")
+Work = Callable[["Job"], Awaitable[list[str] | None]]
+
+
+class JobGaveUp(Exception):
+    """A job failed for good after retries (or on a bug): its request goes to the DLQ with this reason."""
+
+
+class JobClosed(RuntimeError):
+    """Something tried to publish for a job that has already failed."""
+
+
+class Job:
+    """One request being worked: its lifecycle events, its stored assets, its resume state."""
+
+    def __init__(self, kit: GeneratorKit, event: CloudEvent[Any]) -> None:
+        self.kit = kit
+        self.event = event
+        self.request: GenerationRequest = event.data
+        self.job_id = self.request.job_id
+        self.production_id = self.request.production_id
+        self.asset_ids: list[str] = []  # what this job stored (or found it had stored), in order
+        self.attempt = 1
+        self.fraction = 0.0
+        self._failed = False
+        self._last_progress = 0.0
+        self._store_waiting = False
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    async def progress(self, step: str, fraction: float | None = None, *, throttle_s: float = 0.0) -> None:
+        """Publish `step` (with the job's fraction done); with `throttle_s`, at most that often."""
+        now = time.monotonic()
+        if throttle_s and now - self._last_progress < throttle_s:
+            return
+        self._check_open()
+        self._last_progress = now
+        if fraction is not None:
+            self.fraction = max(0.0, min(1.0, fraction))
+        await self.kit.publish(JobProgress(production_id=self.production_id, job_id=self.job_id, service=self.kit.service,
+                                           at=datetime.now(UTC), step=step[:500], fraction=round(self.fraction, 3),
+                                           asset_ids=self.asset_ids[-100:]))
+
+    async def gather(self, *steps: Coroutine[Any, Any, T]) -> list[T]:
+        """Run concurrent steps of this job; the first failure cancels the others and is raised."""
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = [group.create_task(step) for step in steps]
+        except BaseExceptionGroup as grouped:
+            raise _first(grouped) from None
+        return [task.result() for task in tasks]
+
+    def _check_open(self) -> None:
+        if self._failed:
+            raise JobClosed(f"job {self.job_id} has failed: nothing more is published for it")
+
+    # --- assets ----------------------------------------------------------------------------
+
+    async def resumed(self, kind: AssetKind, asset_id: str) -> tuple[StoredAsset, bytes] | None:
+        """The version of `asset_id` this job stored in an earlier attempt (a retry, or a
+        redelivery after a crash), with its bytes; None when this job has not stored it.
+        A found version is announced again (same event id: consumers see it once)."""
+        self._check_open()
+        found = await self.kit.retrying_store(self, lambda: _version_by_job(self.kit.store, self.production_id, kind, asset_id,
+                                                                             self.job_id))
+        if found is None:
+            return None
+        stored, data, provenance = found
+        log.info("job.resumed_asset", job_id=self.job_id, asset_id=asset_id, version=stored.key.version)
+        await self._announce(stored, provenance)
+        return stored, data
+
+    async def store(self, asset: GeneratedAsset) -> StoredAsset:
+        """Store one generated asset (with its sidecar and preview) and publish its `helix.asset.generated`."""
+        self._check_open()
+        provenance = provenance_of(asset, job_id=self.job_id, generated_by=self.kit.actor, generated_at=datetime.now(UTC),
+                                   requested_by=self.request.requested_by)
+
+        def put() -> tuple[StoredAsset, dict[str, Any]]:
+            stored = self.kit.store.put(production_id=self.production_id, kind=asset.kind, asset_id=asset.asset_id, data=asset.data,
+                                        media_type=asset.media_type, ext=asset.ext, provenance=provenance, preview=asset.preview)
+            # The same bytes stored before (by this job or another): announce that version as it was.
+            return stored, (self.kit.store.sidecar(stored.key)["provenance"] if stored.reused else provenance)
+
+        stored, announced = await self.kit.retrying_store(self, put)
+        await self._announce(stored, announced)
+        return stored
+
+    async def _announce(self, stored: StoredAsset, provenance: dict[str, Any]) -> None:
+        self._check_open()
+        await self.kit.publish(event_from(stored, provenance),
+                               event_id=asset_event_id(self.production_id, stored.key.asset_id, stored.key.version))
+        if stored.key.asset_id not in self.asset_ids:
+            self.asset_ids.append(stored.key.asset_id)
+
+
+class GeneratorKit:
+    """The generator plumbing a service shares across its jobs (one per process)."""
+
+    def __init__(self, *, service: str, store: AssetStore, bus: HelixBus, settings: HelixSettings,
+                 transient: tuple[type[BaseException], ...] = DEFAULT_TRANSIENT) -> None:
+        self.service = service
+        self.store = store
+        self.bus = bus
+        self.settings = settings
+        self.transient = transient
+        self.actor = Actor(subject=service, kind="service")
+
+    async def publish(self, data: EventData, *, event_id: str | None = None) -> None:
+        await self.bus.publish(data, event_id=event_id)
+
+    async def run_all(self, events: list[CloudEvent[Any]], work: Work) -> list[BaseException | None]:
+        """Each request of a poll as its own job, concurrently; one outcome per request (for the bus)."""
+        results = await asyncio.gather(*(self.run(event, work) for event in events), return_exceptions=True)
+        return [r if isinstance(r, BaseException) else None for r in results]
+
+    async def run(self, event: CloudEvent[Any], work: Work) -> None:
+        """One job from accepted to its one outcome (see the module's promises)."""
+        job = Job(self, event)
+        request = job.request
+        await self.publish(JobAccepted(production_id=job.production_id, job_id=job.job_id, service=self.service, at=datetime.now(UTC),
+                                       request_type=event.type, request_event_id=event.id),
+                           event_id=derived_event_id("job", job.job_id, "accepted", event.id))
+        attempts = self.settings.retry_attempts
+        while True:
+            try:
+                done = await work(job)
+                break
+            except asyncio.CancelledError:
+                raise
+            except self.transient as exc:
+                if job.attempt >= attempts:
+                    await self._fail(job, f"gave up after {attempts} attempts: {_describe(exc)}", retriable=True)
+                    raise JobGaveUp(f"job {job.job_id}: {_describe(exc)}") from exc
+                await job.progress(f"retrying (attempt {job.attempt + 1} of {attempts}) after: {_describe(exc)}")
+                await asyncio.sleep(min(self.settings.retry_backoff_max_s, self.settings.retry_backoff_initial_s * 2 ** job.attempt))
+                job.attempt += 1
+            except ValueError as exc:  # the request cannot be done as asked: the job says why, the request is done
+                log.info("job.refused", job_id=job.job_id, reason=_describe(exc))
+                await self._fail(job, _describe(exc), retriable=False)
+                return
+            except Exception as exc:
+                log.exception("job.failed", job_id=job.job_id)
+                await self._fail(job, _describe(exc), retriable=False)
+                raise JobGaveUp(f"job {job.job_id}: {_describe(exc)}") from exc
+        asset_ids = list(dict.fromkeys(done if done is not None else job.asset_ids))
+        await self.publish(JobCompleted(production_id=request.production_id, job_id=job.job_id, service=self.service,
+                                        at=datetime.now(UTC), asset_ids=asset_ids[:1000]),
+                           event_id=derived_event_id("job", job.job_id, "completed"))
+
+    async def _fail(self, job: Job, reason: str, *, retriable: bool) -> None:
+        job._failed = True
+        await self.publish(JobFailed(production_id=job.production_id, job_id=job.job_id, service=self.service, at=datetime.now(UTC),
+                                     error=reason[:2000], retriable=retriable),
+                           event_id=derived_event_id("job", job.job_id, "failed", job.event.id))
+
+    async def retrying_store(self, job: Job, call: Callable[[], T]) -> T:
+        """`call` (asset store I/O) in a thread, retried with backoff while the store is away,
+        up to `store_outage_s`; the wait is reported once as job progress."""
+        retrying = AsyncRetrying(
+            stop=stop_after_delay(self.settings.store_outage_s),
+            wait=wait_exponential_jitter(multiplier=self.settings.retry_backoff_initial_s, max=self.settings.retry_backoff_max_s),
+            retry=retry_if_exception_type(self.transient),
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    try:
+                        return await asyncio.to_thread(call)
+                    except self.transient as exc:
+                        if not job._store_waiting:
+                            job._store_waiting = True
+                            log.warning("job.store_unavailable", job_id=job.job_id, error=_describe(exc))
+                            await job.progress(f"waiting for the asset store: {_describe(exc)}")
+                        raise
+        finally:
+            job._store_waiting = False
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _version_by_job(store: AssetStore, production_id: str, kind: AssetKind, asset_id: str,
+                    job_id: str) -> tuple[StoredAsset, bytes, dict[str, Any]] | None:
+    """The newest version of an asset whose sidecar says `job_id` stored it."""
+    try:
+        versions = store.versions(production_id, kind, asset_id)
+    except AssetNotFound:
+        return None
+    for stored in reversed(versions):
+        try:
+            provenance = store.sidecar(stored.key).get("provenance", {})
+        except AssetNotFound:
+            continue
+        if provenance.get("job_id") == job_id:
+            return stored, store.get(stored.key), provenance
+    return None
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _first(group: BaseExceptionGroup) -> BaseException:
+    """The first real failure in a (nested) exception group; cancellations only if nothing else."""
+    for exc in group.exceptions:
+        if isinstance(exc, BaseExceptionGroup):
+            return _first(exc)
+        if not isinstance(exc, asyncio.CancelledError):
+            return exc
+    return group.exceptions[0]
