@@ -87,21 +87,35 @@ def events_schemas(directory: Annotated[Path, typer.Argument()] = Path("docs/eve
         console.print(str(path))
 
 
+TINY_KINDS = ("llama", "sd")
+
+
 @models_app.command("tiny")
 def models_tiny(
-    directory: Annotated[Path, typer.Argument(help="folder to write the model into (Hugging Face layout)")],
+    directory: Annotated[Path, typer.Argument(help="folder to write the model into (Hugging Face / diffusers layout)")],
+    kind: Annotated[str, typer.Option(help="llama: a causal LM (writer); sd: a Stable Diffusion pipeline (visual)")] = "llama",
     seed: Annotated[int, typer.Option(help="weights seed; same seed, same bytes")] = 0,
 ) -> None:
-    """Build a tiny random-weight Llama with a locally trained tokenizer and a chat template."""
-    from helix.models.loading import weights_hash
-    from helix.models.tiny import build_tiny_llama
-
+    """Build a tiny random-weight model of a real architecture, with a locally trained tokenizer."""
+    if kind not in TINY_KINDS:
+        raise typer.BadParameter(f"unknown kind {kind!r}; choose from {', '.join(TINY_KINDS)}")
     try:
-        folder = build_tiny_llama(directory, seed=seed)
+        if kind == "sd":
+            from helix.models.diffusion import tree_hash
+            from helix.models.tiny_diffusion import build_tiny_sd
+
+            folder = build_tiny_sd(directory, seed=seed)
+            revision = tree_hash(folder)
+        else:
+            from helix.models.loading import weights_hash
+            from helix.models.tiny import build_tiny_llama
+
+            folder = build_tiny_llama(directory, seed=seed)
+            revision = weights_hash(folder)
     except ImportError as exc:
         console.print(f"[red]{exc}[/]")
         raise typer.Exit(1) from None
-    console.print(f"tiny model in [bold]{folder}[/] (revision {weights_hash(folder)})")
+    console.print(f"tiny {kind} model in [bold]{folder}[/] (revision {revision})")
 
 
 @app.command()

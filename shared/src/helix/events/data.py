@@ -224,6 +224,12 @@ class TextureRequested(ImageRequest):
     topic: ClassVar[Topic] = Topic.VISUAL_REQUESTS
 
     tileable: bool = True
+    tile_axes: Literal["x", "y", "xy"] | None = Field(None, description="Which way it tiles; default: both when tileable")
+
+    def axes(self) -> Literal["none", "x", "y", "xy"]:
+        if not self.tileable:
+            return "none"
+        return self.tile_axes or "xy"
 
 
 class Deliverable(StrEnum):

@@ -1,0 +1,163 @@
+"""visual.proto's VisualService: live storyboard previews over a bidirectional stream.
+
+Edits arrive on the request stream; one worker renders the newest edit at a few steps on
+the engine (interactive priority: ahead of queued batch work). A newer edit cancels the
+render in flight; a finished frame is sent only if no newer edit has arrived meanwhile,
+so a director never sees an older edit's frame after a newer one's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import re
+import time
+from collections.abc import AsyncIterator
+
+import grpc
+import structlog
+
+from helix.auth import InvalidToken, Principal, Role, TokenVerifier
+from helix.events.data import ID_PATTERN
+from helix.v1 import visual_pb2, visual_pb2_grpc
+from helix_visual import prompts
+from helix_visual.engine import INTERACTIVE, EngineStopped, ImageEngine, ImageSpec
+from helix_visual.rendering import Renderer
+
+log = structlog.get_logger("helix.visual.preview")
+ALLOWED = (Role.DIRECTOR, Role.STUDIO_SYSTEM)
+_ID = re.compile(ID_PATTERN)
+
+
+class InvalidEdit(ValueError):
+    pass
+
+
+def principal_of(context: grpc.aio.ServicerContext, verifier: TokenVerifier) -> Principal:
+    """The caller, from `authorization: Bearer <token>` metadata; raises InvalidToken."""
+    metadata = dict(context.invocation_metadata() or ())
+    header = metadata.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise InvalidToken("send the gateway's bearer token as `authorization: Bearer <token>` metadata")
+    return verifier.verify(token.strip())
+
+
+class VisualServicer(visual_pb2_grpc.VisualServiceServicer):
+    def __init__(self, renderer: Renderer, verifier: TokenVerifier) -> None:
+        self.renderer = renderer
+        self.engine: ImageEngine = renderer.engine
+        self.verifier = verifier
+        self.settings = renderer.settings
+
+    def spec(self, edit: visual_pb2.PreviewEdit) -> ImageSpec:
+        if not _ID.fullmatch(edit.production_id):
+            raise InvalidEdit(f"production_id must match {ID_PATTERN}")
+        if not edit.prompt.strip() or len(edit.prompt) > 4000:
+            raise InvalidEdit("the prompt must have 1-4000 characters")
+        side = self.settings.visual_preview_max_side
+        width, height = edit.width or 256, edit.height or 256
+        if not (64 <= width <= side and 64 <= height <= side):
+            raise InvalidEdit(f"preview sizes are 64-{side} pixels a side")
+        model, _ = self.renderer.pipeline(edit.model or None)
+        steps = min(edit.steps or self.settings.visual_preview_steps, self.settings.visual_preview_steps)
+        seed = edit.seed if edit.HasField("seed") else prompts.stable_seed(edit.production_id, "preview")
+        spec = ImageSpec(model=model, prompt=prompts.with_style(edit.prompt, edit.style or None), width=width, height=height, steps=steps,
+                         guidance_scale=edit.guidance_scale, seed=seed, negative_prompt=edit.negative_prompt or None)
+        return self.renderer.checked(spec)[0]
+
+    async def PreviewFrames(  # noqa: N802
+        self, request_iterator: AsyncIterator[visual_pb2.PreviewEdit], context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[visual_pb2.PreviewFrame]:
+        try:
+            principal = principal_of(context, self.verifier)
+        except InvalidToken as exc:
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, str(exc))
+        if not principal.has_any(*ALLOWED):
+            await context.abort(grpc.StatusCode.PERMISSION_DENIED, "live previews are for directors and studio systems")
+        latest: asyncio.Queue[tuple[visual_pb2.PreviewEdit, float] | None] = asyncio.Queue()
+        newest = {"edit_id": -1}
+        out: asyncio.Queue[visual_pb2.PreviewFrame | BaseException | None] = asyncio.Queue()
+
+        async def read_edits() -> None:
+            try:
+                async for edit in request_iterator:
+                    if not principal.assigned_to(edit.production_id):
+                        out.put_nowait(PermissionError(f"not assigned to production {edit.production_id}"))
+                        return
+                    newest["edit_id"] = max(newest["edit_id"], edit.edit_id)
+                    latest.put_nowait((edit, time.perf_counter()))
+            finally:
+                latest.put_nowait(None)
+
+        async def render_latest() -> None:
+            current: asyncio.Task | None = None
+            try:
+                ended = False
+                while not ended:
+                    item = await latest.get()
+                    while not latest.empty():  # skip to the newest edit waiting
+                        nxt = latest.get_nowait()
+                        item = item if nxt is None else nxt
+                        ended = ended or nxt is None
+                    if item is None:
+                        break
+                    if current is not None:
+                        current.cancel()  # latest wins
+                    current = asyncio.create_task(self._render(*item, newest, out))
+                if current is not None:  # the client stopped sending: its last edit still gets its frame
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await current
+            finally:
+                if current is not None and not current.done():
+                    current.cancel()
+                out.put_nowait(None)
+
+        tasks = [asyncio.create_task(read_edits()), asyncio.create_task(render_latest())]
+        try:
+            while True:
+                item = await out.get()
+                if item is None:
+                    break
+                if isinstance(item, PermissionError):
+                    await context.abort(grpc.StatusCode.PERMISSION_DENIED, str(item))
+                if isinstance(item, InvalidEdit | ValueError):
+                    await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(item))
+                if isinstance(item, EngineStopped):
+                    await context.abort(grpc.StatusCode.UNAVAILABLE, "the visual service is stopping; retry on another replica")
+                if isinstance(item, BaseException):
+                    log.error("preview failed", error=repr(item))
+                    await context.abort(grpc.StatusCode.INTERNAL, "preview failed")
+                yield item
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+
+    async def _render(self, edit: visual_pb2.PreviewEdit, arrived: float, newest: dict[str, int],
+                      out: asyncio.Queue) -> None:
+        try:
+            spec = self.spec(edit)
+            result = await self.engine.render(spec, priority=INTERACTIVE)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            out.put_nowait(exc)
+            return
+        if edit.edit_id < newest["edit_id"]:
+            return  # a newer edit arrived while this one rendered: its frame is stale
+        png = io.BytesIO()
+        result.image.save(png, format="PNG")
+        loaded = self.engine.pipelines[spec.model]
+        out.put_nowait(visual_pb2.PreviewFrame(edit_id=edit.edit_id, png=png.getvalue(), width=spec.width, height=spec.height,
+                                               steps=spec.steps, seed=spec.seed, seconds=time.perf_counter() - arrived,
+                                               model=f"{loaded.ref.id}@{loaded.ref.revision}"))
+
+
+def add_to_server(server: grpc.aio.Server, renderer: Renderer, verifier: TokenVerifier) -> VisualServicer:
+    servicer = VisualServicer(renderer, verifier)
+    visual_pb2_grpc.add_VisualServiceServicer_to_server(servicer, server)
+    return servicer

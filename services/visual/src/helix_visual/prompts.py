@@ -1,0 +1,41 @@
+"""Prompt text for images, apart from code: a shot of a storyboard as a frame prompt, the
+production's style on every prompt, and seeds that keep a production's look consistent."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+FRAME_STYLE = "storyboard frame"
+
+
+def with_style(prompt: str, style: str | None) -> str:
+    """The request's prompt with the production's look after it (the shared style prompt)."""
+    return f"{prompt}, {style}" if style else prompt
+
+
+def shot_prompt(shot: dict[str, Any], *, extra: str | None, style: str | None) -> str:
+    """A storyboard shot (writer's `helix.story.Shot`) as an image prompt."""
+    subjects = " and ".join(shot.get("subjects") or []) or "no one"
+    kind = str(shot.get("shot_type", "medium")).replace("_", " ")
+    camera = str(shot.get("camera", "static"))
+    parts = [f"{FRAME_STYLE}, {kind} shot, {camera} camera", f"{subjects}: {shot.get('action', '')}", f"at {shot.get('location', '')}"]
+    if extra:
+        parts.append(extra)
+    return with_style(", ".join(p for p in parts if p.strip()), style)
+
+
+def revision_prompt(prompt: str, notes: str) -> str:
+    """A revision's prompt: the parent's prompt with the reviewer's notes."""
+    return f"{prompt}, {notes}"
+
+
+def stable_seed(*parts: object) -> int:
+    """A seed from names (production, location, characters): the same names, the same noise."""
+    digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 1  # 63 bits, as the contracts allow
+
+
+def shot_seed(base: int | str, shot: dict[str, Any]) -> int:
+    """Frames of one location with the same characters start from the same noise: a consistent look."""
+    return stable_seed(base, shot.get("location", ""), *sorted(shot.get("subjects") or []))

@@ -1,0 +1,79 @@
+"""What the visual service does when review decides about one of its images (choreography).
+
+A revision request on a frame, scene plate or texture re-renders it image-to-image from the
+version the reviewer saw, with the reviewer's notes added to its prompt, the same model,
+size, seed and tiling: a new version of the same asset whose parent is the old one. The
+job's id comes from the decision, so a redelivered decision resumes the same job.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+
+from helix.events import (
+    CloudEvent,
+    FrameRequested,
+    ImageRequest,
+    ReviewRevisionRequested,
+    SceneRequested,
+    TextureRequested,
+    new_event,
+)
+from helix.generation import GeneratorKit, Job, derived_event_id
+from helix.generation.ids import ImageAssetId, ImageFamily
+from helix_visual import prompts
+from helix_visual.engine import ImageSpec
+from helix_visual.images import decode
+from helix_visual.rendering import Renderer
+from helix_visual.tiling import seam_check
+
+log = structlog.get_logger("helix.visual")
+SOURCE = "/helix/visual"
+HANDLED = (ReviewRevisionRequested,)
+REQUEST_OF: dict[ImageFamily, type[ImageRequest]] = {
+    ImageFamily.FRAME: FrameRequested,
+    ImageFamily.SCENE: SceneRequested,
+    ImageFamily.TEXTURE: TextureRequested,
+}
+
+
+class VisualReactions:
+    def __init__(self, kit: GeneratorKit, renderer: Renderer) -> None:
+        self.kit = kit
+        self.renderer = renderer
+
+    async def on_decision(self, event: CloudEvent[Any]) -> None:
+        decision = event.data
+        asset = ImageAssetId.parse(decision.asset_id)
+        if asset is None or not isinstance(decision, ReviewRevisionRequested):
+            return  # not an image of ours, or nothing to do
+        await self.revise(event, asset)
+
+    async def revise(self, event: CloudEvent[Any], asset: ImageAssetId) -> None:
+        decision: ReviewRevisionRequested = event.data
+        # The job's request: what the reviewer asked for; the image's own settings come from
+        # the version they saw, read inside the job (a missing parent fails the job, saying so).
+        request = REQUEST_OF[asset.family](
+            production_id=decision.production_id, job_id=f"rev-{decision.decision_id}"[:128], requested_by=decision.reviewer,
+            notes=decision.notes, parent_asset_ids=[decision.asset_id], prompt=decision.notes[:4000])
+        log.info("visual.revision", asset_id=decision.asset_id, version=decision.asset_version, notes=decision.notes[:200])
+
+        async def work(job: Job) -> list[str]:
+            parent = await self.renderer.image(decision.production_id, decision.asset_id, decision.asset_version)
+            shown = parent.provenance.get("parameters", {})
+            prompt = prompts.revision_prompt(str(shown.get("prompt") or parent.provenance.get("inputs", {}).get("prompt", "")),
+                                             decision.notes)
+            tiling = shown.get("tiling", "none")
+            width, height = decode(parent.data).size  # the picture as the reviewer saw it
+            spec = ImageSpec(model=shown.get("model_name", "default"), prompt=prompt, width=width, height=height, steps=int(shown.get("steps", 4)),
+                             guidance_scale=float(shown.get("guidance_scale", 0.0)), seed=int(parent.provenance.get("seed") or 0),
+                             tiling=tiling, init_image=parent.data, strength=self.renderer.settings.visual_revision_strength)
+            inputs = {"prompt": prompt, "notes": decision.notes, "revises": {"asset_id": decision.asset_id, "version": parent.stored.key.version}}
+            return [await self.renderer.image_asset(job, asset, spec, inputs=inputs, parents=[decision.asset_id],
+                                                    revises_version=parent.stored.key.version,
+                                                    check=seam_check(tiling) if tiling != "none" else None)]
+
+        await self.kit.run(new_event(request, source=SOURCE, event_id=derived_event_id("reaction", event.id)), work)
+

@@ -1,0 +1,48 @@
+"""Visual settings: the HELIX_* environment, like every Helix process, plus its models and engine."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from helix.settings import HelixSettings, helix_home, infra_env_file
+
+DEFAULT_MODEL = "default"
+
+
+class VisualSettings(HelixSettings):
+    service_name: str = "visual"
+    # The default model: a Hugging Face id or a local folder in diffusers format; empty: the
+    # tiny random pipeline Helix builds itself under .helix/models (noise, real code path).
+    visual_model: str = ""
+    visual_revision: str = "main"
+    # More models by name, chosen per request (`model` in the request): {"sdxl": "stabilityai/sdxl-turbo"}.
+    visual_models: dict[str, str] = Field(default_factory=dict)
+    visual_dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    visual_device: Literal["auto", "cpu", "cuda"] = "auto"
+    visual_scheduler: str = "default"  # helix.models.diffusion.SCHEDULERS: default, euler, euler_a, ddim, dpmpp_2m, unipc, lcm, turbo
+    visual_max_batch: int = Field(8, ge=1, le=64)  # images per pipeline call: what fits device memory
+    visual_max_queue: int = Field(64, ge=1, le=10_000)  # images waiting; a full queue holds the Kafka consumer back
+    visual_batch_wait_s: float = Field(0.01, ge=0, le=1)
+    visual_max_side: int = Field(0, ge=0, le=8192)  # 0: twice the model's native size
+    visual_preview_side: int = Field(256, ge=32, le=1024)  # the review console's preview image
+    visual_progress_every_s: float = Field(0.5, ge=0)  # step progress at most this often per job
+    visual_revision_strength: float = Field(0.5, gt=0, le=1)  # how far a revision may move from its parent image
+    # GPU settings, each measured (bench/visual_throughput.py) and kept only where it helps.
+    visual_channels_last: bool = False
+    visual_fuse_qkv: bool = False
+    visual_compile: bool = False
+    # The live storyboard preview (visual.proto).
+    visual_grpc_address: str = "127.0.0.1:50081"
+    visual_preview_steps: int = Field(2, ge=1, le=50)
+    visual_preview_max_side: int = Field(512, ge=64, le=2048)
+
+    def model_paths(self) -> dict[str, str]:
+        """Configured model names -> id or folder ('default' is always there)."""
+        return {DEFAULT_MODEL: self.visual_model or str(helix_home() / "models" / "tiny-sd"), **self.visual_models}
+
+
+def load_visual_settings(**overrides: object) -> VisualSettings:
+    env_file = infra_env_file()
+    return VisualSettings(_env_file=env_file if env_file.is_file() else None, **overrides)  # type: ignore[call-arg]

@@ -1,0 +1,135 @@
+"""Load a diffusion pipeline once per process: `load_image_pipeline(id_or_path, ...)`.
+
+A Hugging Face id or a local folder in diffusers format (a real checkpoint, or one from
+`helix models tiny --kind sd`), through `AutoPipelineForText2Image` either way (SD 1.x/2.x,
+SDXL, SD-Turbo, …), with an image-to-image pipeline sharing the same modules. The
+scheduler is chosen by name (`SCHEDULERS`, few-step ones included). The result carries the
+`ModelRef` provenance records: for a hub id the resolved commit when known, for a local
+folder `sha256:<hash of every weights file in it>`. One instance per (id, revision, dtype,
+device, scheduler) per process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from helix.events import ModelRef
+from helix.models import require_models_extra
+from helix.models.loading import WEIGHT_SUFFIXES, Device, Dtype, resolve_device, resolve_dtype
+
+# name -> (diffusers scheduler class, config overrides)
+SCHEDULERS: dict[str, tuple[str, dict[str, Any]]] = {
+    "default": ("", {}),  # the checkpoint's own
+    "euler": ("EulerDiscreteScheduler", {}),
+    "euler_a": ("EulerAncestralDiscreteScheduler", {}),
+    "ddim": ("DDIMScheduler", {}),
+    "dpmpp_2m": ("DPMSolverMultistepScheduler", {}),
+    "unipc": ("UniPCMultistepScheduler", {}),
+    "lcm": ("LCMScheduler", {}),  # LCM-distilled checkpoints and LCM-LoRA: 2-8 steps
+    "turbo": ("EulerAncestralDiscreteScheduler", {"timestep_spacing": "trailing"}),  # SD-Turbo / SDXL-Turbo: 1-4 steps
+}
+
+
+@dataclass(frozen=True, eq=False)
+class LoadedPipeline:
+    """A text-to-image pipeline and an image-to-image one over the same modules, with provenance."""
+
+    text2img: Any
+    img2img: Any
+    ref: ModelRef
+    device: str
+    dtype: str
+    scheduler: str
+    is_tiny: bool = False
+
+    @property
+    def vae_scale_factor(self) -> int:
+        return int(getattr(self.text2img, "vae_scale_factor", 8))
+
+    @property
+    def max_prompt_tokens(self) -> int:
+        """Tokens the text encoder reads (start and end tokens included)."""
+        return int(self.text2img.tokenizer.model_max_length)
+
+    @property
+    def native_size(self) -> int:
+        """The side length the UNet was configured for (its sample size × the VAE's factor)."""
+        return int(self.text2img.unet.config.sample_size) * self.vae_scale_factor
+
+    def prompt_tokens(self, prompt: str) -> int:
+        return len(self.text2img.tokenizer(prompt, truncation=False)["input_ids"])
+
+    def modules(self) -> list[Any]:
+        """The torch modules that run per denoising step and decode (for tiling and tuning)."""
+        return [m for m in (self.text2img.unet, self.text2img.vae) if m is not None]
+
+
+def tree_hash(folder: Path) -> str:
+    """`sha256:<hex>` over every weights file under `folder` (relative names and bytes, in name order)."""
+    digest = hashlib.sha256()
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name.endswith(WEIGHT_SUFFIXES))
+    if not files:
+        raise FileNotFoundError(f"no weights file (*.safetensors, *.bin) under {folder}")
+    for path in files:
+        digest.update(str(path.relative_to(folder)).encode() + b"\0")
+        with path.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+    return f"sha256:{digest.hexdigest()}"
+
+
+_lock = threading.Lock()
+_cache: dict[tuple[str, str, str, str, str], LoadedPipeline] = {}
+
+
+def load_image_pipeline(model_id_or_path: str, *, revision: str = "main", dtype: Dtype = "auto", device: Device = "auto",
+                        scheduler: str = "default") -> LoadedPipeline:
+    """The process's shared instance of a diffusion pipeline; loads it on first use."""
+    require_models_extra()
+    if scheduler not in SCHEDULERS:
+        raise ValueError(f"unknown scheduler {scheduler!r}; choose from {', '.join(SCHEDULERS)}")
+    local = Path(model_id_or_path).expanduser()
+    model_id = str(local.resolve()) if local.is_dir() else model_id_or_path
+    real_device = resolve_device(device)
+    key = (model_id, revision, resolve_dtype(dtype, real_device), real_device, scheduler)
+    with _lock:
+        loaded = _cache.get(key)
+        if loaded is None:
+            loaded = _cache[key] = _load(*key, local=local.is_dir())
+        return loaded
+
+
+def clear_cache() -> None:
+    with _lock:
+        _cache.clear()
+
+
+def _load(model_id: str, revision: str, dtype: str, device: str, scheduler: str, *, local: bool) -> LoadedPipeline:
+    import diffusers
+    import torch
+    from diffusers import AutoPipelineForImage2Image, AutoPipelineForText2Image
+
+    from helix.models.tiny import is_tiny
+
+    if local:
+        pinned = tree_hash(Path(model_id))
+        if revision not in ("main", pinned):
+            raise ValueError(f"{model_id} holds weights {pinned}, not the pinned revision {revision}")
+        kwargs: dict[str, Any] = {}
+    else:
+        kwargs = {"revision": revision}
+    text2img = AutoPipelineForText2Image.from_pretrained(model_id, torch_dtype=getattr(torch, dtype), **kwargs)
+    if scheduler != "default":
+        cls_name, overrides = SCHEDULERS[scheduler]
+        text2img.scheduler = getattr(diffusers, cls_name).from_config(text2img.scheduler.config, **overrides)
+    text2img.to(device)
+    text2img.set_progress_bar_config(disable=True)
+    img2img = AutoPipelineForImage2Image.from_pipe(text2img)
+    img2img.set_progress_bar_config(disable=True)
+    resolved = pinned if local else (getattr(text2img, "_commit_hash", None) or revision)
+    return LoadedPipeline(text2img=text2img, img2img=img2img, ref=ModelRef(id=model_id, revision=resolved), device=device,
+                          dtype=dtype, scheduler=scheduler, is_tiny=local and is_tiny(model_id))

@@ -1,0 +1,90 @@
+"""A tiny random-weight Stable Diffusion pipeline, saved in diffusers format.
+
+`build_tiny_sd(DIR)` writes a `StableDiffusionPipeline` of the real architecture at toy
+size: a UNet (block channels 32/64, one cross-attention block), a 4-block VAE (so latents
+are 8× smaller than the image, as in SD; its decoder blurs, so images have structure), a 2-layer CLIP text encoder (hidden 32, 77
+positions) and a CLIP tokenizer whose BPE merges are trained here, with `tokenizers`, on
+text the project ships. `DiffusionPipeline.from_pretrained` loads the folder exactly as it
+loads a real checkpoint. Its images are noise; sizes, steps, batching, tiling, formats and
+timings are real. Same seed, same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from helix.models import require_models_extra
+from helix.models.tiny import CORPUS, TINY_MARKER
+
+BOS, EOS = "<|startoftext|>", "<|endoftext|>"
+# CLIP's own pre-tokenization (transformers' CLIPTokenizer uses the same pattern).
+_CLIP_SPLIT = r"""<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+"""
+
+
+def _clip_tokenizer(vocab_size: int):  # -> transformers.CLIPTokenizer
+    from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers, trainers
+    from transformers import CLIPTokenizer
+
+    tok = Tokenizer(models.BPE(end_of_word_suffix="</w>", unk_token=EOS))
+    tok.normalizer = normalizers.Sequence([normalizers.NFC(), normalizers.Replace(Regex(r"\s+"), " "), normalizers.Lowercase()])
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(_CLIP_SPLIT), behavior="removed", invert=True),
+        pre_tokenizers.ByteLevel(add_prefix_space=False),
+    ])
+    alphabet = pre_tokenizers.ByteLevel.alphabet()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=[BOS, EOS], initial_alphabet=alphabet,
+                                  end_of_word_suffix="</w>", show_progress=False)
+    lines = CORPUS.read_text(encoding="utf-8").splitlines()
+    tok.train_from_iterator(lines, trainer=trainer, length=len(lines))
+    model = json.loads(tok.to_str())["model"]
+    vocab: dict[str, int] = model["vocab"]
+    for ch in sorted(alphabet):  # every byte may also end a word: nothing is ever unknown
+        vocab.setdefault(ch + "</w>", len(vocab))
+    return CLIPTokenizer(vocab=vocab, merges=[tuple(m) for m in model["merges"]], model_max_length=77)
+
+
+def build_tiny_sd(directory: Path, *, seed: int = 0, vocab_size: int = 1000) -> Path:
+    """Build and save a tiny random Stable Diffusion pipeline in `directory`; returns the folder."""
+    require_models_extra()
+    import torch
+    from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionPipeline, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    tokenizer = _clip_tokenizer(vocab_size)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        text_encoder = CLIPTextModel(CLIPTextConfig(
+            vocab_size=len(tokenizer), hidden_size=32, intermediate_size=37, num_hidden_layers=2, num_attention_heads=4,
+            max_position_embeddings=77, projection_dim=32, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+            pad_token_id=tokenizer.pad_token_id))
+        unet = UNet2DConditionModel(
+            sample_size=32, in_channels=4, out_channels=4, layers_per_block=2, block_out_channels=(32, 64),
+            down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+            cross_attention_dim=32, attention_head_dim=8, norm_num_groups=32)
+        vae = AutoencoderKL(
+            in_channels=3, out_channels=3, latent_channels=4, sample_size=256, norm_num_groups=32, layers_per_block=1,
+            block_out_channels=(32, 32, 64, 64), down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4)
+        # Random channel mixing, but spatially uniform 3×3 kernels in the decoder: a blur at
+        # every scale, so images have structure (neighbouring pixels alike, as in real
+        # images) rather than pixel noise. Seam checks and previews need that to mean anything.
+        with torch.no_grad():
+            for conv in vae.decoder.modules():
+                if isinstance(conv, torch.nn.Conv2d) and conv.kernel_size == (3, 3):
+                    conv.weight.copy_(conv.weight.mean(dim=(2, 3), keepdim=True).expand_as(conv.weight))
+    scheduler = EulerDiscreteScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", num_train_timesteps=1000,
+                                       steps_offset=1, timestep_spacing="trailing")
+    pipe = StableDiffusionPipeline(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet, scheduler=scheduler,
+                                   safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+    pipe.save_pretrained(directory, safe_serialization=True)
+    marker = {
+        "helix_tiny": True,
+        "random_weights": True,
+        "architecture": "StableDiffusionPipeline",
+        "seed": seed,
+        "note": "Tiny random-weight diffusion pipeline built by `helix models tiny --kind sd`: for tests and local runs, its images are noise.",
+    }
+    (directory / TINY_MARKER).write_text(json.dumps(marker, indent=2, sort_keys=True) + "\n")
+    return directory
