@@ -213,3 +213,28 @@ async def test_batch_consumer_gets_whole_polls_and_isolates_a_poison_event(setti
     assert calls[1:] == [["a"], ["b"], ["poison"], ["c"]]
     (dead,) = read_topic(settings, Topic.DLQ, count=1)
     assert b"poison" in dead.value()
+
+
+async def test_batch_handler_settles_each_event_on_its_own(settings: HelixSettings) -> None:
+    """A batch handler that returns one outcome per event: a failed event is dead-lettered
+    alone and the ones that succeeded are not run again."""
+    bus = HelixBus(settings, source="/helix/tests")
+    calls: list[list[str]] = []
+
+    @bus.batch_consumer(Topic.JOBS_STATUS, group="settled")
+    async def handle(events: list[CloudEvent[Any]]) -> list[BaseException | None]:
+        calls.append([e.data.step for e in events])
+        return [ValueError("cannot do poison") if e.data.step == "poison" else None for e in events]
+
+    producer = HelixBus(settings, source="/helix/tests/producer")
+    async with producer:
+        for step in ("a", "poison", "b"):
+            await producer.publish(example(JobProgress, step=step))
+    async with bus:
+        await eventually(lambda: bool(read_topic(settings, Topic.DLQ, count=1, timeout=0.5)), what="the poison event dead-lettered")
+        await asyncio.sleep(0.5)
+    assert calls == [["a", "poison", "b"]], "one call; nothing re-run event by event"
+    (dead,) = read_topic(settings, Topic.DLQ, count=1)
+    headers = dict(dead.headers())
+    assert b"poison" in dead.value() and headers["helix-dlq-kind"] == b"handler_error"
+    assert b"cannot do poison" in headers["helix-dlq-reason"]

@@ -122,7 +122,7 @@ def _load(model_id: str, revision: str, dtype: str, device: str, scheduler: str,
         kwargs: dict[str, Any] = {}
     else:
         kwargs = {"revision": revision}
-    text2img = AutoPipelineForText2Image.from_pretrained(model_id, torch_dtype=getattr(torch, dtype), **kwargs)
+    text2img = AutoPipelineForText2Image.from_pretrained(model_id, dtype=getattr(torch, dtype), **kwargs)
     if scheduler != "default":
         cls_name, overrides = SCHEDULERS[scheduler]
         text2img.scheduler = getattr(diffusers, cls_name).from_config(text2img.scheduler.config, **overrides)

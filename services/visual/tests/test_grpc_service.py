@@ -1,0 +1,94 @@
+"""The live preview stream: latest edit wins, no stale frame after a newer one, tokens checked."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import grpc
+import pytest
+
+from helix.auth import TokenVerifier, mint_token
+from helix.grpc import create_server
+from helix.models.diffusion import LoadedPipeline
+from helix.settings import HelixSettings
+from helix.v1 import visual_pb2, visual_pb2_grpc
+from helix_visual.engine import ImageEngine
+from helix_visual.grpc_service import add_to_server
+from helix_visual.images import decode
+from helix_visual.rendering import Renderer
+from helix_visual.settings import VisualSettings
+
+SECRET = "visual-tests-" + "s" * 40
+
+
+@pytest.fixture
+async def stub(tiny_sd: LoadedPipeline) -> AsyncIterator[visual_pb2_grpc.VisualServiceStub]:
+    settings = VisualSettings(auth_secret=SECRET, visual_preview_steps=2)
+    async with ImageEngine({"default": tiny_sd}, max_batch=4) as engine:
+        server, port, _ = create_server("visual", address="127.0.0.1:0")
+        add_to_server(server, Renderer(engine, None, settings, {}), TokenVerifier(settings))  # type: ignore[arg-type]
+        await server.start()
+        try:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+                yield visual_pb2_grpc.VisualServiceStub(channel)
+        finally:
+            await server.stop(grace=None)
+
+
+def bearer(*roles: str, productions: tuple[str, ...] = ("lighthouse",)) -> list[tuple[str, str]]:
+    token = mint_token(HelixSettings(auth_secret=SECRET), "dana", list(roles), productions=list(productions))
+    return [("authorization", f"Bearer {token}")]
+
+
+def edit(n: int, **fields: object) -> visual_pb2.PreviewEdit:
+    values: dict = {"production_id": "lighthouse", "edit_id": n, "prompt": f"lighthouse, take {n}", "width": 128, "height": 128, "seed": 5}
+    values.update(fields)
+    return visual_pb2.PreviewEdit(**values)
+
+
+async def test_quick_edits_get_previews_and_never_a_stale_one(stub: visual_pb2_grpc.VisualServiceStub) -> None:
+    async def edits() -> AsyncIterator[visual_pb2.PreviewEdit]:
+        for n in range(1, 6):
+            yield edit(n)
+            await asyncio.sleep(0.005)  # a director typing
+
+    frames = [f async for f in stub.PreviewFrames(edits(), metadata=bearer("director"))]
+    ids = [f.edit_id for f in frames]
+    assert ids and ids[-1] == 5, ids
+    assert ids == sorted(set(ids)), f"no preview of an older edit after a newer one: {ids}"
+    last = frames[-1]
+    assert decode(last.png).size == (128, 128) and last.steps == 2 and last.seconds > 0 and "@sha256:" in last.model
+
+
+async def test_an_unauthenticated_stream_is_refused(stub: visual_pb2_grpc.VisualServiceStub) -> None:
+    async def one() -> AsyncIterator[visual_pb2.PreviewEdit]:
+        yield edit(1)
+
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        _ = [f async for f in stub.PreviewFrames(one())]
+    assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        _ = [f async for f in stub.PreviewFrames(one(), metadata=[("authorization", "Bearer forged.token.here")])]
+    assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+async def test_roles_and_productions_are_checked(stub: visual_pb2_grpc.VisualServiceStub) -> None:
+    async def one(production: str = "lighthouse") -> AsyncIterator[visual_pb2.PreviewEdit]:
+        yield edit(1, production_id=production)
+
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        _ = [f async for f in stub.PreviewFrames(one(), metadata=bearer("reviewer"))]
+    assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        _ = [f async for f in stub.PreviewFrames(one("other-show"), metadata=bearer("director"))]
+    assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED and "other-show" in (err.value.details() or "")
+
+
+async def test_a_bad_edit_is_an_invalid_argument(stub: visual_pb2_grpc.VisualServiceStub) -> None:
+    async def one() -> AsyncIterator[visual_pb2.PreviewEdit]:
+        yield edit(1, width=100)
+
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        _ = [f async for f in stub.PreviewFrames(one(), metadata=bearer("director"))]
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "multiple of 8" in (err.value.details() or "")
