@@ -1,0 +1,214 @@
+"""The visual service on the real broker and store, with the tiny Stable Diffusion pipeline
+loaded like a real checkpoint: frame, scene and texture requests become PNGs in MinIO with
+lineage, asset events, step progress and completed jobs; one review item per image; a
+revision is a new version whose parent is the old; the gateway's endpoints end in
+completed jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from helix.assets import AssetStore
+from helix.events import (
+    Actor,
+    FrameRequested,
+    ReviewRevisionRequested,
+    SceneRequested,
+    TextureRequested,
+    Topic,
+    decode,
+    encode,
+    new_event,
+)
+from helix.settings import HelixSettings
+from helix.v1 import common_pb2, review_pb2
+from helix_visual.app import VisualApp
+from helix_visual.images import png_text
+from helix_visual.images import decode as decode_image
+from helix_visual.settings import VisualSettings
+from helix_visual.tiling import seamless
+from tests.conftest import make_settings
+from tests.integration.gateway_harness import Stack, create_production, gateway_stack, poll
+from tests.integration.kafka_helpers import produce_raw, read_topic_async
+from tests.integration.review_helpers import review_settings, running_review
+
+pytestmark = pytest.mark.infra
+DANA = Actor(subject="dana", roles=["director"])
+
+
+@pytest.fixture(scope="module")
+def tiny_sd(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from helix.models.tiny_diffusion import build_tiny_sd
+
+    return build_tiny_sd(tmp_path_factory.mktemp("tiny-sd"), seed=0)
+
+
+def visual_settings(settings: HelixSettings, model: Path, **overrides: Any) -> VisualSettings:
+    return VisualSettings(**{**settings.model_dump(), "service_name": "visual", "visual_model": str(model), "visual_device": "cpu",
+                             "visual_dtype": "float32", "visual_grpc_address": "127.0.0.1:0", "visual_progress_every_s": 0.0,
+                             **overrides})
+
+
+@pytest_asyncio.fixture
+async def visual(settings: HelixSettings, tiny_sd: Path) -> AsyncIterator[VisualApp]:
+    app = VisualApp(visual_settings(settings, tiny_sd))
+    await app.start()
+    try:
+        yield app
+    finally:
+        await app.stop()
+
+
+async def events_until(settings: HelixSettings, topic: Topic, done: Any, timeout: float = 120) -> list[Any]:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        events = [decode(r.value()) for r in await read_topic_async(settings, topic, count=10_000, timeout=1.5)]
+        if done(events) or loop.time() > deadline:
+            return events
+
+
+def completed(events: list[Any], *job_ids: str) -> bool:
+    finished = {e.data.job_id for e in events if e.type in ("helix.job.completed", "helix.job.failed")}
+    return set(job_ids) <= finished
+
+
+def send(settings: HelixSettings, data: Any) -> Any:
+    event = new_event(data, source="/tests/studio")
+    produce_raw(settings, data.topic, encode(event), key=data.production_id.encode())
+    return event
+
+
+def storyboard(settings: HelixSettings) -> str:
+    """A writer's storyboard asset for scene s1 (two shots), as the writer stores it."""
+    shots = [{"shot_id": f"s1-shot{n}", "shot_type": kind, "camera": "static", "subjects": ["MARA"], "action": action,
+              "location": "Lamp room", "duration_s": 3} for n, (kind, action) in enumerate([("wide", "climbs"), ("close_up", "lights it")], 1)]
+    body = {"level": "storyboard-s1", "script_id": "script-j0", "content": {"production_id": "lighthouse", "script_id": "script-j0",
+                                                                            "scene_id": "s1", "shots": shots}}
+    store = AssetStore(settings)
+    store.ensure_bucket()
+    store.put(production_id="lighthouse", kind="storyboard", asset_id="script-j0-storyboard-s1", data=json.dumps(body).encode(),
+              media_type="application/json", ext="json")
+    return "script-j0-storyboard-s1"
+
+
+async def test_frames_scenes_and_textures_end_to_end(settings: HelixSettings, visual: VisualApp) -> None:
+    board = storyboard(settings)
+    send(settings, FrameRequested(production_id="lighthouse", job_id="frames-1", requested_by=DANA, prompt="charcoal", style="noir",
+                                  storyboard_asset_id=board, width=128, height=128, steps=3, seed=11))
+    send(settings, SceneRequested(production_id="lighthouse", job_id="scene-1", requested_by=DANA, prompt="a harbour at dusk",
+                                  width=192, height=128, steps=3, seed=5))
+    send(settings, TextureRequested(production_id="lighthouse", job_id="tex-1", requested_by=DANA, prompt="weathered stone",
+                                    width=128, height=128, steps=3, seed=2))
+    jobs = await events_until(settings, Topic.JOBS_STATUS, lambda es: completed(es, "frames-1", "scene-1", "tex-1"))
+    by_job: dict[str, list[Any]] = {}
+    for event in jobs:
+        by_job.setdefault(event.data.job_id, []).append(event)
+    for job_id in ("frames-1", "scene-1", "tex-1"):
+        kinds = [e.type for e in by_job[job_id]]
+        assert kinds[0] == "helix.job.accepted" and kinds[-1] == "helix.job.completed" and "helix.job.failed" not in kinds, kinds
+        steps = [e.data.step for e in by_job[job_id] if e.type == "helix.job.progress"]
+        assert any(": step 3 of 3" in s for s in steps), steps
+    assert by_job["frames-1"][-1].data.asset_ids == ["frame-frames-1-s1-shot1", "frame-frames-1-s1-shot2"]
+
+    assets = {e.data.asset_id: e.data for e in await events_until(settings, Topic.ASSETS_GENERATED, lambda es: len(es) >= 4)}
+    assert set(assets) == {"frame-frames-1-s1-shot1", "frame-frames-1-s1-shot2", "scene-scene-1", "texture-tex-1"}
+    store = AssetStore(settings)
+    for asset in assets.values():
+        assert asset.media_type == "image/png" and asset.model is not None and asset.model.revision.startswith("sha256:")
+        assert asset.requested_by.subject == "dana" and asset.cost is not None and asset.cost.model_seconds > 0
+        (version,) = store.versions("lighthouse", asset.kind, asset.asset_id)
+        data = store.get(version.key)
+        assert png_text(data)["helix"] and json.loads(png_text(data)["helix"])["seed"] == asset.seed
+        assert store.get(version.key.preview())[:8] == b"\x89PNG\r\n\x1a\n"
+    frame = assets["frame-frames-1-s1-shot1"]
+    assert frame.parent_asset_ids == [board] and "close up" not in frame.inputs["prompt"] and "wide shot" in frame.inputs["prompt"]
+    assert frame.inputs["prompt"].endswith("noir") and frame.inputs["shot"]["shot_id"] == "s1-shot1"
+    assert decode_image(store.get(store.versions("lighthouse", "scene", "scene-scene-1")[0].key)).size == (192, 128)
+    texture = assets["texture-tex-1"]
+    assert texture.parameters["tiling"] == "xy" and texture.parameters["tiles"] is True
+    assert seamless(decode_image(store.get(store.versions("lighthouse", "texture", "texture-tex-1")[0].key)), "xy")
+
+    # The review queue gets exactly one item per image, also when a request is delivered again.
+    send(settings, FrameRequested(production_id="lighthouse", job_id="frames-1", requested_by=DANA, prompt="charcoal", style="noir",
+                                  storyboard_asset_id=board, width=128, height=128, steps=3, seed=11))
+    async with running_review(review_settings(settings)) as (_, stub):
+        await asyncio.sleep(4)
+        items = (await stub.ListItems(review_pb2.ListItemsRequest(production_id="lighthouse", page=common_pb2.PageRequest(page_size=100)))).items
+    assert sorted(i.asset.asset_id for i in items) == sorted(assets), "one item per image, none twice"
+    for asset_id in assets:
+        assert len(store.versions("lighthouse", assets[asset_id].kind, asset_id)) == 1
+
+
+async def test_a_revision_is_a_new_version_made_from_the_old(settings: HelixSettings, visual: VisualApp) -> None:
+    from datetime import UTC, datetime
+
+    send(settings, SceneRequested(production_id="lighthouse", job_id="plate", requested_by=DANA, prompt="a harbour", width=128,
+                                  height=128, steps=4, seed=3))
+    await events_until(settings, Topic.JOBS_STATUS, lambda es: completed(es, "plate"))
+    revision = ReviewRevisionRequested(production_id="lighthouse", decision_id="dec-7", asset_id="scene-plate", kind="scene",
+                                       asset_version=1, reviewer=Actor(subject="rhea"), decided_at=datetime.now(UTC),
+                                       notes="more fog, no boats")
+    send(settings, revision)
+    jobs = await events_until(settings, Topic.JOBS_STATUS, lambda es: completed(es, "rev-dec-7"))
+    assert [e.type for e in jobs if e.data.job_id == "rev-dec-7"][-1] == "helix.job.completed"
+    store = AssetStore(settings)
+    first, second = store.versions("lighthouse", "scene", "scene-plate")
+    assert first.sha256 != second.sha256
+    provenance = store.sidecar(second.key)["provenance"]
+    assert provenance["revises_version"] == 1 and provenance["parents"] == ["scene-plate"]
+    assert provenance["inputs"]["prompt"] == "a harbour, more fog, no boats" and provenance["parameters"]["strength"] == 0.5
+    assets = [e.data for e in await events_until(settings, Topic.ASSETS_GENERATED, lambda es: len(es) >= 2)]
+    assert [(a.asset_id, a.version, a.revises_version) for a in assets] == [("scene-plate", 1, None), ("scene-plate", 2, 1)]
+
+
+async def test_bad_requests_fail_with_a_reason_and_the_consumer_goes_on(settings: HelixSettings, visual: VisualApp) -> None:
+    send(settings, SceneRequested(production_id="lighthouse", job_id="bad-model", requested_by=DANA, prompt="x", model="sdxl"))
+    send(settings, SceneRequested(production_id="lighthouse", job_id="bad-size", requested_by=DANA, prompt="x", width=2048, height=128))
+    send(settings, FrameRequested(production_id="lighthouse", job_id="no-parent", requested_by=DANA, prompt="x",
+                                  storyboard_asset_id="script-nope-storyboard-s1"))
+    send(settings, SceneRequested(production_id="lighthouse", job_id="good", requested_by=DANA, prompt="a pier", width=64, height=64,
+                                  steps=2, seed=1))
+    send(settings, SceneRequested(production_id="lighthouse", job_id="twin", requested_by=DANA, prompt="a pier", width=64, height=64,
+                                  steps=2, seed=1))
+    jobs = await events_until(settings, Topic.JOBS_STATUS, lambda es: completed(es, "bad-model", "bad-size", "no-parent", "good", "twin"))
+    failed = {e.data.job_id: e.data.error for e in jobs if e.type == "helix.job.failed"}
+    assert "unknown model 'sdxl'" in failed["bad-model"]
+    assert "width 2048 is outside" in failed["bad-size"]
+    assert "no storyboard script-nope-storyboard-s1" in failed["no-parent"]
+    assert "good" not in failed and "twin" not in failed
+    store = AssetStore(settings)
+    (good,), (twin,) = store.versions("lighthouse", "scene", "scene-good"), store.versions("lighthouse", "scene", "scene-twin")
+    assert good.sha256 == twin.sha256, "the same request with one seed: byte-identical PNGs"
+    assert await read_topic_async(settings, Topic.DLQ, count=1, timeout=1) == [], "refused requests are answered, not dead-lettered"
+
+
+async def test_the_gateway_endpoints_end_in_completed_jobs(infra_env: dict[str, str], tmp_path: Path, tiny_sd: Path) -> None:
+    base = make_settings(infra_env, tmp_path)
+    async with gateway_stack(base, tmp_path) as stack:
+        app = VisualApp(visual_settings(stack.settings, tiny_sd, database_url=f"sqlite:///{tmp_path / 'visual.db'}"))
+        await app.start()
+        try:
+            await _request_each_kind(stack)
+        finally:
+            await app.stop()
+
+
+async def _request_each_kind(stack: Stack) -> None:
+    pid = (await create_production(stack))["production_id"]
+    async with stack.client(stack.token("dora", "director", productions=[pid])) as client:
+        for what, body in (("frame", {"prompt": "a keeper", "width": 64, "height": 64, "steps": 2}),
+                           ("scene", {"prompt": "a cliff", "width": 64, "height": 64, "steps": 2}),
+                           ("texture", {"prompt": "rust", "width": 64, "height": 64, "steps": 2, "tile_axes": "x"})):
+            response = await client.post(f"/productions/{pid}/requests/{what}", json=body)
+            assert response.status_code == 202, response.text
+            job = (await poll(client, response.json()["status_url"], lambda r: r.json().get("status") in ("completed", "failed"),
+                              timeout=90, what=f"{what} job")).json()
+            assert job["status"] == "completed" and len(job["asset_ids"]) == 1, job
