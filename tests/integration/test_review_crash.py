@@ -20,6 +20,7 @@ from helix.settings import HelixSettings
 from helix.v1 import review_pb2, review_pb2_grpc
 from tests.conftest import REPO
 from tests.integration.kafka_helpers import read_topic_async
+from tests.integration.processes import as_env
 from tests.integration.review_helpers import (
     actor,
     publish_raw_event,
@@ -30,17 +31,6 @@ from tests.integration.review_helpers import (
 )
 
 pytestmark = pytest.mark.infra
-
-
-def as_env(settings: HelixSettings) -> dict[str, str]:
-    env = {}
-    for name, value in settings.model_dump(mode="json").items():
-        if value is None:
-            continue
-        if hasattr(getattr(settings, name), "get_secret_value"):
-            value = getattr(settings, name).get_secret_value()
-        env[f"HELIX_{name.upper()}"] = json.dumps(value) if isinstance(value, list | dict) else str(value)
-    return env
 
 
 async def test_kill_between_commit_and_publish(settings: HelixSettings) -> None:
