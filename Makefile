@@ -6,7 +6,7 @@ export UV_PYTHON_DOWNLOADS := never
 export PATH := $(HOME)/.local/bin:$(shell python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))' 2>/dev/null):$(PATH)
 RUN := uv run --all-packages --locked
 
-.PHONY: setup demo test test-fast infra-up infra-down infra-status asyncapi schemas bench clean
+.PHONY: setup demo test test-slow test-fast infra-up infra-down infra-status asyncapi schemas bench clean
 
 setup:
 	@./deploy/local/setup.sh
@@ -16,12 +16,15 @@ demo: setup
 	$(RUN) helix demo
 	$(RUN) python scripts/demo.py
 
-test: setup
+test: setup  ## ruff + every test but the slow fault suites (CI runs those too: .ci/run)
 	$(RUN) ruff check shared services tests bench scripts
-	$(RUN) pytest
+	$(RUN) pytest -m "not slow"
+
+test-slow: setup  ## the slow suites: services killed and the store taken away mid-job
+	$(RUN) pytest -m slow
 
 test-fast: setup  ## contracts and unit tests only, no servers
-	$(RUN) pytest shared/tests
+	$(RUN) pytest shared/tests services
 
 infra-up: setup
 	$(RUN) helix infra up
@@ -42,6 +45,8 @@ bench: setup
 	$(RUN) python bench/kafka_roundtrip.py
 	$(RUN) python bench/review_ingest.py
 	$(RUN) python bench/writer_throughput.py
+	$(RUN) python bench/visual_throughput.py
+	$(RUN) python bench/visual_soak.py
 
 clean:
 	-$(RUN) helix infra down

@@ -30,8 +30,8 @@ from helix.events import (
 from helix.settings import HelixSettings
 from helix.v1 import common_pb2, review_pb2
 from helix_visual.app import VisualApp
-from helix_visual.images import png_text
 from helix_visual.images import decode as decode_image
+from helix_visual.images import png_text
 from helix_visual.settings import VisualSettings
 from helix_visual.tiling import seamless
 from tests.conftest import make_settings
