@@ -154,6 +154,7 @@ def main() -> None:
     parser.add_argument("--edits", type=int, default=30)
     parser.add_argument("--model", help="a real checkpoint (id or folder)")
     parser.add_argument("--full-size", choices=["sd15", "sdxl"], help="random weights at a real architecture's size")
+    parser.add_argument("--speedups", default="", help="comma list of channels_last,fuse_qkv,compile: each measured alone vs none")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--dtype", default="auto")
     args = parser.parse_args()
@@ -202,6 +203,39 @@ def main() -> None:
                    higher_is_better=False, baseline_label=blabel,
                    description=f"edit → first preview frame over gRPC ({q}), {args.size}², 2 steps, engine {name}"
                                + (f" with {args.requests} batch images queued" if name == "busy" else ""))
+
+
+    if args.speedups:
+        measure_speedups(args, [name.strip() for name in args.speedups.split(",") if name.strip()], suffix)
+
+
+def measure_speedups(args: argparse.Namespace, names: list[str], suffix: str) -> None:
+    """The engine's images/s with each speed setting alone beside none, on a fresh copy of the pipeline."""
+    from helix.models.diffusion import clear_cache
+    from helix_visual.settings import VisualSettings
+    from helix_visual.tuning import apply_speedups
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = model_path(args, Path(tmp))
+        specs = [ImageSpec(model="default", prompt=PROMPTS[i % len(PROMPTS)], width=args.size, height=args.size, steps=args.steps,
+                           guidance_scale=0.0, seed=i) for i in range(args.requests)]
+
+        async def rate(setting: str | None) -> float:
+            clear_cache()
+            loaded = load_image_pipeline(path, device=args.device, dtype=args.dtype)
+            if setting:
+                apply_speedups(loaded, VisualSettings(**{f"visual_{setting}": True}))
+            async with ImageEngine({"default": loaded}, max_batch=args.max_batch, max_queue=max(64, args.requests)) as engine:
+                await engine_run(engine, specs[: args.max_batch])
+                return args.requests / min([await engine_run(engine, specs) for _ in range(args.repeats)])
+
+        plain = asyncio.run(rate(None))
+        for name in names:
+            value = asyncio.run(rate(name))
+            e = record(f"visual_throughput{suffix}.speedup_{name}", value=value, unit="images/s", baseline=plain,
+                       baseline_label="the engine without it",
+                       description=f"engine images/s with {name} alone, {args.size}², {args.steps} steps, {args.device}")
+            print(f"{name}: {value:.2f} images/s vs {plain:.2f} without → {e['ratio']}×")
 
 
 if __name__ == "__main__":

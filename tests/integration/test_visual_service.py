@@ -168,6 +168,15 @@ async def test_a_revision_is_a_new_version_made_from_the_old(settings: HelixSett
     assets = [e.data for e in await events_until(settings, Topic.ASSETS_GENERATED, lambda es: len(es) >= 2)]
     assert [(a.asset_id, a.version, a.revises_version) for a in assets] == [("scene-plate", 1, None), ("scene-plate", 2, 1)]
 
+    # A frame anchored on the plate (image-to-image from a reference, for a consistent look).
+    send(settings, FrameRequested(production_id="lighthouse", job_id="anchored", requested_by=DANA, prompt="the keeper at the pier",
+                                  reference_asset_id="scene-plate", strength=0.7, width=128, height=128, steps=4, seed=9))
+    await events_until(settings, Topic.JOBS_STATUS, lambda es: completed(es, "anchored"))
+    (frame,) = store.versions("lighthouse", "frame", "frame-anchored-1")
+    provenance = store.sidecar(frame.key)["provenance"]
+    assert provenance["parents"] == ["scene-plate"] and provenance["inputs"]["reference_version"] == 2
+    assert provenance["parameters"]["strength"] == 0.7
+
 
 async def test_bad_requests_fail_with_a_reason_and_the_consumer_goes_on(settings: HelixSettings, visual: VisualApp) -> None:
     send(settings, SceneRequested(production_id="lighthouse", job_id="bad-model", requested_by=DANA, prompt="x", model="sdxl"))

@@ -25,7 +25,7 @@ from helix.assets import AssetNotFound, AssetStore, StoredAsset
 from helix.events import AssetKind, Authorship, GenerationRequest, ModelRef, ScriptRequested
 from helix.events.data import AssetCost
 from helix.generation import GeneratedAsset, Job, total_cost
-from helix.generation.ids import SCENE_ID_PATTERN, ScriptAssetId, ScriptPart, line_id, scene_id
+from helix.generation.ids import SCENE_ID_PATTERN, ScriptAssetId, ScriptPart, line_id, scene_id, scene_part
 from helix.story import (
     LEVEL_ORDER,
     Character,
@@ -125,35 +125,35 @@ class StoryWriter:
             await self.dialogue(job, req, draft)
 
     async def _title(self, job: Job, req: ScriptRequested, draft: Draft) -> None:
-        if (content := await self.resumed(job, draft, "title")) is not None:
+        if (content := await self.resumed(job, draft, ScriptPart.TITLE)) is not None:
             draft.title, draft.title_author = content["title"], "ai"
             return
         messages = prompts.title(draft.style, req.notes, draft.logline)
         out = await self.generate(messages, TitleDraft, seed=req.seed)
         draft.title, draft.title_author = out.value.title, "ai"
-        await self.store_level(job, draft, "title", {"title": draft.title}, messages, out, parents=[])
+        await self.store_level(job, draft, ScriptPart.TITLE, {"title": draft.title}, messages, out, parents=[])
 
     async def _characters(self, job: Job, req: ScriptRequested, draft: Draft) -> None:
-        if (content := await self.resumed(job, draft, "characters")) is not None:
+        if (content := await self.resumed(job, draft, ScriptPart.CHARACTERS)) is not None:
             draft.characters = [Character(**c) for c in content]
             return
         messages = prompts.characters(draft.style, req.notes, draft.logline, draft.title, req.performers)
         out = await self.generate(messages, CharactersDraft, seed=req.seed)
         draft.characters = [Character(**c.model_dump()) for c in out.value.characters]
-        await self.store_level(job, draft, "characters", [c.model_dump() for c in draft.characters], messages, out, parents=["title"])
+        await self.store_level(job, draft, ScriptPart.CHARACTERS, [c.model_dump() for c in draft.characters], messages, out, parents=[ScriptPart.TITLE])
 
     async def _scenes(self, job: Job, req: ScriptRequested, draft: Draft) -> None:
-        if (content := await self.resumed(job, draft, "scenes")) is not None:
+        if (content := await self.resumed(job, draft, ScriptPart.SCENES)) is not None:
             draft.scenes = [SceneScript(**s) for s in content]
             return
         messages = prompts.scenes(draft.style, req.notes, draft.logline, draft.title, draft.characters)
         out = await self.generate(messages, ScenesDraft, seed=req.seed)
         draft.scenes = [SceneScript(scene_id=scene_id(i), **s.model_dump()) for i, s in enumerate(out.value.scenes[: req.max_scenes], start=1)]
-        await self.store_level(job, draft, "scenes", [s.model_dump(exclude={"dialogue"}) for s in draft.scenes], messages, out,
-                               parents=["title", "characters"])
+        await self.store_level(job, draft, ScriptPart.SCENES, [s.model_dump(exclude={"dialogue"}) for s in draft.scenes], messages, out,
+                               parents=[ScriptPart.TITLE, ScriptPart.CHARACTERS])
 
     async def _places(self, job: Job, req: ScriptRequested, draft: Draft) -> None:
-        if (content := await self.resumed(job, draft, "places")) is not None:
+        if (content := await self.resumed(job, draft, ScriptPart.PLACES)) is not None:
             draft.places = {p["name"]: Place(**p) for p in content}
             return
         names = [n for n in dict.fromkeys(s.place for s in draft.scenes) if n not in draft.places or draft.places[n].author == "ai"]
@@ -167,8 +167,8 @@ class StoryWriter:
             draft.places[name] = Place(name=name, description=out.value.description)
         used = {s.place for s in draft.scenes}
         draft.places = {k: v for k, v in draft.places.items() if k in used}
-        await self.store_level(job, draft, "places", [p.model_dump() for p in draft.places.values()], prompts.places_summary(names),
-                               *[out for _, out in described], parents=["scenes"])
+        await self.store_level(job, draft, ScriptPart.PLACES, [p.model_dump() for p in draft.places.values()], prompts.places_summary(names),
+                               *[out for _, out in described], parents=[ScriptPart.SCENES])
 
     async def dialogue(self, job: Job, req: GenerationRequest, draft: Draft, scene_ids: set[str] | None = None) -> None:
         """Dialogue for every scene (or those named), concurrently: one engine batch."""
@@ -176,7 +176,7 @@ class StoryWriter:
                            if scene_ids is None or scene.scene_id in scene_ids))
 
     async def _scene_dialogue(self, job: Job, req: GenerationRequest, draft: Draft, i: int, scene: SceneScript) -> None:
-        name = f"dialogue-{scene.scene_id}"
+        name = scene_part(ScriptPart.DIALOGUE, scene.scene_id)
         if (content := await self.resumed(job, draft, name)) is not None:
             scene.dialogue = [DialogueLine(**line) for line in content]
             return
@@ -185,7 +185,7 @@ class StoryWriter:
         out = await self.generate(messages, DialogueDraft, seed=req.seed)
         scene.dialogue = [DialogueLine(line_id=line_id(scene.scene_id, n), **line.model_dump()) for n, line in enumerate(out.value.lines, start=1)]
         await self.store_level(job, draft, name, [line.model_dump() for line in scene.dialogue], messages, out,
-                               parents=["scenes", "characters", "places"])
+                               parents=[ScriptPart.SCENES, ScriptPart.CHARACTERS, ScriptPart.PLACES])
 
     async def revise_scene(self, job: Job, req: ScriptRequested, draft: Draft, part: ScriptAssetId) -> None:
         """A reviewer asked for changes to one scene's dialogue: regenerate just that asset
@@ -199,9 +199,9 @@ class StoryWriter:
         """The whole script as JSON and as Fountain (the same bytes again are the same version)."""
         script = draft.script()
         authorship = _authorship(script)
-        parents = [k for k in draft.assets if k not in ("script", "fountain")]
-        await self.store_level(job, draft, "script", script.model_dump(mode="json"), [], parents=parents, authorship=authorship)
-        await self.store_part(job, draft, "fountain", to_fountain(script).encode(), "text/x-fountain", "fountain", [], ["script"],
+        parents = [k for k in draft.assets if k not in (ScriptPart.SCRIPT, ScriptPart.FOUNTAIN)]
+        await self.store_level(job, draft, ScriptPart.SCRIPT, script.model_dump(mode="json"), [], parents=parents, authorship=authorship)
+        await self.store_part(job, draft, ScriptPart.FOUNTAIN, to_fountain(script).encode(), "text/x-fountain", "fountain", [], [ScriptPart.SCRIPT],
                               authorship=authorship)
 
     # --- a person rewrites a level -----------------------------------------------------------
@@ -303,5 +303,5 @@ def draft_from_store(store: AssetStore, production_id: str, script_id: str) -> D
     for part in (ScriptPart.TITLE, ScriptPart.CHARACTERS, ScriptPart.SCENES, ScriptPart.PLACES, ScriptPart.SCRIPT, ScriptPart.FOUNTAIN):
         draft.assets[part.value] = str(ScriptAssetId(script_id, part))
     for scene in script.scenes:
-        draft.assets[f"dialogue-{scene.scene_id}"] = str(ScriptAssetId(script_id, ScriptPart.DIALOGUE, scene.scene_id))
+        draft.assets[scene_part(ScriptPart.DIALOGUE, scene.scene_id)] = str(ScriptAssetId(script_id, ScriptPart.DIALOGUE, scene.scene_id))
     return draft

@@ -70,7 +70,7 @@ class WriterReactions:
         async def work(job: Job) -> list[str] | None:
             if part.part is ScriptPart.STORYBOARD:
                 board = StoryboardRequested(production_id=request.production_id, job_id=request.job_id, requested_by=request.requested_by,
-                                            notes=request.notes, script_asset_id=draft.assets["script"], scene_ids=[part.scene or ""])
+                                            notes=request.notes, script_asset_id=draft.assets[ScriptPart.SCRIPT], scene_ids=[part.scene or ""])
                 return await storyboards.storyboard(self.writer, job, board, draft)
             if part.part is ScriptPart.DIALOGUE:
                 await self.writer.revise_scene(job, request, draft, part)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from helix.events import DialogueRewriteRequested, StoryboardRequested
 from helix.generation import Job
-from helix.generation.ids import ScriptAssetId, ScriptPart, shot_id
+from helix.generation.ids import ScriptAssetId, ScriptPart, scene_part, shot_id
 from helix.story import DialogueLine, DialogueRewrite, LineCandidates, LineDraft, SceneScript, Shot, Storyboard, StoryboardDraft
 from helix_writer import prompts
 from helix_writer.levels import Draft, Generated, StoryWriter
@@ -18,7 +18,7 @@ async def storyboard(writer: StoryWriter, job: Job, req: StoryboardRequested, dr
         raise ValueError(f"none of the scenes {req.scene_ids} is in {draft.script_id}")
 
     async def board(scene: SceneScript) -> str:
-        name = f"storyboard-{scene.scene_id}"
+        name = scene_part(ScriptPart.STORYBOARD, scene.scene_id)
         if await writer.resumed(job, draft, name) is not None:
             return draft.assets[name]
         messages = prompts.storyboard(draft.style, req.notes, draft.characters, scene)
@@ -27,7 +27,7 @@ async def storyboard(writer: StoryWriter, job: Job, req: StoryboardRequested, dr
                  for n, shot in enumerate(out.value.shots, start=1)]
         content = Storyboard(production_id=draft.production_id, script_id=draft.script_id, scene_id=scene.scene_id, shots=shots)
         await writer.store_level(job, draft, name, content.model_dump(mode="json"), messages, out,
-                                 parents=["script", f"dialogue-{scene.scene_id}"])
+                                 parents=[ScriptPart.SCRIPT, scene_part(ScriptPart.DIALOGUE, scene.scene_id)])
         return draft.assets[name]
 
     return await job.gather(*(board(scene) for scene in scenes))
@@ -60,5 +60,5 @@ async def dialogue_candidates(writer: StoryWriter, job: Job, req: DialogueRewrit
         rewritten.append(LineCandidates(line_id=line.line_id, speaker=line.speaker, original=line.text,
                                         candidates=[o.value.text for o in outs]))
     content = DialogueRewrite(dialogue_asset_id=req.dialogue_asset_id, goal=goal, lines=rewritten)
-    await writer.store_level(job, draft, name, content.model_dump(mode="json"), [], *generations, parents=[f"dialogue-{scene.scene_id}"])
+    await writer.store_level(job, draft, name, content.model_dump(mode="json"), [], *generations, parents=[scene_part(ScriptPart.DIALOGUE, scene.scene_id)])
     return draft.assets[name]

@@ -31,6 +31,7 @@ __all__ = [
     "ImageAssetId",
     "ImageFamily",
     "script_id_for",
+    "scene_part",
     "scene_id",
     "SCENE_ID_PATTERN",
     "line_id",
@@ -91,6 +92,11 @@ _SCRIPT_ASSET = re.compile(
 _KIND = {ScriptPart.DIALOGUE: AssetKind.DIALOGUE, ScriptPart.STORYBOARD: AssetKind.STORYBOARD}
 
 
+def scene_part(part: ScriptPart, scene: str) -> str:
+    """The name of one scene's part within its script: `dialogue-s1`, `storyboard-s1`."""
+    return f"{part.value}-{scene}"
+
+
 def script_id_for(job_id: str) -> str:
     """The id of the script a script job writes (its assets are `<script id>-<part>`)."""
     return f"script-{_job_part(job_id, 64)}"
@@ -114,7 +120,7 @@ class ScriptAssetId:
     def __str__(self) -> str:
         if self.scene is None:
             return f"{self.script_id}-{self.part.value}"
-        base = f"{self.script_id}-{self.part.value}-{self.scene}"
+        base = f"{self.script_id}-{scene_part(self.part, self.scene)}"
         if self.rewrite_job is None:
             return base
         return f"{base}-rewrite-{_job_part(self.rewrite_job, ID_MAX_LENGTH - len(base) - 9)}"
