@@ -6,11 +6,20 @@ Kubernetes probes use the standard health service (grpc.health.v1); contracts li
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import Callable, Iterable
+from typing import NoReturn
+
 import grpc
+import structlog
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from helix import __version__
+from helix.models import EngineStopped
 from helix.v1 import common_pb2, common_pb2_grpc
+
+log = structlog.get_logger("helix.grpc")
 
 
 class ServerInfoServicer(common_pb2_grpc.ServerInfoServicer):
@@ -38,3 +47,37 @@ def create_server(service: str, *, address: str = "127.0.0.1:0", models: dict[st
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+
+
+async def start_server(service: str, *, address: str, models: dict[str, str], add: Callable[[grpc.aio.Server], object]) -> tuple[grpc.aio.Server, str]:
+    """Create, fill (`add` registers the service's servicers), start and mark SERVING; returns
+    the server and the address it listens on (the real port when `address` ends in `:0`)."""
+    server, port, health = create_server(service, address=address, models=models)
+    add(server)
+    await server.start()
+    await health.set("", SERVING)
+    return server, f"{address.rsplit(':', 1)[0]}:{port}"
+
+
+async def abort_for(context: grpc.aio.ServicerContext, exc: BaseException, *, service: str) -> NoReturn:
+    """End a call with the status a failure means to the caller: PERMISSION_DENIED, INVALID_ARGUMENT
+    (with the reason), UNAVAILABLE (the engine is stopping: retry elsewhere) or INTERNAL (no internals)."""
+    if isinstance(exc, PermissionError):
+        await context.abort(grpc.StatusCode.PERMISSION_DENIED, str(exc))
+    if isinstance(exc, ValueError):
+        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+    if isinstance(exc, EngineStopped):
+        await context.abort(grpc.StatusCode.UNAVAILABLE, f"the {service} service is stopping; retry on another replica")
+    log.error("rpc failed", service=service, error=repr(exc))
+    await context.abort(grpc.StatusCode.INTERNAL, f"{service} failed")
+    raise AssertionError("unreachable")  # context.abort raises
+
+
+async def cancel_all(tasks: Iterable[asyncio.Task]) -> None:
+    """Cancel tasks and wait until they are gone (what a stream leaves behind when it ends)."""
+    tasks = list(tasks)
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task

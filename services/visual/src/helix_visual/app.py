@@ -56,19 +56,17 @@ class VisualApp:
         self.grpc_address = ""
 
     async def start(self) -> None:
-        from helix.grpc import SERVING, create_server
+        from helix.grpc import start_server
         from helix_visual.grpc_service import add_to_server
 
         await self.engine.start()
         await asyncio.to_thread(self.store.ensure_bucket)
         await self.bus.start()
-        models = {name: f"{p.ref.id}@{p.ref.revision}" for name, p in self.engine.pipelines.items()}
-        server, port, health = create_server(SERVICE, address=self.settings.visual_grpc_address, models=models)
-        add_to_server(server, self.renderer, TokenVerifier(self.settings))
-        await server.start()
-        await health.set("", SERVING)
-        self._server = server
-        self.grpc_address = f"{self.settings.visual_grpc_address.rsplit(':', 1)[0]}:{port}"
+        # Directors iterating on a frame get low-step previews (visual.proto PreviewFrames).
+        self._server, self.grpc_address = await start_server(
+            SERVICE, address=self.settings.visual_grpc_address,
+            models={name: f"{p.ref.id}@{p.ref.revision}" for name, p in self.engine.pipelines.items()},
+            add=lambda server: add_to_server(server, self.renderer, TokenVerifier(self.settings)))
 
     async def stop(self) -> None:
         if self._server is not None:

@@ -32,6 +32,7 @@ from typing import Any
 
 import structlog
 
+from helix.models import EngineStopped
 from helix.models.diffusion import LoadedPipeline
 from helix_visual.tiling import Axes, tiled
 
@@ -72,10 +73,6 @@ class ImageResult:
     compute_seconds: float
     batch_size: int
     steps_run: int
-
-
-class EngineStopped(RuntimeError):
-    """The engine was stopped (or not started) before the request ran."""
 
 
 @dataclass

@@ -20,9 +20,10 @@ import structlog
 
 from helix.auth import InvalidToken, Principal, Role, TokenVerifier
 from helix.events.data import ID_PATTERN
+from helix.grpc import abort_for, cancel_all
 from helix.v1 import visual_pb2, visual_pb2_grpc
 from helix_visual import prompts
-from helix_visual.engine import INTERACTIVE, EngineStopped, ImageEngine, ImageSpec
+from helix_visual.engine import INTERACTIVE, ImageEngine, ImageSpec
 from helix_visual.rendering import Renderer
 
 log = structlog.get_logger("helix.visual.preview")
@@ -120,22 +121,11 @@ class VisualServicer(visual_pb2_grpc.VisualServiceServicer):
                 item = await out.get()
                 if item is None:
                     break
-                if isinstance(item, PermissionError):
-                    await context.abort(grpc.StatusCode.PERMISSION_DENIED, str(item))
-                if isinstance(item, InvalidEdit | ValueError):
-                    await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(item))
-                if isinstance(item, EngineStopped):
-                    await context.abort(grpc.StatusCode.UNAVAILABLE, "the visual service is stopping; retry on another replica")
                 if isinstance(item, BaseException):
-                    log.error("preview failed", error=repr(item))
-                    await context.abort(grpc.StatusCode.INTERNAL, "preview failed")
+                    await abort_for(context, item, service="visual")
                 yield item
         finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            await cancel_all(tasks)
 
     async def _render(self, edit: visual_pb2.PreviewEdit, arrived: float, newest: dict[str, int],
                       out: asyncio.Queue) -> None:

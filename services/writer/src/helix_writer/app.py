@@ -49,20 +49,16 @@ class WriterApp:
         self.grpc_address = ""
 
     async def start(self) -> None:
-        from helix.grpc import SERVING, create_server
+        from helix.grpc import start_server
         from helix_writer.grpc_service import add_to_server
 
         await self.engine.start()
         await asyncio.to_thread(self.store.ensure_bucket)
         await self.bus.start()
         # People iterating on a line get tokens as they come (writer.proto RewriteLine).
-        server, port, health = create_server(SERVICE, address=self.settings.writer_grpc_address,
-                                             models={"writer": f"{self.engine.lm.ref.id}@{self.engine.lm.ref.revision}"})
-        add_to_server(server, self.engine)
-        await server.start()
-        await health.set("", SERVING)
-        self._server = server
-        self.grpc_address = f"{self.settings.writer_grpc_address.rsplit(':', 1)[0]}:{port}"
+        self._server, self.grpc_address = await start_server(
+            SERVICE, address=self.settings.writer_grpc_address, models={"writer": f"{self.engine.lm.ref.id}@{self.engine.lm.ref.revision}"},
+            add=lambda server: add_to_server(server, self.engine))
 
     async def stop(self) -> None:
         if self._server is not None:

@@ -43,6 +43,7 @@ from typing import Any, Literal
 
 import structlog
 
+from helix.models import EngineStopped
 from helix.models.loading import LoadedLM
 
 log = structlog.get_logger("helix.writer.engine")
@@ -81,10 +82,6 @@ class GenerationResult:
     finish_reason: FinishReason = "stop"
     model_seconds: float = 0.0
     compute_seconds: float = 0.0
-
-
-class EngineStopped(RuntimeError):
-    """The engine was stopped (or not started) before the request ran."""
 
 
 @dataclass

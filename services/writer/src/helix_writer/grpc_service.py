@@ -8,7 +8,6 @@ sent as soon as the engine decodes them; a client that goes away cancels its row
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
 from collections.abc import AsyncIterator
 
@@ -16,8 +15,9 @@ import grpc
 import structlog
 
 from helix.events.data import ID_PATTERN
+from helix.grpc import abort_for, cancel_all
 from helix.v1 import writer_pb2, writer_pb2_grpc
-from helix_writer.engine import EngineStopped, GenerationRequest, TextEngine, TokenStream
+from helix_writer.engine import GenerationRequest, TextEngine, TokenStream
 
 log = structlog.get_logger("helix.writer")
 
@@ -132,20 +132,11 @@ class WriterServicer(writer_pb2_grpc.WriterServiceServicer):
                 if item is None:
                     running -= 1
                 elif isinstance(item, BaseException):
-                    if isinstance(item, EngineStopped):
-                        await context.abort(grpc.StatusCode.UNAVAILABLE, "the writer is stopping; retry on another replica")
-                    if isinstance(item, ValueError):
-                        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(item))
-                    log.error("rewrite failed", error=repr(item))
-                    await context.abort(grpc.StatusCode.INTERNAL, "generation failed")
+                    await abort_for(context, item, service="writer")
                 else:
                     yield item
         finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            await cancel_all(tasks)
 
 
 def add_to_server(server: grpc.aio.Server, engine: TextEngine, **kwargs: object) -> WriterServicer:

@@ -12,7 +12,11 @@ if TYPE_CHECKING:
     from helix.models.loading import LoadedLM, load_causal_lm
     from helix.models.tiny import TINY_MARKER, build_tiny_llama, is_tiny
 
-__all__ = ["TINY_MARKER", "LoadedLM", "build_tiny_llama", "is_tiny", "load_causal_lm", "require_models_extra"]
+__all__ = ["TINY_MARKER", "EngineStopped", "LoadedLM", "build_tiny_llama", "is_tiny", "load_causal_lm", "require_models_extra"]
+
+
+class EngineStopped(RuntimeError):
+    """A model engine was stopped (or not started) before a request ran: retry on another replica."""
 
 
 def require_models_extra() -> None:

@@ -12,14 +12,13 @@ device, scheduler) per process.
 from __future__ import annotations
 
 import hashlib
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from helix.events import ModelRef
 from helix.models import require_models_extra
-from helix.models.loading import WEIGHT_SUFFIXES, Device, Dtype, resolve_device, resolve_dtype
+from helix.models.loading import WEIGHT_SUFFIXES, Device, Dtype, SharedInstances, model_source, pin, resolve_device, resolve_dtype
 
 # name -> (diffusers scheduler class, config overrides)
 SCHEDULERS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -82,8 +81,7 @@ def tree_hash(folder: Path) -> str:
     return f"sha256:{digest.hexdigest()}"
 
 
-_lock = threading.Lock()
-_cache: dict[tuple[str, str, str, str, str], LoadedPipeline] = {}
+_pipelines: SharedInstances[LoadedPipeline] = SharedInstances()
 
 
 def load_image_pipeline(model_id_or_path: str, *, revision: str = "main", dtype: Dtype = "auto", device: Device = "auto",
@@ -92,20 +90,15 @@ def load_image_pipeline(model_id_or_path: str, *, revision: str = "main", dtype:
     require_models_extra()
     if scheduler not in SCHEDULERS:
         raise ValueError(f"unknown scheduler {scheduler!r}; choose from {', '.join(SCHEDULERS)}")
-    local = Path(model_id_or_path).expanduser()
-    model_id = str(local.resolve()) if local.is_dir() else model_id_or_path
+    model_id, local = model_source(model_id_or_path)
     real_device = resolve_device(device)
     key = (model_id, revision, resolve_dtype(dtype, real_device), real_device, scheduler)
-    with _lock:
-        loaded = _cache.get(key)
-        if loaded is None:
-            loaded = _cache[key] = _load(*key, local=local.is_dir())
-        return loaded
+    return _pipelines.get(key, lambda: _load(*key, local=local))
 
 
 def clear_cache() -> None:
-    with _lock:
-        _cache.clear()
+    """Forget the shared instances (tests; a process that swaps models)."""
+    _pipelines.clear()
 
 
 def _load(model_id: str, revision: str, dtype: str, device: str, scheduler: str, *, local: bool) -> LoadedPipeline:
@@ -115,13 +108,7 @@ def _load(model_id: str, revision: str, dtype: str, device: str, scheduler: str,
 
     from helix.models.tiny import is_tiny
 
-    if local:
-        pinned = tree_hash(Path(model_id))
-        if revision not in ("main", pinned):
-            raise ValueError(f"{model_id} holds weights {pinned}, not the pinned revision {revision}")
-        kwargs: dict[str, Any] = {}
-    else:
-        kwargs = {"revision": revision}
+    kwargs, pinned = pin(model_id, revision, local=local, hash_folder=tree_hash)
     text2img = AutoPipelineForText2Image.from_pretrained(model_id, dtype=getattr(torch, dtype), **kwargs)
     if scheduler != "default":
         cls_name, overrides = SCHEDULERS[scheduler]
@@ -130,6 +117,6 @@ def _load(model_id: str, revision: str, dtype: str, device: str, scheduler: str,
     text2img.set_progress_bar_config(disable=True)
     img2img = AutoPipelineForImage2Image.from_pipe(text2img)
     img2img.set_progress_bar_config(disable=True)
-    resolved = pinned if local else (getattr(text2img, "_commit_hash", None) or revision)
+    resolved = pinned or getattr(text2img, "_commit_hash", None) or revision
     return LoadedPipeline(text2img=text2img, img2img=img2img, ref=ModelRef(id=model_id, revision=resolved), device=device,
                           dtype=dtype, scheduler=scheduler, is_tiny=local and is_tiny(model_id))

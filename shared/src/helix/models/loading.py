@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 from helix.events import ModelRef
 from helix.models import require_models_extra
 
+T = TypeVar("T")
 Dtype = Literal["auto", "float32", "bfloat16", "float16"]
 Device = Literal["auto", "cpu", "cuda"]
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
@@ -77,32 +79,59 @@ def resolve_dtype(dtype: Dtype, device: str) -> str:
     return "float32"
 
 
-_lock = threading.Lock()
-_cache: dict[tuple[str, str, str, str], LoadedLM] = {}
+class SharedInstances(Generic[T]):
+    """One loaded model per key per process: models are big, every caller shares the one."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: dict[tuple[str, ...], T] = {}
+
+    def get(self, key: tuple[str, ...], load: Callable[[], T]) -> T:
+        with self._lock:
+            item = self._items.get(key)
+            if item is None:
+                item = self._items[key] = load()
+            return item
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+def model_source(model_id_or_path: str) -> tuple[str, bool]:
+    """(the id to load, whether it is a local folder): folders by their absolute path."""
+    local = Path(model_id_or_path).expanduser()
+    return (str(local.resolve()), True) if local.is_dir() else (model_id_or_path, False)
+
+
+def pin(model_id: str, revision: str, *, local: bool, hash_folder: Callable[[Path], str]) -> tuple[dict[str, Any], str | None]:
+    """`from_pretrained` revision kwargs, and the pinned weights hash of a local folder.
+
+    For a local folder, `revision` is either "main" (take what is there) or the
+    `sha256:...` the caller pinned, which must match the folder's weights."""
+    if not local:
+        return {"revision": revision}, None
+    pinned = hash_folder(Path(model_id))
+    if revision not in ("main", pinned):
+        raise ValueError(f"{model_id} holds weights {pinned}, not the pinned revision {revision}")
+    return {}, pinned
+
+
+_models: SharedInstances[LoadedLM] = SharedInstances()
 
 
 def load_causal_lm(model_id_or_path: str, *, revision: str = "main", dtype: Dtype = "auto", device: Device = "auto") -> LoadedLM:
-    """The process's shared instance of a model; loads it on first use.
-
-    For a local folder, `revision` is either "main" (take what is there) or the
-    `sha256:...` the caller pinned, which must match the folder's weights.
-    """
+    """The process's shared instance of a model; loads it on first use (see `pin` for revisions)."""
     require_models_extra()
-    local = Path(model_id_or_path).expanduser()
-    model_id = str(local.resolve()) if local.is_dir() else model_id_or_path
+    model_id, local = model_source(model_id_or_path)
     real_device = resolve_device(device)
     key = (model_id, revision, resolve_dtype(dtype, real_device), real_device)
-    with _lock:
-        loaded = _cache.get(key)
-        if loaded is None:
-            loaded = _cache[key] = _load(*key, local=local.is_dir())
-        return loaded
+    return _models.get(key, lambda: _load(*key, local=local))
 
 
 def clear_cache() -> None:
     """Forget the shared instances (tests; a process that swaps models)."""
-    with _lock:
-        _cache.clear()
+    _models.clear()
 
 
 load_causal_lm.cache_clear = clear_cache  # type: ignore[attr-defined]  # lru_cache-style
@@ -114,13 +143,7 @@ def _load(model_id: str, revision: str, dtype: str, device: str, *, local: bool)
 
     from helix.models.tiny import is_tiny
 
-    if local:
-        pinned = weights_hash(Path(model_id))
-        if revision not in ("main", pinned):
-            raise ValueError(f"{model_id} holds weights {pinned}, not the pinned revision {revision}")
-        revision_kwargs: dict[str, Any] = {}
-    else:
-        revision_kwargs = {"revision": revision}
+    revision_kwargs, pinned = pin(model_id, revision, local=local, hash_folder=weights_hash)
 
     tokenizer = AutoTokenizer.from_pretrained(model_id, **revision_kwargs)
     tokenizer.padding_side = "left"  # decoder-only batches: prompts end where generation starts
@@ -130,10 +153,7 @@ def _load(model_id: str, revision: str, dtype: str, device: str, *, local: bool)
     model.to(device)
     model.eval()
 
-    if local:
-        resolved = pinned
-    else:
-        resolved = getattr(model.config, "_commit_hash", None) or revision
+    resolved = pinned or getattr(model.config, "_commit_hash", None) or revision
     eos = model.generation_config.eos_token_id
     eos_ids = tuple(eos if isinstance(eos, list) else [eos]) if eos is not None else ()
     if tokenizer.eos_token_id is not None and tokenizer.eos_token_id not in eos_ids:
