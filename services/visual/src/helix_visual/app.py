@@ -4,15 +4,11 @@ the live preview stream (`grpc_service.py`)."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
-from typing import Any
 
-from helix.assets import AssetStore
 from helix.auth import TokenVerifier
-from helix.bus import HelixBus
 from helix.events import Topic
-from helix.generation import GeneratorKit
+from helix.generation.service import GeneratorService
 from helix_visual import reactions, requests
 from helix_visual.settings import DEFAULT_MODEL, VisualSettings
 
@@ -30,49 +26,34 @@ def ensure_models(settings: VisualSettings) -> dict[str, str]:
     return paths
 
 
-class VisualApp:
+class VisualApp(GeneratorService):
     def __init__(self, settings: VisualSettings) -> None:
         from helix.models.diffusion import load_image_pipeline
         from helix_visual.engine import ImageEngine
         from helix_visual.rendering import Renderer
         from helix_visual.tuning import apply_speedups
 
-        self.settings = settings
+        super().__init__(settings, SERVICE)
+        self.settings: VisualSettings = settings
         pipelines = {name: load_image_pipeline(path, revision=settings.visual_revision if name == DEFAULT_MODEL else "main",
                                                dtype=settings.visual_dtype, device=settings.visual_device, scheduler=settings.visual_scheduler)
                      for name, path in ensure_models(settings).items()}
         speedups = {name: apply_speedups(loaded, settings) for name, loaded in pipelines.items()}
         self.engine = ImageEngine(pipelines, max_batch=settings.visual_max_batch, max_queue=settings.visual_max_queue,
                                   batch_wait_s=settings.visual_batch_wait_s)
-        self.store = AssetStore(settings)
-        self.bus = HelixBus(settings, source=f"/helix/{SERVICE}")
-        self.kit = GeneratorKit(service=SERVICE, store=self.store, bus=self.bus, settings=settings)
         self.renderer = Renderer(self.engine, self.store, settings, speedups)
         self.requests = requests.VisualRequests(self.kit, self.renderer)
         self.reactions = reactions.VisualReactions(self.kit, self.renderer)
-        self.bus.batch_consumer(Topic.VISUAL_REQUESTS, group=SERVICE, handles=requests.HANDLED)(self.requests.handle)
-        self.bus.consumer(Topic.REVIEW_DECISIONS, group=SERVICE, handles=reactions.HANDLED)(self.reactions.on_decision)
-        self._server: Any = None
-        self.grpc_address = ""
+        self.listen(Topic.VISUAL_REQUESTS, self.requests.handle, requests.HANDLED,
+                    decisions=self.reactions.on_decision, decided=reactions.HANDLED)
 
     async def start(self) -> None:
-        from helix.grpc import start_server
         from helix_visual.grpc_service import add_to_server
 
-        await self.engine.start()
-        await asyncio.to_thread(self.store.ensure_bucket)
-        await self.bus.start()
         # Directors iterating on a frame get low-step previews (visual.proto PreviewFrames).
-        self._server, self.grpc_address = await start_server(
-            SERVICE, address=self.settings.visual_grpc_address,
-            models={name: f"{p.ref.id}@{p.ref.revision}" for name, p in self.engine.pipelines.items()},
-            add=lambda server: add_to_server(server, self.renderer, TokenVerifier(self.settings)))
-
-    async def stop(self) -> None:
-        if self._server is not None:
-            await self._server.stop(grace=2)
-        await self.bus.stop()
-        await self.engine.stop()
+        await self.start_serving(self.engine, grpc_address=self.settings.visual_grpc_address,
+                                 models={name: f"{p.ref.id}@{p.ref.revision}" for name, p in self.engine.pipelines.items()},
+                                 add=lambda server: add_to_server(server, self.renderer, TokenVerifier(self.settings)))
 
 
 __all__ = ["VisualApp", "ensure_models"]
