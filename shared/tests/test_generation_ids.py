@@ -8,6 +8,8 @@ from helix.events import AssetKind, ScriptLevel
 from helix.generation.ids import (
     ImageAssetId,
     ImageFamily,
+    LocaleAssetId,
+    LocalePart,
     ScriptAssetId,
     ScriptPart,
     parse_asset_id,
@@ -69,3 +71,15 @@ def test_what_is_not_a_generated_asset_parses_to_none() -> None:
         ScriptAssetId("script-x", ScriptPart.DIALOGUE)  # a scene part needs its scene
     with pytest.raises(ValueError):
         ImageAssetId(ImageFamily.SCENE, "j", "1")  # a plate has no item
+
+
+@pytest.mark.parametrize("locale, part, job", [
+    ("de-DE", LocalePart.TRANSLATION, "job-1"),
+    ("ja", LocalePart.SUBTITLES_TTML, "job-de-fr"),
+    ("zh-Hant-TW", LocalePart.VOICEOVER_TIMING, "j.2"),
+    ("en", LocalePart.TIMELINE, "job-timeline-9"),
+])
+def test_locale_asset_ids(locale: str, part: LocalePart, job: str) -> None:
+    built = LocaleAssetId(locale, part, job)
+    assert LocaleAssetId.parse(str(built)) == built and parse_asset_id(str(built)) == built
+    assert built.kind == {"translation": AssetKind.SCRIPT, "subtitles": AssetKind.SUBTITLES}.get(part.value.split("-")[0], AssetKind.VOICEOVER)

@@ -21,7 +21,7 @@ def spec(seed: int = 1, **fields: object) -> ImageSpec:
 
 async def test_concurrent_compatible_requests_share_pipeline_calls(engine: ImageEngine) -> None:
     results = await asyncio.gather(*(engine.render(spec(seed)) for seed in range(6)))
-    assert engine.stats.images == 6 and engine.stats.batches <= 2, engine.stats
+    assert engine.stats.items == 6 and engine.stats.batches <= 2, engine.stats
     assert max(r.batch_size for r in results) >= 3
     assert len({np.asarray(r.image).tobytes() for r in results}) == 6, "each request its own noise"
 
@@ -80,7 +80,7 @@ async def test_a_cancelled_request_is_dropped_before_it_runs(tiny_sd: LoadedPipe
         doomed.cancel()
         await busy
         await asyncio.sleep(0.05)
-        assert engine.stats.images == 1 and engine.queued == 0
+        assert engine.stats.items == 1 and engine.queued == 0
 
 
 async def test_a_full_queue_holds_callers_back(tiny_sd: LoadedPipeline) -> None:

@@ -87,13 +87,14 @@ def events_schemas(directory: Annotated[Path, typer.Argument()] = Path("docs/eve
         console.print(str(path))
 
 
-TINY_KINDS = ("llama", "sd")
+TINY_KINDS = ("llama", "sd", "marian", "vits")
 
 
 @models_app.command("tiny")
 def models_tiny(
     directory: Annotated[Path, typer.Argument(help="folder to write the model into (Hugging Face / diffusers layout)")],
-    kind: Annotated[str, typer.Option(help="llama: a causal LM (writer); sd: a Stable Diffusion pipeline (visual)")] = "llama",
+    kind: Annotated[str, typer.Option(help="llama: a causal LM (writer); sd: Stable Diffusion (visual); marian: translation, "
+                                           "vits: speech (localize)")] = "llama",
     seed: Annotated[int, typer.Option(help="weights seed; same seed, same bytes")] = 0,
 ) -> None:
     """Build a tiny random-weight model of a real architecture, with a locally trained tokenizer."""
@@ -106,6 +107,12 @@ def models_tiny(
 
             folder = build_tiny_sd(directory, seed=seed)
             revision = tree_hash(folder)
+        elif kind in ("marian", "vits"):
+            from helix.models.loading import weights_hash
+            from helix.models.tiny_localize import build_tiny_marian, build_tiny_vits
+
+            folder = (build_tiny_marian if kind == "marian" else build_tiny_vits)(directory, seed=seed)
+            revision = weights_hash(folder)
         else:
             from helix.models.loading import weights_hash
             from helix.models.tiny import build_tiny_llama

@@ -9,6 +9,7 @@ decision finds its way back to the service and step that made the asset):
 | writer | `script-<job>-<part>` | `title`, `characters`, `scenes`, `places`, `script`, `fountain`, `dialogue-<scene>`, `storyboard-<scene>`, `dialogue-<scene>-rewrite-<job>` |
 | visual | `frame-<job>-<shot>` | one per shot (`s1-shot2`), or a number for a frame without a shot |
 | visual | `scene-<job>`, `texture-<job>` | one image per request |
+| localize | `loc-<locale>-<part>-<job>` | `translation`, `subtitles-srt|vtt|ttml|qc`, `voiceover-wav|flac|timing`, `timeline` |
 
 Ids stay within `helix.events.data.Id` (at most 128 characters): a job id too long to fit
 is replaced by a short digest of itself, the same for the same job every time.
@@ -37,6 +38,8 @@ __all__ = [
     "line_id",
     "shot_id",
     "parse_asset_id",
+    "LocaleAssetId",
+    "LocalePart",
 ]
 
 LEVEL_ORDER: tuple[ScriptLevel, ...] = (ScriptLevel.TITLE, ScriptLevel.CHARACTERS, ScriptLevel.SCENES, ScriptLevel.PLACES,
@@ -202,6 +205,59 @@ class ImageAssetId:
         return cls(ImageFamily(match["family"]), match["job"])
 
 
-def parse_asset_id(asset_id: str) -> ScriptAssetId | ImageAssetId | None:
+# --- the localize service ------------------------------------------------------------------
+
+
+class LocalePart(StrEnum):
+    """What one locale's deliverable is (the source locale's voice-over and timeline too)."""
+
+    TRANSLATION = "translation"
+    SUBTITLES_SRT = "subtitles-srt"
+    SUBTITLES_VTT = "subtitles-vtt"
+    SUBTITLES_TTML = "subtitles-ttml"
+    SUBTITLES_QC = "subtitles-qc"
+    VOICEOVER_WAV = "voiceover-wav"
+    VOICEOVER_FLAC = "voiceover-flac"
+    VOICEOVER_TIMING = "voiceover-timing"
+    TIMELINE = "timeline"
+
+    @property
+    def kind(self) -> AssetKind:
+        if self is LocalePart.TRANSLATION:
+            return AssetKind.SCRIPT
+        if self.value.startswith("subtitles"):
+            return AssetKind.SUBTITLES
+        return AssetKind.VOICEOVER
+
+
+LOCALE_PATTERN = r"[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*"
+_LOCALE_ASSET = re.compile(rf"^loc-(?P<locale>{LOCALE_PATTERN}?)-(?P<part>{'|'.join(p.value for p in LocalePart)})-(?P<job>.+)$")
+
+
+@dataclass(frozen=True)
+class LocaleAssetId:
+    """`loc-<locale>-<part>-<job>`: one deliverable of one locale of a localization job."""
+
+    locale: str
+    part: LocalePart
+    job: str
+
+    def __str__(self) -> str:
+        head = f"loc-{self.locale}-{self.part.value}-"
+        return head + _job_part(self.job, ID_MAX_LENGTH - len(head))
+
+    @property
+    def kind(self) -> AssetKind:
+        return self.part.kind
+
+    @classmethod
+    def parse(cls, asset_id: str) -> LocaleAssetId | None:
+        match = _LOCALE_ASSET.fullmatch(asset_id)
+        if match is None:
+            return None
+        return cls(match["locale"], LocalePart(match["part"]), match["job"])
+
+
+def parse_asset_id(asset_id: str) -> ScriptAssetId | ImageAssetId | LocaleAssetId | None:
     """Which generator's asset this is, and which part of which job; None: not a generated id."""
-    return ScriptAssetId.parse(asset_id) or ImageAssetId.parse(asset_id)
+    return ScriptAssetId.parse(asset_id) or ImageAssetId.parse(asset_id) or LocaleAssetId.parse(asset_id)

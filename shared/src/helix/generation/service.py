@@ -12,9 +12,12 @@ from typing import Any, Protocol
 from helix.assets import AssetStore
 from helix.bus import HelixBus
 from helix.bus.bus import BatchHandler, Handler
-from helix.events import EventData, Topic
+from helix.events import CloudEvent, EventData, ReviewApproved, ReviewRejected, ReviewRevisionRequested, Topic
+from helix.generation.approvals import Approvals
 from helix.generation.jobs import GeneratorKit
 from helix.settings import HelixSettings
+
+DECISIONS = (ReviewApproved, ReviewRejected, ReviewRevisionRequested)
 
 
 class Engine(Protocol):
@@ -30,15 +33,24 @@ class GeneratorService:
         self.store = AssetStore(settings)
         self.bus = HelixBus(settings, source=f"/helix/{name}")
         self.kit = GeneratorKit(service=name, store=self.store, bus=self.bus, settings=settings)
+        self.approvals = Approvals(settings.effective_database_url())
         self.grpc_address = ""
         self._server: Any = None
         self._engine: Engine | None = None
 
     def listen(self, requests_topic: Topic, requests: BatchHandler, handles: tuple[type[EventData], ...], *,
                decisions: Handler, decided: tuple[type[EventData], ...]) -> None:
-        """Requests in batches (the kit gives each its own outcome); review decisions one by one."""
+        """Requests in batches (the kit gives each its own outcome); review decisions one by one:
+        each is recorded (`approvals`), then those of the `decided` types go to `decisions`."""
         self.bus.batch_consumer(requests_topic, group=self.name, handles=handles)(requests)
-        self.bus.consumer(Topic.REVIEW_DECISIONS, group=self.name, handles=decided)(decisions)
+
+        async def on_decision(event: CloudEvent[Any]) -> None:
+            await self.approvals.record(event.data)
+            if isinstance(event.data, decided):
+                await decisions(event)
+
+        on_decision.__doc__ = decisions.__doc__
+        self.bus.consumer(Topic.REVIEW_DECISIONS, group=self.name, handles=DECISIONS)(on_decision)
 
     async def start_serving(self, engine: Engine, *, grpc_address: str, models: dict[str, str],
                             add: Callable[[Any], object]) -> None:

@@ -1,0 +1,62 @@
+"""The localize service process, wiring only: settings → translation and speech engines,
+the generator kit's service shell → request handlers (`requests.py`). Review decisions are
+recorded (approvals) so that only approved scripts are localized."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from helix.events import CloudEvent, Topic
+from helix.generation.service import GeneratorService
+from helix.settings import helix_home
+from helix_localize import requests
+from helix_localize.settings import LocalizeSettings
+
+SERVICE = "localize"
+
+
+def ensure_models(settings: LocalizeSettings) -> None:
+    """Build the tiny models on first use when no real ones are configured."""
+    models = helix_home() / "models"
+    if not settings.localize_translation_models and not (models / "tiny-marian" / "config.json").exists():
+        from helix.models.tiny_localize import build_tiny_marian
+
+        build_tiny_marian(models / "tiny-marian")
+    if not settings.localize_voices and not (models / "tiny-vits" / "config.json").exists():
+        from helix.models.tiny_localize import build_tiny_vits
+
+        build_tiny_vits(models / "tiny-vits")
+
+
+class LocalizeApp(GeneratorService):
+    def __init__(self, settings: LocalizeSettings) -> None:
+        from helix_localize.localize import Localizer
+        from helix_localize.translation import Translator
+        from helix_localize.voice import Speaker
+
+        super().__init__(settings, SERVICE)
+        self.settings: LocalizeSettings = settings
+        ensure_models(settings)
+        self.translator = Translator(dtype=settings.localize_dtype, device=settings.localize_device, num_beams=settings.localize_num_beams,
+                                     max_batch=settings.localize_max_batch, max_queue=settings.localize_max_queue)
+        self.speaker = Speaker(device=settings.localize_device, max_batch=settings.localize_max_batch, max_queue=settings.localize_max_queue)
+        self.localizer = Localizer(self.store, self.approvals, self.translator, self.speaker, settings)
+        self.requests = requests.LocalizeRequests(self.kit, self.localizer)
+        self.listen(Topic.LOCALIZE_REQUESTS, self.requests.handle, requests.HANDLED, decisions=self.on_decision, decided=())
+
+    async def on_decision(self, event: CloudEvent[Any]) -> None:
+        """Decisions are only recorded here (approvals): localization is asked for, not set off."""
+
+    async def start(self) -> None:
+        await self.speaker.start()
+        # No API of its own over gRPC: the standard health service and ServerInfo (probes, operators).
+        models = {f"translation:{pair}": path for pair, path in self.settings.translation_models().items()}
+        models |= {f"voice:{locale}": path for locale, path in self.settings.voices().items()}
+        await self.start_serving(self.translator, grpc_address=self.settings.localize_grpc_address, models=models, add=lambda server: None)
+
+    async def stop(self) -> None:
+        await super().stop()
+        await self.speaker.stop()
+
+
+__all__ = ["LocalizeApp", "ensure_models"]

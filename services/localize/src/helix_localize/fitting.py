@@ -1,0 +1,160 @@
+"""Fitting dubbed lines into their slots on the timeline, in the order that sounds best:
+
+1. synthesize every line at its natural rate;
+2. a line longer than its room is synthesized again faster, with VITS's own rate control,
+   and the rates are smoothed over neighbouring lines so the speed never jumps by more than
+   `rate_step` from one line to the next (a neighbour speeds up a little rather than one
+   line a lot);
+3. if still long, the audio is time-stretched (WSOLA, no pitch change) — the total speed-up
+   never beyond `rate_cap` (1.3× by default);
+4. if still long, a shorter adaptation of the line is asked for (the writer's
+   length-targeted rewrite) and fitted the same way;
+5. only then the overshoot is reported, in ms, for a person; the line is faded out at its
+   limit, so lines never overlap.
+A line's room is its slot plus up to half of the silence after it (never closer than
+`min_gap_s` to the next line). Lines are never slowed down unless `allow_slowdown`; every
+line starts exactly at its slot. Each line's report: slot, start, end, rate, stretch,
+overshoot and what was done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+Synthesize = Callable[[list["Line"], list[float]], Awaitable[list[np.ndarray]]]
+Shorten = Callable[["Line", float], Awaitable[str | None]]
+
+
+@dataclass(frozen=True)
+class Line:
+    line_id: str
+    speaker: str
+    text: str
+    start: float  # the slot on the timeline (seconds)
+    end: float
+    next_start: float | None  # when the next line starts (None: the last line)
+
+
+@dataclass
+class Fitted:
+    line_id: str
+    speaker: str
+    text: str
+    slot_start: float
+    slot_end: float
+    start: float
+    end: float
+    rate: float = 1.0  # VITS speaking rate used
+    stretch: float = 1.0  # time-stretch factor applied after synthesis (1.0: none)
+    overshoot_ms: float = 0.0
+    method: str = "natural"  # natural | rate | rate+stretch | shortened | overshoot
+    audio: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32), repr=False)
+
+    def report(self) -> dict[str, object]:
+        row = asdict(self)
+        row.pop("audio")
+        for key in ("slot_start", "slot_end", "start", "end", "rate", "stretch", "overshoot_ms"):
+            row[key] = round(float(row[key]), 4)  # type: ignore[arg-type]
+        return row
+
+
+@dataclass(frozen=True)
+class FitSettings:
+    sample_rate: int
+    rate_cap: float = 1.3
+    rate_step: float = 0.1
+    allow_slowdown: bool = False
+    min_rate: float = 0.8
+    borrow: float = 0.5  # share of the silence after a line it may use
+    min_gap_s: float = 2 / 24
+    fade_s: float = 0.03
+
+
+def room(line: Line, settings: FitSettings) -> float:
+    """Seconds the line may take: its slot, plus some of the silence after it."""
+    if line.next_start is None:
+        return (line.end - line.start) + 1.0
+    silence = max(0.0, line.next_start - line.end)
+    limit = min(line.next_start - settings.min_gap_s, line.end + settings.borrow * silence)
+    return max(limit - line.start, 0.05)
+
+
+def smooth(rates: list[float], step: float, cap: float) -> list[float]:
+    """Each rate raised so that neighbours differ by at most `step` (never lowered), capped."""
+    out = list(rates)
+    for i in range(len(out)):
+        for j in range(len(out)):
+            out[i] = max(out[i], rates[j] - step * abs(i - j))
+    return [min(r, cap) for r in out]
+
+
+def stretch(audio: np.ndarray, factor: float, sample_rate: int) -> np.ndarray:
+    """`audio` played `factor` times faster without changing its pitch (WSOLA, audiotsm: MIT)."""
+    if factor <= 1.0001 or len(audio) < sample_rate // 20:
+        return audio
+    from audiotsm import wsola
+    from audiotsm.io.array import ArrayReader, ArrayWriter
+
+    reader, writer = ArrayReader(audio[np.newaxis, :].astype(np.float32)), ArrayWriter(1)
+    wsola(1, speed=factor).run(reader, writer)
+    out = writer.data[0].astype(np.float32)
+    target = int(round(len(audio) / factor))
+    return out[:target] if len(out) >= target else np.pad(out, (0, target - len(out)))
+
+
+async def fit(lines: list[Line], synthesize: Synthesize, shorten: Shorten | None, settings: FitSettings) -> list[Fitted]:
+    sr = settings.sample_rate
+    rooms = [room(line, settings) for line in lines]
+    natural = await synthesize(lines, [1.0] * len(lines))
+    needed = [max(len(a) / sr / r, 0.0) for a, r in zip(natural, rooms, strict=True)]
+    floor = settings.min_rate if settings.allow_slowdown else 1.0  # slower than natural only when asked
+    wanted = [max(floor, n) for n in needed]
+    rates = smooth(wanted, settings.rate_step, settings.rate_cap)
+    audio = list(natural)
+    faster = [i for i, r in enumerate(rates) if abs(r - 1.0) > 1e-3]
+    if faster:
+        again = await synthesize([lines[i] for i in faster], [rates[i] for i in faster])
+        for i, a in zip(faster, again, strict=True):
+            audio[i] = a
+    fitted = [_place(line, a, rates[i], rooms[i], settings) for i, (line, a) in enumerate(zip(lines, audio, strict=True))]
+    long = [i for i, item in enumerate(fitted) if item.overshoot_ms > 0]
+    if long and shorten is not None:  # every line that does not fit asks at once
+        shorter_lines = await asyncio.gather(*(shorten(lines[i], rooms[i]) for i in long))
+        for i, shorter in zip(long, shorter_lines, strict=True):
+            item = fitted[i]
+            if shorter and shorter.strip() and shorter != lines[i].text:
+                line = Line(lines[i].line_id, lines[i].speaker, shorter, lines[i].start, lines[i].end, lines[i].next_start)
+                (redone,) = await synthesize([line], [rates[i]])
+                candidate = _place(line, redone, rates[i], rooms[i], settings)
+                if candidate.overshoot_ms < item.overshoot_ms:
+                    candidate.method = "shortened" if candidate.overshoot_ms == 0 else "shortened+overshoot"
+                    fitted[i] = candidate
+    for item in fitted:  # never into the next line: fade out at the limit
+        if item.overshoot_ms > 0:
+            keep = int((item.end - item.start) * sr)
+            fade = min(int(settings.fade_s * sr), keep)
+            item.audio = item.audio[:keep].copy()
+            if fade:
+                item.audio[-fade:] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
+    return fitted
+
+
+def _place(line: Line, audio: np.ndarray, rate: float, space: float, settings: FitSettings) -> Fitted:
+    sr = settings.sample_rate
+    seconds = len(audio) / sr
+    factor = 1.0
+    method = "natural" if abs(rate - 1.0) < 1e-3 else "rate"
+    if seconds > space:
+        factor = min(seconds / space, settings.rate_cap / rate)  # the whole speed-up stays within the cap
+        if factor > 1.0001:
+            audio = stretch(audio, factor, sr)
+            method = "rate+stretch" if rate > 1.0 else "stretch"
+            seconds = len(audio) / sr
+    overshoot = max(0.0, seconds - space)
+    end = line.start + min(seconds, space)
+    return Fitted(line.line_id, line.speaker, line.text, line.start, line.end, line.start, end, rate, factor,
+                  overshoot * 1000, "overshoot" if overshoot > 0 else method, audio)

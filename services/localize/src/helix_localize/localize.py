@@ -1,0 +1,301 @@
+"""One localization request, as named steps: check the request, load the approved script,
+build the timeline, then every target locale side by side (translation, subtitles,
+voice-over). Every output goes through the kit (`Job.store`) with lineage back to the
+script and the timeline; a resumed job reuses what it stored.
+
+    check_request → approved_script → timeline → for each locale:
+        translate → subtitles (each format + QC report) → voice-over (fit, track, timing report)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from helix.assets import AssetNotFound, AssetStore
+from helix.events import AssetKind, Authorship, Deliverable, LocalizeRequested, ModelRef
+from helix.events.data import AssetCost
+from helix.generation import GeneratedAsset, Job
+from helix.generation.approvals import Approvals
+from helix.generation.ids import LocaleAssetId, LocalePart, ScriptAssetId
+from helix.story import Script
+from helix_localize import audio, fitting, formats, market, qc, source, subtitles, terms, timeline, translation, voice
+from helix_localize.adaptation import WriterShortener
+from helix_localize.rules import frame_rate, rules_for
+from helix_localize.settings import LocalizeSettings
+
+JSON = "application/json"
+_FORMAT_PART = {"srt": LocalePart.SUBTITLES_SRT, "vtt": LocalePart.SUBTITLES_VTT, "ttml": LocalePart.SUBTITLES_TTML}
+_NO_SPACES = ("ja", "zh", "th")
+
+
+@dataclass
+class Context:
+    """What a locale's steps share within one job."""
+
+    job: Job
+    request: LocalizeRequested
+    script: Script
+    script_asset: str
+    lines: list[source.ScriptLine]
+    timeline: timeline.Timeline
+    timeline_assets: list[str]
+    fps: Fraction
+
+
+class Localizer:
+    def __init__(self, store: AssetStore, approvals: Approvals, translator: translation.Translator, speaker: voice.Speaker,
+                 settings: LocalizeSettings) -> None:
+        self.store = store
+        self.approvals = approvals
+        self.translator = translator
+        self.speaker = speaker
+        self.settings = settings
+
+    # --- the steps, in order -----------------------------------------------------------------
+
+    async def run(self, job: Job) -> list[str]:
+        req: LocalizeRequested = job.request  # type: ignore[assignment]
+        self.check_request(req)
+        script, stored = await source.approved_script(self.store, self.approvals, req.production_id, req.source_asset_id)
+        lines = source.dialogue(script)
+        if not lines:
+            raise ValueError(f"{req.source_asset_id} has no dialogue to localize")
+        line_timeline, timeline_assets = await self.timeline(job, req, lines, stored.key.asset_id)
+        await job.progress(f"timeline from the {line_timeline.source} source: {len(line_timeline.lines)} lines", 0.1)
+        ctx = Context(job, req, script, stored.key.asset_id, lines, line_timeline, timeline_assets, frame_rate(req.frame_rate))
+        per_locale = await job.gather(*(self.locale(ctx, locale, n) for n, locale in enumerate(req.target_locales)))
+        return [*timeline_assets, *(asset for ids in per_locale for asset in ids)]
+
+    def check_request(self, req: LocalizeRequested) -> None:
+        """Refuse what cannot be done, before any work: unknown pairs, locales with no voice."""
+        for locale in req.target_locales:
+            model = translation.pick_model(self.settings.translation_models(), req.source_locale, locale, self._profile(locale).formality)
+            loaded = self.translator.loaded(model)
+            loaded.target_prefix(translation.language(locale))
+            loaded.forced_bos(translation.language(locale))
+            if Deliverable.VOICEOVER in req.deliverables:
+                voice.pick_voice(self.settings.voices(), locale)
+        if not req.timed_source_asset_id:
+            try:
+                voice.pick_voice(self.settings.voices(), req.source_locale)
+            except ValueError as exc:
+                raise ValueError(f"{exc}; without one, send a timed dialogue list (timed_source_asset_id)") from None
+
+    async def timeline(self, job: Job, req: LocalizeRequested, lines: list[source.ScriptLine], script_asset: str,
+                       ) -> tuple[timeline.Timeline, list[str]]:
+        asset = LocaleAssetId(req.source_locale, LocalePart.TIMELINE, req.job_id)
+        if (found := await job.resumed(asset.kind, str(asset))) is not None:
+            data = json.loads(found[1])
+            return timeline.Timeline.from_json(data["timeline"]), data["assets"]
+        if req.timed_source_asset_id:
+            data, media_type = await self._read_any(req.production_id, req.timed_source_asset_id)
+            cues = formats.read_timed(data, media_type, req.timed_source_asset_id)
+            line_timeline = timeline.from_studio(cues, lines, req.timed_source_asset_id)
+            parents, made, model = [script_asset, req.timed_source_asset_id], [], None  # the studio's timing, matched to the lines
+        else:  # Helix's own source-language voice-over becomes the timeline
+            model_name = voice.pick_voice(self.settings.voices(), req.source_locale)
+            loaded = self.speaker.loaded(model_name)
+            cast = voice.cast_voices([line.speaker for line in lines], loaded.speakers, self.settings.localize_character_voices)
+            speeches = await asyncio.gather(*(self.speaker.say(voice.SpeechSpec(model_name, line.text, cast[line.speaker], 1.0,
+                                                                                _seed(line.line_id))) for line in lines))
+            line_timeline = timeline.laid_out(lines, [s.seconds for s in speeches], str(asset))
+            track = audio.assemble([(t.start, s.audio, s.sampling_rate) for t, s in zip(line_timeline.lines, speeches, strict=True)],
+                                   target_lufs=self.settings.localize_loudness_lufs)
+            made, model, parents = [], loaded.ref, [script_asset]
+            cost = _cost([(s.model_seconds, s.compute_seconds) for s in speeches], loaded.device)
+            for part, fmt in ((LocalePart.VOICEOVER_WAV, "wav"), (LocalePart.VOICEOVER_FLAC, "flac")):
+                vo = LocaleAssetId(req.source_locale, part, req.job_id)
+                await job.store(GeneratedAsset(
+                    kind=vo.kind, asset_id=str(vo), data=audio.encode(track, fmt), media_type=f"audio/{fmt}", ext=fmt, model=loaded.ref,
+                    inputs={"lines": [{"line_id": line.line_id, "speaker": line.speaker, "text": line.text} for line in lines]},
+                    parameters={"locale": req.source_locale, "role": "source voice-over: the production's timeline",
+                                "loudness_lufs": round(track.loudness_lufs, 2), "sample_rate": track.rate, "seconds": round(track.seconds, 3)},
+                    seed=None, parents=parents, cost=cost))
+                made.append(str(vo))
+        body = {"timeline": line_timeline.to_json(), "assets": [*made, str(asset)]}
+        await job.store(GeneratedAsset(
+            kind=asset.kind, asset_id=str(asset), data=json.dumps(body, ensure_ascii=False, indent=1).encode(), media_type=JSON, ext="json",
+            model=model, inputs={"source": line_timeline.source, "from": parents}, parameters={"lines": len(line_timeline.lines)},
+            parents=[*parents, *made], authorship=Authorship.AI if model is not None else Authorship.HUMAN))
+        return line_timeline, [*made, str(asset)]
+
+    async def locale(self, ctx: Context, locale: str, index: int) -> list[str]:
+        steps = 1 + (Deliverable.SUBTITLES in ctx.request.deliverables) + (Deliverable.VOICEOVER in ctx.request.deliverables)
+        done = 0
+
+        async def step(name: str) -> None:
+            nonlocal done
+            done += 1
+            await ctx.job.progress(f"{locale}: {name}", 0.1 + 0.9 * (index + done / steps) / len(ctx.request.target_locales))
+
+        translated, translation_id = await self.translate(ctx, locale)
+        await step("translated")
+        ids = [translation_id]
+        if Deliverable.SUBTITLES in ctx.request.deliverables:
+            ids += await self.subtitles(ctx, locale, translated, translation_id)
+            await step("subtitles")
+        if Deliverable.VOICEOVER in ctx.request.deliverables:
+            ids += await self.voiceover(ctx, locale, translated, translation_id)
+            await step("voice-over")
+        return ids
+
+    async def translate(self, ctx: Context, locale: str) -> tuple[list[dict[str, Any]], str]:
+        req = ctx.request
+        asset = LocaleAssetId(locale, LocalePart.TRANSLATION, req.job_id)
+        if (found := await ctx.job.resumed(asset.kind, str(asset))) is not None:
+            return json.loads(found[1])["lines"], str(asset)
+        profile = self._profile(locale)
+        model = translation.pick_model(self.settings.translation_models(), req.source_locale, locale, profile.formality)
+        adapted = [market.adapt(line.text, profile) for line in ctx.lines]
+        locked = source.locked_terms(ctx.script, list(req.glossary))
+        results: list[translation.Translated] = []
+
+        async def translate_texts(texts: list[str]) -> list[str]:
+            done = await self.translator.translate(model, req.source_locale, locale, texts)
+            results.extend(done)
+            return [subtitles.clean(t.text) for t in done]
+
+        joiner = "" if translation.language(locale) in _NO_SPACES else " "
+        market_values = [t for a in adapted for t in a.locked]  # what the profile wrote is locked too
+        outcomes = await terms.translate_locked([a.text for a in adapted], [*locked, *market_values], translate_texts, joiner=joiner)
+        rows = []
+        for line, adaptation, outcome in zip(ctx.lines, adapted, outcomes, strict=True):
+            rows.append({"line_id": line.line_id, "scene_id": line.scene_id, "speaker": line.speaker, "source": line.text,
+                         "adapted": adaptation.text, "target": outcome.target, "author": "ai", "method": outcome.method,
+                         "locked": [t.target for t in outcome.terms], "missing": outcome.missing,
+                         "market_changes": adaptation.changes, "avoided": market.avoided(outcome.target, profile)})
+        loaded = self.translator.loaded(model)
+        body = {"locale": locale, "source_locale": req.source_locale, "script": ctx.script_asset, "profile": profile.__dict__ | {"avoid": list(profile.avoid)},
+                "timeline": {"source": ctx.timeline.source, "asset_id": ctx.timeline.asset_id}, "lines": rows}
+        missing = sum(len(r["missing"]) for r in rows)
+        await ctx.job.store(GeneratedAsset(
+            kind=asset.kind, asset_id=str(asset), data=json.dumps(body, ensure_ascii=False, indent=1).encode(), media_type=JSON, ext="json",
+            model=loaded.ref, inputs={"source_asset_id": ctx.script_asset, "lines": len(rows), "glossary": list(req.glossary)},
+            parameters={"locale": locale, "source_locale": req.source_locale, "num_beams": self.translator.num_beams, "dtype": loaded.dtype,
+                        "device": loaded.device, "formality": profile.formality, "locked_terms": sum(len(r["locked"]) for r in rows),
+                        "locked_terms_missing": missing, "market_changes": sum(len(r["market_changes"]) for r in rows),
+                        "avoided_terms": sum(len(r["avoided"]) for r in rows),
+                        "methods": {m: sum(r["method"] == m for r in rows) for m in ("plain", "placeholders", "segments")}},
+            parents=[ctx.script_asset, ctx.timeline.asset_id], cost=_cost([(r.model_seconds, r.compute_seconds) for r in results], loaded.device)))
+        return rows, str(asset)
+
+    async def subtitles(self, ctx: Context, locale: str, rows: list[dict[str, Any]], translation_id: str) -> list[str]:
+        req = ctx.request
+        rules = rules_for(locale)
+        timing = {t.line_id: t for t in ctx.timeline.lines}
+        cues = [subtitles.Cue(r["line_id"], r["speaker"], r["target"], timing[r["line_id"]].start, timing[r["line_id"]].end) for r in rows]
+        result = subtitles.segment(cues, rules, ctx.fps, req.audience)
+        report = qc.report(result.events, rules, ctx.fps, req.audience, result.fixes)
+        summary = {"passed": report["passed"], "breaches": len(report["breaches"]),
+                   "rules": sorted({b["rule"] for b in report["breaches"]}), "fixes": len(report["fixes"])}
+        model = self._translator_ref(req, locale)
+        parents = [translation_id, ctx.timeline.asset_id]
+        ids = []
+        for fmt in req.subtitle_formats():
+            asset = LocaleAssetId(locale, _FORMAT_PART[fmt], req.job_id)
+            if await ctx.job.resumed(asset.kind, str(asset)) is None:
+                await ctx.job.store(GeneratedAsset(
+                    kind=asset.kind, asset_id=str(asset), data=formats.write(result.events, fmt, language=locale, fps=ctx.fps),  # type: ignore[arg-type]
+                    media_type=formats.MEDIA_TYPES[fmt], ext=formats.EXTENSIONS[fmt], model=model,
+                    inputs={"translation": translation_id, "timeline": ctx.timeline.source},
+                    parameters={"locale": locale, "format": fmt, "events": len(result.events), "frame_rate": report["frame_rate"],
+                                "audience": req.audience, "qc": summary}, parents=parents))
+            ids.append(str(asset))
+        asset = LocaleAssetId(locale, LocalePart.SUBTITLES_QC, req.job_id)
+        if await ctx.job.resumed(asset.kind, str(asset)) is None:
+            await ctx.job.store(GeneratedAsset(
+                kind=asset.kind, asset_id=str(asset), data=json.dumps(report, ensure_ascii=False, indent=1).encode(), media_type=JSON, ext="json",
+                model=model, inputs={"files": ids, "translation": translation_id},
+                parameters={"locale": locale, "qc": summary, "report": "subtitle quality check"}, parents=[*ids, translation_id]))
+        return [*ids, str(asset)]
+
+    async def voiceover(self, ctx: Context, locale: str, rows: list[dict[str, Any]], translation_id: str) -> list[str]:
+        req = ctx.request
+        ids = [str(LocaleAssetId(locale, p, req.job_id)) for p in (LocalePart.VOICEOVER_WAV, LocalePart.VOICEOVER_FLAC, LocalePart.VOICEOVER_TIMING)]
+        if all([await ctx.job.resumed(AssetKind.VOICEOVER, i) is not None for i in ids]):
+            return ids
+        model_name = voice.pick_voice(self.settings.voices(), locale)
+        loaded = self.speaker.loaded(model_name)
+        timing = {t.line_id: t for t in ctx.timeline.lines}
+        ordered = sorted(rows, key=lambda r: timing[r["line_id"]].start)
+        lines = [fitting.Line(r["line_id"], r["speaker"], r["target"], timing[r["line_id"]].start, timing[r["line_id"]].end,
+                              timing[ordered[n + 1]["line_id"]].start if n + 1 < len(ordered) else None) for n, r in enumerate(ordered)]
+        speakers = voice.cast_voices([line.speaker for line in ctx.lines], loaded.speakers, self.settings.localize_character_voices)
+        spent: list[tuple[float, float]] = []
+
+        async def synthesize(batch: list[fitting.Line], rates: list[float]) -> list[Any]:
+            speeches = await asyncio.gather(*(self.speaker.say(voice.SpeechSpec(model_name, line.text, speakers[line.speaker], rate,
+                                                                                _seed(line.line_id, locale)))
+                                              for line, rate in zip(batch, rates, strict=True)))
+            spent.extend((s.model_seconds, s.compute_seconds) for s in speeches)
+            return [s.audio for s in speeches]
+
+        shortener = None
+        if self.settings.localize_shorten_with_writer and ScriptAssetId.parse(ctx.script_asset):
+            scenes = {line.line_id: line.scene_id for line in ctx.lines}
+            shortener = WriterShortener(ctx.job, self.store, ScriptAssetId.parse(ctx.script_asset).script_id, locale, scenes,  # type: ignore[union-attr]
+                                        timeout_s=self.settings.localize_shorten_timeout_s)
+        fit_settings = fitting.FitSettings(sample_rate=loaded.sampling_rate, rate_cap=self.settings.localize_rate_cap,
+                                           rate_step=self.settings.localize_rate_step, allow_slowdown=self.settings.localize_allow_slowdown,
+                                           min_rate=self.settings.localize_min_rate, min_gap_s=2 / float(ctx.fps))
+        fitted = await fitting.fit(lines, synthesize, shortener, fit_settings)
+        track = audio.assemble([(f.start, f.audio, loaded.sampling_rate) for f in fitted], target_lufs=self.settings.localize_loudness_lufs)
+        report = {"locale": locale, "timeline": {"source": ctx.timeline.source, "asset_id": ctx.timeline.asset_id},
+                  "voice": {"model": loaded.ref.model_dump(), "speakers": speakers}, "loudness_lufs": round(track.loudness_lufs, 2),
+                  "target_lufs": self.settings.localize_loudness_lufs, "sample_rate": track.rate, "seconds": round(track.seconds, 3),
+                  "rate_cap": fit_settings.rate_cap, "lines": [f.report() for f in fitted]}
+        summary = {"lines": len(fitted), "overshoots": sum(f.overshoot_ms > 0 for f in fitted),
+                   "max_overshoot_ms": round(max((f.overshoot_ms for f in fitted), default=0.0), 1),
+                   "max_speedup": round(max((f.rate * f.stretch for f in fitted), default=1.0), 3),
+                   "shortened": sum(f.method.startswith("shortened") for f in fitted), "loudness_lufs": round(track.loudness_lufs, 2)}
+        cost = _cost(spent, loaded.device)
+        parents = [translation_id, ctx.timeline.asset_id]
+        common = {"model": loaded.ref, "inputs": {"translation": translation_id, "timeline": ctx.timeline.source, "speakers": speakers},
+                  "parents": parents}
+        for asset_id, fmt in zip(ids[:2], ("wav", "flac"), strict=True):
+            await ctx.job.store(GeneratedAsset(kind=AssetKind.VOICEOVER, asset_id=asset_id, data=audio.encode(track, fmt), media_type=f"audio/{fmt}",
+                                               ext=fmt, parameters={"locale": locale, "sample_rate": track.rate, "timing": summary},
+                                               cost=cost, **common))
+        await ctx.job.store(GeneratedAsset(kind=AssetKind.VOICEOVER, asset_id=ids[2], data=json.dumps(report, ensure_ascii=False, indent=1).encode(),
+                                           media_type=JSON, ext="json", parameters={"locale": locale, "timing": summary, "report": "timing"},
+                                           **{**common, "parents": [*ids[:2], *parents]}))
+        return ids
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    def _profile(self, locale: str) -> market.MarketProfile:
+        return market.profile_for(locale, self.settings.localize_markets.get(locale))
+
+    def _translator_ref(self, req: LocalizeRequested, locale: str) -> ModelRef:
+        model = translation.pick_model(self.settings.translation_models(), req.source_locale, locale, self._profile(locale).formality)
+        return self.translator.loaded(model).ref
+
+    async def _read_any(self, production_id: str, asset_id: str) -> tuple[bytes, str]:
+        def read() -> tuple[bytes, str]:
+            for kind in (AssetKind.SUBTITLES, AssetKind.SCRIPT, AssetKind.DIALOGUE):
+                try:
+                    versions = self.store.versions(production_id, kind, asset_id)
+                except AssetNotFound:
+                    continue
+                if versions:
+                    return self.store.get(versions[-1].key), versions[-1].media_type
+            raise ValueError(f"no timed source {asset_id} in production {production_id}")
+
+        return await asyncio.to_thread(read)
+
+
+def _seed(*parts: str) -> int:
+    import hashlib
+
+    return int.from_bytes(hashlib.sha256("\x1f".join(parts).encode()).digest()[:8], "big") >> 1
+
+
+def _cost(spent: list[tuple[float, float]], device: str) -> AssetCost | None:
+    if not spent:
+        return None
+    compute = sum(c for _, c in spent)
+    return AssetCost(model_seconds=round(compute, 6), gpu_seconds=round(compute if device.startswith("cuda") else 0.0, 6), device=device)

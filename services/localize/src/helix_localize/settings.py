@@ -1,0 +1,48 @@
+"""Localize settings: the HELIX_* environment, like every Helix process, plus its models and rules."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from helix.settings import HelixSettings, helix_home, infra_env_file
+
+
+class LocalizeSettings(HelixSettings):
+    service_name: str = "localize"
+    # Translation models per language pair ("en-de", "en-*", "*-de", "*"; "en-de@formal"):
+    # a Hugging Face id or a folder. Empty: the tiny random Marian Helix builds, for every pair.
+    localize_translation_models: dict[str, str] = Field(default_factory=dict)
+    # Voices per locale or language ("de-DE", "de", "*"): a VITS / MMS-TTS id or folder.
+    # Empty: the tiny random VITS Helix builds, for every language.
+    localize_voices: dict[str, str] = Field(default_factory=dict)
+    localize_character_voices: dict[str, int] = Field(default_factory=dict)  # character -> speaker of the voice model
+    localize_markets: dict[str, dict[str, Any]] = Field(default_factory=dict)  # locale -> formality / measurement / avoid
+    localize_dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    localize_device: Literal["auto", "cpu", "cuda"] = "auto"
+    localize_num_beams: int = Field(1, ge=1, le=8)
+    localize_max_batch: int = Field(32, ge=1, le=512)
+    localize_max_queue: int = Field(512, ge=1, le=100_000)
+    # Dubbing: how far a line may be sped up in all (VITS rate × stretch), how much the rate
+    # may change from one line to the next, slowing down only when allowed.
+    localize_rate_cap: float = Field(1.3, ge=1.0, le=2.0)
+    localize_rate_step: float = Field(0.1, ge=0.01, le=1.0)
+    localize_allow_slowdown: bool = False
+    localize_min_rate: float = Field(0.8, gt=0.3, le=1.0)
+    localize_loudness_lufs: float = Field(-23.0, ge=-40, le=-5)  # EBU R128
+    # Ask the writer for a shorter line when one does not fit (through the bus); wait this long.
+    localize_shorten_with_writer: bool = True
+    localize_shorten_timeout_s: float = Field(120.0, ge=1)
+    localize_grpc_address: str = "127.0.0.1:50091"  # health and ServerInfo only
+
+    def translation_models(self) -> dict[str, str]:
+        return self.localize_translation_models or {"*": str(helix_home() / "models" / "tiny-marian")}
+
+    def voices(self) -> dict[str, str]:
+        return self.localize_voices or {"*": str(helix_home() / "models" / "tiny-vits")}
+
+
+def load_localize_settings(**overrides: object) -> LocalizeSettings:
+    env_file = infra_env_file()
+    return LocalizeSettings(_env_file=env_file if env_file.is_file() else None, **overrides)  # type: ignore[call-arg]

@@ -1,0 +1,136 @@
+"""Text to speech with `transformers`' `VitsModel` (the MMS-TTS family), per language and per
+character voice, batched (`Speaker`, a Batcher: lines of one model, speaker and speaking
+rate share one forward pass).
+
+Voices (`HELIX_LOCALIZE_VOICES`, JSON): `"de": "facebook/mms-tts-deu"`, `"*"` for any
+language; a language with none is "a locale with no voice". A character's voice is a
+speaker of a multi-speaker model: configured (`HELIX_LOCALIZE_CHARACTER_VOICES`,
+`{"MARA": 2}`) or a stable choice from the name (distinct within a cast while speakers
+last), so a character keeps one voice in every scene. The speaking rate is VITS's own (`speaking_rate` scales the predicted durations),
+which sounds better than stretching audio afterwards. VITS samples noise: every call is
+seeded from the batch's lines, so the same lines give the same audio.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from helix.events import ModelRef
+from helix.models.batching import Batcher, Pending
+from helix.models.loading import SharedInstances, model_source, pin, resolve_device, weights_hash
+
+
+@dataclass(frozen=True, eq=False)
+class LoadedVoice:
+    model: Any
+    tokenizer: Any
+    ref: ModelRef
+    sampling_rate: int
+    speakers: int
+    device: str
+
+
+_voices: SharedInstances[LoadedVoice] = SharedInstances()
+
+
+def load_voice(model_id_or_path: str, *, revision: str = "main", device: str = "auto") -> LoadedVoice:
+    model_id, local = model_source(model_id_or_path)
+    real_device = resolve_device(device)  # type: ignore[arg-type]
+    return _voices.get((model_id, revision, real_device), lambda: _load(model_id, revision, real_device, local=local))
+
+
+def _load(model_id: str, revision: str, device: str, *, local: bool) -> LoadedVoice:
+    from transformers import AutoTokenizer, VitsModel
+
+    kwargs, pinned = pin(model_id, revision, local=local, hash_folder=weights_hash)
+    tokenizer = AutoTokenizer.from_pretrained(model_id, **kwargs)
+    model = VitsModel.from_pretrained(model_id, **kwargs).to(device).eval()
+    resolved = pinned or getattr(model.config, "_commit_hash", None) or revision
+    return LoadedVoice(model, tokenizer, ModelRef(id=model_id, revision=resolved), int(model.config.sampling_rate),
+                       int(model.config.num_speakers), device)
+
+
+def pick_voice(voices: dict[str, str], locale: str) -> str:
+    language = locale.split("-")[0].lower()
+    for key in (locale, language, "*"):
+        if key in voices:
+            return voices[key]
+    raise ValueError(f"no voice for locale {locale}: HELIX_LOCALIZE_VOICES has {', '.join(sorted(voices)) or 'nothing'}")
+
+
+def cast_voices(characters: list[str], speakers: int, configured: dict[str, int]) -> dict[str, int]:
+    """Each character's speaker id: configured ones first, then a stable choice from the name,
+    moving on to the next free speaker while there are any, so a cast sounds like several people."""
+    wanted = {k.upper(): v for k, v in configured.items()}
+    voices: dict[str, int] = {}
+    for character in sorted(set(characters), key=str.upper):
+        if speakers <= 1:
+            voices[character] = 0
+        elif character.upper() in wanted:
+            chosen = wanted[character.upper()]
+            if not 0 <= chosen < speakers:
+                raise ValueError(f"voice {chosen} for {character} is not one of the model's {speakers} speakers")
+            voices[character] = chosen
+    for character in sorted(set(characters) - set(voices), key=str.upper):
+        taken = set(voices.values())
+        first = int(hashlib.sha256(character.upper().encode()).hexdigest(), 16) % speakers
+        free = [(first + k) % speakers for k in range(speakers) if (first + k) % speakers not in taken]
+        voices[character] = free[0] if free else first
+    return voices
+
+
+@dataclass(frozen=True)
+class SpeechSpec:
+    model: str
+    text: str
+    speaker: int
+    rate: float  # VITS speaking rate: 1.0 natural, 1.2 = 20 % faster
+    seed: int
+
+
+@dataclass(frozen=True)
+class Speech:
+    audio: np.ndarray  # float32, mono, at `sampling_rate`
+    sampling_rate: int
+    model_seconds: float
+    compute_seconds: float
+
+    @property
+    def seconds(self) -> float:
+        return len(self.audio) / self.sampling_rate
+
+
+class Speaker(Batcher[SpeechSpec, Speech]):
+    def __init__(self, *, device: str = "auto", max_batch: int = 16, max_queue: int = 256, batch_wait_s: float = 0.01) -> None:
+        super().__init__(key=lambda s: (s.model, s.speaker, round(s.rate, 3)), max_batch=max_batch, max_queue=max_queue,
+                         batch_wait_s=batch_wait_s, name="speech engine")
+        self.device = device
+
+    def loaded(self, model: str) -> LoadedVoice:
+        return load_voice(model, device=self.device)
+
+    async def say(self, spec: SpeechSpec) -> Speech:
+        return await self.submit(spec)
+
+    def run_batch(self, batch: list[Pending[SpeechSpec]]) -> list[Speech]:
+        import torch
+
+        spec = batch[0].spec
+        loaded = self.loaded(spec.model)
+        texts = [r.spec.text or "…" for r in batch]
+        inputs = loaded.tokenizer(texts, return_tensors="pt", padding=True).to(loaded.device)
+        seed = sum(r.spec.seed for r in batch) % (2**63)
+        started = time.perf_counter()
+        with torch.inference_mode(), torch.random.fork_rng(devices=[] if loaded.device == "cpu" else None):
+            torch.manual_seed(seed)
+            out = loaded.model(**inputs, speaker_id=spec.speaker if loaded.speakers > 1 else None, speaking_rate=spec.rate)
+        took = time.perf_counter() - started
+        waves = out.waveform.float().cpu().numpy()
+        lengths = out.sequence_lengths.cpu().tolist() if out.sequence_lengths is not None else [waves.shape[1]] * len(batch)
+        return [Speech(waves[i, : int(lengths[i])].astype(np.float32), loaded.sampling_rate, took, took / len(batch))
+                for i in range(len(batch))]

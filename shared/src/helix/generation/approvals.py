@@ -1,0 +1,73 @@
+"""What review decided about each asset version, as a generator knows it (choreography's
+memory): every generator records the decisions it consumes, so it can refuse to build on
+an asset no person has approved ("nothing moves downstream without a human").
+
+A small SQL table in the service's own database (SQLite by default, PostgreSQL by URL):
+one row per (asset, version), the latest decision winning.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+
+from sqlalchemy import Integer, String, select
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+from helix.db import UTCDateTime, make_engine
+from helix.events import ReviewApproved, ReviewDecision, ReviewRejected
+
+
+class _Base(DeclarativeBase):
+    pass
+
+
+class Outcome(_Base):
+    __tablename__ = "helix_review_outcomes"
+
+    asset_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    production_id: Mapped[str] = mapped_column(String(128), index=True)
+    status: Mapped[str] = mapped_column(String(32))  # approved | rejected | revision_requested
+    decision_id: Mapped[str] = mapped_column(String(128))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+def status_of(decision: ReviewDecision) -> str:
+    if isinstance(decision, ReviewApproved):
+        return "approved"
+    if isinstance(decision, ReviewRejected):
+        return "rejected"
+    return "revision_requested"
+
+
+class Approvals:
+    def __init__(self, url: str) -> None:
+        self.engine = make_engine(url, pool_size=2)
+        _Base.metadata.create_all(self.engine)
+
+    def _record(self, decision: ReviewDecision) -> None:
+        with Session(self.engine) as s, s.begin():
+            row = s.get(Outcome, (decision.asset_id, decision.asset_version), with_for_update=True)
+            if row is not None and row.decided_at > decision.decided_at:
+                return  # an older decision, replayed
+            if row is None:
+                row = Outcome(asset_id=decision.asset_id, version=decision.asset_version)
+                s.add(row)
+            row.production_id = decision.production_id
+            row.status = status_of(decision)
+            row.decision_id = decision.decision_id
+            row.decided_at = decision.decided_at
+
+    def _approved_version(self, production_id: str, asset_id: str) -> int | None:
+        with Session(self.engine) as s:
+            query = select(Outcome.version).where(Outcome.production_id == production_id, Outcome.asset_id == asset_id,
+                                                  Outcome.status == "approved").order_by(Outcome.version.desc()).limit(1)
+            return s.scalars(query).first()
+
+    async def record(self, decision: ReviewDecision) -> None:
+        await asyncio.to_thread(self._record, decision)
+
+    async def approved_version(self, production_id: str, asset_id: str) -> int | None:
+        """The newest version of the asset a person approved (and did not later reject); None: none."""
+        return await asyncio.to_thread(self._approved_version, production_id, asset_id)
