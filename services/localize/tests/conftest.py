@@ -25,3 +25,17 @@ def earnest_timing() -> list[tuple[float, float, str]]:
 
 def cues_for(lines: list[dict], timing: list[tuple[float, float, str]], language: str) -> list[Cue]:
     return [Cue(line["line_id"], line["speaker"], line[language], start, end) for line, (start, end, _) in zip(lines, timing, strict=True)]
+
+
+@pytest.fixture(scope="session")
+def tiny_marian(tmp_path_factory: pytest.TempPathFactory) -> str:
+    from helix.models.tiny_localize import build_tiny_marian
+
+    return str(build_tiny_marian(tmp_path_factory.mktemp("tiny-marian")))
+
+
+@pytest.fixture(scope="session")
+def tiny_vits(tmp_path_factory: pytest.TempPathFactory) -> str:
+    from helix.models.tiny_localize import build_tiny_vits
+
+    return str(build_tiny_vits(tmp_path_factory.mktemp("tiny-vits")))

@@ -54,7 +54,8 @@ def _secs(stamp: str) -> float:
     return int(h) * 3600 + int(m) * 60 + float(s)
 
 
-def test_ttml_is_imsc_1_1_text_and_passes_the_hypothetical_render_model(events: tuple[str, list[Event]]) -> None:
+def test_ttml_is_imsc_1_1_text_and_passes_the_hypothetical_render_model(events: tuple[str, list[Event]],
+                                                                         caplog: pytest.LogCaptureFixture) -> None:
     import imschrm.doc_sequence
     import imschrm.hrm
     from ttconv.imsc import reader as imsc_reader
@@ -66,6 +67,7 @@ def test_ttml_is_imsc_1_1_text_and_passes_the_hypothetical_render_model(events: 
     assert root.get("{http://www.w3.org/ns/ttml#parameter}contentProfiles") == formats.IMSC_TEXT
     doc = imsc_reader.to_model(ET.ElementTree(root))
     assert doc is not None
+    assert [r.getMessage() for r in caplog.records if r.levelname in ("ERROR", "WARNING")] == [], "ttconv reads every attribute"
 
     class Strict(imschrm.hrm.EventHandler):
         errors: list[str] = []

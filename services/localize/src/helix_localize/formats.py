@@ -77,7 +77,7 @@ def to_ttml(events: list[Event], *, language: str, fps: Fraction) -> bytes:
     styling = ET.SubElement(head, f"{{{TT}}}styling")
     ET.SubElement(styling, f"{{{TT}}}style", {f"{{{XML}}}id": "subtitle", f"{{{TTS}}}textAlign": "center",
                                                f"{{{TTS}}}fontFamily": "proportionalSansSerif", f"{{{TTS}}}fontSize": "100%",
-                                               f"{{{TTS}}}color": "white", f"{{{TTS}}}backgroundColor": "rgba(0,0,0,0.8)"})
+                                               f"{{{TTS}}}color": "white", f"{{{TTS}}}backgroundColor": "rgba(0,0,0,204)"})
     layout = ET.SubElement(head, f"{{{TT}}}layout")
     ET.SubElement(layout, f"{{{TT}}}region", {f"{{{XML}}}id": "bottom", f"{{{TTS}}}origin": "10% 75%", f"{{{TTS}}}extent": "80% 20%",
                                                f"{{{TTS}}}displayAlign": "after"})

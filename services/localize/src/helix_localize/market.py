@@ -84,7 +84,9 @@ def adapt(text: str, profile: MarketProfile) -> Adapted:
         from datetime import time
 
         hour = int(match[1]) % 12 + (12 if match[3].lower().startswith("p") else 0)
-        return lock(match[0], format_time(time(hour, int(match[2] or 0)), format="short", locale=locale), "time")
+        rendered = lock(match[0], format_time(time(hour, int(match[2] or 0)), format="short", locale=locale), "time")
+        rest = match.string[match.end():]
+        return rendered + "." if match[0].endswith(".") and (not rest or rest[0].isspace()) else rendered  # "5 p.m." ended a sentence
 
     def number(match: re.Match[str]) -> str:
         if any(match[0] in change["to"] for change in result.changes):

@@ -50,12 +50,13 @@ def _pattern(term: str) -> re.Pattern[str]:
 
 
 def find_terms(text: str, terms: list[LockedTerm]) -> list[tuple[int, int, LockedTerm]]:
-    """Non-overlapping occurrences of locked terms in `text`, longest first where they overlap."""
+    """Non-overlapping occurrences of locked terms in `text`, longest first where they overlap;
+    each as the line wrote it ("Lane" for the character LANE), unless it has a rendering."""
     spans: list[tuple[int, int, LockedTerm]] = []
     for term in sorted(terms, key=lambda t: -len(t.text)):
         for match in _pattern(term.text).finditer(text):
             if all(match.end() <= s or match.start() >= e for s, e, _ in spans):
-                spans.append((match.start(), match.end(), term))
+                spans.append((match.start(), match.end(), LockedTerm(match[0], term.kind, term.rendering)))
     return sorted(spans, key=lambda s: s[0])
 
 
@@ -102,6 +103,7 @@ async def translate_locked(lines: list[str], terms: list[LockedTerm], translate:
             parts = [part.target if isinstance(part, LockedTerm) else next(translated).strip() for part in row]
             out[i].target = joiner.join(p for p in parts if p)
             out[i].method = "segments"
-    for line in out:
-        line.missing = [t.target for t in line.terms if not _pattern(t.target).search(line.target)]
+    for line in out:  # written without spaces (ja, zh, th), a term stands next to other letters
+        line.missing = [t.target for t in line.terms
+                        if not (_pattern(t.target).search(line.target) if joiner else t.target.lower() in line.target.lower())]
     return out

@@ -9,6 +9,7 @@ from helix_review.checks.consent import LikenessConsentCheck
 from helix_review.checks.duplicates import DuplicateContentCheck
 from helix_review.checks.integrity import StoreIntegrityCheck
 from helix_review.checks.lineage import LineageCheck
+from helix_review.checks.localization import LocalizationCheck
 from helix_review.checks.policy import PolicyTermsCheck
 
 DEFAULT_CHECKS: tuple[Check, ...] = (
@@ -17,6 +18,7 @@ DEFAULT_CHECKS: tuple[Check, ...] = (
     LikenessConsentCheck(),
     PolicyTermsCheck(),
     DuplicateContentCheck(),
+    LocalizationCheck(),
 )
 
 __all__ = ["DEFAULT_CHECKS", "Check", "FindingDraft", "ScreeningContext", "Severity", "risk_score"]
