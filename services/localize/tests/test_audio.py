@@ -6,8 +6,8 @@ from __future__ import annotations
 import io
 
 import numpy as np
-import pytest
 import pyloudnorm
+import pytest
 import soundfile
 
 from helix_localize.audio import TRACK_RATE, assemble, encode, resample

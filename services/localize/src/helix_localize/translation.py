@@ -74,6 +74,7 @@ def _load(model_id: str, revision: str, dtype: str, device: str, *, local: bool)
     kwargs, pinned = pin(model_id, revision, local=local, hash_folder=weights_hash)
     tokenizer = AutoTokenizer.from_pretrained(model_id, **kwargs)
     model = AutoModelForSeq2SeqLM.from_pretrained(model_id, dtype=getattr(torch, dtype), **kwargs).to(device).eval()
+    model.generation_config.max_length = None  # every call sets max_new_tokens from its own input
     family = {"marian": "marian", "m2m_100": "m2m100", "nllb-moe": "nllb"}.get(model.config.model_type, model.config.model_type)
     if family == "m2m100" and "nllb" in type(tokenizer).__name__.lower():
         family = "nllb"

@@ -63,7 +63,6 @@ def build_tiny_marian(directory: Path, *, seed: int = 0, vocab_size: int = 600) 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = MarianMTModel(config).eval()
-    model.generation_config.max_length = 256
     model.generation_config.num_beams = 1
     model.save_pretrained(directory, safe_serialization=True)
     _marker(directory, "MarianMTModel", seed)

@@ -1,0 +1,29 @@
+"""What review decided, as a generator remembers it: the latest decision per version wins."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from helix.events import Actor, ReviewApproved, ReviewRejected
+from helix.generation.approvals import Approvals
+
+NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
+
+
+def decision(model: type, version: int, minutes: int, asset_id: str = "script-j-script") -> ReviewApproved:
+    return model(production_id="p", decision_id=f"d{version}{minutes}", asset_id=asset_id, kind="script", asset_version=version,
+                 reviewer=Actor(subject="rhea"), decided_at=NOW + timedelta(minutes=minutes))
+
+
+async def test_latest_approved_version(tmp_path: Path) -> None:
+    approvals = Approvals(f"sqlite:///{tmp_path / 'a.db'}")
+    assert await approvals.approved_version("p", "script-j-script") is None
+    await approvals.record(decision(ReviewApproved, 1, 0))
+    await approvals.record(decision(ReviewApproved, 2, 5))
+    assert await approvals.approved_version("p", "script-j-script") == 2
+    await approvals.record(decision(ReviewRejected, 2, 9))  # a second reviewer took it back
+    assert await approvals.approved_version("p", "script-j-script") == 1
+    await approvals.record(decision(ReviewApproved, 2, 1))  # an older decision, replayed: ignored
+    assert await approvals.approved_version("p", "script-j-script") == 1
+    assert await approvals.approved_version("other", "script-j-script") is None
