@@ -15,7 +15,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from helix.events.data import ScriptLevel
 from helix.generation.ids import LEVEL_ORDER as LEVEL_ORDER  # re-exported: the levels top to bottom
@@ -74,8 +74,22 @@ class CharacterDraft(_Draft):
     voice_notes: Annotated[str, Field(max_length=60)]
 
 
+MAX_CHARACTERS = 12
+MAX_SCENES = 60
+MAX_LINES_PER_SCENE = 30
+MAX_ACTS = 5
+
+
 class CharactersDraft(_Draft):
-    characters: list[CharacterDraft] = Field(min_length=1, max_length=4)
+    characters: list[CharacterDraft] = Field(min_length=1, max_length=6)
+
+
+class ActDraft(_Draft):
+    beat: Beat
+
+
+class ActsDraft(_Draft):
+    acts: list[ActDraft] = Field(min_length=1, max_length=MAX_ACTS)
 
 
 class SceneDraft(_Draft):
@@ -86,6 +100,21 @@ class SceneDraft(_Draft):
 
 class ScenesDraft(_Draft):
     scenes: list[SceneDraft] = Field(min_length=1, max_length=5)
+
+
+def exactly(model: type[_Draft], field: str, count: int) -> type[_Draft]:
+    """`model` with its list `field` holding exactly `count` items: the grammar then makes
+    the model write that many (e.g. the scenes of one act)."""
+    annotation = model.model_fields[field].annotation
+    return create_model(f"{model.__name__}{count}", __base__=model,
+                        **{field: (annotation, Field(min_length=count, max_length=count))})  # type: ignore[call-overload]
+
+
+def at_most(model: type[_Draft], field: str, count: int) -> type[_Draft]:
+    """`model` with its list `field` holding 1 to `count` items (a chunk that fits a budget)."""
+    annotation = model.model_fields[field].annotation
+    return create_model(f"{model.__name__}Max{count}", __base__=model,
+                        **{field: (annotation, Field(min_length=1, max_length=count))})  # type: ignore[call-overload]
 
 
 class PlaceDraft(_Draft):
@@ -99,7 +128,11 @@ class DialogueLineDraft(_Draft):
 
 
 class DialogueDraft(_Draft):
-    lines: list[DialogueLineDraft] = Field(min_length=1, max_length=5)
+    """Some lines of one scene; `scene_done` says whether the scene needs more (up to
+    MAX_LINES_PER_SCENE lines, written in chunks that fit the model's budget)."""
+
+    lines: list[DialogueLineDraft] = Field(min_length=1, max_length=8)
+    scene_done: bool
 
 
 class LineDraft(_Draft):
@@ -120,10 +153,12 @@ class StoryboardDraft(_Draft):
     shots: list[ShotDraft] = Field(min_length=1, max_length=4)
 
 
-def json_budget(draft: type[BaseModel]) -> int:
-    """The longest JSON (in characters) that a draft's schema allows: the token budget that
-    lets a constrained generation always close (a token is at least one character for the
-    byte-level tokenizers Helix uses on its text, apart from rare split multi-byte ones)."""
+def json_budget(draft: type[BaseModel], tokens_per_char: int = 1) -> int:
+    """The most tokens the longest JSON a draft's schema allows can take: the budget that lets
+    a constrained generation always close. Structure (keys, punctuation, numbers) is ASCII,
+    at most one token a character; each string character costs at most `tokens_per_char`
+    tokens (the engine measures it for its tokenizer: 3 for byte-level BPE on the BMP
+    characters the grammar admits, whatever the script)."""
     schema = draft.model_json_schema()
     defs = schema.get("$defs", {})
 
@@ -141,7 +176,7 @@ def json_budget(draft: type[BaseModel]) -> int:
         if kind == "array":
             return 2 + node.get("maxItems", 8) * (size(node.get("items", {})) + 2)
         if kind == "string":
-            return node.get("maxLength", 200) + 2
+            return node.get("maxLength", 200) * tokens_per_char + 2
         if kind in ("integer", "number"):
             return 21
         return 5  # boolean, null
@@ -173,6 +208,7 @@ class DialogueLine(BaseModel):
     parenthetical: str = ""
     text: str
     author: Author = "ai"
+    selected_by: str | None = None  # a person chose this model-written line among candidates
 
 
 class SceneScript(BaseModel):
@@ -180,8 +216,24 @@ class SceneScript(BaseModel):
     place: Name
     plot_element: PlotElement
     beat: str
+    act: int = 1
     dialogue: list[DialogueLine] = Field(default_factory=list)
     author: Author = "ai"
+
+
+class Act(BaseModel):
+    number: int
+    beat: str
+    author: Author = "ai"
+
+
+class StaleMark(BaseModel):
+    """A level a person wrote or changed, kept when a level above it was regenerated: it may
+    no longer fit, and a person decides (keep it, edit it, or ask for it to be regenerated)."""
+
+    part: str  # "characters", "dialogue-s3", …
+    because: str  # the level regenerated above it
+    job_id: str
 
 
 class Script(BaseModel):
@@ -191,9 +243,12 @@ class Script(BaseModel):
     logline: str
     title: str
     title_author: Author = "ai"
+    locale: str = "en"
+    acts: list[Act] = Field(default_factory=list)
     characters: list[Character]
     places: list[Place]
     scenes: list[SceneScript]
+    stale: list[StaleMark] = Field(default_factory=list)
 
 
 class Shot(BaseModel):

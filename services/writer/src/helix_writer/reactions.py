@@ -2,8 +2,9 @@
 
 - an approved assembled script gets its storyboards (one per scene);
 - a revision request on a level regenerates that level and the levels below it, with the
-  reviewer's notes in the prompt; on one scene's dialogue or storyboard, just that asset
-  (and the script is reassembled around new dialogue).
+  reviewer's notes in the prompt (what a person wrote below is kept, marked stale); on one
+  scene's dialogue or storyboard, just that asset (and the script is reassembled around new
+  dialogue); on the assembled script, the dialogue of every scene.
 Each reaction is a kit job whose id comes from the decision, so a redelivered decision
 resumes the same job instead of starting a second one.
 """
@@ -57,14 +58,14 @@ class WriterReactions:
 
     async def revise(self, event: CloudEvent[Any], part: ScriptAssetId) -> None:
         decision: ReviewRevisionRequested = event.data
-        if part.rewrite_job is not None or part.part in (ScriptPart.SCRIPT, ScriptPart.FOUNTAIN):
-            return  # candidates are chosen, not revised; the assembled script changes when its levels do
+        if part.rewrite_job is not None:
+            return  # candidates are chosen, not revised
         draft = await asyncio.to_thread(draft_from_store, self.writer.store, decision.production_id, part.script_id)
         if draft is None:
             return
         request = ScriptRequested(production_id=decision.production_id, job_id=f"rev-{decision.decision_id}"[:128],
                                   requested_by=decision.reviewer, logline=draft.logline, notes=decision.notes,
-                                  parent_asset_ids=[decision.asset_id])
+                                  parent_asset_ids=[decision.asset_id], locale=draft.locale, max_scenes=max(1, min(60, len(draft.scenes) or 8)))
         log.info("writer.revision", asset_id=decision.asset_id, notes=decision.notes[:200])
 
         async def work(job: Job) -> list[str] | None:
@@ -75,6 +76,12 @@ class WriterReactions:
             if part.part is ScriptPart.DIALOGUE:
                 await self.writer.revise_scene(job, request, draft, part)
                 return [str(part)]
+            if part.part in (ScriptPart.SCRIPT, ScriptPart.FOUNTAIN):
+                # Notes on the whole script: the dialogue of every scene is rewritten with them;
+                # scenes whose dialogue a person wrote are kept and marked stale.
+                await self.writer.dialogue(job, request, draft)
+                await self.writer.assemble(job, draft)
+                return None
             await self.writer.write(job, request, draft, from_level=part.level)  # type: ignore[arg-type]
             return None
 

@@ -21,7 +21,7 @@ async def storyboard(writer: StoryWriter, job: Job, req: StoryboardRequested, dr
         name = scene_part(ScriptPart.STORYBOARD, scene.scene_id)
         if await writer.resumed(job, draft, name) is not None:
             return draft.assets[name]
-        messages = prompts.storyboard(draft.style, req.notes, draft.characters, scene)
+        messages = prompts.storyboard(writer.sys(draft, req.notes), draft.characters, scene)
         out = await writer.generate(messages, StoryboardDraft, seed=req.seed)
         shots = [Shot(shot_id=shot_id(scene.scene_id, n), location=scene.place, **shot.model_dump())
                  for n, shot in enumerate(out.value.shots, start=1)]
@@ -51,7 +51,7 @@ async def dialogue_candidates(writer: StoryWriter, job: Job, req: DialogueRewrit
 
     async def candidate(line: DialogueLine, n: int) -> Generated[LineDraft]:
         seed = None if req.seed is None else req.seed + n
-        return await writer.generate(prompts.line_candidate(draft.style, req.notes, scene, line, wants, n), LineDraft, seed=seed)
+        return await writer.generate(prompts.line_candidate(writer.sys(draft, req.notes), scene, line, wants, n), LineDraft, seed=seed)
 
     rewritten, generations = [], []
     for line in lines:  # candidates of a line are generated together: one batch

@@ -27,6 +27,10 @@ __all__ = [
     "ScriptLevel",
     "ScriptRequested",
     "DialogueRewriteRequested",
+    "ScriptEditRequested",
+    "DialogueEdited",
+    "EditedLine",
+    "CandidateApplied",
     "ScriptLevelRewritten",
     "StoryboardRequested",
     "ImageRequest",
@@ -152,8 +156,11 @@ class ScriptRequested(GenerationRequest):
     style: ShortText | None = None
     target_locales: list[Locale] = Field(default_factory=list, max_length=50)
     performers: list[ShortText] = Field(default_factory=list, max_length=100)
-    from_level: ScriptLevel = Field(ScriptLevel.TITLE, description="Regenerate this level and those below it")
+    from_level: ScriptLevel = Field(ScriptLevel.TITLE, description="Regenerate this level and those below it "
+                                    "(below title: of the script named first in parent_asset_ids)")
     max_scenes: int = Field(8, ge=1, le=60)
+    locale: Locale = Field("en", description="The language the script is written in (the production's source locale)")
+    prefix_set: ShortText | None = Field(None, description="A named set of the studio's example scripts, given to the model as examples")
 
 
 class ScriptLevelRewritten(GenerationRequest):
@@ -166,6 +173,56 @@ class ScriptLevelRewritten(GenerationRequest):
     script_id: Id
     level: Literal["title", "characters", "scenes", "places"]
     content: Any = Field(description="The level's JSON as the person wrote it (the shape of the writer's level asset)")
+
+
+class ScriptEditRequested(GenerationRequest):
+    """Dramatron's operations on one level of a script: regenerate it (alone, or with the
+    levels below it), continue it (more characters, scenes, or lines in a scene), or revert
+    it to an earlier version. What a person wrote below a regenerated level is kept and
+    marked possibly stale, unless `regenerate_human` asks for it to be regenerated too."""
+
+    event_type: ClassVar[str] = "helix.writer.script.edit.requested"
+    topic: ClassVar[Topic] = Topic.WRITER_REQUESTS
+
+    script_id: Id
+    operation: Literal["regenerate", "continue", "revert"]
+    level: ScriptLevel
+    scene_id: Id | None = Field(None, description="Dialogue: the scene (regenerate, continue or revert its dialogue)")
+    cascade: bool = Field(False, description="Regenerate: the levels below too")
+    regenerate_human: bool = Field(False, description="Regenerate: also what a person wrote below (else kept, marked stale)")
+    count: int | None = Field(None, ge=1, le=30, description="Continue: how many more characters, scenes or lines")
+    version: int | None = Field(None, ge=1, description="Revert: the version to bring back (default: the one before the latest)")
+
+
+class EditedLine(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    line_id: Id | None = None
+    speaker: Annotated[str, Field(min_length=1, max_length=24)]
+    parenthetical: Annotated[str, Field(max_length=30)] = ""
+    text: Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class DialogueEdited(GenerationRequest):
+    """A person's own dialogue for one scene, line by line: stored verbatim, human-authored."""
+
+    event_type: ClassVar[str] = "helix.writer.dialogue.edited"
+    topic: ClassVar[Topic] = Topic.WRITER_REQUESTS
+
+    script_id: Id
+    scene_id: Id
+    lines: list[EditedLine] = Field(min_length=1, max_length=60)
+
+
+class CandidateApplied(GenerationRequest):
+    """A person chose one of the writer's candidates for a line: the scene's dialogue gets a
+    new version with it (selected by the person, written by the model)."""
+
+    event_type: ClassVar[str] = "helix.writer.candidate.applied"
+    topic: ClassVar[Topic] = Topic.WRITER_REQUESTS
+
+    rewrite_asset_id: Id
+    line_id: Id
+    candidate: int = Field(ge=0, le=7, description="0-based index among the line's candidates")
 
 
 class DialogueRewriteRequested(GenerationRequest):
