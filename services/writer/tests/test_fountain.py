@@ -53,3 +53,14 @@ def test_title_page() -> None:
     script = _script(random.Random(1)).model_copy(update={"title": "The Lighthouse Keeper"})
     screenplay = fountain.parse(io.StringIO(to_fountain(script)))
     assert screenplay.title_page["Title"] == ["The Lighthouse Keeper"]
+
+
+@pytest.mark.parametrize("speaker, cue", [("ミナ", "ミナ"), ("Ольга", "ОЛЬГА"), ("José", "JOSÉ"), ("Zoë-Anne", "ZOË-ANNE"),
+                                          ("李雷", "李雷"), ("Mara", "MARA")])
+def test_every_character_cue_survives_in_its_own_script(speaker: str, cue: str) -> None:
+    script = Script(production_id="p", logline="x", title="International", characters=[Character(name=speaker, description="d")],
+                    places=[Place(name="Bar", description="d")],
+                    scenes=[SceneScript(scene_id="s1", place="Bar", plot_element=PlotElement.EXPOSITION, beat="They meet.",
+                                        dialogue=[DialogueLine(line_id="s1-l1", speaker=speaker, text="Hello.")])])
+    (dialog,) = [p for p in fountain.parse(io.StringIO(to_fountain(script))) if isinstance(p, Dialog)]
+    assert str(dialog.character) == cue

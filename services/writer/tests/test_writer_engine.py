@@ -1,69 +1,61 @@
-"""TextEngine on the tiny model: batching, padding, budgets, seeds, backpressure, streams, grammars."""
+"""The text engines on the tiny model: budgets, seeds, padding, streams, grammars, backpressure
+and stopping hold for both; the continuous engine also lets rows join and leave between
+steps, puts people first, and compiles grammars without stalling the batch."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import AsyncIterator
-from typing import Literal
+from typing import Any, Literal
 
 import pytest
 from pydantic import BaseModel, Field
 
+from helix.models import EngineStopped
 from helix.models.loading import LoadedLM
-from helix_writer.engine import EngineStopped, GenerationRequest, TextEngine, json_safe_schema
+from helix_writer.engine import BATCH, INTERACTIVE, GenerationRequest, TextEngine, json_safe_schema
+from helix_writer.static_engine import StaticTextEngine
+
+ENGINES = {"continuous": TextEngine, "static": StaticTextEngine}
 
 
 def chat(text: str) -> list[dict]:
     return [{"role": "system", "content": "You write dialogue."}, {"role": "user", "content": text}]
 
 
-@pytest.fixture
-async def engine(tiny_lm: LoadedLM) -> AsyncIterator[TextEngine]:
-    async with TextEngine(tiny_lm, max_batch=16, max_queue=64) as eng:
+@pytest.fixture(params=sorted(ENGINES))
+async def engine(request: pytest.FixtureRequest, tiny_lm: LoadedLM) -> AsyncIterator[Any]:
+    async with ENGINES[request.param](tiny_lm, max_batch=16, max_queue=64) as eng:
         yield eng
 
 
-class CountingGenerate:
-    """Wraps model.generate to count calls and batch sizes."""
-
-    def __init__(self, lm: LoadedLM, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.batch_sizes: list[int] = []
-        original = lm.model.generate
-
-        def counted(*args, **kwargs):
-            self.batch_sizes.append(int(kwargs["input_ids"].shape[0]))
-            return original(*args, **kwargs)
-
-        monkeypatch.setattr(lm.model, "generate", counted)
-
-
-async def test_concurrent_requests_share_generate_calls(engine: TextEngine, tiny_lm: LoadedLM, monkeypatch: pytest.MonkeyPatch) -> None:
-    calls = CountingGenerate(tiny_lm, monkeypatch)
+async def test_concurrent_requests_share_batches_with_their_own_budgets(engine: Any) -> None:
     prompts = [f"Line {i}: " + "MARA waits by the lighthouse. " * (i % 5) for i in range(16)]
     budgets = [8 + i for i in range(16)]
     requests = [GenerationRequest(chat(p), max_new_tokens=b, min_new_tokens=b, seed=i) for i, (p, b) in enumerate(zip(prompts, budgets, strict=True))]
     results = await asyncio.gather(*(engine.generate(r) for r in requests))
-    assert sum(calls.batch_sizes) == 16
-    assert len(calls.batch_sizes) <= 2, calls.batch_sizes  # 16 concurrent requests: one or two batches, not 16 calls
+    assert engine.stats.rows == 16 and engine.stats.batches <= 2, engine.stats  # one or two batches, not 16 calls
+    assert engine.stats.largest_batch >= 8
     for request, result, budget in zip(requests, results, budgets, strict=True):
-        assert result.new_tokens == budget  # each row's own budget, in a batch that ran to the largest
-        assert result.finish_reason == "length"
+        assert result.new_tokens == budget and result.finish_reason == "length"
         assert result.prompt_tokens == len(engine.prompt_ids(request.messages))
-        assert result.text
+        assert result.text and result.model_seconds > 0 and 0 < result.compute_seconds <= result.model_seconds
     assert len({r.prompt_tokens for r in results}) > 1  # prompts of different lengths were padded together
 
 
-async def test_left_padding_does_not_change_a_greedy_row(engine: TextEngine) -> None:
+async def test_left_padding_does_not_change_a_greedy_row(engine: Any) -> None:
     short = GenerationRequest(chat("Hi."), max_new_tokens=12, min_new_tokens=12, temperature=0)
     alone = await engine.generate(short)
-    long_prompt = GenerationRequest(chat("A long prompt about the harbor office at night. " * 6), max_new_tokens=12, temperature=0)
-    batched, _ = await asyncio.gather(engine.generate(short), engine.generate(long_prompt))
+    long_prompt = GenerationRequest(chat("A long prompt about the harbor office at night. " * 6), max_new_tokens=64, min_new_tokens=64,
+                                    temperature=0)
+    _, batched = await asyncio.gather(engine.generate(long_prompt), engine.generate(short))
     assert engine.stats.largest_batch >= 2
     assert batched.text == alone.text
 
 
-async def test_seed_reproduces_a_sampled_row(engine: TextEngine) -> None:
+async def test_seed_reproduces_a_sampled_row(engine: Any) -> None:
     def req(seed: int) -> GenerationRequest:
         return GenerationRequest(chat("Rewrite: We leave at five."), max_new_tokens=24, min_new_tokens=24, temperature=1.0, seed=seed)
 
@@ -73,7 +65,7 @@ async def test_seed_reproduces_a_sampled_row(engine: TextEngine) -> None:
     assert first[0].text != first[1].text  # same prompt, same batch, different seeds
 
 
-async def test_stream_pieces_add_up_and_breaking_off_cancels_the_row(engine: TextEngine) -> None:
+async def test_stream_pieces_add_up_and_breaking_off_cancels_the_row(engine: Any) -> None:
     stream = engine.stream(GenerationRequest(chat("Go on."), max_new_tokens=32, min_new_tokens=32, seed=3))
     pieces = [piece async for piece in stream]
     assert stream.result is not None and len(pieces) > 1
@@ -85,62 +77,113 @@ async def test_stream_pieces_add_up_and_breaking_off_cancels_the_row(engine: Tex
         break
     await long.aclose()
     assert long.result is None
-    # the engine notices the abandoned row at its next step and ends the batch early
     result = await engine.generate(GenerationRequest(chat("Next."), max_new_tokens=4, min_new_tokens=4))
     assert result.new_tokens == 4
     for _ in range(100):
         if engine.in_flight == 0:
             break
         await asyncio.sleep(0.05)
-    assert engine.stats.new_tokens - tokens_before < 1000
+    assert engine.stats.new_tokens - tokens_before < 1000, "the abandoned row was stopped"
 
 
-async def test_full_queue_makes_callers_wait(tiny_lm: LoadedLM) -> None:
-    gate = threading.Event()
-    async with TextEngine(tiny_lm, max_batch=1, max_queue=2, batch_wait_s=0) as eng:
-        run_batch = eng._run_batch
-
-        def gated(jobs):
-            gate.wait(30)
-            return run_batch(jobs)
-
-        eng._run_batch = gated  # type: ignore[method-assign]
-        tasks = [asyncio.create_task(eng.generate(GenerationRequest(chat(f"n{i}"), max_new_tokens=2))) for i in range(5)]
-        for _ in range(100):
-            await asyncio.sleep(0.01)
-            if eng.in_flight == 1 and eng.queued == 2:
-                break
-        # one request in the (blocked) batch, two queued, two callers waiting to enqueue
-        assert (eng.in_flight, eng.queued, eng.stats.submitted) == (1, 2, 3)
-        assert not any(t.done() for t in tasks)
-        gate.set()
-        results = await asyncio.wait_for(asyncio.gather(*tasks), 60)
-        assert len(results) == 5 and eng.stats.submitted == 5 and eng.stats.largest_batch == 1
-
-
-async def test_stop_fails_queued_requests(tiny_lm: LoadedLM) -> None:
-    gate = threading.Event()
-    eng = TextEngine(tiny_lm, max_batch=1, max_queue=4, batch_wait_s=0)
-    await eng.start()
-    run_batch = eng._run_batch
-    eng._run_batch = lambda jobs: (gate.wait(30), run_batch(jobs))  # type: ignore[method-assign]
-    tasks = [asyncio.create_task(eng.generate(GenerationRequest(chat("x"), max_new_tokens=2))) for _ in range(3)]
-    await asyncio.sleep(0.1)
-    gate.set()
-    await eng.stop()
-    outcomes = await asyncio.gather(*tasks, return_exceptions=True)
-    assert sum(isinstance(o, EngineStopped) for o in outcomes) >= 1
-    with pytest.raises(EngineStopped):
-        await eng.generate(GenerationRequest(chat("x"), max_new_tokens=2))
-
-
-async def test_invalid_requests_are_refused(engine: TextEngine) -> None:
+async def test_invalid_requests_are_refused(engine: Any) -> None:
     with pytest.raises(ValueError):
         await engine.generate(GenerationRequest(chat("x"), max_new_tokens=0))
     with pytest.raises(ValueError):
         await engine.generate(GenerationRequest([], max_new_tokens=4))
     with pytest.raises(ValueError, match="positions"):
-        await engine.generate(GenerationRequest(chat("x"), max_new_tokens=2048))
+        await engine.generate(GenerationRequest(chat("x"), max_new_tokens=8192))
+
+
+# -- the continuous engine -------------------------------------------------------------------
+
+
+async def test_a_short_request_joins_a_running_batch_and_leaves_before_the_long_one(tiny_lm: LoadedLM) -> None:
+    async with TextEngine(tiny_lm, max_batch=8) as eng:
+        long = asyncio.create_task(eng.generate(GenerationRequest(chat("A long story."), max_new_tokens=600, min_new_tokens=600)))
+        while eng.stats.new_tokens < 50:
+            await asyncio.sleep(0.01)
+        started = time.perf_counter()
+        short = await eng.generate(GenerationRequest(chat("Quick."), max_new_tokens=8, min_new_tokens=8))
+        waited = time.perf_counter() - started
+        assert not long.done(), "the short row left while the long one was still running"
+        assert short.new_tokens == 8 and eng.stats.batches == 2 and eng.stats.largest_batch == 2
+        assert (await long).new_tokens == 600
+        assert waited < (await long).seconds / 4
+
+
+async def test_people_go_before_queued_batch_work(tiny_lm: LoadedLM) -> None:
+    order: list[str] = []
+    async with TextEngine(tiny_lm, max_batch=1) as eng:
+        async def run(name: str, priority: int, tokens: int) -> None:
+            await eng.generate(GenerationRequest(chat(name), max_new_tokens=tokens, min_new_tokens=tokens, priority=priority))
+            order.append(name)
+
+        first = asyncio.create_task(run("running", BATCH, 200))
+        while eng.in_flight == 0:
+            await asyncio.sleep(0.005)
+        queued = [asyncio.create_task(run(f"batch-{n}", BATCH, 20)) for n in range(3)]
+        await asyncio.sleep(0.02)
+        person = asyncio.create_task(run("person", INTERACTIVE, 20))
+        await asyncio.gather(first, person, *queued)
+    assert order[:2] == ["running", "person"], order
+
+
+async def test_a_new_grammar_compiles_without_stalling_the_batch(tiny_lm: LoadedLM, monkeypatch: pytest.MonkeyPatch) -> None:
+    async with TextEngine(tiny_lm, max_batch=4) as eng:
+        original = eng.grammars.get
+
+        def slow_compile(schema: dict) -> Any:
+            time.sleep(1.0)  # a big schema's first compile
+            return original(schema)
+
+        monkeypatch.setattr(eng.grammars, "get", slow_compile)
+        running = asyncio.create_task(eng.generate(GenerationRequest(chat("Talk."), max_new_tokens=3000, min_new_tokens=3000)))
+        while eng.stats.new_tokens < 20:
+            await asyncio.sleep(0.01)
+        before = eng.stats.new_tokens
+        constrained = asyncio.create_task(eng.generate(GenerationRequest(chat("JSON."), max_new_tokens=512,
+                                                                         json_schema=CharacterSheet.model_json_schema())))
+        await asyncio.sleep(0.9)
+        assert eng.stats.new_tokens - before > 50, "the running row kept decoding while the grammar compiled"
+        CharacterSheet.model_validate_json((await constrained).text)
+        running.cancel()
+
+
+async def test_stopping_leaves_no_caller_waiting(tiny_lm: LoadedLM) -> None:
+    eng = TextEngine(tiny_lm, max_batch=1, max_queue=8)
+    await eng.start()
+    tasks = [asyncio.create_task(eng.generate(GenerationRequest(chat("x"), max_new_tokens=2000, min_new_tokens=2000))) for _ in range(3)]
+    while eng.in_flight == 0:
+        await asyncio.sleep(0.005)
+    await eng.stop()
+    outcomes = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 10)
+    assert all(isinstance(o, EngineStopped) for o in outcomes), outcomes
+    with pytest.raises(EngineStopped):
+        await eng.generate(GenerationRequest(chat("x"), max_new_tokens=2))
+
+
+async def test_full_queue_makes_callers_wait(tiny_lm: LoadedLM) -> None:
+    gate = threading.Event()
+    async with TextEngine(tiny_lm, max_batch=1, max_queue=2, batch_wait_s=0) as eng:
+        prefill = eng._prefill
+
+        def gated(*args: Any) -> Any:
+            gate.wait(30)
+            return prefill(*args)
+
+        eng._prefill = gated  # type: ignore[method-assign]
+        tasks = [asyncio.create_task(eng.generate(GenerationRequest(chat(f"n{i}"), max_new_tokens=2))) for i in range(5)]
+        for _ in range(100):
+            await asyncio.sleep(0.01)
+            if eng.queued == 2 and eng.stats.submitted == 3:
+                break
+        # one request taken by the (blocked) prefill, two queued, two callers waiting to enqueue
+        assert (eng.queued, eng.stats.submitted) == (2, 3)
+        assert not any(t.done() for t in tasks)
+        gate.set()
+        results = await asyncio.wait_for(asyncio.gather(*tasks), 60)
+        assert len(results) == 5 and eng.stats.submitted == 5 and eng.stats.largest_batch == 1
 
 
 # -- grammar-constrained generation --------------------------------------------------------
@@ -156,16 +199,15 @@ class CharacterSheet(BaseModel):
     tone: Literal["comedy", "drama", "thriller"]
 
 
-def test_length_bounded_strings_get_a_json_safe_pattern() -> None:
+def test_length_bounded_strings_get_a_json_safe_pattern_within_the_bmp() -> None:
     schema = json_safe_schema(CharacterSheet.model_json_schema())
     name = schema["$defs"]["Character"]["properties"]["name"]
-    assert name["pattern"] == "^[ !#-\\[\\]-\ud7ff\ue000-\U0010ffff]{1,24}$"
+    assert name["pattern"] == "^[ !#-\\[\\]-\ud7ff\ue000-\uffff]{1,24}$"
     assert "maxLength" not in name
     assert "pattern" not in schema["$defs"]["Character"]["properties"]["role"]
 
 
-async def test_100_constrained_requests_validate(engine: TextEngine, tiny_lm: LoadedLM, monkeypatch: pytest.MonkeyPatch) -> None:
-    calls = CountingGenerate(tiny_lm, monkeypatch)
+async def test_100_constrained_requests_validate(engine: Any) -> None:
     schema = CharacterSheet.model_json_schema()
     requests = [
         GenerationRequest(chat(f"Characters for story {i}, as JSON."), max_new_tokens=1024, json_schema=schema, temperature=1.0, seed=i)
@@ -177,7 +219,11 @@ async def test_100_constrained_requests_validate(engine: TextEngine, tiny_lm: Lo
     sheets = [CharacterSheet.model_validate_json(r.text) for r in results[:100]]  # raises on any invalid output
     assert len(sheets) == 100
     assert all(r.finish_reason == "stop" for r in results[:100])
-    assert len(calls.batch_sizes) < 20  # batched, not one call per request
+    assert engine.stats.largest_batch >= 8  # batched, not one call per request
+    if isinstance(engine, TextEngine):
+        assert engine.stats.new_tokens / engine.stats.steps > 5, engine.stats  # many rows advance in each step
+    else:
+        assert engine.stats.batches < 30
     # the random model really explored the schema, not one fixed answer
     assert len({len(s.characters) for s in sheets}) > 1
     assert len({s.tone for s in sheets}) > 1

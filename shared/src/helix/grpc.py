@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Iterable
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import grpc
 import structlog
@@ -81,3 +81,28 @@ async def cancel_all(tasks: Iterable[asyncio.Task]) -> None:
     for task in tasks:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
+
+
+def bearer_principal(context: grpc.aio.ServicerContext, verifier: Any) -> Any:
+    """The caller of a stream people call directly, from `authorization: Bearer <token>`
+    metadata (the gateway's tokens); raises `helix.auth.InvalidToken`."""
+    from helix.auth import InvalidToken
+
+    metadata = dict(context.invocation_metadata() or ())
+    scheme, _, token = str(metadata.get("authorization", "")).partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise InvalidToken("send the gateway's bearer token as `authorization: Bearer <token>` metadata")
+    return verifier.verify(token.strip())
+
+
+async def authorize(context: grpc.aio.ServicerContext, verifier: Any, *roles: Any, what: str) -> Any:
+    """The verified caller holding one of `roles`; aborts with UNAUTHENTICATED / PERMISSION_DENIED."""
+    from helix.auth import InvalidToken
+
+    try:
+        principal = bearer_principal(context, verifier)
+    except InvalidToken as exc:
+        await context.abort(grpc.StatusCode.UNAUTHENTICATED, str(exc))
+    if not principal.has_any(*roles):
+        await context.abort(grpc.StatusCode.PERMISSION_DENIED, f"{what} is for {' and '.join(str(r) for r in roles)} roles")
+    return principal

@@ -18,9 +18,9 @@ from collections.abc import AsyncIterator
 import grpc
 import structlog
 
-from helix.auth import InvalidToken, Principal, Role, TokenVerifier
+from helix.auth import Role, TokenVerifier
 from helix.events.data import ID_PATTERN
-from helix.grpc import abort_for, cancel_all
+from helix.grpc import abort_for, authorize, cancel_all
 from helix.v1 import visual_pb2, visual_pb2_grpc
 from helix_visual import prompts
 from helix_visual.engine import INTERACTIVE, ImageEngine, ImageSpec
@@ -33,16 +33,6 @@ _ID = re.compile(ID_PATTERN)
 
 class InvalidEdit(ValueError):
     pass
-
-
-def principal_of(context: grpc.aio.ServicerContext, verifier: TokenVerifier) -> Principal:
-    """The caller, from `authorization: Bearer <token>` metadata; raises InvalidToken."""
-    metadata = dict(context.invocation_metadata() or ())
-    header = metadata.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        raise InvalidToken("send the gateway's bearer token as `authorization: Bearer <token>` metadata")
-    return verifier.verify(token.strip())
 
 
 class VisualServicer(visual_pb2_grpc.VisualServiceServicer):
@@ -71,12 +61,7 @@ class VisualServicer(visual_pb2_grpc.VisualServiceServicer):
     async def PreviewFrames(  # noqa: N802
         self, request_iterator: AsyncIterator[visual_pb2.PreviewEdit], context: grpc.aio.ServicerContext
     ) -> AsyncIterator[visual_pb2.PreviewFrame]:
-        try:
-            principal = principal_of(context, self.verifier)
-        except InvalidToken as exc:
-            await context.abort(grpc.StatusCode.UNAUTHENTICATED, str(exc))
-        if not principal.has_any(*ALLOWED):
-            await context.abort(grpc.StatusCode.PERMISSION_DENIED, "live previews are for directors and studio systems")
+        principal = await authorize(context, self.verifier, *ALLOWED, what="live preview")
         latest: asyncio.Queue[tuple[visual_pb2.PreviewEdit, float] | None] = asyncio.Queue()
         newest = {"edit_id": -1}
         out: asyncio.Queue[visual_pb2.PreviewFrame | BaseException | None] = asyncio.Queue()

@@ -28,25 +28,28 @@ class WriterApp(GeneratorService):
     def __init__(self, settings: WriterSettings) -> None:
         from helix.models.loading import load_causal_lm
         from helix_writer.engine import JsonGenerator, TextEngine
+        from helix_writer.static_engine import StaticTextEngine
 
         super().__init__(settings, SERVICE)
         self.settings: WriterSettings = settings
         loaded = load_causal_lm(ensure_model(settings), revision=settings.writer_revision, dtype=settings.writer_dtype,  # type: ignore[arg-type]
                                 device=settings.writer_device)  # type: ignore[arg-type]
-        self.engine = TextEngine(loaded, max_batch=settings.writer_max_batch, max_queue=settings.writer_max_queue)
+        engine = TextEngine if settings.writer_engine == "continuous" else StaticTextEngine
+        self.engine = engine(loaded, max_batch=settings.writer_max_batch, max_queue=settings.writer_max_queue)
         self.writer = StoryWriter(JsonGenerator(self.engine), self.store)
-        self.requests = requests.WriterRequests(self.kit, self.writer, self.store)
+        self.requests = requests.WriterRequests(self.kit, self.writer, self.store, settings.writer_prefix_sets)
         self.reactions = reactions.WriterReactions(self.kit, self.writer)
         self.listen(Topic.WRITER_REQUESTS, self.requests.handle, requests.HANDLED,
                     decisions=self.reactions.on_decision, decided=reactions.HANDLED)
 
     async def start(self) -> None:
+        from helix.auth import TokenVerifier
         from helix_writer.grpc_service import add_to_server
 
         # People iterating on a line get tokens as they come (writer.proto RewriteLine).
         await self.start_serving(self.engine, grpc_address=self.settings.writer_grpc_address,
                                  models={"writer": f"{self.engine.lm.ref.id}@{self.engine.lm.ref.revision}"},
-                                 add=lambda server: add_to_server(server, self.engine))
+                                 add=lambda server: add_to_server(server, self.engine, TokenVerifier(self.settings)))
 
 
 __all__ = ["WriterApp", "ensure_model"]

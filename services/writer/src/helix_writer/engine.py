@@ -1,31 +1,31 @@
-"""`TextEngine`: one batched `model.generate` for the concurrent requests of a process.
+"""`TextEngine`: continuous batching over one model, for people and batches at once.
 
 Callers `await engine.generate(req)` or `async for piece in engine.stream(req)`. Requests
-wait in a bounded queue (`max_queue`); when it is full, `generate`/`stream` wait before
-enqueuing, which is the backpressure a Kafka consumer feels. A batcher takes up to
-`max_batch` queued requests (waiting `batch_wait_s` for more when fewer are there) and runs
-them as ONE left-padded `model.generate` (attention mask) in a worker thread, never on the
-event loop. Requests that arrive meanwhile queue up and form the next batch.
+wait in a bounded queue (`max_queue`; a full queue holds the Kafka consumer back). One
+worker thread owns the model and runs a loop of decoding steps over the rows in flight:
 
-Per row, inside that one call (`_RowControl`, a logits processor):
-- a grammar: rows with a `json_schema` are constrained by xgrammar (a matcher per row over
-  the schema's compiled grammar, compiled grammars cached by schema); rows without one are
-  free, so constrained and free requests share a batch;
-- a budget: a row's `max_new_tokens` is honoured by forcing EOS once it is spent (the
-  batch runs to the largest budget, shorter rows stop early), and `min_new_tokens` keeps
-  EOS out until then (benchmarks use it to fix token counts);
-- sampling: each row is sampled with its own temperature and its own `torch.Generator`.
-  **Seed**: a request's `seed` seeds its row's generator, so the random draws of a seeded
-  request do not depend on the other requests in its batch; the same request with the same
-  seed on the same model, dtype and device gives the same text, alone or batched with the
-  same companions. Different companions change left padding, which can change logits in
-  the last float bits and so, rarely, a near-tie draw. No seed: a fresh random seed.
-  temperature 0 is greedy.
-- the stop: EOS ends a row (`generate` pads it from then on).
-A streamer (`_BatchStreamer`) receives every step's tokens for the whole batch, decodes
-each row incrementally and hands the pieces to that row's caller on the event loop, so
-streaming requests are batched like the others. A caller that stops iterating cancels its
-row (EOS forced at the next step).
+- **rows join and leave between steps**: a new request is prefilled (with any others that
+  arrived together) and its KV cache is merged into the running batch's, left-padded; a
+  finished row leaves the batch at once and its cache is dropped, so a short request never
+  waits for a long one and nobody waits for a whole batch to end;
+- **people first**: interactive requests (gRPC rewrites) are admitted before queued batch
+  work whenever a row is free;
+- **grammars never stall the batch**: a request's JSON schema is compiled (xgrammar, cached
+  by schema) on its own thread before the request is queued; the running batch goes on;
+- per row: a grammar mask, its own budget (`max_new_tokens`; `min_new_tokens` keeps EOS out),
+  its own temperature and seeded `torch.Generator` (a seed means the same draws whatever
+  else is in the batch; padding can change logits in the last float bits, so rarely a
+  near-tie), a caller that stops iterating cancels its row at the next step;
+- **time**: every step's wall time is counted whole to each row in it (`model_seconds`) and
+  shared among them (`compute_seconds`: on a GPU, its GPU seconds);
+- **stopping** fails every queued and running request with `EngineStopped`: no caller waits
+  forever.
+
+Models whose cache has sliding-window layers need `StaticTextEngine` (`static_engine.py`),
+the previous engine (one padded `generate` per batch), kept as the measured baseline.
+Chat prompts work with real checkpoints' quirks: templates without a system role get the
+system text folded into the first user turn; tokenizers without a chat template get a
+plain "System/User/Assistant" layout.
 """
 
 from __future__ import annotations
@@ -49,13 +49,15 @@ from helix.models.loading import LoadedLM
 log = structlog.get_logger("helix.writer.engine")
 
 FinishReason = Literal["stop", "length", "cancelled"]
+INTERACTIVE, BATCH = 0, 1
 
 
 @dataclass(frozen=True)
 class GenerationRequest:
     """One generation: chat messages ({"role", "content"}), a token budget, an optional JSON schema.
 
-    `min_new_tokens` (free rows only) keeps EOS out before that many tokens.
+    `min_new_tokens` (free rows only) keeps EOS out before that many tokens. `priority`:
+    INTERACTIVE (a person waits: gRPC) before BATCH (Kafka work).
     """
 
     messages: list[dict]
@@ -64,15 +66,15 @@ class GenerationRequest:
     temperature: float = 0.8
     seed: int | None = None
     min_new_tokens: int = 0
+    priority: int = BATCH
 
 
 @dataclass(frozen=True)
 class GenerationResult:
     """The text (special tokens removed), token counts, and seconds from submission to the last token.
 
-    `model_seconds`: wall time the row spent in the model (its batch's steps while it was
-    live); `compute_seconds`: its share of those steps (each step's time split among the rows
-    live in it), so the shares of a batch add up to the batch's time: on a GPU, its GPU seconds.
+    `model_seconds`: wall time the row spent in the model (the steps it was in);
+    `compute_seconds`: its share of those steps (each step's time split among its rows).
     """
 
     text: str
@@ -87,10 +89,11 @@ class GenerationResult:
 @dataclass
 class EngineStats:
     submitted: int = 0  # requests accepted into the queue
-    batches: int = 0  # model.generate calls
+    batches: int = 0  # prefills (continuous) or generate calls (static)
     rows: int = 0  # requests run
     largest_batch: int = 0
     new_tokens: int = 0
+    steps: int = 0  # decoding steps (continuous)
 
 
 @dataclass(eq=False)
@@ -98,8 +101,10 @@ class _Job:
     request: GenerationRequest
     prompt_ids: list[int]
     loop: asyncio.AbstractEventLoop
+    grammar: Any = None
     events: asyncio.Queue = field(default_factory=asyncio.Queue)
     submitted_at: float = field(default_factory=time.perf_counter)
+    order: int = 0
     cancelled: bool = False
     finished: bool = False
     wants_pieces: bool = True  # generate() callers only need the result: no per-step decoding
@@ -120,7 +125,7 @@ class TokenStream:
     Leaving the loop early (break, cancellation) cancels the request's row.
     """
 
-    def __init__(self, engine: TextEngine, request: GenerationRequest, *, pieces: bool = True) -> None:
+    def __init__(self, engine: Any, request: GenerationRequest, *, pieces: bool = True) -> None:
         self._engine = engine
         self._request = request
         self._pieces = pieces
@@ -155,204 +160,33 @@ class TokenStream:
                 job.cancelled = True
 
 
-class TextEngine:
-    """Batched generation over one loaded model, shared by all requests of a process."""
-
-    def __init__(
-        self,
-        lm: LoadedLM,
-        *,
-        max_batch: int = 16,
-        max_queue: int = 64,
-        batch_wait_s: float = 0.005,
-        max_new_tokens_limit: int = 2048,
-    ) -> None:
-        if max_batch < 1 or max_queue < 1:
-            raise ValueError("max_batch and max_queue must be at least 1")
-        self.lm = lm
-        self.max_batch = max_batch
-        self.max_queue = max_queue
-        self.batch_wait_s = batch_wait_s
-        self.max_new_tokens_limit = max_new_tokens_limit
-        self.stats = EngineStats()
-        self._queue: asyncio.Queue[_Job] | None = None
-        self._task: asyncio.Task | None = None
-        self._executor: ThreadPoolExecutor | None = None
-        self._in_flight: list[_Job] = []
-        self._grammars: dict[str, Any] = {}
-        self._grammar_lock = threading.Lock()
-        self._compiler: Any = None
-        self._context_limit = int(getattr(lm.model.config, "max_position_embeddings", 0) or 0) or None
-
-    # -- lifecycle -------------------------------------------------------------------
-    async def start(self) -> None:
-        if self._task is not None:
-            return
-        self._queue = asyncio.Queue(maxsize=self.max_queue)
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="helix-text-engine")
-        self._task = asyncio.create_task(self._batcher(), name="helix-text-engine")
-
-    async def stop(self) -> None:
-        """Stop taking work: queued requests fail with EngineStopped, running rows are cancelled."""
-        task, self._task = self._task, None
-        if task is None:
-            return
-        for job in self._in_flight:
-            job.cancelled = True
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        assert self._queue is not None
-        while not self._queue.empty():
-            self._queue.get_nowait().post("error", EngineStopped("the text engine stopped before this request ran"))
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)
-            self._executor = None
-
-    async def __aenter__(self) -> TextEngine:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
-
-    @property
-    def queued(self) -> int:
-        """Requests waiting for a batch (at most `max_queue`)."""
-        return self._queue.qsize() if self._queue is not None else 0
-
-    @property
-    def in_flight(self) -> int:
-        return len(self._in_flight)
-
-    # -- API ----------------------------------------------------------------------------
-    async def generate(self, request: GenerationRequest) -> GenerationResult:
-        stream = TokenStream(self, request, pieces=False)
-        async for _ in stream:
-            pass
-        assert stream.result is not None
-        return stream.result
-
-    def stream(self, request: GenerationRequest) -> TokenStream:
-        """Token pieces as they are generated; `.result` after the loop ends."""
-        return TokenStream(self, request)
-
-    def prompt_ids(self, messages: list[dict]) -> list[int]:
-        """The chat template applied to `messages`, with the assistant turn opened, as token ids."""
-        tok = self.lm.tokenizer
-        text = tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
-        return tok(text, add_special_tokens=False)["input_ids"]
-
-    async def _submit(self, request: GenerationRequest, *, pieces: bool = True) -> _Job:
-        if self._task is None or self._queue is None:
-            raise EngineStopped("the text engine is not running (call start())")
-        if not request.messages:
-            raise ValueError("a generation request needs at least one message")
-        if not 1 <= request.max_new_tokens <= self.max_new_tokens_limit:
-            raise ValueError(f"max_new_tokens must be between 1 and {self.max_new_tokens_limit}")
-        if request.temperature < 0:
-            raise ValueError("temperature must not be negative")
-        ids = self.prompt_ids(request.messages)
-        if self._context_limit and len(ids) + request.max_new_tokens > self._context_limit:
-            raise ValueError(f"prompt ({len(ids)} tokens) + max_new_tokens exceeds the model's {self._context_limit} positions")
-        job = _Job(request=request, prompt_ids=ids, loop=asyncio.get_running_loop(), wants_pieces=pieces)
-        await self._queue.put(job)  # waits while the queue is full: backpressure
-        self.stats.submitted += 1
-        return job
-
-    # -- batching -------------------------------------------------------------------------
-    async def _batcher(self) -> None:
-        assert self._queue is not None
-        loop = asyncio.get_running_loop()
-        while True:
-            batch = [await self._queue.get()]
-            if self._queue.qsize() < self.max_batch - 1 and self.batch_wait_s > 0:
-                await asyncio.sleep(self.batch_wait_s)  # let concurrent callers join this batch
-            while len(batch) < self.max_batch and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            batch = [job for job in batch if not job.cancelled]
-            if not batch:
-                continue
-            self._in_flight = batch
-            try:
-                await loop.run_in_executor(self._executor, self._run_batch, batch)
-            except Exception as exc:  # the batch failed as a whole: every unfinished row gets the error
-                log.exception("generation batch failed", rows=len(batch))
-                for job in batch:
-                    if not job.finished:
-                        job.finished = True
-                        job.post("error", exc)
-            finally:
-                self._in_flight = []
-
-    def _grammar(self, schema: dict) -> Any:
-        """The compiled grammar for a JSON schema (cached by the schema's canonical JSON)."""
-        import xgrammar as xgr
-
-        key = json.dumps(schema, sort_keys=True, separators=(",", ":"))
-        with self._grammar_lock:
-            if self._compiler is None:
-                info = xgr.TokenizerInfo.from_huggingface(
-                    self.lm.tokenizer, vocab_size=self.lm.vocab_size, stop_token_ids=list(self.lm.eos_token_ids) or None
-                )
-                self._compiler = xgr.GrammarCompiler(info, max_threads=1)
-            grammar = self._grammars.get(key)
-            if grammar is None:
-                # compact JSON (no free whitespace): a random model cannot spend its budget on spaces
-                safe = json.dumps(json_safe_schema(schema), ensure_ascii=False)
-                grammar = self._grammars[key] = self._compiler.compile_json_schema(safe, any_whitespace=False, strict_mode=True)
-            return grammar
-
-    def _run_batch(self, jobs: list[_Job]) -> None:
-        """Worker thread: one `model.generate` for the batch."""
-        import torch
-        from transformers import GenerationConfig, LogitsProcessorList
-
-        rows: list[_Job] = []
-        grammars: list[Any] = []
-        for job in jobs:
-            try:
-                grammars.append(self._grammar(job.request.json_schema) if job.request.json_schema is not None else None)
-                rows.append(job)
-            except Exception as exc:  # a schema xgrammar refuses fails its own request only
-                job.finished = True
-                job.post("error", ValueError(f"cannot compile the JSON schema: {exc}"))
-        if not rows:
-            return
-        lm = self.lm
-        padded = lm.tokenizer.pad({"input_ids": [job.prompt_ids for job in rows]}, padding=True, return_tensors="pt")
-        input_ids = padded["input_ids"].to(lm.model.device)
-        attention_mask = padded["attention_mask"].to(lm.model.device)
-        control = _RowControl(rows, grammars, lm, prompt_len=input_ids.shape[1])
-        streamer = _BatchStreamer(rows, lm, control)
-        config = GenerationConfig(
-            max_new_tokens=max(job.request.max_new_tokens for job in rows),  # shorter budgets: EOS forced per row
-            do_sample=False,  # _RowControl samples each row itself and hands generate a one-hot choice
-            temperature=1.0,  # neutral values: the model's own sampling defaults do not apply here
-            top_p=1.0,
-            top_k=50,
-            pad_token_id=lm.tokenizer.pad_token_id,
-            eos_token_id=list(lm.eos_token_ids),
-            bos_token_id=lm.tokenizer.bos_token_id,
-        )
-        self.stats.batches += 1
-        self.stats.rows += len(rows)
-        self.stats.largest_batch = max(self.stats.largest_batch, len(rows))
-        with torch.inference_mode():
-            lm.model.generate(
-                input_ids=input_ids,
-                attention_mask=attention_mask,
-                generation_config=config,
-                logits_processor=LogitsProcessorList([control]),
-                streamer=streamer,
-            )
-        streamer.end()  # idempotent; generate calls it too
-        self.stats.new_tokens += sum(len(job.tokens) for job in rows)
+# --- prompts, grammars, budgets: shared by both engines ------------------------------------
 
 
-# One JSON string character without escapes, as xgrammar's regex reads it: a Unicode scalar
-# value (no surrogates) that is not a control character, quote or backslash.
-_JSON_CHAR = "[ !#-\\[\\]-\ud7ff\ue000-\U0010ffff]"  # literal U+D7FF, U+E000, U+10FFFF: xgrammar's regex has no \\U
+def chat_text(tokenizer: Any, messages: list[dict]) -> str:
+    """The model's chat prompt for `messages`, assistant turn opened, for any real checkpoint."""
+    if getattr(tokenizer, "chat_template", None) is None:
+        turns = "".join(f"{m['role'].capitalize()}: {m['content']}\n\n" for m in messages)
+        return turns + "Assistant:"
+    try:
+        return tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+    except Exception as exc:  # e.g. "System role not supported" (Gemma-style templates)
+        if not messages or messages[0]["role"] != "system":
+            raise
+        system, rest = messages[0]["content"], list(messages[1:])
+        if rest and rest[0]["role"] == "user":
+            rest[0] = {"role": "user", "content": f"{system}\n\n{rest[0]['content']}"}
+        else:
+            rest.insert(0, {"role": "user", "content": system})
+        log.debug("chat template refused a system turn: folded into the first user turn", error=str(exc)[:200])
+        return tokenizer.apply_chat_template(rest, add_generation_prompt=True, tokenize=False)
+
+
+# One JSON string character without escapes, as xgrammar's regex reads it: a character of the
+# Basic Multilingual Plane (every living script; no emoji) that is not a control character,
+# quote, backslash or surrogate. At most 3 UTF-8 bytes, so at most 3 tokens for byte-level
+# tokenizers: what token budgets count on.
+_JSON_CHAR = "[ !#-\\[\\]-\ud7ff\ue000-\uffff]"  # literal U+D7FF, U+E000, U+FFFF: xgrammar's regex has no \\u
 
 
 def json_safe_schema(schema: Any) -> Any:
@@ -379,169 +213,411 @@ def json_safe_schema(schema: Any) -> Any:
     return out
 
 
-class _RowControl:
-    """Logits processor: per row grammar mask, budget, EOS rules and seeded sampling; returns one-hot scores."""
+class Grammars:
+    """Compiled xgrammar grammars for JSON schemas, cached by the schema's canonical JSON."""
 
-    def __init__(self, rows: list[_Job], grammars: list[Any], lm: LoadedLM, *, prompt_len: int) -> None:
-        import torch
+    def __init__(self, lm: LoadedLM) -> None:
+        self.lm = lm
+        self._cache: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        self._compiler: Any = None
+
+    def get(self, schema: dict) -> Any:
         import xgrammar as xgr
 
-        self.rows = rows
-        self.prompt_len = prompt_len
+        key = json.dumps(schema, sort_keys=True, separators=(",", ":"))
+        with self._lock:
+            if self._compiler is None:
+                info = xgr.TokenizerInfo.from_huggingface(
+                    self.lm.tokenizer, vocab_size=self.lm.vocab_size, stop_token_ids=list(self.lm.eos_token_ids) or None)
+                self._compiler = xgr.GrammarCompiler(info, max_threads=1)
+            grammar = self._cache.get(key)
+            if grammar is None:
+                # compact JSON (no free whitespace): a random model cannot spend its budget on spaces
+                safe = json.dumps(json_safe_schema(schema), ensure_ascii=False)
+                grammar = self._cache[key] = self._compiler.compile_json_schema(safe, any_whitespace=False, strict_mode=True)
+            return grammar
+
+
+def tokens_per_char(tokenizer: Any) -> int:
+    """The most tokens one character of the grammar's alphabet can cost this tokenizer (1-3),
+    measured on runs of characters from several scripts (Latin with accents, Cyrillic, CJK,
+    kana, Devanagari, punctuation)."""
+    worst = 1
+    for ch in ("a", "é", "ж", "語", "ミ", "क", "—", "\uffef"):
+        ids = tokenizer(ch * 12, add_special_tokens=False)["input_ids"]
+        worst = max(worst, -(-len(ids) // 12))
+    return min(worst, 3)
+
+
+class _Sampler:
+    """Per-row token choice: grammar mask, vocabulary limit, EOS rules, seeded sampling."""
+
+    def __init__(self, lm: LoadedLM) -> None:
+        self.lm = lm
         self.eos = list(lm.eos_token_ids)
-        self.matchers = [xgr.GrammarMatcher(g) if g is not None else None for g in grammars]
-        self.constrained = [i for i, m in enumerate(self.matchers) if m is not None]
-        self.bitmask = xgr.allocate_token_bitmask(len(rows), lm.vocab_size) if self.constrained else None
-        self.active = [True] * len(rows)
-        device = lm.model.device
-        self.generators = []
-        for job in rows:
-            gen = torch.Generator(device=device)
-            gen.manual_seed(job.request.seed if job.request.seed is not None else random.getrandbits(63))
-            self.generators.append(gen)
-        self.temperatures = [float(job.request.temperature) for job in rows]
         # ids past the tokenizer (a padded embedding matrix) are never sampled
         self.vocab_limit = len(lm.tokenizer) if len(lm.tokenizer) < lm.vocab_size else None
 
-    def __call__(self, input_ids: Any, scores: Any) -> Any:
+    def choose(self, rows: list[_Row], scores: Any) -> list[int]:
+        """One token per row from `scores` (rows × vocab), constrained as each row requires."""
         import torch
         import xgrammar as xgr
 
-        step = input_ids.shape[1] - self.prompt_len  # tokens generated so far (same for every live row)
-        last = input_ids[:, -1].tolist() if step > 0 else None
-        chosen = [self.eos[0]] * len(self.rows)
-        fill: list[int] = []
-        for i, job in enumerate(self.rows):
-            if not self.active[i]:
-                continue
-            if last is not None:
-                token = last[i]
-                if token in self.eos:
-                    self.active[i] = False
-                    continue
-                matcher = self.matchers[i]
-                if matcher is not None and not matcher.accept_token(token):
-                    log.error("grammar refused a token it allowed", token=token)
-                    self.active[i] = False
-                    job.finish_reason = "length"
-                    continue
-            if job.cancelled:
-                job.finish_reason = "cancelled"
-                self.active[i] = False  # chosen[i] stays EOS: generate finishes the row
-            elif step >= job.request.max_new_tokens:
-                job.finish_reason = "length"
-                self.active[i] = False
-            elif self.matchers[i] is not None:
-                if self.matchers[i].is_terminated():
-                    self.active[i] = False
-                else:
-                    self.matchers[i].fill_next_token_bitmask(self.bitmask, i)
-                    fill.append(i)
-        if fill:
-            device = scores.device
-            if device.type == "cuda":
-                xgr.apply_token_bitmask_inplace(scores, self.bitmask.to(device, non_blocking=True), indices=fill)
-            else:
-                xgr.apply_token_bitmask_inplace(scores, self.bitmask, indices=fill)
+        constrained = [i for i, r in enumerate(rows) if r.matcher is not None]
+        if constrained:
+            bitmask = xgr.allocate_token_bitmask(len(rows), self.lm.vocab_size)
+            for i in constrained:
+                rows[i].matcher.fill_next_token_bitmask(bitmask, i)
+            xgr.apply_token_bitmask_inplace(scores, bitmask.to(scores.device, non_blocking=True), indices=constrained)
         if self.vocab_limit is not None:
             scores[:, self.vocab_limit:] = float("-inf")
-        live = [i for i in range(len(self.rows)) if self.active[i]]
-        if live:
-            no_eos = [i for i in live if self.matchers[i] is None and step < self.rows[i].request.min_new_tokens]
-            if no_eos:
-                scores[torch.tensor(no_eos, device=scores.device)[:, None], torch.tensor(self.eos, device=scores.device)] = float("-inf")
-            greedy = torch.argmax(scores, dim=-1).tolist()
-            sampled = [i for i in live if self.temperatures[i] > 0]
-            draws: list[int] = []
-            if sampled:
-                index = torch.tensor(sampled, device=scores.device)
-                temps = torch.tensor([self.temperatures[i] for i in sampled], device=scores.device, dtype=scores.dtype)
-                probs = torch.softmax(scores[index] / temps[:, None], dim=-1)
-                draws = torch.cat([torch.multinomial(probs[k], 1, generator=self.generators[i]) for k, i in enumerate(sampled)]).tolist()
-            for i in live:
-                chosen[i] = greedy[i]
-            for i, token in zip(sampled, draws, strict=True):
-                chosen[i] = token
-        out = torch.full_like(scores, float("-inf"))
-        out.scatter_(1, torch.tensor(chosen, device=scores.device)[:, None], 0.0)
-        return out
+        no_eos = [i for i, r in enumerate(rows) if r.matcher is None and len(r.job.tokens) < r.job.request.min_new_tokens]
+        if no_eos:
+            scores[torch.tensor(no_eos, device=scores.device)[:, None], torch.tensor(self.eos, device=scores.device)] = float("-inf")
+        chosen = torch.argmax(scores, dim=-1).tolist()
+        for i, row in enumerate(rows):
+            if row.temperature > 0:
+                probs = torch.softmax(scores[i].float() / row.temperature, dim=-1)
+                chosen[i] = int(torch.multinomial(probs, 1, generator=row.generator).item())
+        return chosen
 
 
-class _BatchStreamer:
-    """Receives each step's tokens for the whole batch; decodes per row and hands out pieces/results.
+@dataclass(eq=False)
+class _Row:
+    job: _Job
+    matcher: Any
+    generator: Any
+    temperature: float
+    last: int = 0
 
-    Everything a step produces reaches the event loop in one callback (not one per row).
-    """
 
-    def __init__(self, rows: list[_Job], lm: LoadedLM, control: _RowControl) -> None:
-        self.rows = rows
-        self.tokenizer = lm.tokenizer
-        self.eos = set(lm.eos_token_ids)
-        self.control = control
-        self.prompt_seen = False
-        self._outbox: list[tuple[_Job, str, Any]] = []
-        self._last = time.perf_counter()
+# --- the continuous engine --------------------------------------------------------------
 
-    def put(self, value: Any) -> None:
-        now = time.perf_counter()
-        if not self.prompt_seen:  # generate first hands over the prompt
-            self.prompt_seen = True
-            self._last = now
+
+class TextEngine:
+    """Continuous batching over one loaded model, shared by all requests of a process."""
+
+    def __init__(self, lm: LoadedLM, *, max_batch: int = 16, max_queue: int = 64, batch_wait_s: float = 0.005,
+                 max_new_tokens_limit: int = 8192) -> None:
+        if max_batch < 1 or max_queue < 1:
+            raise ValueError("max_batch and max_queue must be at least 1")
+        self.lm = lm
+        self.max_batch = max_batch
+        self.max_queue = max_queue
+        self.batch_wait_s = batch_wait_s
+        self.max_new_tokens_limit = max_new_tokens_limit
+        self.stats = EngineStats()
+        self.grammars = Grammars(lm)
+        self.tokens_per_char = tokens_per_char(lm.tokenizer)
+        self.context_limit = int(getattr(lm.model.config, "max_position_embeddings", 0) or 0) or None
+        self._ready: list[_Job] = []
+        self._cond = threading.Condition()
+        self._running: list[_Row] = []
+        self._stopping = False
+        self._space: asyncio.Semaphore | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._compiler: ThreadPoolExecutor | None = None
+        self._worker: Any = None
+        self._order = 0
+
+    # -- lifecycle -------------------------------------------------------------------
+    async def start(self) -> None:
+        if self._worker is not None:
             return
-        live = [job for job in self.rows if not job.finished]
-        step, self._last = now - self._last, now
-        for job in live:  # this step's time: whole to each live row, shared among them
-            job.model_seconds += step
-            job.compute_seconds += step / len(live)
-        tokens = value.view(-1).tolist()
-        for job, token in zip(self.rows, tokens, strict=True):
-            if job.finished:
+        self._stopping = False
+        self._space = asyncio.Semaphore(self.max_queue)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="helix-text-engine")
+        self._compiler = ThreadPoolExecutor(max_workers=1, thread_name_prefix="helix-grammar")
+        self._worker = asyncio.get_running_loop().run_in_executor(self._executor, self._loop)
+
+    async def stop(self) -> None:
+        """Stop: every queued and running request ends with EngineStopped; nobody waits forever."""
+        worker, self._worker = self._worker, None
+        if worker is None:
+            return
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        with contextlib.suppress(Exception):
+            await worker
+        for executor in (self._executor, self._compiler):
+            if executor is not None:
+                executor.shutdown(wait=True)
+        self._executor = self._compiler = None
+
+    async def __aenter__(self) -> TextEngine:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    @property
+    def queued(self) -> int:
+        return len(self._ready)
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._running)
+
+    # -- API ----------------------------------------------------------------------------
+    async def generate(self, request: GenerationRequest) -> GenerationResult:
+        stream = TokenStream(self, request, pieces=False)
+        async for _ in stream:
+            pass
+        assert stream.result is not None
+        return stream.result
+
+    def stream(self, request: GenerationRequest) -> TokenStream:
+        """Token pieces as they are generated; `.result` after the loop ends."""
+        return TokenStream(self, request)
+
+    def prompt_ids(self, messages: list[dict]) -> list[int]:
+        """The chat prompt for `messages`, with the assistant turn opened, as token ids."""
+        return self.lm.tokenizer(chat_text(self.lm.tokenizer, messages), add_special_tokens=False)["input_ids"]
+
+    def room(self, messages: list[dict]) -> int:
+        """Tokens left for the answer after this prompt (the engine's own limit if the model has none)."""
+        limit = min(self.context_limit or self.max_new_tokens_limit, self.max_new_tokens_limit + len(self.prompt_ids(messages)))
+        return limit - len(self.prompt_ids(messages))
+
+    async def _submit(self, request: GenerationRequest, *, pieces: bool = True) -> _Job:
+        if self._worker is None or self._space is None or self._compiler is None:
+            raise EngineStopped("the text engine is not running (call start())")
+        if not request.messages:
+            raise ValueError("a generation request needs at least one message")
+        if not 1 <= request.max_new_tokens <= self.max_new_tokens_limit:
+            raise ValueError(f"max_new_tokens must be between 1 and {self.max_new_tokens_limit}")
+        if request.temperature < 0:
+            raise ValueError("temperature must not be negative")
+        ids = self.prompt_ids(request.messages)
+        if self.context_limit and len(ids) + request.max_new_tokens > self.context_limit:
+            raise ValueError(f"prompt ({len(ids)} tokens) + max_new_tokens exceeds the model's {self.context_limit} positions")
+        loop = asyncio.get_running_loop()
+        grammar = None
+        if request.json_schema is not None:  # compiled off the model's thread: the running batch goes on
+            try:
+                grammar = await loop.run_in_executor(self._compiler, self.grammars.get, request.json_schema)
+            except Exception as exc:
+                raise ValueError(f"cannot compile the JSON schema: {exc}") from None
+        await self._space.acquire()  # waits while the queue is full: backpressure
+        self._order += 1
+        job = _Job(request=request, prompt_ids=ids, loop=loop, grammar=grammar, wants_pieces=pieces, order=self._order)
+        with self._cond:
+            if self._stopping:
+                self._space.release()
+                raise EngineStopped("the text engine is stopping")
+            self._ready.append(job)
+            self._cond.notify()
+        self.stats.submitted += 1
+        return job
+
+    # -- the worker thread ------------------------------------------------------------------
+    def _loop(self) -> None:
+        import torch
+
+        sampler = _Sampler(self.lm)
+        cache: Any = None
+        mask: Any = None
+        outbox: list[tuple[_Job, str, Any]] = []
+        try:
+            while True:
+                with self._cond:
+                    while not self._stopping and not self._running and not self._ready:
+                        self._cond.wait(timeout=0.5)
+                    if self._stopping:
+                        break
+                    if not self._running and self.batch_wait_s > 0 and len(self._ready) < self.max_batch:
+                        self._cond.wait(timeout=self.batch_wait_s)  # let concurrent callers join the first prefill
+                    free = self.max_batch - len(self._running)
+                    admitted = sorted((j for j in self._ready), key=lambda j: (j.request.priority, j.order))[:free]
+                    for job in admitted:
+                        self._ready.remove(job)
+                for job in admitted:
+                    job.loop.call_soon_threadsafe(self._space.release)  # type: ignore[union-attr]
+                try:
+                    with torch.inference_mode():
+                        if self._running:
+                            cache, mask = self._decode(sampler, cache, mask, outbox)
+                        fresh = [j for j in admitted if not j.cancelled]
+                        for job in admitted:
+                            if job.cancelled:
+                                self._finish(job, "cancelled", outbox)
+                        if fresh:
+                            cache, mask = self._prefill(sampler, fresh, cache, mask, outbox)
+                except Exception as exc:  # the step failed: its rows get the error; the engine goes on
+                    log.exception("text engine step failed", rows=len(self._running) + len(admitted))
+                    for job in [*(r.job for r in self._running), *admitted]:
+                        if not job.finished:
+                            job.finished = True
+                            outbox.append((job, "error", exc))
+                    self._running, cache, mask = [], None, None
+                _flush(outbox)
+        finally:
+            stopped = EngineStopped("the text engine stopped before this request finished")
+            with self._cond:
+                waiting, self._ready = self._ready, []
+            for job in [*waiting, *(r.job for r in self._running)]:
+                if not job.finished:
+                    job.finished = True
+                    job.post("error", stopped)
+            self._running = []
+
+    def _prefill(self, sampler: _Sampler, jobs: list[_Job], cache: Any, mask: Any, outbox: list) -> tuple[Any, Any]:
+        import torch
+        import xgrammar as xgr
+        from transformers import DynamicCache
+
+        lm = self.lm
+        padded = lm.tokenizer.pad({"input_ids": [j.prompt_ids for j in jobs]}, padding=True, return_tensors="pt")
+        ids, new_mask = padded["input_ids"].to(lm.model.device), padded["attention_mask"].to(lm.model.device)
+        positions = (new_mask.cumsum(-1) - 1).clamp(min=0)
+        started = time.perf_counter()
+        out = lm.model(input_ids=ids, attention_mask=new_mask, position_ids=positions, cache=DynamicCache(config=lm.model.config),
+                       use_cache=True)
+        rows = []
+        for job in jobs:
+            gen = torch.Generator(device=lm.model.device)
+            gen.manual_seed(job.request.seed if job.request.seed is not None else random.getrandbits(63))
+            rows.append(_Row(job, xgr.GrammarMatcher(job.grammar) if job.grammar is not None else None, gen, float(job.request.temperature)))
+        scores = out.logits[:, -1, :].float()
+        self._account(rows, time.perf_counter() - started)
+        self.stats.batches += 1
+        self.stats.rows += len(rows)
+        keep = self._advance(rows, sampler.choose(rows, scores), outbox)
+        new_cache = out.cache
+        if len(keep) < len(rows):
+            index = torch.tensor(keep, device=new_mask.device, dtype=torch.long)
+            new_cache.batch_select_indices(index)
+            new_mask = new_mask[index]
+        survivors = [rows[i] for i in keep]
+        if not survivors:
+            return cache, mask
+        if cache is None or not self._running:
+            self._running = survivors
+            merged_cache, merged_mask = new_cache, new_mask
+        else:
+            merged_cache, merged_mask = _merge(cache, mask, new_cache, new_mask)
+            self._running = [*self._running, *survivors]
+        self.stats.largest_batch = max(self.stats.largest_batch, len(self._running))
+        return merged_cache, merged_mask
+
+    def _decode(self, sampler: _Sampler, cache: Any, mask: Any, outbox: list) -> tuple[Any, Any]:
+        import torch
+
+        lm = self.lm
+        rows = self._running
+        device = lm.model.device
+        ids = torch.tensor([[r.last] for r in rows], device=device)
+        positions = mask.sum(-1, keepdim=True)
+        mask = torch.cat([mask, torch.ones((len(rows), 1), dtype=mask.dtype, device=device)], dim=-1)
+        started = time.perf_counter()
+        out = lm.model(input_ids=ids, attention_mask=mask, position_ids=positions, cache=cache, use_cache=True)
+        scores = out.logits[:, -1, :].float()
+        self._account(rows, time.perf_counter() - started)
+        self.stats.steps += 1
+        keep = self._advance(rows, sampler.choose(rows, scores), outbox)
+        cache = out.cache
+        if len(keep) < len(rows):
+            index = torch.tensor(keep, device=device, dtype=torch.long)
+            cache.batch_select_indices(index)
+            mask = mask[index]
+            self._running = [rows[i] for i in keep]
+            if keep:
+                cache, mask = _trim(cache, mask)
+        return (cache, mask) if self._running else (None, None)
+
+    @staticmethod
+    def _account(rows: list[_Row], seconds: float) -> None:
+        for row in rows:  # this step's time: whole to each row, shared among them
+            row.job.model_seconds += seconds
+            row.job.compute_seconds += seconds / len(rows)
+
+    def _advance(self, rows: list[_Row], tokens: list[int], outbox: list) -> list[int]:
+        """Apply each row's chosen token; returns the indices of the rows that go on."""
+        keep = []
+        eos = set(self.lm.eos_token_ids)
+        for i, (row, token) in enumerate(zip(rows, tokens, strict=True)):
+            job = row.job
+            if job.cancelled:
+                self._finish(job, "cancelled", outbox)
                 continue
-            if token in self.eos:
-                self._finish(job, job.finish_reason or "stop")
+            if token in eos:
+                self._finish(job, "stop", outbox)
+                continue
+            if row.matcher is not None and not row.matcher.accept_token(token):
+                log.error("grammar refused a token it allowed", token=token)
+                self._finish(job, "length", outbox)
                 continue
             job.tokens.append(token)
-            if not job.wants_pieces:
-                continue
-            text = self.tokenizer.decode(job.tokens, skip_special_tokens=True)
-            # hold back an incomplete UTF-8 sequence; skip if a tokenizer rewrites earlier text
-            if text.startswith(job.emitted) and not text.endswith("\ufffd") and len(text) > len(job.emitted):
-                self._outbox.append((job, "piece", text[len(job.emitted):]))
-                job.emitted = text
-        self._flush()
+            row.last = token
+            self.stats.new_tokens += 1
+            if job.wants_pieces:
+                text = self.lm.tokenizer.decode(job.tokens, skip_special_tokens=True)
+                # hold back an incomplete UTF-8 sequence; skip if a tokenizer rewrites earlier text
+                if text.startswith(job.emitted) and not text.endswith("\ufffd") and len(text) > len(job.emitted):
+                    outbox.append((job, "piece", text[len(job.emitted):]))
+                    job.emitted = text
+            if row.matcher is not None and row.matcher.is_terminated():
+                self._finish(job, "stop", outbox)
+            elif len(job.tokens) >= job.request.max_new_tokens:
+                self._finish(job, "length", outbox)
+            else:
+                keep.append(i)
+        return keep
 
-    def end(self) -> None:
-        for job in self.rows:
-            if not job.finished:
-                self._finish(job, job.finish_reason or "length")
-        self._flush()
-
-    def _finish(self, job: _Job, reason: FinishReason) -> None:
-        job.finished = True
-        text = self.tokenizer.decode(job.tokens, skip_special_tokens=True)
-        if job.wants_pieces and text.startswith(job.emitted) and len(text) > len(job.emitted):
-            self._outbox.append((job, "piece", text[len(job.emitted):]))
-            job.emitted = text
-        result = GenerationResult(
-            text=text,
-            prompt_tokens=len(job.prompt_ids),
-            new_tokens=len(job.tokens),
-            seconds=time.perf_counter() - job.submitted_at,
-            finish_reason=reason,
-            model_seconds=job.model_seconds,
-            compute_seconds=job.compute_seconds,
-        )
-        self._outbox.append((job, "done", result))
-
-    def _flush(self) -> None:
-        if not self._outbox:
+    def _finish(self, job: _Job, reason: FinishReason, outbox: list) -> None:
+        if job.finished:
             return
-        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Job, str, Any]]] = {}
-        for item in self._outbox:
-            by_loop.setdefault(item[0].loop, []).append(item)
-        self._outbox = []
-        for loop, items in by_loop.items():
-            loop.call_soon_threadsafe(_deliver, items)
+        job.finished = True
+        text = self.lm.tokenizer.decode(job.tokens, skip_special_tokens=True)
+        if job.wants_pieces and text.startswith(job.emitted) and len(text) > len(job.emitted):
+            outbox.append((job, "piece", text[len(job.emitted):]))
+            job.emitted = text
+        outbox.append((job, "done", GenerationResult(
+            text=text, prompt_tokens=len(job.prompt_ids), new_tokens=len(job.tokens), seconds=time.perf_counter() - job.submitted_at,
+            finish_reason=reason, model_seconds=job.model_seconds, compute_seconds=job.compute_seconds)))
+
+
+def _merge(cache: Any, mask: Any, other: Any, other_mask: Any) -> tuple[Any, Any]:
+    """Two batches' KV caches as one: left-padded to a common length, stacked on the batch axis."""
+    import torch
+    import torch.nn.functional as F  # noqa: N812
+
+    length = max(mask.shape[1], other_mask.shape[1])
+    for mine, theirs in zip(cache.layers, other.layers, strict=True):
+        if type(mine).__name__ != "DynamicLayer":
+            raise RuntimeError(f"continuous batching needs full-attention cache layers, not {type(mine).__name__}: use the static engine")
+        pad_a, pad_b = length - mask.shape[1], length - other_mask.shape[1]
+        mine.keys = torch.cat([F.pad(mine.keys, (0, 0, pad_a, 0)), F.pad(theirs.keys, (0, 0, pad_b, 0))], dim=0)
+        mine.values = torch.cat([F.pad(mine.values, (0, 0, pad_a, 0)), F.pad(theirs.values, (0, 0, pad_b, 0))], dim=0)
+    merged = torch.cat([F.pad(mask, (length - mask.shape[1], 0)), F.pad(other_mask, (length - other_mask.shape[1], 0))], dim=0)
+    return cache, merged
+
+
+def _trim(cache: Any, mask: Any) -> tuple[Any, Any]:
+    """Drop leading columns no remaining row attends to (what left the batch padded)."""
+    used = mask.any(dim=0).nonzero()
+    first = int(used[0]) if len(used) else 0
+    if first == 0:
+        return cache, mask
+    for layer in cache.layers:
+        layer.keys = layer.keys[:, :, first:, :]
+        layer.values = layer.values[:, :, first:, :]
+    return cache, mask[:, first:]
+
+
+def _flush(outbox: list[tuple[_Job, str, Any]]) -> None:
+    """Everything a step produced reaches each event loop in one callback."""
+    if not outbox:
+        return
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Job, str, Any]]] = {}
+    for item in outbox:
+        by_loop.setdefault(item[0].loop, []).append(item)
+    outbox.clear()
+    for loop, items in by_loop.items():
+        loop.call_soon_threadsafe(_deliver, items)
 
 
 def _deliver(items: list[tuple[_Job, str, Any]]) -> None:
@@ -550,13 +626,17 @@ def _deliver(items: list[tuple[_Job, str, Any]]) -> None:
 
 
 class JsonGenerator:
-    """The writer's `StructuredGenerator` over the engine: JSON constrained to a pydantic
+    """The writer's `StructuredGenerator` over an engine: JSON constrained to a pydantic
     model's schema, with the parameters it really ran with and its model time."""
 
-    def __init__(self, engine: TextEngine, *, temperature: float = 0.8) -> None:
+    def __init__(self, engine: Any, *, temperature: float = 0.8) -> None:
         self.engine = engine
         self.model_ref = engine.lm.ref
         self.temperature = temperature
+        self.tokens_per_char = engine.tokens_per_char
+
+    def room(self, messages: list[dict[str, str]]) -> int:
+        return self.engine.room(messages)
 
     async def generate_json(self, messages: list[dict[str, str]], schema: type[Any], *, max_new_tokens: int, seed: int | None) -> Any:
         from helix.events.data import AssetCost
@@ -568,7 +648,7 @@ class JsonGenerator:
         on_gpu = self.engine.lm.device.startswith("cuda")
         parameters = {"grammar": "json-schema", "temperature": request.temperature, "max_new_tokens": request.max_new_tokens,
                       "new_tokens": result.new_tokens, "finish_reason": result.finish_reason, "dtype": self.engine.lm.dtype,
-                      "device": self.engine.lm.device}
+                      "device": self.engine.lm.device, "engine": type(self.engine).__name__}
         cost = AssetCost(model_seconds=round(result.model_seconds, 6), gpu_seconds=round(result.compute_seconds if on_gpu else 0.0, 6),
                          device=self.engine.lm.device)
         return Generated(schema.model_validate_json(result.text), parameters, cost)

@@ -1,8 +1,9 @@
 """Render a `Script` as a Fountain screenplay (https://fountain.io).
 
 Scene headings come from each scene's place (forced with a leading '.' so any place name
-is a heading), character cues are upper-cased speakers, and every model-written line is
-plain Fountain that standard tools parse.
+is a heading), character cues are upper-cased speakers in their own script (or forced
+with '@' for scripts without case), and every model-written line is plain Fountain that
+standard tools parse.
 """
 
 from __future__ import annotations
@@ -28,8 +29,10 @@ def _clean(text: str) -> str:
 
 
 def _cue(speaker: str) -> str:
-    cue = re.sub(r"[^A-Za-z0-9 '\-]", "", speaker).upper().strip()
-    return cue if re.search(r"[A-Z]", cue) else f"@{cue or 'VOICE'}"
+    """A character cue for any name: upper-cased where the script has case (JOSÉ, ОЛЬГА);
+    forced with `@` where it has none (ミナ) or where upper case would not read as a cue."""
+    cue = _clean(speaker).upper().replace("(", "").replace(")", "").rstrip("^").strip() or "VOICE"
+    return cue if cue.isupper() and not cue[0].isdigit() else f"@{cue}"
 
 
 def to_fountain(script: Script) -> str:

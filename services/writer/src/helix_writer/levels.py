@@ -136,10 +136,12 @@ class StoryWriter:
         self.generator = generator
         self.store = store
 
-    async def generate(self, messages: prompts.Messages, schema: type[D], *, seed: int | None) -> Generated[D]:
+    async def generate(self, messages: prompts.Messages, schema: type[D], *, seed: int | None, salt: str = "") -> Generated[D]:
         # The budget is the most tokens the longest JSON the schema allows can take, so a
         # constrained generation always closes, however long a (random) model keeps its strings.
-        return await self.generator.generate_json(messages, schema, max_new_tokens=self.budget(schema), seed=seed)
+        # A request's seed makes it reproducible; each step draws from its own seed of it.
+        step_seed = None if seed is None else _derive(seed, salt)
+        return await self.generator.generate_json(messages, schema, max_new_tokens=self.budget(schema), seed=step_seed)
 
     def budget(self, schema: type[BaseModel]) -> int:
         return json_budget(schema, self.generator.tokens_per_char)
@@ -244,7 +246,7 @@ class StoryWriter:
                 want = min(SCENES_PER_ACT_CALL, count - len(written))
                 messages = prompts.scenes(sys, draft.logline, draft.title, draft.characters, draft.acts, act, written, want)
                 schema = self.fitting(messages, lambda n: exactly(ScenesDraft, "scenes", n), want)
-                out = await self.generate(messages, schema, seed=req.seed)
+                out = await self.generate(messages, schema, seed=req.seed, salt=f"act{act.number}-{len(written)}")
                 written += [SceneScript(scene_id="pending", act=act.number, **s.model_dump()) for s in out.value.scenes]
                 outs.append(out)
             return written, outs
@@ -268,7 +270,7 @@ class StoryWriter:
 
         async def describe(name: str) -> tuple[str, Generated[PlaceDraft]]:
             beats = [s.beat for s in draft.scenes if s.place == name]
-            return name, await self.generate(prompts.place(sys, draft.title, name, beats), PlaceDraft, seed=req.seed)
+            return name, await self.generate(prompts.place(sys, draft.title, name, beats), PlaceDraft, seed=req.seed, salt=f"place-{name}")
 
         # Concurrent requests: the engine batches them.
         described = await job.gather(*(describe(n) for n in names))
@@ -310,7 +312,7 @@ class StoryWriter:
                                         draft.places.get(scene.place), lines)
             want = min(8, limit - len(lines))
             schema = self.fitting(messages, lambda n: at_most(DialogueDraft, "lines", n), want)
-            out = await self.generate(messages, schema, seed=req.seed)
+            out = await self.generate(messages, schema, seed=req.seed, salt=f"{name}-{len(lines)}")
             outs.append(out)
             lines += [DialogueLine(line_id=line_id(scene.scene_id, len(lines) + n), **line.model_dump())
                       for n, line in enumerate(out.value.lines, start=1)][: limit - len(lines)]
@@ -499,6 +501,12 @@ class StoryWriter:
             extra={"diff_from_previous": diff}))
         draft.assets[name] = str(part)
         return stored
+
+
+def _derive(seed: int, salt: str) -> int:
+    import hashlib
+
+    return seed if not salt else int.from_bytes(hashlib.sha256(f"{seed}\x1f{salt}".encode()).digest()[:8], "big") >> 1
 
 
 def _keep_dialogue(old: list[SceneScript], new: list[SceneScript]) -> list[SceneScript]:

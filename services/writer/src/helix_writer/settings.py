@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from helix.settings import HelixSettings, helix_home, infra_env_file
@@ -18,6 +20,12 @@ class WriterSettings(HelixSettings):
     writer_max_batch: int = Field(16, ge=1, le=256)
     writer_max_queue: int = Field(64, ge=1, le=10_000)
     writer_grpc_address: str = "127.0.0.1:50071"
+    # continuous: rows join and leave between decoding steps (default); static: one padded
+    # `generate` per batch (the previous engine; needed for sliding-window attention models).
+    writer_engine: Literal["continuous", "static"] = "continuous"
+    # A studio's example scripts by name (a folder of .fountain/.txt files), chosen per
+    # production with `prefix_set` in the script request.
+    writer_prefix_sets: dict[str, str] = Field(default_factory=dict)
 
     def model_path(self) -> str:
         return self.writer_model or str(helix_home() / "models" / "tiny-llama")

@@ -53,10 +53,23 @@ def _train_tokenizer(vocab_size: int):  # -> tokenizers.Tokenizer
     return tok
 
 
-def build_tiny_llama(directory: Path, *, seed: int = 0, vocab_size: int = 512, hidden_size: int = 64, layers: int = 2) -> Path:
+NO_SYSTEM_TEMPLATE = (  # like Gemma's: a system turn is an error
+    "{{ bos_token }}"
+    "{% for message in messages %}"
+    "{% if message['role'] == 'system' %}{{ raise_exception('System role not supported') }}{% endif %}"
+    "{{ '<|' + message['role'] + '|>\n' + message['content'] + eos_token + '\n' }}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|assistant|>\n' }}{% endif %}"
+)
+
+
+def build_tiny_llama(directory: Path, *, seed: int = 0, vocab_size: int = 512, hidden_size: int = 64, layers: int = 2,
+                     chat_template: str | None = CHAT_TEMPLATE, pad_token: bool = True, context: int = 8192) -> Path:
     """Build and save a tiny random Llama + tokenizer in `directory`; returns the folder.
 
-    Deterministic for a seed: the same arguments write the same weights file.
+    Deterministic for a seed: the same arguments write the same weights file. The quirks of
+    real checkpoints can be reproduced: `chat_template=None` (none at all),
+    `NO_SYSTEM_TEMPLATE` (no system role), `pad_token=False` (no pad token).
     """
     require_models_extra()
     import torch
@@ -69,13 +82,13 @@ def build_tiny_llama(directory: Path, *, seed: int = 0, vocab_size: int = 512, h
         tokenizer_object=_train_tokenizer(vocab_size),
         bos_token=BOS,
         eos_token=EOS,
-        pad_token=PAD,
+        pad_token=PAD if pad_token else None,
         additional_special_tokens=list(ROLE_TOKENS),
         padding_side="left",
-        model_max_length=2048,
+        model_max_length=context,
         clean_up_tokenization_spaces=False,
     )
-    tokenizer.chat_template = CHAT_TEMPLATE
+    tokenizer.chat_template = chat_template
     tokenizer.save_pretrained(directory)
 
     config = LlamaConfig(
@@ -85,7 +98,7 @@ def build_tiny_llama(directory: Path, *, seed: int = 0, vocab_size: int = 512, h
         num_hidden_layers=layers,
         num_attention_heads=4,
         num_key_value_heads=2,
-        max_position_embeddings=2048,
+        max_position_embeddings=context,  # RoPE: any length costs nothing in weights
         rms_norm_eps=1e-6,
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
