@@ -45,6 +45,7 @@ bench: setup
 	$(RUN) python bench/kafka_roundtrip.py
 	$(RUN) python bench/review_ingest.py
 	$(RUN) python bench/writer_throughput.py
+	$(RUN) python bench/episode_script.py
 	$(RUN) python bench/visual_throughput.py
 	$(RUN) python bench/visual_soak.py
 	$(RUN) python bench/localize_throughput.py

@@ -87,6 +87,7 @@ async def test_every_request_kind_is_published_to_its_topic(stack: Stack) -> Non
     pid = (await create_production(stack))["production_id"]
     bodies = {
         "dialogue-rewrite": ({"dialogue_asset_id": "dialogue-1", "tone": "warmer"}, Topic.WRITER_REQUESTS),
+        "script-edit": ({"script_id": "script-1", "operation": "revert", "level": "title"}, Topic.WRITER_REQUESTS),
         "storyboard": ({"script_asset_id": "script-1"}, Topic.WRITER_REQUESTS),
         "frame": ({"prompt": "a lighthouse in a storm", "width": 256, "height": 256}, Topic.VISUAL_REQUESTS),
         "scene": ({"prompt": "the lamp room"}, Topic.VISUAL_REQUESTS),

@@ -145,9 +145,8 @@ async def test_storyboard_and_dialogue_candidates(settings: HelixSettings, write
 async def test_the_service_streams_a_line_rewrite_over_grpc(writer: WriterApp) -> None:
     import grpc
 
-    from helix.v1 import writer_pb2, writer_pb2_grpc
-
     from helix.auth import mint_token
+    from helix.v1 import writer_pb2, writer_pb2_grpc
 
     token = mint_token(writer.settings, "dana", ["director"], productions=["lighthouse"])
     async with grpc.aio.insecure_channel(writer.grpc_address) as channel:

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from helix.cli import app
 from helix.models.loading import LoadedLM, load_causal_lm, weights_hash
-from helix.models.tiny import TINY_MARKER
+from helix.models.tiny import TINY_MARKER, build_tiny_llama
 
 
 def test_cli_builds_a_deterministic_tiny_checkpoint(tmp_path: Path, tiny_model_dir: Path) -> None:
@@ -66,3 +66,28 @@ def test_load_causal_lm_shares_one_instance_and_pins_the_revision(tiny_model_dir
     assert load_causal_lm(str(tiny_model_dir), revision=tiny_lm.ref.revision, dtype="float32", device="cpu").model is not None
     with pytest.raises(ValueError, match="not the pinned revision"):
         load_causal_lm(str(tiny_model_dir), revision="sha256:" + "0" * 64, dtype="float32", device="cpu")
+
+
+@pytest.mark.parametrize("quirk", ["no chat template", "no system role", "no pad token"])
+async def test_real_checkpoint_quirks_still_generate_valid_json(tmp_path: Path, quirk: str) -> None:
+    from pydantic import BaseModel, Field
+
+    from helix.models.tiny import NO_SYSTEM_TEMPLATE
+    from helix_writer.engine import GenerationRequest, TextEngine, chat_text
+
+    kwargs = {"no chat template": {"chat_template": None}, "no system role": {"chat_template": NO_SYSTEM_TEMPLATE},
+              "no pad token": {"pad_token": False}}[quirk]
+    folder = build_tiny_llama(tmp_path / "quirk", **kwargs)  # type: ignore[arg-type]
+    lm = load_causal_lm(str(folder), dtype="float32", device="cpu")
+    assert lm.tokenizer.pad_token_id is not None, "a pad token is always there to pad batches"
+    messages = [{"role": "system", "content": "You are a screenwriter."}, {"role": "user", "content": "A title, please."}]
+    text = chat_text(lm.tokenizer, messages)
+    assert "You are a screenwriter." in text and "A title, please." in text, "the system text is kept, folded in if needed"
+
+    class Title(BaseModel):
+        title: str = Field(min_length=1, max_length=40)
+
+    async with TextEngine(lm) as engine:
+        results = [await engine.generate(GenerationRequest(messages, max_new_tokens=200, json_schema=Title.model_json_schema(), seed=s))
+                   for s in range(3)]
+    assert all(Title.model_validate_json(r.text).title for r in results)

@@ -11,12 +11,11 @@ import pytest
 
 from helix.auth import TokenVerifier, mint_token
 from helix.grpc import create_server
-from helix.settings import HelixSettings
 from helix.models.loading import LoadedLM
+from helix.settings import HelixSettings
 from helix.v1 import common_pb2, writer_pb2, writer_pb2_grpc
 from helix_writer.engine import TextEngine
 from helix_writer.grpc_service import add_to_server, rewrite_messages
-
 
 SETTINGS = HelixSettings(auth_secret="writer-tests-" + "w" * 40)
 

@@ -14,12 +14,12 @@ from collections.abc import AsyncIterator
 import grpc
 import structlog
 
-from helix.events.data import ID_PATTERN
 from helix.auth import Role, TokenVerifier
+from helix.events.data import ID_PATTERN
 from helix.grpc import abort_for, authorize, cancel_all
 from helix.v1 import writer_pb2, writer_pb2_grpc
-from helix_writer.prompts import data
 from helix_writer.engine import INTERACTIVE, GenerationRequest, TextEngine, TokenStream
+from helix_writer.prompts import data
 
 log = structlog.get_logger("helix.writer")
 
