@@ -205,3 +205,41 @@ async def test_audit_log_is_append_only(settings: HelixSettings) -> None:
             conn.execute(text("UPDATE audit_log SET actor = 'mallory'"))
         with pytest.raises(Exception, match="append-only"), app.engine.begin() as conn:
             conn.execute(text("DELETE FROM audit_log"))
+
+
+async def test_an_expired_or_revoked_consent_flags_its_assets_again(settings: HelixSettings) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from google.protobuf.timestamp_pb2 import Timestamp
+
+    async with running_review(review_settings(settings, review_consent_sweep_s=0.5)) as (_, stub):
+        admin = actor("ada", "admin")
+        await stub.SetPolicy(review_pb2.SetPolicyRequest(actor=admin, policy=review_pb2.Policy(production_id="lighthouse",
+                                                                                              performers=["Mara Quinn", "Jonah Vale"])))
+        soon = Timestamp()
+        soon.FromDatetime(datetime.now(UTC) + timedelta(seconds=3))
+        await stub.RecordConsent(review_pb2.RecordConsentRequest(actor=admin, performer="Mara Quinn", scopes=["name"],
+                                                                 production_ids=["lighthouse"], reason="day contract", expires_at=soon))
+        revocable = await stub.RecordConsent(review_pb2.RecordConsentRequest(actor=admin, performer="Jonah Vale", scopes=["name"],
+                                                                             production_ids=["lighthouse"], reason="contract 7"))
+        publish_raw_event(settings, store_asset(settings, text="MARA QUINN\nThe light.\n", asset_id="mara-scene"))
+        publish_raw_event(settings, store_asset(settings, text="JONAH VALE\nThe boats.\n", asset_id="jonah-scene"))
+        items = {i.asset.asset_id: i for i in await wait_for_items(stub, "lighthouse", 2)}
+        for item in items.values():
+            finding = _checks(item)["likeness_consent"]
+            assert not finding.open and "covered by consent" in finding.resolution.reason, "consent on file: nothing blocks"
+
+        await stub.RevokeConsent(review_pb2.RevokeConsentRequest(consent_id=revocable.consent_id, actor=admin, reason="withdrawn"))
+        jonah = await stub.GetItem(review_pb2.GetItemRequest(item_id=items["jonah-scene"].item_id))
+        assert _checks(jonah)["likeness_consent"].open and "revoked" in _checks(jonah)["likeness_consent"].message
+
+        await asyncio.sleep(4)  # the day contract ends; the sweep flags the asset again
+        mara = await stub.GetItem(review_pb2.GetItemRequest(item_id=items["mara-scene"].item_id))
+        assert _checks(mara)["likeness_consent"].open and mara.risk_score >= 25
+        for reviewer in ("rhea", "rafe"):
+            claimed = (await stub.ClaimNext(review_pb2.ClaimNextRequest(reviewer=actor(reviewer)))).item
+            with pytest.raises(grpc.aio.AioRpcError) as err:
+                await stub.Decide(review_pb2.DecideRequest(item_id=claimed.item_id, reviewer=actor(reviewer), outcome="approved"))
+            assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION and "consent" in err.value.details()
+        actions = [e.action for e in (await stub.ListAudit(review_pb2.ListAuditRequest())).entries]
+        assert actions.count("finding.reopened") == 2

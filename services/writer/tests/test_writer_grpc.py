@@ -71,7 +71,8 @@ async def test_client_gets_pieces_before_the_stream_ends(writer) -> None:
             pieces[chunk.candidate].append(chunk.text)
     ended = time.perf_counter()
     assert await call.code() == grpc.StatusCode.OK
-    assert first_at is not None and busy_at_first == 3  # all three candidates in one running batch
+    assert first_at is not None and busy_at_first >= 1  # the batch was still generating
+    assert engine.stats.largest_batch == 3  # the three candidates ran side by side
     assert first_at - started < ended - started
     assert sorted(done) == [0, 1, 2]
     for index, chunk in done.items():

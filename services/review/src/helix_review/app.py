@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from datetime import UTC
 
+import structlog
 from opentelemetry.trace import TracerProvider
 from sqlalchemy import func, select
 
@@ -24,6 +25,8 @@ from helix_review.settings import ReviewSettings
 
 SERVICE_NAME = review_pb2.DESCRIPTOR.services_by_name["ReviewService"].full_name
 
+
+log = structlog.get_logger("helix.review")
 
 class ReviewApp:
     """Wires the review service together; `start()`/`stop()` for processes and tests."""
@@ -56,6 +59,7 @@ class ReviewApp:
         if self.settings.review_outbox_relay:
             self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
         self._tasks.append(asyncio.create_task(self._refresh_gauges(), name="queue-gauges"))
+        self._tasks.append(asyncio.create_task(self._sweep_consents(), name="consent-sweep"))
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -75,6 +79,17 @@ class ReviewApp:
             with contextlib.suppress(Exception):
                 await asyncio.to_thread(self._measure_queue)
             await asyncio.sleep(every_s)
+
+    async def _sweep_consents(self) -> None:
+        """Consents expire: the assets that relied on one are flagged again (and cannot be approved)."""
+        while True:
+            await asyncio.sleep(self.settings.review_consent_sweep_s)
+            try:
+                reopened = await asyncio.to_thread(self.desk.recheck_consents)
+                if reopened:
+                    log.info("review.consents_lapsed", findings_reopened=reopened)
+            except Exception:
+                log.exception("review.consent_sweep_failed")
 
     def _measure_queue(self) -> None:
         with self.sessions() as s:

@@ -92,6 +92,7 @@ class Finding(Base):
     resolved_by: Mapped[str | None] = mapped_column(String(200))
     resolved_at: Mapped[datetime | None]
     resolution_reason: Mapped[str | None] = mapped_column(Text)
+    consent_id: Mapped[str | None] = mapped_column(String(32), index=True)  # the consent it relies on, if any
 
     item: Mapped[ReviewItem] = relationship(back_populates="findings")
 

@@ -216,6 +216,8 @@ class ReviewDesk:
         if outcome == "revision_requested" and not notes:
             raise InvalidArgument("a revision request needs notes saying what to change")
         now = utcnow()
+        if outcome == "approved":  # a consent may have lapsed since the last sweep: flag it first, for good
+            self._recheck_item(item_id, now)
         with self.sessions() as s, s.begin():
             item = self._locked_item(s, item_id)
             if item.decision is not None:
@@ -309,6 +311,7 @@ class ReviewDesk:
                     f.resolved_by = actor.subject
                     f.resolved_at = now
                     f.resolution_reason = f"consent {consent.id} recorded"
+                    f.consent_id = consent.id
                     self._rescore(f.item)
                     self._audit(s, actor, "finding.resolved", item=f.item, subject=f.id, reason=f"consent {consent.id} recorded")
             return consent
@@ -324,7 +327,39 @@ class ReviewDesk:
             consent.revoked_by = actor.subject
             consent.revoke_reason = reason
             self._audit(s, actor, "consent.revoked", subject=consent.performer, reason=reason, details={"consent_id": consent_id})
+            self._reflag(s, consent.revoked_at, [consent_id])
             return consent
+
+    def recheck_consents(self, now: datetime | None = None) -> int:
+        """Flag again every finding that relied on a consent that has since expired or been
+        revoked; returns how many were reopened (the service runs this on a schedule)."""
+        now = now or utcnow()
+        with self.sessions() as s, s.begin():
+            lapsed = [c.id for c in s.scalars(select(Consent).where(
+                Consent.id.in_(select(Finding.consent_id).where(Finding.open.is_(False), Finding.consent_id.is_not(None))),
+                or_(Consent.revoked_at.is_not(None), Consent.expires_at <= now)))]
+            return self._reflag(s, now, lapsed)
+
+    def _recheck_item(self, item_id: str, now: datetime) -> None:
+        with self.sessions() as s, s.begin():
+            relied = select(Finding.consent_id).where(Finding.item_id == item_id, Finding.open.is_(False), Finding.consent_id.is_not(None))
+            lapsed = s.scalars(select(Consent.id).where(Consent.id.in_(relied),
+                                                        or_(Consent.revoked_at.is_not(None), Consent.expires_at <= now)))
+            self._reflag(s, now, list(lapsed))
+
+    def _reflag(self, s: Session, now: datetime, consent_ids: list[str]) -> int:
+        if not consent_ids:
+            return 0
+        system = Actor(subject="review-service", kind="service")
+        findings = list(s.scalars(select(Finding).where(Finding.consent_id.in_(consent_ids), Finding.open.is_(False))))
+        for f in findings:
+            f.open = True
+            f.resolved_by = f.resolved_at = None
+            f.resolution_reason = None
+            f.message = f"{f.message.split(' under consent')[0]}: its consent {f.consent_id} has expired or been revoked"
+            self._rescore(f.item)
+            self._audit(s, system, "finding.reopened", item=f.item, subject=f.id, reason=f"consent {f.consent_id} lapsed")
+        return len(findings)
 
     def set_policy(self, actor: Actor, production_id: str, banned_terms: list[str], performers: list[str]) -> Policy:
         with self.sessions() as s, s.begin():

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from helix.assets import AssetIntegrityError, AssetNotFound, AssetStore, InvalidAssetKey
 from helix.events import AssetGenerated, CloudEvent
 from helix_review.checks import DEFAULT_CHECKS, Check, ScreeningContext, risk_score
+from helix_review.checks.base import open_severities
 from helix_review.db import Consent, Finding, Performer, Policy, ReviewItem, utcnow
 from helix_review.metrics import ITEMS_INGESTED
 
@@ -119,11 +120,13 @@ class Ingestor:
                 production_id=asset.production_id, kind=asset.kind.value, object_key=asset.object_key, sha256=asset.sha256,
                 media_type=asset.media_type, size_bytes=asset.size_bytes,
                 requested_by=asset.requested_by.subject if asset.requested_by else None,
-                event_json=event.model_dump_json(), priority=-risk_score([d.severity for d in drafts]), created_at=now,
+                event_json=event.model_dump_json(), priority=-risk_score(open_severities(drafts)), created_at=now,
             )
             item.findings = [
                 Finding(id=uuid.uuid4().hex, check=d.check, severity=int(d.severity), message=d.message, subject=d.subject,
-                        blocks_approval=d.blocks_approval, open=True)
+                        blocks_approval=d.blocks_approval, open=d.covered_by is None, consent_id=d.covered_by,
+                        resolved_by="consent" if d.covered_by else None, resolved_at=now if d.covered_by else None,
+                        resolution_reason=f"covered by consent {d.covered_by}" if d.covered_by else None)
                 for d in drafts
             ]
             by_sha.setdefault(asset.sha256, []).append((asset.asset_id, str(asset.version), "pending"))  # duplicates within a batch

@@ -15,6 +15,7 @@ class ReviewSettings(HelixSettings):
     # process (set false here and run `helix-review --relay-only` elsewhere).
     review_outbox_relay: bool = True
     review_max_scan_bytes: int = Field(2_000_000, ge=0, description="text assets up to this size are scanned for names")
+    review_consent_sweep_s: float = Field(30.0, gt=0, description="how often lapsed consents flag their assets again")
 
 
 def load_review_settings(**overrides: object) -> ReviewSettings:

@@ -30,6 +30,7 @@ class FindingDraft:
     message: str
     subject: str = ""
     blocks_approval: bool = False
+    covered_by: str | None = None  # a consent that covers it: recorded closed, reopened if the consent lapses
 
 
 @dataclass
@@ -51,6 +52,10 @@ class Check(Protocol):
     name: str
 
     def run(self, ctx: ScreeningContext) -> list[FindingDraft]: ...
+
+
+def open_severities(drafts: list[FindingDraft]) -> list[Severity]:
+    return [d.severity for d in drafts if d.covered_by is None]
 
 
 def risk_score(severities: list[Severity]) -> float:

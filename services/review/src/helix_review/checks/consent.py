@@ -36,7 +36,12 @@ class LikenessConsentCheck:
         for performer in ctx.performers:
             if not any(mentions(ctx.text, n) for n in [performer.name, *performer.aliases]):
                 continue
-            if any(c.performer_key == performer.name_key and c.covers(scope, ctx.asset.production_id, ctx.now) for c in ctx.consents):
+            covering = next((c for c in ctx.consents
+                             if c.performer_key == performer.name_key and c.covers(scope, ctx.asset.production_id, ctx.now)), None)
+            if covering is not None:  # recorded as closed, so a lapse of this consent can flag it again
+                drafts.append(FindingDraft(self.name, Severity.HIGH, f"{performer.name} appears in this {ctx.asset.kind.value} under "
+                                           f"consent {covering.id} for '{scope}'", subject=performer.name, blocks_approval=True,
+                                           covered_by=covering.id))
                 continue
             drafts.append(
                 FindingDraft(
