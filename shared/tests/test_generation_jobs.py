@@ -45,7 +45,7 @@ class MemoryStore:
         return sorted(found, key=lambda s: s.key.version)
 
     def put(self, *, production_id: str, kind: Any, asset_id: str, data: bytes, media_type: str, ext: str,
-            provenance: dict[str, Any] | None = None, preview: bytes | None = None) -> StoredAsset:
+            provenance: dict[str, Any] | None = None, preview: bytes | None = None, manifest: bytes | None = None) -> StoredAsset:
         existing = self.versions(production_id, kind, asset_id)
         digest = hashlib.sha256(data).hexdigest()
         for stored in existing:

@@ -7,11 +7,13 @@ completed jobs."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
 import pytest_asyncio
 
@@ -195,8 +197,63 @@ async def test_bad_requests_fail_with_a_reason_and_the_consumer_goes_on(settings
     assert "good" not in failed and "twin" not in failed
     store = AssetStore(settings)
     (good,), (twin,) = store.versions("lighthouse", "scene", "scene-good"), store.versions("lighthouse", "scene", "scene-twin")
-    assert good.sha256 == twin.sha256, "the same request with one seed: byte-identical PNGs"
+    good_png, twin_png = store.get(good.key), store.get(twin.key)
+    assert unsigned(good_png) == unsigned(twin_png), "the same request with one seed: byte-identical PNGs under their credentials"
+    assert good_png != twin_png, "each carries its own Content Credentials (C2PA salts and labels every manifest)"
     assert await read_topic_async(settings, Topic.DLQ, count=1, timeout=1) == [], "refused requests are answered, not dead-lettered"
+
+
+def unsigned(png: bytes) -> bytes:
+    """A PNG without its C2PA chunk (`caBX`): the image and parameters as rendered."""
+    out, at = bytearray(png[:8]), 8
+    while at < len(png):
+        length = int.from_bytes(png[at:at + 4], "big")
+        chunk = png[at:at + 12 + length]
+        if png[at + 4:at + 8] != b"caBX":
+            out += chunk
+        at += 12 + length
+    return bytes(out)
+
+
+async def test_images_carry_credentials_and_a_changed_file_cannot_be_approved(settings: HelixSettings, visual: VisualApp) -> None:
+    from helix.events import AssetGenerated
+    from helix.provenance import TRAINED, ContentCredentials
+    from helix.v1 import review_pb2
+    from tests.integration.review_helpers import actor, publish_raw_event, wait_for_items
+
+    send(settings, SceneRequested(production_id="lighthouse", job_id="signed", requested_by=DANA, prompt="a pier at night", width=64,
+                                  height=64, steps=2, seed=4))
+    await events_until(settings, Topic.JOBS_STATUS, lambda es: completed(es, "signed"))
+    store = AssetStore(settings)
+    (stored,) = store.versions("lighthouse", "scene", "scene-signed")
+    data = store.get(stored.key)
+    verdict = ContentCredentials(settings).verify(data, "image/png")
+    assert verdict.state == "trusted" and verdict.model == visual.engine.pipelines["default"].ref.id and verdict.source_types == [TRAINED]
+    import c2pa
+
+    reader = c2pa.Reader("image/png", io.BytesIO(data))
+    assert "c2pa.actions.v2" in {a["label"] for a in reader.get_active_manifest()["assertions"]}
+
+    # Someone edits the file after signing and announces it as a generated asset: review flags it.
+    tampered = bytearray(data)
+    tampered[tampered.index(b"IDAT") + 10] ^= 0x01
+    fake = store.put(production_id="lighthouse", kind="scene", asset_id="scene-edited", data=bytes(tampered), media_type="image/png", ext="png")
+    original = [e.data for e in await events_until(settings, Topic.ASSETS_GENERATED, lambda es: len(es) >= 1)][0]
+    publish_raw_event(settings, new_event(AssetGenerated(**{**original.model_dump(), **fake.event_fields()}), source="/somewhere"))
+    async with running_review(review_settings(settings)) as (_, stub):
+        items = {i.asset.asset_id: i for i in await wait_for_items(stub, "lighthouse", 2)}
+        genuine = [f for f in items["scene-signed"].findings if f.check == "provenance"]
+        assert genuine == [], [f.message for f in genuine]
+        (flag,) = [f for f in items["scene-edited"].findings if f.check == "provenance"]
+        assert flag.blocks_approval and flag.severity == review_pb2.SEVERITY_CRITICAL and "do not verify" in flag.message
+        claimed = (await stub.ClaimNext(review_pb2.ClaimNextRequest(reviewer=actor("rhea")))).item
+        assert claimed.asset.asset_id == "scene-edited", "the riskiest item comes first"
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await stub.Decide(review_pb2.DecideRequest(item_id=claimed.item_id, reviewer=actor("rhea"), outcome="approved"))
+        assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION and flag.finding_id in err.value.details()
+        await stub.ResolveFinding(review_pb2.ResolveFindingRequest(finding_id=flag.finding_id, admin=actor("ada", "admin"),
+                                                                   reason="color-corrected by the studio, checked"))
+        assert (await stub.Decide(review_pb2.DecideRequest(item_id=claimed.item_id, reviewer=actor("rhea"), outcome="approved"))).outcome == "approved"
 
 
 async def test_the_gateway_endpoints_end_in_completed_jobs(infra_env: dict[str, str], tmp_path: Path, tiny_sd: Path) -> None:

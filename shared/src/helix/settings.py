@@ -90,6 +90,14 @@ class HelixSettings(BaseSettings):
     auth_audience: str = "helix"
     auth_roles_claim: str = "roles"
 
+    # Content Credentials (C2PA) on generated images, audio and video: the signing chain and
+    # key (PEM files) and the trust anchors review verifies against. Unset: a development
+    # chain made once under .helix/c2pa (`helix c2pa dev-chain`).
+    c2pa_enabled: bool = True
+    c2pa_chain: str | None = None
+    c2pa_key: str | None = None
+    c2pa_trust_anchors: str | None = None
+
     # Observability
     log_level: str = "INFO"
     log_json: bool = True

@@ -14,7 +14,10 @@ from helix.assets import AssetStore
 from helix.bus import HelixBus, ProcessedEvents
 from helix.events import AssetGenerated, Topic
 from helix.grpc import SERVING, create_server
+from helix.provenance import ContentCredentials
 from helix.v1 import review_pb2, review_pb2_grpc
+from helix_review.checks import DEFAULT_CHECKS
+from helix_review.checks.provenance import ProvenanceCheck
 from helix_review.db import PENDING, ReviewItem, make_engine, migrate, session_factory, utcnow
 from helix_review.desk import ReviewDesk
 from helix_review.grpc_service import ReviewServicer
@@ -39,7 +42,8 @@ class ReviewApp:
         self.store = AssetStore(settings)
         self.bus = HelixBus(settings, source="/helix/review", processed=ProcessedEvents(url), tracer_provider=tracer_provider)
         self.desk = ReviewDesk(self.sessions, settings, lease_seconds=settings.review_lease_seconds)
-        self.ingestor = Ingestor(self.sessions, self.store, max_scan_bytes=settings.review_max_scan_bytes)
+        checks = (*DEFAULT_CHECKS, ProvenanceCheck(ContentCredentials(settings)))  # C2PA verified against the trust anchors
+        self.ingestor = Ingestor(self.sessions, self.store, max_scan_bytes=settings.review_max_scan_bytes, checks=checks)
         self.bus.batch_consumer(Topic.ASSETS_GENERATED, group="review", handles=(AssetGenerated,))(self.ingestor.handle_batch)
         self.relay = OutboxRelay(self.sessions, self.bus)
         self.grpc_address = ""

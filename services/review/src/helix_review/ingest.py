@@ -10,6 +10,7 @@ Store outages raise, so the bus retries with backoff.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -20,13 +21,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from helix.assets import AssetIntegrityError, AssetNotFound, AssetStore, InvalidAssetKey
 from helix.events import AssetGenerated, CloudEvent
+from helix.provenance import signable
 from helix_review.checks import DEFAULT_CHECKS, Check, ScreeningContext, risk_score
 from helix_review.checks.base import open_severities
 from helix_review.db import Consent, Finding, Performer, Policy, ReviewItem, utcnow
 from helix_review.metrics import ITEMS_INGESTED
 
 TEXT_TYPES = ("text/", "application/json", "application/x-fountain")
-Read = tuple[bytes | None, str | None]  # (bytes, the sha256 the store recorded)
+Read = tuple[bytes | None, str | None, bytes | None]  # (bytes, the sha256 the store recorded, a sidecar C2PA manifest)
 
 
 class Ingestor:
@@ -68,11 +70,15 @@ class Ingestor:
     def _read(self, asset: AssetGenerated) -> Read:
         try:
             data, stored = self.store.read(asset.object_key)
-            return data, stored.sha256
         except (AssetNotFound, InvalidAssetKey):
-            return None, None
+            return None, None, None
         except AssetIntegrityError as exc:
-            return None, exc.stored.sha256 if exc.stored else None
+            return None, exc.stored.sha256 if exc.stored else None, None
+        manifest = None
+        if signable(asset.media_type):
+            with contextlib.suppress(AssetNotFound):
+                manifest = self.store.get(stored.key.manifest())
+        return data, stored.sha256, manifest
 
     def _screen_and_store(self, batch: list[tuple[CloudEvent[AssetGenerated], Read]]) -> int:
         """Screen and insert every item in one transaction; on a conflict, one by one."""
@@ -107,12 +113,12 @@ class Ingestor:
         for sha, asset_id, version, status in s.execute(query):
             by_sha.setdefault(sha, []).append((asset_id, str(version), status))
         items = []
-        for event, (content, stored_sha) in batch:
+        for event, (content, stored_sha, manifest) in batch:
             asset = event.data
             ctx = ScreeningContext(
                 asset=asset, content=content, text=self._searchable_text(asset, content), stored_sha256=stored_sha, now=now,
                 performers=performers, consents=consents, policy=policies.get(asset.production_id),
-                same_content=[d for d in by_sha.get(asset.sha256, []) if d[0] != asset.asset_id][:5],
+                same_content=[d for d in by_sha.get(asset.sha256, []) if d[0] != asset.asset_id][:5], manifest=manifest,
             )
             drafts = [d for check in self.checks for d in check.run(ctx)]
             item = ReviewItem(

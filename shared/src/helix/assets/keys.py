@@ -15,11 +15,12 @@ from helix.events.data import ID_CHARS, AssetKind
 _ID = ID_CHARS
 _LAYOUT = re.compile(
     rf"^productions/(?P<production>{_ID})/(?P<kind>{'|'.join(k.value for k in AssetKind)})/(?P<asset>{_ID})/"
-    rf"v(?P<version>[1-9][0-9]{{0,5}})\.(?P<ext>meta\.json|preview\.png|[a-z0-9]{{1,10}})$"
+    rf"v(?P<version>[1-9][0-9]{{0,5}})\.(?P<ext>meta\.json|preview\.png|manifest\.c2pa|[a-z0-9]{{1,10}})$"
 )
 SIDECAR_EXT = "meta.json"
 PREVIEW_EXT = "preview.png"
-COMPANION_EXTS = (SIDECAR_EXT, PREVIEW_EXT)  # stored beside a version, never versions themselves
+MANIFEST_EXT = "manifest.c2pa"
+COMPANION_EXTS = (SIDECAR_EXT, PREVIEW_EXT, MANIFEST_EXT)  # stored beside a version, never versions themselves
 
 
 class InvalidAssetKey(ValueError):
@@ -53,6 +54,10 @@ class AssetKey:
     def preview(self) -> AssetKey:
         """The small preview image of this version (images only), for the review console."""
         return AssetKey(self.production_id, self.kind, self.asset_id, self.version, PREVIEW_EXT)
+
+    def manifest(self) -> AssetKey:
+        """A sidecar C2PA manifest, for formats the manifest cannot be embedded in."""
+        return AssetKey(self.production_id, self.kind, self.asset_id, self.version, MANIFEST_EXT)
 
     @classmethod
     def build(cls, production_id: str, kind: AssetKind | str, asset_id: str, version: int, ext: str) -> AssetKey:

@@ -113,6 +113,7 @@ class AssetStore:
         ext: str,
         provenance: dict[str, Any] | None = None,
         preview: bytes | None = None,
+        manifest: bytes | None = None,
     ) -> StoredAsset:
         """Store `data` as the next version of an asset, with its sidecar (and a preview image).
 
@@ -137,6 +138,8 @@ class AssetStore:
         self._put_bytes(key.sidecar(), json.dumps(sidecar, sort_keys=True, default=str).encode(), "application/json")
         if preview is not None:
             self._put_bytes(key.preview(), preview, "image/png")
+        if manifest is not None:
+            self._put_bytes(key.manifest(), manifest, "application/c2pa")
         self._put_bytes(key, data, media_type, digest)
         return stored
 

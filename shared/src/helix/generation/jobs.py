@@ -55,6 +55,7 @@ from helix.events.data import (
     JobProgress,
 )
 from helix.generation.assets import GeneratedAsset, asset_event_id, derived_event_id, event_from, provenance_of
+from helix.provenance import ContentCredentials, Signed, signable
 from helix.settings import HelixSettings
 
 log = structlog.get_logger("helix.generation")
@@ -131,14 +132,22 @@ class Job:
         return stored, data
 
     async def store(self, asset: GeneratedAsset) -> StoredAsset:
-        """Store one generated asset (with its sidecar and preview) and publish its `helix.asset.generated`."""
+        """Store one generated asset (signed with Content Credentials if it is media, with its
+        sidecar and preview) and publish its `helix.asset.generated`."""
         self._check_open()
         provenance = provenance_of(asset, job_id=self.job_id, generated_by=self.kit.actor, generated_at=datetime.now(UTC),
                                    requested_by=self.request.requested_by)
+        data, manifest = asset.data, None
+        if self.kit.credentials is not None and signable(asset.media_type) and asset.model is not None:
+            signed = await self.kit.retrying_store(self, lambda: self.kit.sign(self, asset))
+            data, manifest = signed.data, signed.sidecar
+            provenance["c2pa"] = {"embedded": manifest is None, "manifest": signed.label,
+                                  "digital_source_type": "composite" if _composite(asset) else "trainedAlgorithmicMedia"}
 
         def put() -> tuple[StoredAsset, dict[str, Any]]:
-            stored = self.kit.store.put(production_id=self.production_id, kind=asset.kind, asset_id=asset.asset_id, data=asset.data,
-                                        media_type=asset.media_type, ext=asset.ext, provenance=provenance, preview=asset.preview)
+            stored = self.kit.store.put(production_id=self.production_id, kind=asset.kind, asset_id=asset.asset_id, data=data,
+                                        media_type=asset.media_type, ext=asset.ext, provenance=provenance, preview=asset.preview,
+                                        manifest=manifest)
             # The same bytes stored before (by this job or another): announce that version as it was.
             return stored, (self.kit.store.sidecar(stored.key)["provenance"] if stored.reused else provenance)
 
@@ -165,6 +174,22 @@ class GeneratorKit:
         self.settings = settings
         self.transient = transient
         self.actor = Actor(subject=service, kind="service")
+        self.credentials: ContentCredentials | None = ContentCredentials(settings) if settings.c2pa_enabled else None
+
+    def sign(self, job: Job, asset: GeneratedAsset) -> Signed:
+        """Content Credentials for a media asset; a revision names the version it revises as its ingredient."""
+        assert self.credentials is not None
+        ingredients = []
+        if asset.revises_version is not None:
+            for stored in self.store.versions(job.production_id, asset.kind, asset.asset_id):
+                if stored.key.version == asset.revises_version:
+                    ingredients.append((f"{asset.asset_id} v{stored.key.version}", self.store.get(stored.key), stored.media_type))
+        return self.credentials.sign(
+            asset.data, asset.media_type, title=asset.asset_id, model=asset.model.id if asset.model else None,
+            revision=asset.model.revision if asset.model else None, parameters={**asset.parameters, "seed": asset.seed},
+            generation={"asset_id": asset.asset_id, "job_id": job.job_id, "production_id": job.production_id, "seed": asset.seed,
+                        "model": asset.model.model_dump() if asset.model else None, "parents": list(asset.parents)},
+            composite=_composite(asset), ingredients=ingredients)
 
     async def publish(self, data: EventData, *, event_id: str | None = None) -> None:
         await self.bus.publish(data, event_id=event_id)
@@ -237,6 +262,11 @@ class GeneratorKit:
         finally:
             job._store_waiting = False
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _composite(asset: GeneratedAsset) -> bool:
+    """Revisions of an earlier version, and dubbed tracks made of many lines: composed with a model."""
+    return asset.revises_version is not None or asset.kind is AssetKind.VOICEOVER
 
 
 def _version_by_job(store: AssetStore, production_id: str, kind: AssetKind, asset_id: str,

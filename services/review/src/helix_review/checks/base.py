@@ -46,6 +46,7 @@ class ScreeningContext:
     consents: list[Consent] = field(default_factory=list)
     policy: Policy | None = None
     same_content: list[tuple[str, str, str]] = field(default_factory=list)  # (asset id, version, status)
+    manifest: bytes | None = None  # a sidecar C2PA manifest, for formats it could not be embedded in
 
 
 class Check(Protocol):
