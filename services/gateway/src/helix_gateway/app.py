@@ -9,13 +9,26 @@ from typing import Any
 from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
+from fastapi_offline import FastAPIOffline
 from starlette.routing import BaseRoute
 
 from helix_gateway import __version__
 from helix_gateway.observability import ObservabilityMiddleware
 from helix_gateway.problems import Problem, install_problem_handlers
 from helix_gateway.query import reject_unknown_query
-from helix_gateway.routers import assets, audit, consents, events, generation, health, jobs, productions, reviews
+from helix_gateway.routers import (
+    assets,
+    audit,
+    consents,
+    console,
+    events,
+    generation,
+    health,
+    jobs,
+    productions,
+    reports,
+    reviews,
+)
 from helix_gateway.settings import GatewaySettings
 from helix_gateway.state import GatewayState
 
@@ -38,7 +51,9 @@ TAGS = [
     {"name": "reviews", "description": "The review queue and decisions (review service)"},
     {"name": "consents", "description": "Likeness consent registry (review service)"},
     {"name": "audit", "description": "Audit log of decisions, consents and resolutions (review service)"},
+    {"name": "reports", "description": "Cost and time ledger, credits and attribution"},
     {"name": "events", "description": "Live events (Server-Sent Events)"},
+    {"name": "console", "description": "The review console: a web page served by the gateway"},
     {"name": "health", "description": "Probes"},
 ]
 
@@ -53,7 +68,11 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         finally:
             await state.stop()
 
-    app = FastAPI(
+    # FastAPIOffline: a FastAPI whose /docs and /redoc load Swagger UI and ReDoc from files the
+    # gateway serves, so they work on a studio network cut off from the internet.
+    app = FastAPIOffline(
+        static_url="/docs/assets",
+        swagger_ui_parameters={"validatorUrl": None},  # the online validator badge would call out
         title="Helix gateway",
         version=__version__,
         description=DESCRIPTION,
@@ -64,8 +83,9 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     )
     install_problem_handlers(app)
     app.add_middleware(ObservabilityMiddleware)
-    for module in (health, productions, generation, jobs, assets, reviews, consents, audit, events):
+    for module in (health, productions, generation, jobs, assets, reports, reviews, consents, audit, events, console):
         app.include_router(module.router)
+    app.mount("/console/static", console.static, name="console-static")
     app.openapi = _openapi_builder(app)  # type: ignore[method-assign]
     return app
 

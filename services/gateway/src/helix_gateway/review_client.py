@@ -70,3 +70,12 @@ class ReviewClient:
 
     async def list_audit(self, request: review_pb2.ListAuditRequest) -> review_pb2.ListAuditResponse:
         return await self.stub.ListAudit(request, timeout=self.timeout)
+
+    async def claim_second_review(self, request: review_pb2.ClaimNextRequest) -> review_pb2.ClaimSecondReviewResponse:
+        return await self.stub.ClaimSecondReview(request, timeout=self.timeout)
+
+    async def decide_second_review(self, request: review_pb2.DecideSecondReviewRequest) -> review_pb2.SecondReview:
+        return await self.stub.DecideSecondReview(request, timeout=self.timeout)
+
+    async def dashboard(self, request: review_pb2.GetDashboardRequest) -> review_pb2.Dashboard:
+        return await self.stub.GetDashboard(request, timeout=self.timeout)

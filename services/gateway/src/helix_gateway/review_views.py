@@ -46,6 +46,14 @@ class FindingView(BaseModel):
     resolution: AuditStampView | None = None
 
 
+class RegionView(BaseModel):
+    x: float = Field(ge=0, le=1, description="Left edge, as a fraction of the image width")
+    y: float = Field(ge=0, le=1, description="Top edge, as a fraction of the image height")
+    width: float = Field(gt=0, le=1)
+    height: float = Field(gt=0, le=1)
+    note: str = Field("", max_length=2_000)
+
+
 class DecisionView(BaseModel):
     decision_id: str
     item_id: str
@@ -56,6 +64,8 @@ class DecisionView(BaseModel):
     notes: str = ""
     decided_at: datetime | None = None
     event_id: str = Field("", description="CloudEvent id of the decision on helix.review.decisions.v1")
+    regions: list[RegionView] = Field(default_factory=list, description="Parts of the image the notes are about")
+    handling_seconds: float | None = Field(None, description="From the reviewer's first claim to the decision")
 
 
 class ReviewItemView(BaseModel):
@@ -156,6 +166,8 @@ def decision_view(decision: review_pb2.Decision) -> DecisionView:
         notes=decision.notes,
         decided_at=_time(decision, "decided_at"),
         event_id=decision.event_id,
+        regions=[RegionView(x=r.x, y=r.y, width=r.width, height=r.height, note=r.note) for r in decision.regions],
+        handling_seconds=decision.handling_seconds or None,
     )
 
 
@@ -213,3 +225,74 @@ def audit_view(entry: review_pb2.AuditEntry) -> AuditEntryView:
 
 def policy_view(policy: review_pb2.Policy) -> PolicyView:
     return PolicyView(production_id=policy.production_id, banned_terms=list(policy.banned_terms), performers=list(policy.performers))
+
+
+class SecondReviewView(BaseModel):
+    second_review_id: str
+    item: ReviewItemView
+    status: str = Field(description="pending or done")
+    claimed_by: str | None = None
+    outcome: str | None = Field(None, description="The second reviewer's outcome, once done")
+    agrees: bool | None = Field(None, description="Whether it matches the first decision, once done")
+    reviewer: str | None = None
+    notes: str = ""
+    decided_at: datetime | None = None
+
+
+class KindStatsView(BaseModel):
+    kind: str
+    pending: int
+    oldest_pending_seconds: float
+    median_pending_seconds: float
+    decided: int = Field(description="Decisions in the window")
+    median_decision_seconds: float = Field(description="Handling time: first claim to decision")
+    p90_decision_seconds: float
+    sla_breaches: int = Field(description="Pending past the SLA now, plus decided past it in the window")
+    arrivals_per_hour: float = Field(description="New items per hour in the window: the generation rate")
+    reviewers_needed: float = Field(description="Full-time reviewers to keep up and clear the backlog within the SLA")
+
+
+class ReviewerStatsView(BaseModel):
+    reviewer: str
+    decisions: int
+    handling_hours: float
+    decisions_per_hour: float
+
+
+class DashboardView(BaseModel):
+    at: datetime | None = None
+    window_hours: int
+    sla_seconds: float
+    kinds: list[KindStatsView]
+    reviewers: list[ReviewerStatsView]
+    second_reviews_done: int
+    second_reviews_agreed: int
+    second_reviews_pending: int
+    agreement: float | None = Field(None, description="Share of second reviews that agreed with the first")
+    reviewers_needed: float
+
+
+def second_review_view(second: review_pb2.SecondReview) -> SecondReviewView:
+    done = second.status == "done"
+    return SecondReviewView(
+        second_review_id=second.second_review_id, item=item_view(second.item), status=second.status,
+        claimed_by=second.claimed_by or None, outcome=second.outcome or None, agrees=second.agrees if done else None,
+        reviewer=second.reviewer.subject if second.HasField("reviewer") else None, notes=second.notes,
+        decided_at=_time(second, "decided_at"),
+    )
+
+
+def dashboard_view(board: review_pb2.Dashboard) -> DashboardView:
+    done = board.second_reviews_done
+    return DashboardView(
+        at=_time(board, "at"), window_hours=board.window_hours, sla_seconds=board.sla_seconds,
+        kinds=[KindStatsView(kind=k.kind, pending=k.pending, oldest_pending_seconds=k.oldest_pending_seconds,
+                             median_pending_seconds=k.median_pending_seconds, decided=k.decided,
+                             median_decision_seconds=k.median_decision_seconds, p90_decision_seconds=k.p90_decision_seconds,
+                             sla_breaches=k.sla_breaches, arrivals_per_hour=k.arrivals_per_hour, reviewers_needed=k.reviewers_needed)
+               for k in board.kinds],
+        reviewers=[ReviewerStatsView(reviewer=r.reviewer, decisions=r.decisions, handling_hours=r.handling_hours,
+                                     decisions_per_hour=r.decisions_per_hour) for r in board.reviewers],
+        second_reviews_done=done, second_reviews_agreed=board.second_reviews_agreed, second_reviews_pending=board.second_reviews_pending,
+        agreement=round(board.second_reviews_agreed / done, 3) if done else None, reviewers_needed=board.reviewers_needed,
+    )

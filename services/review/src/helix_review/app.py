@@ -41,7 +41,8 @@ class ReviewApp:
         self.sessions = session_factory(self.engine)
         self.store = AssetStore(settings)
         self.bus = HelixBus(settings, source="/helix/review", processed=ProcessedEvents(url), tracer_provider=tracer_provider)
-        self.desk = ReviewDesk(self.sessions, settings, lease_seconds=settings.review_lease_seconds)
+        self.desk = ReviewDesk(self.sessions, settings, lease_seconds=settings.review_lease_seconds,
+                               second_share=settings.review_second_share)
         checks = (*DEFAULT_CHECKS, ProvenanceCheck(ContentCredentials(settings)))  # C2PA verified against the trust anchors
         self.ingestor = Ingestor(self.sessions, self.store, max_scan_bytes=settings.review_max_scan_bytes, checks=checks)
         self.bus.batch_consumer(Topic.ASSETS_GENERATED, group="review", handles=(AssetGenerated,))(self.ingestor.handle_batch)
@@ -54,7 +55,7 @@ class ReviewApp:
         await asyncio.to_thread(migrate, self.engine)
         await self.bus.start()
         server, port, health = create_server("review", address=self.settings.review_grpc_address)
-        review_pb2_grpc.add_ReviewServiceServicer_to_server(ReviewServicer(self.desk, on_decision=self.relay.wake.set), server)
+        review_pb2_grpc.add_ReviewServiceServicer_to_server(ReviewServicer(self.desk, on_decision=self.relay.wake.set, sla_seconds=self.settings.review_sla_seconds), server)
         await server.start()
         await health.set(SERVICE_NAME, SERVING)
         await health.set("", SERVING)

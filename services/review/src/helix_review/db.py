@@ -31,6 +31,7 @@ __all__ = ["make_engine", "migrate", "session_factory"]
 
 PENDING = "pending"
 OUTCOMES = ("approved", "rejected", "revision_requested")
+DONE = "done"
 
 
 
@@ -67,6 +68,7 @@ class ReviewItem(Base):
     priority: Mapped[float] = mapped_column(Float, default=0.0)  # -risk score: lower comes first
     claimed_by: Mapped[str | None] = mapped_column(String(200))
     lease_expires_at: Mapped[datetime | None]
+    first_claimed_at: Mapped[datetime | None]  # handling time runs from here to the decision
     created_at: Mapped[datetime]
     decided_at: Mapped[datetime | None]
 
@@ -151,10 +153,36 @@ class Decision(Base):
     reviewer: Mapped[str] = mapped_column(String(200))
     reviewer_roles: Mapped[list[str]] = mapped_column(default=list)
     notes: Mapped[str] = mapped_column(Text, default="")
-    decided_at: Mapped[datetime]
+    decided_at: Mapped[datetime] = mapped_column(index=True)
     event_id: Mapped[str] = mapped_column(String(200), unique=True)
+    regions: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)  # marked parts of an image
+    handling_seconds: Mapped[float | None] = mapped_column(Float)
 
     item: Mapped[ReviewItem] = relationship(back_populates="decision")
+
+
+class SecondReview(Base):
+    """A sampled decision looked at again by another reviewer; whether they agree is kept."""
+
+    __tablename__ = "second_reviews"
+    __table_args__ = (Index("ix_second_reviews_open", "status", "created_at", "id"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    item_id: Mapped[str] = mapped_column(ForeignKey("review_items.id"))
+    decision_id: Mapped[str] = mapped_column(ForeignKey("decisions.id"), unique=True)
+    production_id: Mapped[str] = mapped_column(String(128))
+    first_reviewer: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default=PENDING)  # pending, done
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    lease_expires_at: Mapped[datetime | None]
+    reviewer: Mapped[str | None] = mapped_column(String(200))
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    agrees: Mapped[bool | None] = mapped_column(Boolean)
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
+
+    item: Mapped[ReviewItem] = relationship(lazy="selectin")
 
 
 class OutboxEvent(Base):

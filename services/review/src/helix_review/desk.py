@@ -8,8 +8,9 @@ can neither lose a decision's event nor publish one for a decision that was not 
 
 from __future__ import annotations
 
+import hashlib
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,12 +18,14 @@ from typing import Any
 from sqlalchemy import func, or_, select, tuple_, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from helix.events import Actor, AssetKind, ReviewApproved, ReviewRejected, ReviewRevisionRequested, encode, new_event
+from helix.events import Actor, AssetKind, Region, ReviewApproved, ReviewRejected, ReviewRevisionRequested, encode, new_event
 from helix.pagination import InvalidCursor, decode_cursor, encode_cursor
 from helix.settings import HelixSettings
 from helix_review.checks import Severity, risk_score
 from helix_review.checks.consent import REQUIRED_SCOPE, SCOPES
+from helix_review.dashboard import Dashboard, build_dashboard
 from helix_review.db import (
+    DONE,
     OUTCOMES,
     PENDING,
     AuditEntry,
@@ -33,11 +36,13 @@ from helix_review.db import (
     Performer,
     Policy,
     ReviewItem,
+    SecondReview,
     utcnow,
 )
 from helix_review.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 
 DECISION_MODELS = {"approved": ReviewApproved, "rejected": ReviewRejected, "revision_requested": ReviewRevisionRequested}
+IMAGE_KINDS = frozenset({AssetKind.FRAME, AssetKind.SCENE, AssetKind.TEXTURE})
 MAX_PAGE = 200
 
 
@@ -49,6 +54,11 @@ class Page:
 
 def new_id() -> str:
     return uuid.uuid4().hex
+
+
+def sampled_for_second_review(decision_id: str, share: float) -> bool:
+    """A fixed share of decisions, chosen by their id's hash: uniform, and the same on a retry."""
+    return share > 0 and int(hashlib.sha256(decision_id.encode()).hexdigest()[:8], 16) < share * 2**32
 
 
 def name_key(name: str) -> str:
@@ -74,11 +84,13 @@ def _cursor(cursor: str, length: int) -> list[Any] | None:
 
 
 class ReviewDesk:
-    def __init__(self, sessions: sessionmaker, settings: HelixSettings, *, lease_seconds: int = 300, source: str = "/helix/review") -> None:
+    def __init__(self, sessions: sessionmaker, settings: HelixSettings, *, lease_seconds: int = 300, source: str = "/helix/review",
+                 second_share: float = 0.0) -> None:
         self.sessions = sessions
         self.settings = settings
         self.lease_seconds = lease_seconds
         self.source = source
+        self.second_share = second_share
 
     # --- audit ---------------------------------------------------------------------------
 
@@ -157,8 +169,9 @@ class ReviewDesk:
 
     # --- leases --------------------------------------------------------------------------
 
-    def claim_next(self, reviewer: Actor, *, lease_seconds: int = 0, productions: list[str]) -> ReviewItem | None:
-        """Give the reviewer the top pending item nobody holds (or their own current one)."""
+    def claim_next(self, reviewer: Actor, *, lease_seconds: int = 0, productions: list[str], item_id: str = "") -> ReviewItem | None:
+        """Give the reviewer the top pending item nobody holds (or their own current one); with
+        `item_id`, that item if nobody else holds it (their current one is then released)."""
         now = utcnow()
         lease = timedelta(seconds=lease_seconds or self.lease_seconds)
         with self.sessions() as s, s.begin():
@@ -167,6 +180,8 @@ class ReviewDesk:
                     ReviewItem.status == PENDING, ReviewItem.claimed_by == reviewer.subject, ReviewItem.lease_expires_at > now
                 ).limit(1)
             ).first()
+            if mine is not None and item_id and mine.id != item_id:  # moving to another item gives this one back
+                mine.claimed_by, mine.lease_expires_at, mine = None, None, None
             if mine is not None:  # a retried claim returns the same item, with a fresh lease
                 mine.lease_expires_at = now + lease
                 return mine
@@ -176,6 +191,8 @@ class ReviewDesk:
             )
             if productions:
                 query = query.where(ReviewItem.production_id.in_(productions))
+            if item_id:
+                query = query.where(ReviewItem.id == item_id)
             query = query.order_by(ReviewItem.priority, ReviewItem.created_at, ReviewItem.id)
             if s.bind.dialect.name == "postgresql":
                 # Lock just the top free row; concurrent claimers skip it and take the next.
@@ -191,7 +208,8 @@ class ReviewDesk:
                         ReviewItem.status == PENDING,
                         or_(ReviewItem.claimed_by.is_(None), ReviewItem.lease_expires_at <= now),
                     )
-                    .values(claimed_by=reviewer.subject, lease_expires_at=now + lease)
+                    .values(claimed_by=reviewer.subject, lease_expires_at=now + lease,
+                            first_claimed_at=func.coalesce(ReviewItem.first_claimed_at, now))
                     .execution_options(synchronize_session=False)
                 ).rowcount
                 if won:
@@ -209,12 +227,14 @@ class ReviewDesk:
 
     # --- decisions -----------------------------------------------------------------------
 
-    def decide(self, item_id: str, reviewer: Actor, outcome: str, notes: str) -> Decision:
+    def decide(self, item_id: str, reviewer: Actor, outcome: str, notes: str, regions: Sequence[Region] = ()) -> Decision:
         if outcome not in OUTCOMES:
             raise InvalidArgument(f"outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}")
         notes = notes.strip()
         if outcome == "revision_requested" and not notes:
             raise InvalidArgument("a revision request needs notes saying what to change")
+        if regions and outcome != "revision_requested":
+            raise InvalidArgument("regions mark what to change: they go with a revision request")
         now = utcnow()
         if outcome == "approved":  # a consent may have lapsed since the last sweep: flag it first, for good
             self._recheck_item(item_id, now)
@@ -228,6 +248,8 @@ class ReviewDesk:
             if item.claimed_by != reviewer.subject or item.lease_expires_at is None or item.lease_expires_at <= now:
                 holder = f"held by {item.claimed_by} until {item.lease_expires_at.isoformat()}" if item.claimed_by and item.lease_expires_at and item.lease_expires_at > now else "not held"
                 raise FailedPrecondition(f"claim item {item_id} before deciding it (its lease is {holder})")
+            if regions and AssetKind(item.kind) not in IMAGE_KINDS:
+                raise InvalidArgument(f"regions mark parts of an image; a {item.kind} has none")
             if outcome == "approved":
                 if item.requested_by and item.requested_by == reviewer.subject:
                     raise PermissionDenied(f"{reviewer.subject} requested this asset and cannot approve it; another reviewer must")
@@ -238,17 +260,23 @@ class ReviewDesk:
                         f"cannot approve while finding {f.id} is open ({f.check}: {f.message}); "
                         "record the missing consent or have an admin resolve the finding"
                     )
+            handling = round((now - item.first_claimed_at).total_seconds(), 3) if item.first_claimed_at else None
             decision = Decision(id=new_id(), item_id=item.id, outcome=outcome, reviewer=reviewer.subject,
-                                reviewer_roles=list(reviewer.roles), notes=notes, decided_at=now, event_id=str(uuid.uuid4()))
+                                reviewer_roles=list(reviewer.roles), notes=notes, decided_at=now, event_id=str(uuid.uuid4()),
+                                regions=[r.model_dump() for r in regions] or None, handling_seconds=handling)
             s.add(decision)
+            if sampled_for_second_review(decision.id, self.second_share):
+                s.add(SecondReview(id=new_id(), item_id=item.id, decision_id=decision.id, production_id=item.production_id,
+                                   first_reviewer=reviewer.subject, status=PENDING, created_at=now))
             item.status = outcome
             item.decided_at = now
             item.claimed_by = None
             item.lease_expires_at = None
+            extra: dict[str, Any] = {"regions": list(regions)} if outcome == "revision_requested" else {}
             data = DECISION_MODELS[outcome](
                 production_id=item.production_id, decision_id=decision.id, asset_id=item.asset_id, kind=AssetKind(item.kind),
                 asset_version=item.asset_version, reviewer=reviewer, decided_at=now, notes=notes or None,
-                finding_ids=[f.id for f in item.findings],
+                finding_ids=[f.id for f in item.findings], review_seconds=handling, **extra,
             )
             event = new_event(data, source=self.source, event_id=decision.event_id)
             s.add(OutboxEvent(event_id=event.id, topic=data.topic.value, key=item.production_id, payload=encode(event).decode(),
@@ -256,6 +284,71 @@ class ReviewDesk:
             self._audit(s, reviewer, f"decision.{outcome}", item=item, subject=item.asset_id, reason=notes,
                         details={"decision_id": decision.id, "event_id": event.id, "asset_version": item.asset_version})
         return decision
+
+    # --- second review --------------------------------------------------------------------
+
+    def claim_second(self, reviewer: Actor, *, lease_seconds: int = 0, productions: list[str]) -> SecondReview | None:
+        """The oldest sampled decision this reviewer did not make and nobody else holds."""
+        now = utcnow()
+        lease = timedelta(seconds=lease_seconds or self.lease_seconds)
+        with self.sessions() as s, s.begin():
+            query = select(SecondReview).where(
+                SecondReview.status == PENDING, SecondReview.first_reviewer != reviewer.subject,
+                or_(SecondReview.claimed_by.is_(None), SecondReview.claimed_by == reviewer.subject, SecondReview.lease_expires_at <= now),
+            )
+            if productions:
+                query = query.where(SecondReview.production_id.in_(productions))
+            query = query.order_by(SecondReview.claimed_by.is_(None), SecondReview.created_at, SecondReview.id).limit(1)
+            if s.bind.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            second = s.scalars(query).first()
+            if second is None:
+                return None
+            second.claimed_by = reviewer.subject
+            second.lease_expires_at = now + lease
+            return second
+
+    def decide_second(self, second_id: str, reviewer: Actor, outcome: str, notes: str, productions: Sequence[str] = ()) -> SecondReview:
+        if outcome not in OUTCOMES:
+            raise InvalidArgument(f"outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}")
+        now = utcnow()
+        with self.sessions() as s, s.begin():
+            query = select(SecondReview).where(SecondReview.id == second_id)
+            if s.bind.dialect.name == "postgresql":
+                query = query.with_for_update()
+            second = s.scalars(query).first()
+            if second is None:
+                raise NotFound(f"no second review {second_id!r}")
+            if second.status == DONE:
+                if second.reviewer == reviewer.subject and second.outcome == outcome:
+                    return second  # a retried request
+                raise FailedPrecondition(f"second review {second_id} was already done by {second.reviewer}")
+            if productions and second.production_id not in productions:
+                raise PermissionDenied(f"{reviewer.subject} does not review production {second.production_id}")
+            if second.first_reviewer == reviewer.subject:
+                raise PermissionDenied("a second review is done by someone other than the first reviewer")
+            if second.claimed_by != reviewer.subject or second.lease_expires_at is None or second.lease_expires_at <= now:
+                raise FailedPrecondition(f"claim second review {second_id} before deciding it")
+            first = s.get(Decision, second.decision_id)
+            second.status = DONE
+            second.reviewer = reviewer.subject
+            second.outcome = outcome
+            second.agrees = first is not None and first.outcome == outcome
+            second.notes = notes.strip()
+            second.decided_at = now
+            second.claimed_by = None
+            second.lease_expires_at = None
+            item = s.get(ReviewItem, second.item_id)
+            self._audit(s, reviewer, "second_review.done", item=item, subject=second.decision_id, reason=second.notes,
+                        details={"second_review_id": second.id, "outcome": outcome, "agrees": second.agrees})
+            return second
+
+    # --- the dashboard ------------------------------------------------------------------------
+
+    def dashboard(self, *, productions: list[str], window_hours: int, sla_seconds: float, now: datetime | None = None) -> Dashboard:
+        now = now or utcnow()
+        return build_dashboard(self.sessions, productions=productions, window=timedelta(hours=window_hours or 24),
+                               sla_seconds=sla_seconds, now=now)
 
     # --- findings, consents, policies --------------------------------------------------------
 

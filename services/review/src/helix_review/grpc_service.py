@@ -10,10 +10,12 @@ from typing import Any, TypeVar
 import grpc
 import structlog
 from google.protobuf.timestamp_pb2 import Timestamp
+from pydantic import ValidationError
 
-from helix.events import Actor
+from helix.events import Actor, Region
 from helix.v1 import common_pb2, review_pb2, review_pb2_grpc
-from helix_review.db import AuditEntry, Consent, Decision, Finding, Policy, ReviewItem
+from helix_review.dashboard import Dashboard
+from helix_review.db import AuditEntry, Consent, Decision, Finding, Policy, ReviewItem, SecondReview
 from helix_review.desk import ReviewDesk
 from helix_review.errors import InvalidArgument, ReviewError
 from helix_review.metrics import DECISIONS, TIME_TO_DECISION
@@ -56,7 +58,35 @@ def finding_pb(f: Finding) -> review_pb2.Finding:
 def decision_pb(d: Decision, item: ReviewItem) -> review_pb2.Decision:
     return review_pb2.Decision(decision_id=d.id, item_id=d.item_id, asset_id=item.asset_id, production_id=item.production_id,
                                outcome=d.outcome, reviewer=_actor_pb(d.reviewer, d.reviewer_roles), notes=d.notes,
-                               decided_at=_ts(d.decided_at), event_id=d.event_id)
+                               decided_at=_ts(d.decided_at), event_id=d.event_id, regions=[review_pb2.Region(**r) for r in d.regions or []],
+                               handling_seconds=d.handling_seconds or 0.0)
+
+
+def _regions(messages: Any) -> list[Region]:
+    try:
+        return [Region(x=r.x, y=r.y, width=r.width, height=r.height, note=r.note) for r in messages]
+    except ValidationError as exc:
+        raise InvalidArgument(f"a region is not valid: {exc.errors()[0]['msg']}") from None
+
+
+def second_review_pb(second: SecondReview) -> review_pb2.SecondReview:
+    msg = review_pb2.SecondReview(second_review_id=second.id, item=item_pb(second.item), status=second.status,
+                                  claimed_by=second.claimed_by or "", outcome=second.outcome or "", agrees=bool(second.agrees),
+                                  notes=second.notes or "")
+    if second.reviewer:
+        msg.reviewer.CopyFrom(_actor_pb(second.reviewer, []))
+    if second.decided_at is not None:
+        msg.decided_at.CopyFrom(_ts(second.decided_at))
+    return msg
+
+
+def dashboard_pb(board: Dashboard) -> review_pb2.Dashboard:
+    return review_pb2.Dashboard(
+        at=_ts(board.at), window_hours=board.window_hours, sla_seconds=board.sla_seconds,
+        kinds=[review_pb2.KindStats(**vars(k)) for k in board.kinds], reviewers=[review_pb2.ReviewerStats(**vars(r)) for r in board.reviewers],
+        second_reviews_done=board.second_reviews_done, second_reviews_agreed=board.second_reviews_agreed,
+        second_reviews_pending=board.second_reviews_pending, reviewers_needed=board.reviewers_needed,
+    )
 
 
 def item_pb(item: ReviewItem) -> review_pb2.ReviewItem:
@@ -97,9 +127,10 @@ def policy_pb(p: Policy) -> review_pb2.Policy:
 
 
 class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
-    def __init__(self, desk: ReviewDesk, on_decision: Callable[[], None] = lambda: None) -> None:
+    def __init__(self, desk: ReviewDesk, on_decision: Callable[[], None] = lambda: None, *, sla_seconds: float = 4 * 3600) -> None:
         self.desk = desk
         self.on_decision = on_decision
+        self.sla_seconds = sla_seconds
 
     async def _run(self, context: grpc.aio.ServicerContext, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a desk method in a thread; turn its errors into gRPC statuses with their message."""
@@ -130,7 +161,7 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
     async def ClaimNext(self, request: review_pb2.ClaimNextRequest, context: Any) -> review_pb2.ClaimNextResponse:  # noqa: N802
         reviewer = await self._run(context, _actor, request.reviewer, "reviewer")
         item = await self._run(context, self.desk.claim_next, reviewer, lease_seconds=request.lease_seconds,
-                               productions=list(request.production_ids))
+                               productions=list(request.production_ids), item_id=request.item_id)
         return review_pb2.ClaimNextResponse(item=item_pb(item)) if item else review_pb2.ClaimNextResponse()
 
     async def ReleaseClaim(self, request: review_pb2.ReleaseClaimRequest, context: Any) -> review_pb2.ReviewItem:  # noqa: N802
@@ -139,7 +170,8 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
 
     async def Decide(self, request: review_pb2.DecideRequest, context: Any) -> review_pb2.Decision:  # noqa: N802
         reviewer = await self._run(context, _actor, request.reviewer, "reviewer")
-        decision = await self._run(context, self.desk.decide, request.item_id, reviewer, request.outcome, request.notes)
+        regions = await self._run(context, _regions, request.regions)
+        decision = await self._run(context, self.desk.decide, request.item_id, reviewer, request.outcome, request.notes, regions)
         self.on_decision()
         item = await self._run(context, self.desk.get_item, request.item_id)
         DECISIONS.labels(reviewer=reviewer.subject, outcome=decision.outcome).inc()
@@ -181,3 +213,20 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
         return review_pb2.ListAuditResponse(entries=[audit_pb(e) for e in page.rows], page=common_pb2.PageInfo(next_cursor=page.next_cursor))
 
 
+
+    async def ClaimSecondReview(self, request: review_pb2.ClaimNextRequest, context: Any) -> review_pb2.ClaimSecondReviewResponse:  # noqa: N802
+        reviewer = await self._run(context, _actor, request.reviewer, "reviewer")
+        second = await self._run(context, self.desk.claim_second, reviewer, lease_seconds=request.lease_seconds,
+                                 productions=list(request.production_ids))
+        return review_pb2.ClaimSecondReviewResponse(second_review=second_review_pb(second)) if second else review_pb2.ClaimSecondReviewResponse()
+
+    async def DecideSecondReview(self, request: review_pb2.DecideSecondReviewRequest, context: Any) -> review_pb2.SecondReview:  # noqa: N802
+        reviewer = await self._run(context, _actor, request.reviewer, "reviewer")
+        second = await self._run(context, self.desk.decide_second, request.second_review_id, reviewer, request.outcome, request.notes,
+                                 list(request.production_ids))
+        return second_review_pb(second)
+
+    async def GetDashboard(self, request: review_pb2.GetDashboardRequest, context: Any) -> review_pb2.Dashboard:  # noqa: N802
+        board = await self._run(context, self.desk.dashboard, productions=list(request.production_ids), window_hours=request.window_hours,
+                                sla_seconds=self.sla_seconds)
+        return dashboard_pb(board)

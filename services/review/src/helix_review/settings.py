@@ -16,6 +16,8 @@ class ReviewSettings(HelixSettings):
     review_outbox_relay: bool = True
     review_max_scan_bytes: int = Field(2_000_000, ge=0, description="text assets up to this size are scanned for names")
     review_consent_sweep_s: float = Field(30.0, gt=0, description="how often lapsed consents flag their assets again")
+    review_second_share: float = Field(0.1, ge=0, le=1, description="share of decisions sampled for a second reviewer")
+    review_sla_seconds: float = Field(4 * 3600, gt=0, description="an item should be decided within this long of arriving")
 
 
 def load_review_settings(**overrides: object) -> ReviewSettings:

@@ -53,6 +53,7 @@ __all__ = [
     "ID_CHARS",
     "ID_PATTERN",
     "AssetCost",
+    "Region",
 ]
 
 # The one definition of a Helix id (productions, jobs, assets, decisions): safe in asset
@@ -365,6 +366,28 @@ class AssetGenerated(EventData):
 # --- review decisions ------------------------------------------------------------------
 
 
+class Region(BaseModel):
+    """A rectangle a reviewer marked on an image, in fractions of its width and height."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    x: float = Field(ge=0, le=1)
+    y: float = Field(ge=0, le=1)
+    width: float = Field(gt=0, le=1)
+    height: float = Field(gt=0, le=1)
+    note: Annotated[str, Field(max_length=2_000)] = ""
+
+    @model_validator(mode="after")
+    def _inside_the_image(self) -> Region:
+        if self.x + self.width > 1 + 1e-9 or self.y + self.height > 1 + 1e-9:
+            raise ValueError("a region lies inside the image: x + width and y + height are at most 1")
+        return self
+
+    def box(self, width: int, height: int) -> tuple[int, int, int, int]:
+        """The region in pixels of a `width`×`height` image: (left, top, right, bottom)."""
+        left, top = int(self.x * width), int(self.y * height)
+        return left, top, max(left + 1, round((self.x + self.width) * width)), max(top + 1, round((self.y + self.height) * height))
+
+
 class ReviewDecision(EventData):
     topic: ClassVar[Topic] = Topic.REVIEW_DECISIONS
 
@@ -376,6 +399,7 @@ class ReviewDecision(EventData):
     decided_at: AwareDatetime
     notes: LongText | None = None
     finding_ids: list[Id] = Field(default_factory=list, max_length=100)
+    review_seconds: float | None = Field(None, ge=0, description="Handling time: from the reviewer's first claim to this decision")
 
 
 class ReviewApproved(ReviewDecision):
@@ -390,6 +414,8 @@ class ReviewRevisionRequested(ReviewDecision):
     event_type: ClassVar[str] = "helix.review.revision_requested"
 
     notes: Annotated[str, Field(min_length=1, max_length=20_000)]  # a revision always says what to change
+    regions: list[Region] = Field(default_factory=list, max_length=50, description="Images: the parts the notes are about")
+
 
 
 # --- jobs ------------------------------------------------------------------------------

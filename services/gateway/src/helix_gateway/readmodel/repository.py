@@ -155,6 +155,19 @@ class ReadModel:
         """Who asked for this asset's generation, as far as the read model knows."""
         return await self._run(self._requesters, asset_id, version)
 
+    def _production_assets(self, production_id: str) -> list[tuple[Asset, Job | None]]:
+        with self._sessions() as session:
+            rows = session.execute(
+                select(Asset, Job).outerjoin(Job, Job.job_id == Asset.job_id)
+                .where(Asset.production_id == production_id, Asset.event.is_not(None))
+                .order_by(Asset.created_at, Asset.asset_id, Asset.version)
+            ).all()
+            return [(asset, job) for asset, job in rows]
+
+    async def production_assets(self, production_id: str) -> list[tuple[Asset, Job | None]]:
+        """Every known version of a production's assets, oldest first, with the job that made it."""
+        return await self._run(self._production_assets, production_id)
+
     async def apply_asset_generated(self, event: CloudEvent[AssetGenerated]) -> None:
         await self._run(self._write, lambda s: _apply_asset_generated(s, event))
 
@@ -227,3 +240,4 @@ def _apply_decision(session: Session, data: ReviewDecision, review_status: str) 
     asset.decided_by = data.reviewer.subject
     asset.decided_at = data.decided_at
     asset.review_notes = data.notes
+    asset.review_seconds = data.review_seconds

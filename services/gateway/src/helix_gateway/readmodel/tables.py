@@ -88,5 +88,6 @@ class Asset(Base):
     decided_by: Mapped[str | None] = mapped_column(String(200))
     decided_at: Mapped[datetime | None]
     review_notes: Mapped[str | None] = mapped_column(Text)
+    review_seconds: Mapped[float | None] = mapped_column(Float)  # the reviewer's handling time
     event: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime]

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import structlog
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from helix.assets import AssetIntegrityError, AssetNotFound, InvalidAssetKey
@@ -71,7 +71,7 @@ class Download(BaseModel):
     expires_at: datetime
 
 
-async def _visible_asset(gw: GatewayState, principal: Principal, asset_id: str, version: int | None) -> tuple[Asset, list[int]]:
+async def visible_asset(gw: GatewayState, principal: Principal, asset_id: str, version: int | None) -> tuple[Asset, list[int]]:
     found = await gw.read_model.asset(asset_id, version)
     if found is None:
         raise ProblemError(404, f"no asset {asset_id!r}" + (f" version {version}" if version else ""))
@@ -103,7 +103,7 @@ async def get_asset(
     principal: Annotated[Principal, Depends(require(*ANY_ROLE))],
     version: Version = None,
 ) -> AssetDetail:
-    asset, versions = await _visible_asset(gw, principal, asset_id, version)
+    asset, versions = await visible_asset(gw, principal, asset_id, version)
     data = (asset.event or {}).get("data", {})
     sidecar, sidecar_error = None, None
     try:
@@ -134,7 +134,7 @@ async def download_asset(
     principal: Annotated[Principal, Depends(require(*ANY_ROLE))],
     version: Version = None,
 ) -> Download:
-    asset, _ = await _visible_asset(gw, principal, asset_id, version)
+    asset, _ = await visible_asset(gw, principal, asset_id, version)
     lifetime = min(gw.settings.presign_seconds, gw.settings.presign_max_seconds)
     issued = datetime.now(UTC)  # the URL's clock starts when it is signed: never promise longer
     try:
@@ -147,3 +147,31 @@ async def download_asset(
         log.warning("gateway.presign_failed", asset_id=asset_id, error=repr(exc)[:300])
         raise ProblemError(502, "the asset store did not answer") from None
     return Download(url=url, expires_at=issued + timedelta(seconds=lifetime))
+
+
+@router.get(
+    "/assets/{asset_id}/content",
+    summary="The asset's bytes, checked against their sha256 (for the console and clients without store access)",
+    response_class=Response,
+    responses={**problem_responses(404, 502), 200: {"content": {"application/octet-stream": {}}, "description": "The asset's bytes"}},
+)
+async def asset_content(
+    asset_id: Annotated[ApiId, Path(description="Asset id")],
+    gw: Gateway,
+    principal: Annotated[Principal, Depends(require(*ANY_ROLE))],
+    version: Version = None,
+) -> Response:
+    asset, _ = await visible_asset(gw, principal, asset_id, version)
+    try:
+        data = await asyncio.to_thread(gw.store.get, asset.object_key)
+    except AssetNotFound:
+        raise ProblemError(404, f"asset {asset_id!r} version {asset.version} is not in the asset store") from None
+    except AssetIntegrityError:
+        raise ProblemError(502, f"asset {asset_id!r} version {asset.version} does not match its recorded sha256") from None
+    except Exception as exc:
+        log.warning("gateway.content_failed", asset_id=asset_id, error=repr(exc)[:300])
+        raise ProblemError(502, "the asset store did not answer") from None
+    # A version never changes: the browser may keep it (privately: it was fetched with a token).
+    headers = {"Cache-Control": "private, max-age=86400, immutable", "ETag": f'"{asset.sha256}"',
+               "X-Content-Type-Options": "nosniff", "Content-Disposition": "inline"}
+    return Response(data, media_type=asset.media_type or "application/octet-stream", headers=headers)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Response, status
 from pydantic import BaseModel, Field, model_validator
 
 from helix.auth import Principal, Role
@@ -17,7 +17,19 @@ from helix.v1 import common_pb2, review_pb2
 from helix_gateway.fields import ApiId, ApiModel, text
 from helix_gateway.pagination import Cursor, Limit, Page
 from helix_gateway.problems import ProblemError, problem_responses
-from helix_gateway.review_views import DecisionView, FindingView, ReviewItemView, decision_view, finding_view, item_view
+from helix_gateway.review_views import (
+    DashboardView,
+    DecisionView,
+    FindingView,
+    RegionView,
+    ReviewItemView,
+    SecondReviewView,
+    dashboard_view,
+    decision_view,
+    finding_view,
+    item_view,
+    second_review_view,
+)
 from helix_gateway.security import actor_proto, ensure_reviews_in, require, reviewer_productions
 from helix_gateway.state import Gateway, GatewayState
 
@@ -33,17 +45,35 @@ Reason = text(2_000, min_length=1)
 
 class ClaimRequest(ApiModel):
     lease_seconds: int | None = Field(None, ge=1, le=86_400, description="How long the claim holds (default: the review service's)")
+    item_id: ApiId | None = Field(None, description="Claim this item (picked from a filtered queue) instead of the top one")
+
+
+class RegionRequest(RegionView, ApiModel):
+    @model_validator(mode="after")
+    def _inside_the_image(self) -> RegionRequest:
+        if self.x + self.width > 1 + 1e-9 or self.y + self.height > 1 + 1e-9:
+            raise ValueError("a region lies inside the image: x + width and y + height are at most 1")
+        return self
 
 
 class DecisionRequest(ApiModel):
     outcome: Literal["approved", "rejected", "revision_requested"]
     notes: Notes | None = Field(None, description="Required when requesting a revision: what to change")
+    regions: list[RegionRequest] = Field(default_factory=list, max_length=50,
+                                         description="Images, with a revision request: the parts of the frame the notes are about")
 
     @model_validator(mode="after")
     def _revisions_say_what_to_change(self) -> DecisionRequest:
         if self.outcome == "revision_requested" and not self.notes:
             raise ValueError("a revision request needs notes saying what to change")
+        if self.regions and self.outcome != "revision_requested":
+            raise ValueError("regions mark what to change: they go with a revision request")
         return self
+
+
+class SecondDecisionRequest(ApiModel):
+    outcome: Literal["approved", "rejected", "revision_requested"] = Field(description="What you would have decided")
+    notes: Notes | None = None
 
 
 class ResolveRequest(ApiModel):
@@ -84,7 +114,8 @@ async def claim_next(gw: Gateway, principal: Reviewer, body: ClaimRequest | None
         return Response(status_code=status.HTTP_204_NO_CONTENT)
     claimed = await gw.review.claim_next(
         review_pb2.ClaimNextRequest(
-            reviewer=actor_proto(principal), lease_seconds=(body.lease_seconds if body else None) or 0, production_ids=productions or []
+            reviewer=actor_proto(principal), lease_seconds=(body.lease_seconds if body else None) or 0, production_ids=productions or [],
+            item_id=(body.item_id if body else None) or "",
         )
     )
     if not claimed.HasField("item"):
@@ -112,10 +143,59 @@ async def decide(item_id: ItemId, body: DecisionRequest, gw: Gateway, principal:
         requesters |= await gw.read_model.requesters(item.asset.asset_id, item.asset.version or None)
         if principal.subject in requesters:
             raise ProblemError(403, "you requested this asset, so someone else must approve it")
+    regions = [review_pb2.Region(**r.model_dump()) for r in body.regions]
     decision = await gw.review.decide(
-        review_pb2.DecideRequest(item_id=item_id, reviewer=actor_proto(principal), outcome=body.outcome, notes=body.notes or "")
+        review_pb2.DecideRequest(item_id=item_id, reviewer=actor_proto(principal), outcome=body.outcome, notes=body.notes or "",
+                                 regions=regions)
     )
     return decision_view(decision)
+
+
+@router.post(
+    "/second/claim",
+    summary="Claim a sampled decision to review again (204 when there is none)",
+    response_model=SecondReviewView,
+    responses={204: {"description": "No sampled decision waits for you"}},
+)
+async def claim_second_review(gw: Gateway, principal: Reviewer, body: ClaimRequest | None = None) -> Any:
+    productions = reviewer_productions(principal)
+    if productions == []:
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
+    claimed = await gw.review.claim_second_review(
+        review_pb2.ClaimNextRequest(
+            reviewer=actor_proto(principal), lease_seconds=(body.lease_seconds if body else None) or 0, production_ids=productions or []
+        )
+    )
+    if not claimed.HasField("second_review"):
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
+    return second_review_view(claimed.second_review)
+
+
+@router.post("/second/{second_review_id}/decision", summary="Record your outcome for a sampled decision (agreement is kept)")
+async def decide_second_review(
+    second_review_id: Annotated[ApiId, Path(description="Second review id")], body: SecondDecisionRequest, gw: Gateway, principal: Reviewer
+) -> SecondReviewView:
+    productions = reviewer_productions(principal)
+    if productions == []:
+        raise ProblemError(403, "you are assigned to no production")
+    second = await gw.review.decide_second_review(
+        review_pb2.DecideSecondReviewRequest(second_review_id=second_review_id, reviewer=actor_proto(principal), outcome=body.outcome,
+                                             notes=body.notes or "", production_ids=productions or [])
+    )
+    return second_review_view(second)
+
+
+@router.get("/dashboard", summary="Queue depth and age, decision times, throughput, SLA and reviewers needed")
+async def review_dashboard(
+    gw: Gateway,
+    principal: Annotated[Principal, Depends(require(Role.REVIEWER, Role.DIRECTOR))],
+    window_hours: Annotated[int, Query(ge=1, le=24 * 90, description="How far back decisions and arrivals count")] = 24,
+) -> DashboardView:
+    productions = reviewer_productions(principal)
+    if productions == []:
+        raise ProblemError(403, "you are assigned to no production")
+    board = await gw.review.dashboard(review_pb2.GetDashboardRequest(production_ids=productions or [], window_hours=window_hours))
+    return dashboard_view(board)
 
 
 @router.post(

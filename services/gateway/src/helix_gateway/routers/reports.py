@@ -1,0 +1,88 @@
+"""Reports: a production's cost and time ledger, its credits, and an asset's attribution."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import PlainTextResponse
+
+from helix.assets import AssetIntegrityError, AssetNotFound
+from helix.auth import Principal, Role
+from helix_gateway.credits import AssetAttribution, Credits, attribute, build_credits, credits_markdown
+from helix_gateway.fields import ApiId
+from helix_gateway.ledger import Ledger, build_ledger, finished_minutes
+from helix_gateway.problems import ProblemError, problem_responses
+from helix_gateway.routers.assets import Version, visible_asset
+from helix_gateway.security import ANY_ROLE, ensure_sees_production, require
+from helix_gateway.state import Gateway, GatewayState
+
+router = APIRouter(tags=["reports"], responses=problem_responses(401, 403, 404, 422, 502))
+
+ProductionId = Annotated[ApiId, Path(description="Production id")]
+Accountable = Annotated[Principal, Depends(require(Role.STUDIO_SYSTEM, Role.DIRECTOR))]
+
+
+async def _production(gw: GatewayState, principal: Principal, production_id: str) -> Any:
+    ensure_sees_production(principal, production_id)
+    production = await gw.read_model.production(production_id)
+    if production is None:
+        raise ProblemError(404, f"no production {production_id!r}")
+    return production
+
+
+async def _read(gw: GatewayState, key: str) -> bytes:
+    try:
+        return await asyncio.to_thread(gw.store.get, key)
+    except (AssetNotFound, AssetIntegrityError) as exc:
+        raise ProblemError(502, f"the asset store could not give {key}: {exc}") from None
+
+
+def _reader(gw: GatewayState) -> Any:
+    return lambda key: gw.store.get(key)
+
+
+@router.get("/productions/{production_id}/ledger", summary="Model, GPU, queue and review time per asset, per kind and per finished minute")
+async def production_ledger(production_id: ProductionId, gw: Gateway, principal: Accountable) -> Ledger:
+    await _production(gw, principal, production_id)
+    rows = await gw.read_model.production_assets(production_id)
+    try:
+        minutes = await asyncio.to_thread(finished_minutes, rows, _reader(gw))
+    except (AssetNotFound, AssetIntegrityError) as exc:
+        raise ProblemError(502, f"an approved storyboard could not be read: {exc}") from None
+    return build_ledger(production_id, rows, minutes)
+
+
+@router.get(
+    "/productions/{production_id}/credits",
+    summary="Who wrote what: people and models credited for the approved work (JSON or Markdown)",
+    responses={200: {"content": {"text/markdown": {}}}},
+)
+async def production_credits(
+    production_id: ProductionId,
+    gw: Gateway,
+    principal: Annotated[Principal, Depends(require(*ANY_ROLE))],
+    format: Annotated[Literal["json", "markdown"], Query(description="json (default) or markdown")] = "json",  # noqa: A002
+) -> Credits:
+    production = await _production(gw, principal, production_id)
+    rows = await gw.read_model.production_assets(production_id)
+    try:
+        credits = await asyncio.to_thread(build_credits, production_id, production.title, rows, _reader(gw))
+    except (AssetNotFound, AssetIntegrityError) as exc:
+        raise ProblemError(502, f"an approved asset could not be read: {exc}") from None
+    if format == "markdown":
+        return PlainTextResponse(credits_markdown(credits), media_type="text/markdown; charset=utf-8")  # type: ignore[return-value]
+    return credits
+
+
+@router.get("/assets/{asset_id}/attribution", summary="Which parts of an asset a person wrote and which a model generated")
+async def asset_attribution(
+    asset_id: Annotated[ApiId, Path(description="Asset id")],
+    gw: Gateway,
+    principal: Annotated[Principal, Depends(require(*ANY_ROLE))],
+    version: Version = None,
+) -> AssetAttribution:
+    asset, _ = await visible_asset(gw, principal, asset_id, version)
+    body = await _read(gw, asset.object_key) if (asset.media_type or "").endswith("json") and asset.object_key else None
+    return attribute(asset, body)

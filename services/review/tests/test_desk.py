@@ -1,0 +1,142 @@
+"""The review desk on a real (SQLite) database migrated by Alembic: handling time, marked
+regions, second-review sampling and agreement, and the numbers the dashboard shows."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from helix.db import make_engine
+from helix.events import Actor, Region
+from helix.settings import HelixSettings
+from helix_review.dashboard import percentile
+from helix_review.db import OutboxEvent, ReviewItem, migrate, session_factory, utcnow
+from helix_review.desk import ReviewDesk, new_id, sampled_for_second_review
+from helix_review.errors import FailedPrecondition, InvalidArgument, PermissionDenied
+
+ANNA = Actor(subject="anna", roles=["reviewer"])
+BEN = Actor(subject="ben", roles=["reviewer"])
+
+
+@pytest.fixture
+def desk(tmp_path: Path) -> ReviewDesk:
+    engine = make_engine(f"sqlite:///{tmp_path / 'review.db'}")
+    migrate(engine)
+    return ReviewDesk(session_factory(engine), HelixSettings(), second_share=1.0)
+
+
+def add_item(desk: ReviewDesk, kind: str = "frame", *, age: timedelta = timedelta(0), production: str = "prod-a") -> str:
+    item_id = new_id()
+    with desk.sessions() as s, s.begin():
+        s.add(ReviewItem(id=item_id, event_id=f"evt-{item_id}", asset_id=f"asset-{item_id}", asset_version=1, production_id=production,
+                         kind=kind, object_key="k", sha256="0" * 64, media_type="image/png", size_bytes=1, event_json="{}",
+                         status="pending", priority=0.0, created_at=utcnow() - age))
+    return item_id
+
+
+def test_handling_time_runs_from_the_first_claim_and_travels_in_the_event(desk: ReviewDesk) -> None:
+    item_id = add_item(desk)
+    claimed = desk.claim_next(ANNA, productions=[])
+    assert claimed is not None and claimed.id == item_id and claimed.first_claimed_at is not None
+    first = claimed.first_claimed_at
+    desk.release(item_id, ANNA)
+    again = desk.claim_next(ANNA, productions=[])
+    assert again is not None and again.first_claimed_at == first  # a second claim does not restart the clock
+    decision = desk.decide(item_id, ANNA, "approved", "")
+    assert decision.handling_seconds is not None and decision.handling_seconds >= 0
+    with desk.sessions() as s:
+        event = json.loads(s.scalars(select(OutboxEvent.payload)).one())
+    assert event["data"]["review_seconds"] == decision.handling_seconds
+
+
+def test_regions_travel_with_a_revision_request_of_an_image_only(desk: ReviewDesk) -> None:
+    frame, script = add_item(desk, "frame"), add_item(desk, "script")
+    region = Region(x=0.25, y=0.5, width=0.5, height=0.25, note="the lamp is too bright")
+    desk.claim_next(ANNA, productions=[])
+    with pytest.raises(InvalidArgument, match="revision request"):
+        desk.decide(frame, ANNA, "approved", "", [region])
+    desk.decide(frame, ANNA, "revision_requested", "tone the lamp down", [region])
+    with desk.sessions() as s:
+        event = json.loads(s.scalars(select(OutboxEvent.payload)).one())
+    assert event["type"] == "helix.review.revision_requested"
+    assert event["data"]["regions"] == [region.model_dump()]
+    desk.claim_next(ANNA, productions=[])
+    with pytest.raises(InvalidArgument, match="script has none"):
+        desk.decide(script, ANNA, "revision_requested", "shorter", [region])
+
+
+def test_regions_must_lie_inside_the_image() -> None:
+    with pytest.raises(ValueError, match="inside the image"):
+        Region(x=0.8, y=0, width=0.5, height=0.1)
+    assert Region(x=0.5, y=0.5, width=0.5, height=0.5).box(640, 360) == (320, 180, 640, 360)
+
+
+def test_second_review_goes_to_someone_else_and_records_agreement(desk: ReviewDesk) -> None:
+    one, two = add_item(desk), add_item(desk)
+    desk.claim_next(ANNA, productions=[])
+    desk.decide(one, ANNA, "approved", "")
+    desk.claim_next(ANNA, productions=[])
+    desk.decide(two, ANNA, "rejected", "off model")
+    assert desk.claim_second(ANNA, productions=[]) is None  # nobody second-reviews their own decision
+    first = desk.claim_second(BEN, productions=[])
+    assert first is not None and first.item_id == one
+    with pytest.raises(PermissionDenied):
+        desk.decide_second(first.id, ANNA, "approved", "")
+    done = desk.decide_second(first.id, BEN, "approved", "")
+    assert done.agrees is True
+    second = desk.claim_second(BEN, productions=[])
+    assert second is not None and second.item_id == two
+    assert desk.decide_second(second.id, BEN, "approved", "looks fine to me").agrees is False
+    with pytest.raises(FailedPrecondition):
+        desk.decide_second(second.id, BEN, "rejected", "")
+    board = desk.dashboard(productions=[], window_hours=24, sla_seconds=3600)
+    assert (board.second_reviews_done, board.second_reviews_agreed, board.second_reviews_pending) == (2, 1, 0)
+
+
+def test_sampling_takes_about_the_configured_share() -> None:
+    ids = [new_id() for _ in range(4000)]
+    share = sum(sampled_for_second_review(i, 0.1) for i in ids) / len(ids)
+    assert 0.08 < share < 0.12
+    assert all(sampled_for_second_review(i, 0.1) == sampled_for_second_review(i, 0.1) for i in ids[:50])
+    assert not any(sampled_for_second_review(i, 0.0) for i in ids)
+
+
+def test_dashboard_counts_depth_age_breaches_and_staffing(desk: ReviewDesk) -> None:
+    desk.second_share = 0.0
+    for age_h in (1, 2, 6):  # three frames waiting; one past a 4 h SLA
+        add_item(desk, "frame", age=timedelta(hours=age_h))
+    decided = []
+    for _ in range(4):
+        item_id = add_item(desk, "subtitles", age=timedelta(hours=5), production="prod-s")  # decided past the SLA
+        desk.claim_next(BEN, productions=["prod-s"])
+        decided.append(desk.decide(item_id, BEN, "approved", ""))
+    with desk.sessions() as s, s.begin():  # pretend each took a known handling time
+        for decision, spent in zip(decided, (30.0, 60.0, 90.0, 120.0), strict=True):
+            s.merge(decision).handling_seconds = spent
+    board = desk.dashboard(productions=[], window_hours=24, sla_seconds=4 * 3600)
+    kinds = {k.kind: k for k in board.kinds}
+    frames, subs = kinds["frame"], kinds["subtitles"]
+    assert frames.pending == 3 and frames.sla_breaches == 1
+    assert 6 * 3600 - 5 < frames.oldest_pending_seconds < 6 * 3600 + 60
+    assert subs.decided == 4 and subs.pending == 0
+    assert subs.median_decision_seconds == 75.0
+    assert subs.p90_decision_seconds == pytest.approx(percentile([30, 60, 90, 120], 90))
+    assert subs.sla_breaches == 4
+    assert subs.arrivals_per_hour == pytest.approx(4 / 24, abs=0.01)
+    assert subs.reviewers_needed == pytest.approx(round(subs.arrivals_per_hour * 75 / 3600, 2), abs=0.01)
+    ben = {r.reviewer: r for r in board.reviewers}["ben"]
+    assert ben.decisions == 4 and ben.decisions_per_hour == pytest.approx(4 / (300 / 3600), rel=0.01)
+    assert board.reviewers_needed == pytest.approx(sum(k.reviewers_needed for k in board.kinds), abs=0.02)
+    only_b = desk.dashboard(productions=["prod-b"], window_hours=24, sla_seconds=4 * 3600)
+    assert only_b.kinds == []
+
+
+def test_percentile_interpolates() -> None:
+    assert percentile([], 90) == 0.0
+    assert percentile([10.0], 90) == 10.0
+    assert percentile([0.0, 10.0], 50) == 5.0
+    assert percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 90) == pytest.approx(9.1)
