@@ -25,6 +25,10 @@ if ! need go && [ ! -x "${HELIX_MINIO_BINARY:-/nonexistent}" ]; then
 fi
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need pg_config && [ -x "$(pg_config --bindir 2>/dev/null)/postgres" ] ||
   apt_install postgresql || { echo "PostgreSQL's server is needed for the PostgreSQL tests: apt-get install postgresql"; exit 1; }
+# The review console's browser tests drive the machine's own Chromium (Playwright's browser
+# download is not reachable from studio networks, nor from CI here).
+need chromium || need chromium-browser || apt_install chromium ||
+  echo "(Chromium not installed: the review console's browser tests will skip; apt-get install chromium)"
 need kcat || apt_install kcat || echo "(kcat not installed: tests use confluent-kafka's admin client instead)"
 
 if ! need uv; then

@@ -89,7 +89,8 @@ async def running_gateway(settings: GatewaySettings) -> AsyncIterator[tuple[str,
 
 @contextlib.asynccontextmanager
 async def gateway_stack(
-    base: HelixSettings, folder: Path, *, review_database_url: str | None = None, **gateway_overrides: Any
+    base: HelixSettings, folder: Path, *, review_database_url: str | None = None, review_overrides: dict[str, Any] | None = None,
+    **gateway_overrides: Any,
 ) -> AsyncIterator[Stack]:
     """The real review service and the gateway in front of it, on `base`'s Kafka and S3
     (the review database on SQLite in `folder` unless `review_database_url` names one)."""
@@ -97,6 +98,7 @@ async def gateway_stack(
     review_values = _settings_values(base, folder, "review")
     if review_database_url:
         review_values["database_url"] = review_database_url
+    review_values.update(review_overrides or {})
     review = ReviewApp(ReviewSettings(**review_values, review_grpc_address="127.0.0.1:0"))
     await review.start()
     try:

@@ -86,6 +86,7 @@ async function signIn(token) {
     say(`Signed in as ${me.roles.join(", ")}: the review actions are for reviewers.`);
     if (me.can_see_dashboard) await show("dashboard");
   }
+  document.body.dataset.ready = "true";  // the first view is on screen (tests and scripts wait for this)
 }
 
 function signOut() {
@@ -464,15 +465,17 @@ function drawBox() {
 }
 
 function regionKeys(event) {
+  // Alt+M (anywhere in the dialog) starts a region and puts the focus on the image; there the
+  // arrow keys move it, Shift+arrows resize it and Enter keeps it.
   if (!regionState || $("region-editor").hidden) return false;
-  if (event.target === $("notes") || event.target === $("region-note")) {
-    if (!(event.key === "m" && event.altKey)) return false;
-  }
+  const stage = $("region-stage");
+  const onStage = event.target === stage;
   const r = regionState.box;
   const step = 0.05;
-  if (event.key === "m" || event.key === "M") {
+  if ((event.key === "m" || event.key === "M" || event.code === "KeyM") && (event.altKey || onStage)) {
     regionState.box = { x: 0.35, y: 0.35, width: 0.3, height: 0.3 };
-  } else if (r && event.key.startsWith("Arrow")) {
+    stage.focus();
+  } else if (onStage && r && event.key.startsWith("Arrow")) {
     const dx = event.key === "ArrowLeft" ? -step : event.key === "ArrowRight" ? step : 0;
     const dy = event.key === "ArrowUp" ? -step : event.key === "ArrowDown" ? step : 0;
     if (event.shiftKey) {
@@ -482,8 +485,9 @@ function regionKeys(event) {
       r.x = Math.min(1 - r.width, Math.max(0, r.x + dx));
       r.y = Math.min(1 - r.height, Math.max(0, r.y + dy));
     }
-  } else if (r && event.key === "Enter" && !event.ctrlKey) {
+  } else if (onStage && r && event.key === "Enter" && !event.ctrlKey) {
     keepRegion();
+    $("notes").focus();
   } else {
     return false;
   }
@@ -703,6 +707,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("notes-cancel").addEventListener("click", () => $("notes-dialog").close());
   $("consent-form").addEventListener("submit", recordConsent);
   for (const id of ["f-production", "f-kind", "f-finding", "f-age"]) $(id).addEventListener("change", () => { renderQueue(); prefetch(); });
+  $("region-note").addEventListener("keydown", (event) => { if (event.key === "Enter" && !event.ctrlKey) event.preventDefault(); });
   setupRegionDrag();
   document.addEventListener("keydown", onKey);
   if (state.token) signIn(state.token); else $("token").focus();
