@@ -22,6 +22,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 from confluent_kafka import Consumer
@@ -32,6 +33,7 @@ from helix.auth import Role, mint_token
 from helix.events import Topic
 from helix.infra.process import free_port
 from helix.logs import configure_logging
+from helix.report import fetch_ledger, print_ledger, write_chart
 from helix.settings import load_settings
 
 console = Console()
@@ -165,6 +167,11 @@ async def run_story(http: httpx.AsyncClient, settings) -> None:
             break
         await asyncio.sleep(0.5)
     console.print(f"storyboards waiting for review after the script's approval: {len(boards)}")
+    for board in boards:  # the reviewer approves them too: they are the production's finished minutes
+        claimed = (await http.post("/reviews/claim", headers=reviewer, json={"item_id": board["item_id"]})).raise_for_status()
+        if claimed.status_code == 200:
+            (await http.post(f"/reviews/items/{board['item_id']}/decision", headers=reviewer, json={"outcome": "approved"})).raise_for_status()
+    console.print(f"[green]✓[/] {len(boards)} storyboards approved")
     fountain = next((a for a in status.get("asset_ids") or [] if a.endswith("-fountain")), None)
     if fountain:
         url = (await http.get(f"/assets/{fountain}/download", headers=director)).raise_for_status().json()["url"]
@@ -172,6 +179,17 @@ async def run_story(http: httpx.AsyncClient, settings) -> None:
         console.print(Panel(text[:1200], title=f"{fountain} (tiny random model: the words are noise, the format is real)", expand=False))
     entries = (await http.get("/audit", headers=admin, params={"production_id": pid})).raise_for_status().json()["items"]
     console.print(f"audit log: {len(entries)} entries, e.g. " + "; ".join(f"{e['actor']['subject']} {e['action']}" for e in entries[:4]))
+
+    step("What it cost and who made it: the ledger (helix report) and the credits")
+    await asyncio.sleep(1.0)  # the last decisions reach the gateway's read model over Kafka
+    ledger = await asyncio.to_thread(fetch_ledger, str(http.base_url), admin["Authorization"].split()[1], pid)
+    print_ledger(ledger, console)
+    chart = write_chart(ledger, Path(".helix") / f"report-{pid}.png")
+    credits = (await http.get(f"/productions/{pid}/credits", headers=director, params={"format": "markdown"})).raise_for_status().text
+    credits_path = Path(".helix") / f"credits-{pid}.md"
+    credits_path.write_text(credits)
+    console.print(f"chart of where the time went: [bold]{chart}[/]; credits report: [bold]{credits_path}[/]")
+    console.print(f"while a gateway runs, `helix report {pid} --gateway URL` prints the same ledger")
 
 
 def find_decision(settings, event_id: str) -> dict:

@@ -149,6 +149,29 @@ def token(
 
 
 @app.command()
+def report(
+    production: Annotated[str, typer.Argument(help="production id")],
+    gateway: Annotated[str, typer.Option(envvar="HELIX_GATEWAY_URL", help="the gateway's base URL")] = "http://127.0.0.1:8080",
+    token: Annotated[str | None, typer.Option(envvar="HELIX_TOKEN", help="a bearer token (default: a local admin token)")] = None,
+    chart: Annotated[Path | None, typer.Option(help="where to write the chart (default: .helix/report-PRODUCTION.png)")] = None,
+) -> None:
+    """Print a production's cost and time ledger and write a chart of where the time went."""
+    from helix.auth import Role, mint_token
+    from helix.report import ReportError, fetch_ledger, print_ledger, write_chart
+    from helix.settings import load_settings
+
+    bearer = token or mint_token(load_settings(), "helix-report", [Role.ADMIN])
+    try:
+        ledger = fetch_ledger(gateway, bearer, production)
+    except ReportError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from None
+    print_ledger(ledger, console)
+    written = write_chart(ledger, chart or Path(".helix") / f"report-{production}.png")
+    console.print(f"chart: [bold]{written}[/]")
+
+
+@app.command()
 def demo(timeout: float = 60.0) -> None:
     """Send one asset event through the real broker into the real store and show it."""
     from helix.demo import run_demo
