@@ -21,6 +21,7 @@ from helix.assets import AssetStore
 from helix.events import (
     Actor,
     FrameRequested,
+    Region,
     ReviewRevisionRequested,
     SceneRequested,
     TextureRequested,
@@ -170,13 +171,27 @@ async def test_a_revision_is_a_new_version_made_from_the_old(settings: HelixSett
     assets = [e.data for e in await events_until(settings, Topic.ASSETS_GENERATED, lambda es: len(es) >= 2)]
     assert [(a.asset_id, a.version, a.revises_version) for a in assets] == [("scene-plate", 1, None), ("scene-plate", 2, 1)]
 
+    # A revision of a marked region changes that region only (as the reviewer marked it in the console).
+    region = Region(x=0.5, y=0.0, width=0.5, height=0.5, note="the lighthouse lamp, brighter")
+    send(settings, revision.model_copy(update={"decision_id": "dec-8", "asset_version": 2, "notes": "brighter lamp", "regions": [region]}))
+    await events_until(settings, Topic.JOBS_STATUS, lambda es: completed(es, "rev-dec-8"))
+    third = store.versions("lighthouse", "scene", "scene-plate")[2]
+    before, after = decode_image(store.get(second.key)), decode_image(store.get(third.key))
+    left, top, right, bottom = region.box(*before.size)
+    outside = [(x, y) for x in range(0, left - 8, 7) for y in range(0, before.size[1], 7)]
+    assert all(before.getpixel(p) == after.getpixel(p) for p in outside), "pixels outside the marked region changed"
+    inside = [(x, y) for x in range(left + 8, right - 8, 5) for y in range(top + 8, bottom - 8, 5)]
+    assert sum(before.getpixel(p) != after.getpixel(p) for p in inside) > len(inside) // 2, "the marked region did not change"
+    provenance = store.sidecar(third.key)["provenance"]
+    assert provenance["inputs"]["regions"] == [region.model_dump()] and "brighter" in provenance["inputs"]["prompt"]
+
     # A frame anchored on the plate (image-to-image from a reference, for a consistent look).
     send(settings, FrameRequested(production_id="lighthouse", job_id="anchored", requested_by=DANA, prompt="the keeper at the pier",
                                   reference_asset_id="scene-plate", strength=0.7, width=128, height=128, steps=4, seed=9))
     await events_until(settings, Topic.JOBS_STATUS, lambda es: completed(es, "anchored"))
     (frame,) = store.versions("lighthouse", "frame", "frame-anchored-1")
     provenance = store.sidecar(frame.key)["provenance"]
-    assert provenance["parents"] == ["scene-plate"] and provenance["inputs"]["reference_version"] == 2
+    assert provenance["parents"] == ["scene-plate"] and provenance["inputs"]["reference_version"] == 3  # the newest
     assert provenance["parameters"]["strength"] == 0.7
 
 

@@ -55,3 +55,19 @@ def png_text(data: bytes) -> dict[str, str]:
 
     image = Image.open(io.BytesIO(data))
     return {k: v for k, v in getattr(image, "text", {}).items()}
+
+
+def paste_regions(base: Any, rendered: Any, boxes: list[tuple[int, int, int, int]], *, feather: int = 2) -> Any:
+    """`base` with the marked boxes taken from `rendered` (a revision that changes only what the
+    reviewer marked); the mask's edge is softened by `feather` pixels so no hard seam shows."""
+    from PIL import Image, ImageDraw, ImageFilter
+
+    if rendered.size != base.size:
+        rendered = rendered.resize(base.size, Image.Resampling.LANCZOS)
+    mask = Image.new("L", base.size, 0)
+    draw = ImageDraw.Draw(mask)
+    for left, top, right, bottom in boxes:
+        draw.rectangle((left, top, right - 1, bottom - 1), fill=255)
+    if feather:
+        mask = mask.filter(ImageFilter.GaussianBlur(feather))
+    return Image.composite(rendered, base, mask)

@@ -2,8 +2,10 @@
 
 A revision request on a frame, scene plate or texture re-renders it image-to-image from the
 version the reviewer saw, with the reviewer's notes added to its prompt, the same model,
-size, seed and tiling: a new version of the same asset whose parent is the old one. The
-job's id comes from the decision, so a redelivered decision resumes the same job.
+size, seed and tiling: a new version of the same asset whose parent is the old one. When
+the reviewer marked regions, only those change: the re-render is pasted into the version
+they saw inside the regions (softened at the edges), and each region's note joins the
+prompt. The job's id comes from the decision, so a redelivered decision resumes the same job.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from helix.generation import GeneratorKit, Job, derived_event_id
 from helix.generation.ids import ImageAssetId, ImageFamily
 from helix_visual import prompts
 from helix_visual.engine import ImageSpec
-from helix_visual.images import decode
+from helix_visual.images import decode, paste_regions
 from helix_visual.rendering import Renderer
 from helix_visual.tiling import seam_check
 
@@ -63,16 +65,21 @@ class VisualReactions:
         async def work(job: Job) -> list[str]:
             parent = await self.renderer.image(decision.production_id, decision.asset_id, decision.asset_version)
             shown = parent.provenance.get("parameters", {})
-            prompt = prompts.revision_prompt(str(shown.get("prompt") or parent.provenance.get("inputs", {}).get("prompt", "")),
-                                             decision.notes)
+            notes = "; ".join([decision.notes, *(r.note for r in decision.regions if r.note)])
+            prompt = prompts.revision_prompt(str(shown.get("prompt") or parent.provenance.get("inputs", {}).get("prompt", "")), notes)
             tiling = shown.get("tiling", "none")
-            width, height = decode(parent.data).size  # the picture as the reviewer saw it
+            seen = decode(parent.data)  # the picture as the reviewer saw it
+            width, height = seen.size
+            boxes = [r.box(width, height) for r in decision.regions]
+            finish = (lambda image: paste_regions(seen, image, boxes)) if boxes else None
             spec = ImageSpec(model=shown.get("model_name", "default"), prompt=prompt, width=width, height=height, steps=int(shown.get("steps", 4)),
                              guidance_scale=float(shown.get("guidance_scale", 0.0)), seed=int(parent.provenance.get("seed") or 0),
                              tiling=tiling, init_image=parent.data, strength=self.renderer.settings.visual_revision_strength)
-            inputs = {"prompt": prompt, "notes": decision.notes, "revises": {"asset_id": decision.asset_id, "version": parent.stored.key.version}}
+            inputs = {"prompt": prompt, "notes": decision.notes, "revises": {"asset_id": decision.asset_id, "version": parent.stored.key.version},
+                      **({"regions": [r.model_dump() for r in decision.regions]} if boxes else {})}
             return [await self.renderer.image_asset(job, asset, spec, inputs=inputs, parents=[decision.asset_id],
-                                                    revises_version=parent.stored.key.version,
+                                                    revises_version=parent.stored.key.version, finish=finish,
+                                                    extra={"regions": len(boxes)} if boxes else None,
                                                     check=seam_check(tiling) if tiling != "none" else None)]
 
         await self.kit.run(new_event(request, source=SOURCE, event_id=derived_event_id("reaction", event.id)), work)

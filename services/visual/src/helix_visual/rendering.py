@@ -71,11 +71,14 @@ class Renderer:
 
     async def image_asset(self, job: Job, asset: ImageAssetId, spec: ImageSpec, *, inputs: dict[str, Any], parents: list[str],
                           position: tuple[int, int] = (0, 1), revises_version: int | None = None,
-                          extra: dict[str, Any] | None = None, check: Callable[[Any], dict[str, Any]] | None = None) -> str:
+                          extra: dict[str, Any] | None = None, check: Callable[[Any], dict[str, Any]] | None = None,
+                          finish: Callable[[Any], Any] | None = None) -> str:
         """Render `spec` and store it as (a new version of) `asset`; a job that stored it before reuses it.
 
-        `check(image)` measures the rendered image (e.g. a texture's seams): its figures are
-        recorded with the image, and `"tiles": False` fails the job instead of storing it."""
+        `finish(image)` turns the rendered image into the one stored (a revision of marked regions
+        pastes them into the version the reviewer saw). `check(image)` measures the stored image
+        (e.g. a texture's seams): its figures are recorded with the image, and `"tiles": False`
+        fails the job instead of storing it."""
         if await job.resumed(asset.kind, str(asset)) is not None:
             return str(asset)
         spec, notes = self.checked(spec)
@@ -87,7 +90,8 @@ class Renderer:
             await job.progress(f"{asset}: step {step} of {total}", fraction, throttle_s=self.settings.visual_progress_every_s)
 
         result = await self.engine.render(spec, priority=BATCH, on_step=on_step)
-        measured = check(result.image) if check is not None else {}
+        image = finish(result.image) if finish is not None else result.image
+        measured = check(image) if check is not None else {}
         if measured.get("tiles") is False:
             raise ValueError(f"{asset} does not tile on {spec.tiling}: {measured}")
         image_params = {  # what the image is; the same for the same request, so in the PNG too
@@ -102,11 +106,11 @@ class Renderer:
                       "optimisations": self.optimisations.get(name, [])}
         on_gpu = loaded.device.startswith("cuda")
         await job.store(GeneratedAsset(
-            kind=asset.kind, asset_id=str(asset), data=encode_png(result.image, {"helix": image_params}), media_type=PNG, ext="png",
+            kind=asset.kind, asset_id=str(asset), data=encode_png(image, {"helix": image_params}), media_type=PNG, ext="png",
             model=loaded.ref, inputs=inputs, parameters=run_params, seed=spec.seed, parents=parents, revises_version=revises_version,
             cost=AssetCost(model_seconds=round(result.model_seconds, 6), gpu_seconds=round(result.compute_seconds if on_gpu else 0.0, 6),
                            device=loaded.device),
-            preview=preview_png(result.image, self.settings.visual_preview_side)))
+            preview=preview_png(image, self.settings.visual_preview_side)))
         return str(asset)
 
     # --- reading what requests build on ------------------------------------------------
