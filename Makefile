@@ -49,6 +49,7 @@ bench: setup
 	$(RUN) python bench/visual_throughput.py
 	$(RUN) python bench/visual_soak.py
 	$(RUN) python bench/localize_throughput.py
+	$(RUN) python bench/review_throughput.py
 
 clean:
 	-$(RUN) helix infra down

@@ -3,6 +3,8 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
+// `?prefetch=0` turns the look-ahead off (the benchmark's baseline: a console that fetches on demand).
+const PREFETCH = new URLSearchParams(location.search).get("prefetch") !== "0";
 const state = {
   token: sessionStorage.getItem("helix-token") || "",
   me: null,
@@ -184,6 +186,7 @@ function load(itemId) {
 }
 
 function prefetch() {
+  if (!PREFETCH) return;
   for (const item of upcoming(2)) load(item.item_id);
 }
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path as FilePath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
@@ -55,7 +55,10 @@ class SessionView(BaseModel):
 
 
 @router.get("/console", include_in_schema=False)
-async def console_page() -> FileResponse:
+async def console_page(
+    prefetch: Annotated[bool, Query(description="Fetch the next two items ahead (the page reads it; off for comparisons)")] = True,
+) -> FileResponse:
+    del prefetch  # read by the page's script from its own URL
     return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8", headers={"Cache-Control": "no-cache"})
 
 
