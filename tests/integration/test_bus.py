@@ -238,3 +238,56 @@ async def test_batch_handler_settles_each_event_on_its_own(settings: HelixSettin
     headers = dict(dead.headers())
     assert b"poison" in dead.value() and headers["helix-dlq-kind"] == b"handler_error"
     assert b"cannot do poison" in headers["helix-dlq-reason"]
+
+
+async def test_processed_ids_older_than_the_topic_retention_are_pruned_on_a_schedule(settings: HelixSettings) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+
+    from helix.bus.dedupe import ProcessedEvent
+
+    settings = settings.model_copy(update={"dedupe_keep_s": 3600.0, "dedupe_prune_every_s": 0.2})
+    bus = HelixBus(settings, source="/helix/tests")
+    await bus.processed.mark_many("g", ["old-1", "old-2", "fresh"])
+    with bus.processed.engine.begin() as conn:  # two ids handled long ago, past the retention
+        conn.execute(update(ProcessedEvent).where(ProcessedEvent.event_id.in_(["old-1", "old-2"]))
+                     .values(processed_at=datetime.now(UTC) - timedelta(days=9)))
+    async with bus:
+        await eventually(lambda: not bus.processed._seen_many("g", ["old-1", "old-2"]), what="the old ids pruned")
+        await bus.processed.mark_many("g", ["newer"])
+        await asyncio.sleep(0.5)  # a few more rounds: nothing recent goes
+    assert await bus.processed.seen_many("g", ["old-1", "old-2", "fresh", "newer"]) == {"fresh", "newer"}
+
+
+async def test_a_lost_broker_is_told_once_and_its_return_once(settings: HelixSettings) -> None:
+    """Hundreds of client 'connection refused' lines become one line when the broker goes and
+    one when it is back (with the count folded in); the probe sees both directions."""
+    import logging
+
+    from structlog.testing import capture_logs
+
+    from helix.bus.health import BrokerHealth, ClientNoise
+    from helix.infra.process import free_port
+
+    health = BrokerHealth()
+    noise = ClientNoise(health)
+    refused = [logging.LogRecord("faststream.confluent._proxy", logging.ERROR, __file__, 1,
+                                 "FAIL [helix-writer#producer-1] [thrd:127.0.0.1:9092/bootstrap]: Connect to ipv4#127.0.0.1:9092 failed: "
+                                 "Connection refused (after 0ms in state CONNECT)", None, None) for _ in range(500)]
+    other = logging.LogRecord("faststream.confluent._proxy", logging.WARNING, __file__, 1, "Topic helix.x: unknown partition", None, None)
+    with capture_logs() as logs:
+        kept = [noise.filter(r) for r in refused]
+        assert noise.filter(other), "other client warnings still reach the log"
+        dead = {"bootstrap.servers": f"127.0.0.1:{free_port()}"}
+        probe = asyncio.create_task(health.probe_forever(dead, every_s=0.3))
+        await asyncio.sleep(2.0)
+        probe.cancel()
+        assert health.reachable is False and "unreachable since" in health.describe()
+        probe = asyncio.create_task(health.probe_forever(settings.kafka_client_config(), every_s=0.3))
+        await eventually(lambda: health.reachable is True, what="the probe to reach the broker")
+        probe.cancel()
+    assert not any(kept), "no connection error line reaches the log"
+    told = [e for e in logs if e["event"].startswith("kafka.broker_")]
+    assert [e["event"] for e in told] == ["kafka.broker_unreachable", "kafka.broker_reachable"], told
+    assert told[1]["client_errors_folded"] >= 499 and told[1]["after_s"] >= 1.5

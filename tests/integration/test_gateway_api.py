@@ -203,6 +203,23 @@ async def test_errors_are_problem_details(stack: Stack) -> None:
         assert _assert_problem(await client.post("/consents/no-such-consent/revoke", json={"reason": "typo"}), 404)["detail"]
 
 
+async def test_request_bodies_over_the_limit_are_refused_before_they_are_read(stack: Stack) -> None:
+    limit = stack.settings.max_body_bytes
+    huge = b'{"title": "x", "logline": "' + b"y" * (limit + 10) + b'"}'
+    async with stack.client(stack.token("root", "admin")) as client:
+        declared = _assert_problem(await client.post("/productions", content=huge, headers={"content-type": "application/json"}), 413)
+        assert f"{limit:,} bytes" in declared["detail"]
+
+        async def chunks():  # no Content-Length: counted as it streams
+            for start in range(0, len(huge), 64 * 1024):
+                yield huge[start:start + 64 * 1024]
+
+        streamed = await client.post("/productions", content=chunks(), headers={"content-type": "application/json"})
+        assert _assert_problem(streamed, 413)
+        fine = await client.post("/productions", json={"title": "Small", "logline": "A small production."})
+        assert fine.status_code == 201, "the gateway goes on serving"
+
+
 async def test_review_flow_through_the_gateway(stack: Stack, producer: HelixBus) -> None:
     """A person who asked for an asset cannot approve it; another reviewer can, and the
     decision comes back over Kafka into the read model and the live stream."""

@@ -8,7 +8,8 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,8 @@ import pytest
 
 from helix.assets import AssetStore
 from helix.bus import ensure_topics
-from helix.events import Actor, FrameRequested, SceneRequested, ScriptRequested, Topic, decode, encode, new_event
+from helix.events import Actor, FrameRequested, ReviewApproved, SceneRequested, ScriptRequested, Topic, decode, encode, new_event
+from helix.generation.approvals import Approvals
 from helix.settings import HelixSettings
 from helix.v1 import common_pb2, review_pb2
 from helix_visual.settings import VisualSettings
@@ -69,7 +71,7 @@ def writer_service(settings: HelixSettings, models: dict[str, Path], folder: Pat
     return ServiceProcess("helix_writer", WriterSettings(**values), folder / "writer.log")
 
 
-def writer_requests(settings: HelixSettings) -> list[str]:
+async def writer_requests(settings: HelixSettings, folder: Path) -> list[str]:
     jobs = [f"script-{n}" for n in range(4)]
     for job in jobs:  # no seed: a job generated twice would store different text, so duplicates would show
         send(settings, ScriptRequested(production_id="lighthouse", job_id=job, requested_by=DANA, max_scenes=3,
@@ -84,13 +86,17 @@ def visual_service(settings: HelixSettings, models: dict[str, Path], folder: Pat
     return ServiceProcess("helix_visual", VisualSettings(**values), folder / "visual.log")
 
 
-def visual_requests(settings: HelixSettings) -> list[str]:
+async def visual_requests(settings: HelixSettings, folder: Path) -> list[str]:
     shots = [{"shot_id": f"s1-shot{n}", "shot_type": "wide", "camera": "static", "subjects": [f"C{n % 3}"], "action": "waits",
               "location": f"L{n % 2}", "duration_s": 2} for n in range(1, 9)]
     store = AssetStore(settings)
     store.ensure_bucket()
     store.put(production_id="lighthouse", kind="storyboard", asset_id="script-j0-storyboard-s1", media_type="application/json",
               ext="json", data=json.dumps({"content": {"shots": shots}}).encode())
+    # Approved, as the service will find it in its record of decisions (frames come only from an approved storyboard).
+    await Approvals(f"sqlite:///{folder / 'visual.db'}").record(ReviewApproved(
+        production_id="lighthouse", decision_id="ok-board", asset_id="script-j0-storyboard-s1", kind="storyboard", asset_version=1,
+        reviewer=Actor(subject="rhea"), decided_at=datetime.now(UTC)))
     send(settings, FrameRequested(production_id="lighthouse", job_id="frames", requested_by=DANA, prompt="ink", width=128, height=128,
                                   steps=6, storyboard_asset_id="script-j0-storyboard-s1"))
     jobs = ["frames"]
@@ -101,7 +107,7 @@ def visual_requests(settings: HelixSettings) -> list[str]:
     return jobs
 
 
-GENERATORS: dict[str, tuple[Callable[..., ServiceProcess], Callable[[HelixSettings], list[str]]]] = {
+GENERATORS: dict[str, tuple[Callable[..., ServiceProcess], Callable[[HelixSettings, Path], Awaitable[list[str]]]]] = {
     "writer": (writer_service, writer_requests),
     "visual": (visual_service, visual_requests),
 }
@@ -115,7 +121,7 @@ async def test_kill_9_mid_job_then_restart(generator: str, settings: HelixSettin
     start_service, make_requests = GENERATORS[generator]
     AssetStore(settings).ensure_bucket()
     ensure_topics(settings)
-    jobs = make_requests(settings)
+    jobs = await make_requests(settings, tmp_path)
     first = start_service(settings, models, tmp_path).start()
     try:
         await wait_for(lambda: len(records(settings, Topic.ASSETS_GENERATED)) >= 2, what="the first assets", timeout=120)
@@ -135,7 +141,7 @@ async def test_the_store_down_for_30_s_mid_job(generator: str, settings: HelixSe
     start_service, make_requests = GENERATORS[generator]
     AssetStore(settings).ensure_bucket()
     ensure_topics(settings)
-    jobs = make_requests(settings)
+    jobs = await make_requests(settings, tmp_path)
     with start_service(settings, models, tmp_path):
         await wait_for(lambda: len(records(settings, Topic.ASSETS_GENERATED)) >= 1, what="the first asset", timeout=120)
         private_store.down(("minio",))

@@ -70,6 +70,8 @@ async def signed_in(world: World, token: str) -> Any:
     page = await world.browser.new_page(viewport={"width": 1400, "height": 900})
     page.errors = []  # script errors, reported by the assertions that fail because of them
     page.on("pageerror", lambda error: page.errors.append(str(error)))
+    page.requests = []  # (time, method, url) from the first load on, look-ahead fetches included
+    page.on("request", lambda r: page.requests.append((time.monotonic(), r.method, r.url)))
     await page.goto(f"{world.stack.url}/console")
     await page.keyboard.type(token)  # the token field has the focus on arrival
     await page.keyboard.press("Enter")
@@ -109,8 +111,7 @@ async def test_reviewer_works_every_kind_with_the_keyboard(world: World) -> None
     pid = world.seeded.production_id
     reviewer = world.stack.token("rhea", "reviewer", productions=[pid])
     page = await signed_in(world, reviewer)
-    requests: list[tuple[float, str, str]] = []
-    page.on("request", lambda r: requests.append((time.monotonic(), r.method, r.url)))
+    requests: list[tuple[float, str, str]] = page.requests
     seen: dict[str, int] = {}
     decided: list[tuple[str, str]] = []
     revision_asked = rejected = diffed = wiped = False

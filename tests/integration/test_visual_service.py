@@ -10,6 +10,7 @@ import asyncio
 import io
 import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from helix.events import (
     Actor,
     FrameRequested,
     Region,
+    ReviewApproved,
     ReviewRevisionRequested,
     SceneRequested,
     TextureRequested,
@@ -89,8 +91,10 @@ def send(settings: HelixSettings, data: Any) -> Any:
     return event
 
 
-def storyboard(settings: HelixSettings) -> str:
-    """A writer's storyboard asset for scene s1 (two shots), as the writer stores it."""
+async def storyboard(settings: HelixSettings, visual: VisualApp) -> str:
+    """A writer's storyboard asset for scene s1 (two shots), as the writer stores it, approved
+    (recorded straight into the service's approvals: an approval on the bus would also set
+    off the frames of the approved storyboard)."""
     shots = [{"shot_id": f"s1-shot{n}", "shot_type": kind, "camera": "static", "subjects": ["MARA"], "action": action,
               "location": "Lamp room", "duration_s": 3} for n, (kind, action) in enumerate([("wide", "climbs"), ("close_up", "lights it")], 1)]
     body = {"level": "storyboard-s1", "script_id": "script-j0", "content": {"production_id": "lighthouse", "script_id": "script-j0",
@@ -99,11 +103,13 @@ def storyboard(settings: HelixSettings) -> str:
     store.ensure_bucket()
     store.put(production_id="lighthouse", kind="storyboard", asset_id="script-j0-storyboard-s1", data=json.dumps(body).encode(),
               media_type="application/json", ext="json")
+    await visual.approvals.record(ReviewApproved(production_id="lighthouse", decision_id="ok-board", asset_id="script-j0-storyboard-s1",
+                                                 kind="storyboard", asset_version=1, reviewer=Actor(subject="rhea"), decided_at=datetime.now(UTC)))
     return "script-j0-storyboard-s1"
 
 
 async def test_frames_scenes_and_textures_end_to_end(settings: HelixSettings, visual: VisualApp) -> None:
-    board = storyboard(settings)
+    board = await storyboard(settings, visual)
     send(settings, FrameRequested(production_id="lighthouse", job_id="frames-1", requested_by=DANA, prompt="charcoal", style="noir",
                                   storyboard_asset_id=board, width=128, height=128, steps=3, seed=11))
     send(settings, SceneRequested(production_id="lighthouse", job_id="scene-1", requested_by=DANA, prompt="a harbour at dusk",
@@ -208,7 +214,7 @@ async def test_bad_requests_fail_with_a_reason_and_the_consumer_goes_on(settings
     failed = {e.data.job_id: e.data.error for e in jobs if e.type == "helix.job.failed"}
     assert "unknown model 'sdxl'" in failed["bad-model"]
     assert "width 2048 is outside" in failed["bad-size"]
-    assert "no storyboard script-nope-storyboard-s1" in failed["no-parent"]
+    assert "storyboard script-nope-storyboard-s1 is not approved" in failed["no-parent"]
     assert "good" not in failed and "twin" not in failed
     store = AssetStore(settings)
     (good,), (twin,) = store.versions("lighthouse", "scene", "scene-good"), store.versions("lighthouse", "scene", "scene-twin")

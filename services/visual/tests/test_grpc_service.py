@@ -61,28 +61,31 @@ async def test_quick_edits_get_previews_and_never_a_stale_one(stub: visual_pb2_g
     assert decode(last.png).size == (128, 128) and last.steps == 2 and last.seconds > 0 and "@sha256:" in last.model
 
 
-async def test_an_unauthenticated_stream_is_refused(stub: visual_pb2_grpc.VisualServiceStub) -> None:
-    async def one() -> AsyncIterator[visual_pb2.PreviewEdit]:
-        yield edit(1)
+async def closed_with(stub: visual_pb2_grpc.VisualServiceStub, metadata: list[tuple[str, str]] | None,
+                      *edits: visual_pb2.PreviewEdit) -> tuple[grpc.StatusCode, str]:
+    """The status a stream ends with. Edits are written before the status is awaited, and none
+    when the refusal comes from the metadata alone, so the client never writes into a call the
+    server has already closed (grpc reports that race as INTERNAL, not the server's status)."""
+    call = stub.PreviewFrames(metadata=metadata)
+    for one in edits:
+        await call.write(one)
+    if edits:
+        await call.done_writing()
+    return await call.code(), await call.details() or ""
 
-    with pytest.raises(grpc.aio.AioRpcError) as err:
-        _ = [f async for f in stub.PreviewFrames(one())]
-    assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
-    with pytest.raises(grpc.aio.AioRpcError) as err:
-        _ = [f async for f in stub.PreviewFrames(one(), metadata=[("authorization", "Bearer forged.token.here")])]
-    assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+async def test_an_unauthenticated_stream_is_refused(stub: visual_pb2_grpc.VisualServiceStub) -> None:
+    code, _ = await closed_with(stub, None)
+    assert code == grpc.StatusCode.UNAUTHENTICATED
+    code, _ = await closed_with(stub, [("authorization", "Bearer forged.token.here")])
+    assert code == grpc.StatusCode.UNAUTHENTICATED
 
 
 async def test_roles_and_productions_are_checked(stub: visual_pb2_grpc.VisualServiceStub) -> None:
-    async def one(production: str = "lighthouse") -> AsyncIterator[visual_pb2.PreviewEdit]:
-        yield edit(1, production_id=production)
-
-    with pytest.raises(grpc.aio.AioRpcError) as err:
-        _ = [f async for f in stub.PreviewFrames(one(), metadata=bearer("reviewer"))]
-    assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
-    with pytest.raises(grpc.aio.AioRpcError) as err:
-        _ = [f async for f in stub.PreviewFrames(one("other-show"), metadata=bearer("director"))]
-    assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED and "other-show" in (err.value.details() or "")
+    code, details = await closed_with(stub, bearer("reviewer"))
+    assert code == grpc.StatusCode.PERMISSION_DENIED and "director" in details
+    code, details = await closed_with(stub, bearer("director"), edit(1, production_id="other-show"))
+    assert code == grpc.StatusCode.PERMISSION_DENIED and "other-show" in details
 
 
 async def test_a_bad_edit_is_an_invalid_argument(stub: visual_pb2_grpc.VisualServiceStub) -> None:

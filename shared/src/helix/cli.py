@@ -19,6 +19,8 @@ models_app = typer.Typer(help="Language models: tiny random models for tests and
 app.add_typer(infra_app, name="infra")
 app.add_typer(events_app, name="events")
 app.add_typer(models_app, name="models")
+dlq_app = typer.Typer(help="Dead-lettered messages: list, inspect, replay after a fix.", no_args_is_help=True)
+app.add_typer(dlq_app, name="dlq")
 console = Console()
 
 Components = Annotated[
@@ -146,6 +148,77 @@ def token(
     except InvalidToken as exc:
         console.print(f"[red]{exc}[/]")
         raise typer.Exit(1) from None
+
+
+DlqFilter = Annotated[str, typer.Option(help="only this (DLQ kind, original topic suffix, consumer group or event type)")]
+
+
+@dlq_app.command("list")
+def dlq_list(kind: DlqFilter = "", topic: DlqFilter = "", group: DlqFilter = "", event_type: DlqFilter = "",
+             as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False) -> None:
+    """Every dead-lettered message: where it came from, which group failed it, and why."""
+    from helix import dlq
+    from helix.settings import load_settings
+
+    letters = dlq.select(dlq.read(load_settings()), kind=kind, topic=topic, group=group, event_type=event_type)
+    if as_json:
+        for letter in letters:
+            print(json.dumps(letter.summary()))
+        return
+    table = Table(title=f"{len(letters)} dead-lettered messages")
+    for column in ("partition:offset", "at", "from topic", "group", "kind", "event type", "reason"):
+        table.add_column(column, overflow="fold")
+    for letter in letters:
+        row = letter.summary()
+        table.add_row(row["coordinates"], row["at"][:19], row["topic"], row["group"], row["kind"], row["type"], row["reason"][:200])
+    console.print(table)
+
+
+@dlq_app.command("show")
+def dlq_show(coordinates: Annotated[str, typer.Argument(help="partition:offset, as `helix dlq list` shows it")]) -> None:
+    """One dead-lettered message: its headers and its value (JSON pretty-printed)."""
+    from helix import dlq
+    from helix.settings import load_settings
+
+    found = dlq.select(dlq.read(load_settings()), coordinates=[coordinates])
+    if not found:
+        console.print(f"[red]no dead-lettered message at {coordinates}[/]")
+        raise typer.Exit(1)
+    letter = found[0]
+    for key, value in letter.headers:
+        console.print(f"[bold]{key}[/]: {value.decode('utf-8', 'replace')}")
+    event = letter.event()
+    console.print(json.dumps(event, indent=2, ensure_ascii=False) if event is not None else letter.value.decode("utf-8", "replace"))
+
+
+@dlq_app.command("replay")
+def dlq_replay(
+    coordinates: Annotated[list[str] | None, typer.Argument(help="partition:offset of each message to replay")] = None,
+    all_matching: Annotated[bool, typer.Option("--all", help="every message matching the filters")] = False,
+    kind: DlqFilter = "", topic: DlqFilter = "", group: DlqFilter = "", event_type: DlqFilter = "",
+    dry_run: Annotated[bool, typer.Option(help="say what would be replayed, send nothing")] = False,
+) -> None:
+    """Send messages back to the topic they came from, exactly as they were (after a fix)."""
+    from helix import dlq
+    from helix.settings import load_settings
+
+    if not coordinates and not all_matching:
+        raise typer.BadParameter("name messages by partition:offset, or pass --all (with filters)")
+    settings = load_settings()
+    letters = dlq.select(dlq.read(settings), coordinates=coordinates or [], kind=kind, topic=topic, group=group, event_type=event_type)
+    missing = sorted(set(coordinates or []) - {d.coordinates for d in letters})
+    if missing:
+        console.print(f"[red]no dead-lettered message at {', '.join(missing)}[/]")
+        raise typer.Exit(1)
+    for letter in letters:
+        console.print(f"{'would replay' if dry_run else 'replaying'} {letter.coordinates} → {letter.dlq('topic')} ({letter.dlq('kind')})")
+    if not dry_run:
+        try:
+            sent = dlq.replay(settings, letters)
+        except RuntimeError as exc:
+            console.print(f"[red]{exc}[/]")
+            raise typer.Exit(1) from None
+        console.print(f"[green]✓[/] {len(sent)} replayed")
 
 
 @app.command()

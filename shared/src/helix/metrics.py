@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram, start_http_server
+from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 EVENTS_CONSUMED = Counter(
     "helix_events_consumed_total",
@@ -21,3 +21,6 @@ EVENTS_PUBLISHED = Counter("helix_events_published_total", "Events published", [
 def serve_metrics(port: int, addr: str = "0.0.0.0") -> None:
     """Expose /metrics on `port` (Kubernetes scrapes it; the pod port is not public)."""
     start_http_server(port, addr=addr)
+BROKER_REACHABLE = Gauge("helix_kafka_broker_reachable", "1 while this process reaches the Kafka broker, 0 while it does not")
+BROKER_ERRORS_SUPPRESSED = Counter("helix_kafka_client_errors_suppressed_total",
+                                   "Repeated Kafka client connection errors folded into one 'broker unreachable' line")

@@ -66,6 +66,12 @@ class HelixSettings(BaseSettings):
     retry_attempts: int = Field(5, ge=1)
     retry_backoff_initial_s: float = Field(0.2, gt=0)
     retry_backoff_max_s: float = Field(5.0, gt=0)
+    # Processed-event ids are kept longer than Kafka keeps the events (topic retention, 7 days
+    # by default), then pruned on this schedule: Kafka cannot redeliver what it has dropped.
+    dedupe_keep_s: float = Field(8 * 24 * 3600.0, ge=60)
+    dedupe_prune_every_s: float = Field(3600.0, ge=1)
+    # How often each process checks it reaches the broker (metric, /readyz, one log line each way).
+    broker_probe_every_s: float = Field(5.0, gt=0, le=300)
     # How long a generation job waits for the asset store to come back before its job retries.
     store_outage_s: float = Field(120.0, ge=0)
 

@@ -244,6 +244,7 @@ class Script(BaseModel):
     title: str
     title_author: Author = "ai"
     locale: str = "en"
+    target_locales: list[str] = Field(default_factory=list)  # the markets it is localized for once approved
     acts: list[Act] = Field(default_factory=list)
     characters: list[Character]
     places: list[Place]

@@ -13,6 +13,7 @@ from fastapi_offline import FastAPIOffline
 from starlette.routing import BaseRoute
 
 from helix_gateway import __version__
+from helix_gateway.limits import BodySizeLimit
 from helix_gateway.observability import ObservabilityMiddleware
 from helix_gateway.problems import Problem, install_problem_handlers
 from helix_gateway.query import reject_unknown_query
@@ -82,6 +83,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         generate_unique_id_function=lambda route: route.name,  # operation ids = endpoint names
     )
     install_problem_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(ObservabilityMiddleware)
     for module in (health, productions, generation, jobs, assets, reports, reviews, consents, audit, events, console):
         app.include_router(module.router)

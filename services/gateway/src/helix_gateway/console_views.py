@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field
 from helix.events import AssetKind
 from helix_gateway.credits import AssetAttribution
 
-View = Literal["image", "texture", "text", "subtitles", "audio", "binary"]
+View = Literal["image", "texture", "text", "subtitles", "audio", "video", "binary"]
 HUMAN_MARK = "✎ "  # lines a person wrote or changed
 
 
@@ -55,6 +55,7 @@ class ConsoleItem(BaseModel):
     diff: str | None = Field(None, description="Unified diff against the previous version's text")
     cues: list[Cue] | None = None
     timing: dict[str, Any] | None = None
+    subtitles_url: str | None = Field(None, description="A video's WebVTT subtitles, for the player's text track")
     sheet: list[SheetFrame] = Field(default_factory=list, description="A frame's storyboard scene: every frame, each its own decision")
     attribution: AssetAttribution | None = None
     lineage: dict[str, Any] = Field(default_factory=dict)
@@ -68,6 +69,8 @@ def view_of(kind: str, media_type: str) -> View:
         return "image"
     if media_type.startswith("audio/"):
         return "audio"
+    if media_type.startswith("video/"):
+        return "video"
     if kind == AssetKind.SUBTITLES and not media_type.endswith("json"):
         return "subtitles"
     if media_type.endswith("json") or media_type.startswith("text/"):

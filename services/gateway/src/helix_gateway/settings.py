@@ -18,6 +18,8 @@ class GatewaySettings(HelixSettings):
     # Live event stream: events buffered per subscriber before a slow one is dropped.
     sse_queue_size: int = Field(256, ge=1, le=100_000)
     sse_ping_seconds: float = Field(15.0, gt=0)
+    # Request bodies above this are refused (413) before they are read.
+    max_body_bytes: int = Field(2 * 1024 * 1024, ge=1024)
 
 
 def load_gateway_settings(**overrides: object) -> GatewaySettings:

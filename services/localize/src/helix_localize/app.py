@@ -1,15 +1,14 @@
 """The localize service process, wiring only: settings → translation and speech engines,
-the generator kit's service shell → request handlers (`requests.py`). Review decisions are
-recorded (approvals) so that only approved scripts are localized."""
+the generator kit's service shell → request handlers (`requests.py`) and reactions to
+review decisions (`reactions.py`). Decisions are recorded (approvals) so that only approved
+scripts are localized and only approved frames and tracks are cut into an animatic."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from helix.events import CloudEvent, Topic
+from helix.events import Topic
 from helix.generation.service import GeneratorService
 from helix.settings import helix_home
-from helix_localize import requests
+from helix_localize import reactions, requests
 from helix_localize.settings import LocalizeSettings
 
 SERVICE = "localize"
@@ -30,6 +29,7 @@ def ensure_models(settings: LocalizeSettings) -> None:
 
 class LocalizeApp(GeneratorService):
     def __init__(self, settings: LocalizeSettings) -> None:
+        from helix_localize.animatic import Editor
         from helix_localize.localize import Localizer
         from helix_localize.translation import Translator
         from helix_localize.voice import Speaker
@@ -41,11 +41,11 @@ class LocalizeApp(GeneratorService):
                                      max_batch=settings.localize_max_batch, max_queue=settings.localize_max_queue)
         self.speaker = Speaker(device=settings.localize_device, max_batch=settings.localize_max_batch, max_queue=settings.localize_max_queue)
         self.localizer = Localizer(self.store, self.approvals, self.translator, self.speaker, settings)
-        self.requests = requests.LocalizeRequests(self.kit, self.localizer)
-        self.listen(Topic.LOCALIZE_REQUESTS, self.requests.handle, requests.HANDLED, decisions=self.on_decision, decided=())
-
-    async def on_decision(self, event: CloudEvent[Any]) -> None:
-        """Decisions are only recorded here (approvals): localization is asked for, not set off."""
+        self.editor = Editor(self.store, self.approvals)
+        self.requests = requests.LocalizeRequests(self.kit, self.localizer, self.editor)
+        self.reactions = reactions.LocalizeReactions(self.kit, self.localizer, self.editor, self.approvals)
+        self.listen(Topic.LOCALIZE_REQUESTS, self.requests.handle, requests.HANDLED,
+                    decisions=self.reactions.on_decision, decided=reactions.HANDLED)
 
     async def start(self) -> None:
         await self.speaker.start()

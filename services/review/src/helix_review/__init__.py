@@ -1,1 +1,1 @@
-"""Review service: human-in-the-loop review of every generated asset. Built in issue 3."""
+"""Review service: human-in-the-loop review of every generated asset."""

@@ -41,7 +41,7 @@ class VisualApp(GeneratorService):
         speedups = {name: apply_speedups(loaded, settings) for name, loaded in pipelines.items()}
         self.engine = ImageEngine(pipelines, max_batch=settings.visual_max_batch, max_queue=settings.visual_max_queue,
                                   batch_wait_s=settings.visual_batch_wait_s)
-        self.renderer = Renderer(self.engine, self.store, settings, speedups)
+        self.renderer = Renderer(self.engine, self.store, settings, speedups, self.approvals)
         self.requests = requests.VisualRequests(self.kit, self.renderer)
         self.reactions = reactions.VisualReactions(self.kit, self.renderer)
         self.listen(Topic.VISUAL_REQUESTS, self.requests.handle, requests.HANDLED,

@@ -22,7 +22,7 @@ async def render_frames(renderer: Renderer, job: Job) -> list[str]:
     base_seed: int | str = req.seed if req.seed is not None else req.production_id
     frames: list[tuple[str, str, int, dict[str, Any]]] = []  # (item, prompt, seed, inputs)
     if req.storyboard_asset_id:
-        shots = await renderer.storyboard_shots(req.production_id, req.storyboard_asset_id)
+        board_version, shots = await renderer.storyboard_shots(req.production_id, req.storyboard_asset_id)
         if req.shot_id:
             shots = [s for s in shots if s.get("shot_id") == req.shot_id]
             if not shots:
@@ -31,7 +31,8 @@ async def render_frames(renderer: Renderer, job: Job) -> list[str]:
             raise ValueError(f"storyboard {req.storyboard_asset_id} has no shots")
         for shot in shots:
             text = prompts.shot_prompt(shot, extra=req.prompt, style=req.style)
-            frames.append((shot["shot_id"], text, prompts.shot_seed(base_seed, shot), {"prompt": text, "shot": shot}))
+            frames.append((shot["shot_id"], text, prompts.shot_seed(base_seed, shot),
+                           {"prompt": text, "shot": shot, "storyboard_version": board_version}))
     else:
         text = prompts.with_style(req.prompt, req.style)
         seed = req.seed if req.seed is not None else prompts.stable_seed(req.production_id, req.job_id)

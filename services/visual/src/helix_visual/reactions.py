@@ -1,6 +1,9 @@
-"""What the visual service does when review decides about one of its images (choreography).
+"""What the visual service does when review decides (choreography).
 
-A revision request on a frame, scene plate or texture re-renders it image-to-image from the
+An approved storyboard (the writer's, one per scene) gets its frames: one per shot, drawn
+from the approved version, in a job whose id comes from the decision.
+
+A revision request on one of its own images: a revision request on a frame, scene plate or texture re-renders it image-to-image from the
 version the reviewer saw, with the reviewer's notes added to its prompt, the same model,
 size, seed and tiling: a new version of the same asset whose parent is the old one. When
 the reviewer marked regions, only those change: the re-render is pasted into the version
@@ -18,13 +21,14 @@ from helix.events import (
     CloudEvent,
     FrameRequested,
     ImageRequest,
+    ReviewApproved,
     ReviewRevisionRequested,
     SceneRequested,
     TextureRequested,
     new_event,
 )
 from helix.generation import GeneratorKit, Job, derived_event_id
-from helix.generation.ids import ImageAssetId, ImageFamily
+from helix.generation.ids import ImageAssetId, ImageFamily, ScriptAssetId, ScriptPart
 from helix_visual import prompts
 from helix_visual.engine import ImageSpec
 from helix_visual.images import decode, paste_regions
@@ -33,7 +37,7 @@ from helix_visual.tiling import seam_check
 
 log = structlog.get_logger("helix.visual")
 SOURCE = "/helix/visual"
-HANDLED = (ReviewRevisionRequested,)
+HANDLED = (ReviewApproved, ReviewRevisionRequested)
 REQUEST_OF: dict[ImageFamily, type[ImageRequest]] = {
     ImageFamily.FRAME: FrameRequested,
     ImageFamily.SCENE: SceneRequested,
@@ -48,10 +52,29 @@ class VisualReactions:
 
     async def on_decision(self, event: CloudEvent[Any]) -> None:
         decision = event.data
+        if isinstance(decision, ReviewApproved):
+            board = ScriptAssetId.parse(decision.asset_id)
+            if board is not None and board.part is ScriptPart.STORYBOARD:
+                await self.frames_for_approved_storyboard(event)
+            return
         asset = ImageAssetId.parse(decision.asset_id)
         if asset is None or not isinstance(decision, ReviewRevisionRequested):
             return  # not an image of ours, or nothing to do
         await self.revise(event, asset)
+
+    async def frames_for_approved_storyboard(self, event: CloudEvent[Any]) -> None:
+        decision: ReviewApproved = event.data
+        request = FrameRequested(production_id=decision.production_id, job_id=f"fr-{decision.decision_id}"[:128],
+                                 requested_by=decision.reviewer, prompt="storyboard frame", storyboard_asset_id=decision.asset_id,
+                                 width=self.renderer.settings.visual_frame_width, height=self.renderer.settings.visual_frame_height,
+                                 steps=self.renderer.settings.visual_frame_steps)
+        log.info("visual.storyboard_approved", asset_id=decision.asset_id, version=decision.asset_version, job_id=request.job_id)
+        await self.kit.run(new_event(request, source=SOURCE, event_id=derived_event_id("reaction", event.id)), self.draw_frames)
+
+    async def draw_frames(self, job: Job) -> list[str]:
+        from helix_visual.frames import render_frames
+
+        return await render_frames(self.renderer, job)
 
     async def revise(self, event: CloudEvent[Any], asset: ImageAssetId) -> None:
         decision: ReviewRevisionRequested = event.data

@@ -18,6 +18,7 @@ from helix.assets import AssetNotFound, AssetStore, StoredAsset
 from helix.events import AssetKind
 from helix.events.data import AssetCost
 from helix.generation import GeneratedAsset, Job
+from helix.generation.approvals import Approvals
 from helix.generation.ids import ImageAssetId
 from helix.models.diffusion import LoadedPipeline
 from helix_visual.engine import BATCH, ImageEngine, ImageSpec
@@ -35,9 +36,11 @@ class StoredImage:
 
 
 class Renderer:
-    def __init__(self, engine: ImageEngine, store: AssetStore, settings: VisualSettings, optimisations: dict[str, list[str]]) -> None:
+    def __init__(self, engine: ImageEngine, store: AssetStore, settings: VisualSettings, optimisations: dict[str, list[str]],
+                 approvals: Approvals | None = None) -> None:
         self.engine = engine
         self.store = store
+        self.approvals = approvals
         self.settings = settings
         self.optimisations = optimisations  # model name -> settings applied to it
 
@@ -136,18 +139,27 @@ class Renderer:
             raise ValueError(f"asset {asset_id} is not an image ({found.stored.media_type})")
         return found
 
-    async def storyboard_shots(self, production_id: str, asset_id: str) -> list[dict[str, Any]]:
+    async def storyboard_shots(self, production_id: str, asset_id: str) -> tuple[int, list[dict[str, Any]]]:
+        """The shots of the storyboard version a person approved, and that version: frames are
+        never drawn from a storyboard nobody approved."""
+        if self.approvals is None:
+            raise ValueError("this renderer has no record of review decisions, so it cannot draw a storyboard")
+        version = await self.approvals.approved_version(production_id, asset_id)
+        if version is None:
+            raise ValueError(f"storyboard {asset_id} is not approved: frames are drawn only from a storyboard a person approved")
+
         def read() -> list[dict[str, Any]] | None:
             try:
                 versions = self.store.versions(production_id, AssetKind.STORYBOARD, asset_id)
             except AssetNotFound:
                 return None
-            if not versions:
+            chosen = next((v for v in versions if v.key.version == version), None)
+            if chosen is None:
                 return None
-            body = json.loads(self.store.get(versions[-1].key))
+            body = json.loads(self.store.get(chosen.key))
             return list(body.get("content", {}).get("shots", []))
 
         shots = await asyncio.to_thread(read)
         if shots is None:
-            raise ValueError(f"no storyboard {asset_id} in production {production_id}")
-        return shots
+            raise ValueError(f"no version {version} of storyboard {asset_id} in production {production_id}")
+        return version, shots

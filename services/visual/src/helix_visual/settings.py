@@ -29,6 +29,10 @@ class VisualSettings(HelixSettings):
     visual_preview_side: int = Field(256, ge=32, le=1024)  # the review console's preview image
     visual_progress_every_s: float = Field(0.5, ge=0)  # step progress at most this often per job
     visual_revision_strength: float = Field(0.5, gt=0, le=1)  # how far a revision may move from its parent image
+    # Frames drawn when a storyboard is approved (choreography): size and steps.
+    visual_frame_width: int = Field(512, ge=64, le=4096, multiple_of=8)
+    visual_frame_height: int = Field(288, ge=64, le=4096, multiple_of=8)
+    visual_frame_steps: int = Field(4, ge=1, le=200)
     # GPU settings, each measured (bench/visual_throughput.py) and kept only where it helps.
     visual_channels_last: bool = False
     visual_fuse_qkv: bool = False

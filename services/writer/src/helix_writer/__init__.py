@@ -1,1 +1,1 @@
-"""Writer service: scripts, dialogue and storyboard beats (transformers). Built in issue 4."""
+"""Writer service: scripts, dialogue and storyboard beats (transformers)."""

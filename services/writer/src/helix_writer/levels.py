@@ -91,6 +91,7 @@ class Draft:
     logline: str
     style: str = ""
     locale: str = "en"
+    target_locales: list[str] = field(default_factory=list)
     title: str = ""
     title_author: str = "ai"
     acts: list[Act] = field(default_factory=list)
@@ -103,7 +104,7 @@ class Draft:
 
     def script(self) -> Script:
         return Script(production_id=self.production_id, logline=self.logline, title=self.title, title_author=self.title_author,  # type: ignore[arg-type]
-                      locale=self.locale, acts=self.acts, characters=self.characters, places=list(self.places.values()),
+                      locale=self.locale, target_locales=self.target_locales, acts=self.acts, characters=self.characters, places=list(self.places.values()),
                       scenes=self.scenes, stale=self.stale)
 
     def part(self, name: str) -> ScriptAssetId:
@@ -554,7 +555,7 @@ def draft_from_store(store: AssetStore, production_id: str, script_id: str) -> D
     if not versions:
         return None
     script = Script.model_validate(json.loads(store.get(versions[-1].key))["content"])
-    draft = Draft(production_id, script_id, script.logline, locale=script.locale, title=script.title, title_author=script.title_author,
+    draft = Draft(production_id, script_id, script.logline, locale=script.locale, target_locales=script.target_locales, title=script.title, title_author=script.title_author,
                   acts=script.acts, characters=script.characters, scenes=script.scenes, places={p.name: p for p in script.places},
                   stale=script.stale)
     for part in (ScriptPart.TITLE, ScriptPart.CHARACTERS, ScriptPart.SCENES, ScriptPart.PLACES, ScriptPart.SCRIPT, ScriptPart.FOUNTAIN):

@@ -56,7 +56,7 @@ class WriterRequests:
             await self.writer.write(job, req, draft, from_level=req.from_level)
             return None
         draft = Draft(req.production_id, script_id_for(req.job_id), req.logline, req.style or "", req.locale,
-                      examples=self.examples(req.prefix_set))
+                      target_locales=[str(t) for t in req.target_locales], examples=self.examples(req.prefix_set))
         await self.writer.write(job, req, draft, from_level=Level.TITLE)
         return None
 

@@ -20,11 +20,12 @@ Delivery rules (DESIGN.md, "Reliability rules"):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -38,6 +39,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 
 from helix.bus.admin import ensure_topics
 from helix.bus.dedupe import ProcessedEvents
+from helix.bus.health import BROKER, fold_client_noise
 from helix.events.data import EventData
 from helix.events.envelope import CONTENT_TYPE, CloudEvent, DecodeError, decode, encode, new_event
 from helix.events.topics import TOPIC_DESCRIPTIONS, Topic
@@ -99,6 +101,8 @@ class HelixBus:
         self.source = source
         self.processed = processed or ProcessedEvents(settings.effective_database_url())
         self.tracer = trace.get_tracer("helix.bus", tracer_provider=tracer_provider)
+        self._chores: list[asyncio.Task[None]] = []
+        fold_client_noise()  # the clients' "connection refused" storms become two lines (helix.bus.health)
         config = {k: v for k, v in settings.kafka_client_config().items() if k != "bootstrap.servers"}
         self.broker = KafkaBroker(
             settings.kafka_bootstrap,
@@ -118,9 +122,30 @@ class HelixBus:
     async def start(self) -> None:
         await asyncio.to_thread(ensure_topics, self.settings)
         await self.broker.start()
+        self._chores = [asyncio.create_task(self._prune_processed(), name="helix-dedupe-pruner"),
+                        asyncio.create_task(BROKER.probe_forever(self.settings.kafka_client_config(), self.settings.broker_probe_every_s),
+                                            name="helix-broker-probe")]
 
     async def stop(self) -> None:
+        chores, self._chores = self._chores, []
+        for task in chores:
+            task.cancel()
+        for task in chores:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await self.broker.stop()
+
+    async def _prune_processed(self) -> None:
+        """Drop processed-event ids older than `dedupe_keep_s`, every `dedupe_prune_every_s`."""
+        while True:
+            try:
+                cutoff = datetime.now(UTC) - timedelta(seconds=self.settings.dedupe_keep_s)
+                pruned = await asyncio.to_thread(self.processed.prune, cutoff)
+                if pruned:
+                    log.info("bus.dedupe_pruned", ids=pruned, older_than=cutoff.isoformat())
+            except Exception as exc:  # the database is away: try again next round
+                log.warning("bus.dedupe_prune_failed", error=f"{type(exc).__name__}: {exc}"[:300])
+            await asyncio.sleep(self.settings.dedupe_prune_every_s)
 
     async def __aenter__(self) -> HelixBus:
         await self.start()

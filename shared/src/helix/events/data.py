@@ -39,6 +39,7 @@ __all__ = [
     "TextureRequested",
     "Deliverable",
     "LocalizeRequested",
+    "AnimaticRequested",
     "AssetGenerated",
     "ReviewDecision",
     "ReviewApproved",
@@ -85,6 +86,7 @@ class AssetKind(StrEnum):
     TEXTURE = "texture"
     SUBTITLES = "subtitles"
     VOICEOVER = "voiceover"
+    ANIMATIC = "animatic"
 
 
 class Authorship(StrEnum):
@@ -316,6 +318,23 @@ class LocalizeRequested(GenerationRequest):
 
     def subtitle_formats(self) -> list[str]:
         return list(dict.fromkeys(self.formats or [self.subtitle_format]))
+
+
+class AnimaticRequested(GenerationRequest):
+    """An animatic for one locale of a localization: the approved storyboard frames of its
+    script, each held for its shot's share of the scene on the localization's timeline, with
+    that locale's approved dubbed track and subtitles (and the source voice-over as a second
+    audio track where Helix synthesized it). Sent by the localize service itself once
+    everything it needs is approved; a studio may ask again (e.g. at another size)."""
+
+    event_type: ClassVar[str] = "helix.localize.animatic.requested"
+    topic: ClassVar[Topic] = Topic.LOCALIZE_REQUESTS
+
+    localization_job_id: Id = Field(description="The localization job whose timeline and tracks the animatic follows")
+    locale: Locale = Field(description="The target locale: its dubbed track and subtitles")
+    width: int = Field(640, ge=64, le=3840, multiple_of=8)
+    height: int = Field(360, ge=64, le=2160, multiple_of=8)
+    frame_rate: float = Field(24.0, gt=0, le=120)
 
 
 # --- assets ----------------------------------------------------------------------------

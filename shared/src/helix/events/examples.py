@@ -36,6 +36,7 @@ EXAMPLES: dict[type[EventData], dict[str, Any]] = {
     d.SceneRequested: dict(_IMAGE),
     d.TextureRequested: {**_IMAGE, "prompt": "weathered white paint on stone", "width": 256, "height": 256},
     d.LocalizeRequested: {**_REQUEST, "source_asset_id": "script-0001", "target_locales": ["de-DE", "es-MX"], "deliverables": ["subtitles", "voiceover"]},
+    d.AnimaticRequested: {**_REQUEST, "localization_job_id": "job-0001", "locale": "de-DE"},
     d.AssetGenerated: {
         "production_id": "lighthouse",
         "asset_id": "script-0001",

@@ -18,6 +18,7 @@ EVENT_MODELS: tuple[type[EventData], ...] = (
     data.SceneRequested,
     data.TextureRequested,
     data.LocalizeRequested,
+    data.AnimaticRequested,
     data.AssetGenerated,
     data.ReviewApproved,
     data.ReviewRejected,

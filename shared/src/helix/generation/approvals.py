@@ -65,9 +65,20 @@ class Approvals:
                                                   Outcome.status == "approved").order_by(Outcome.version.desc()).limit(1)
             return s.scalars(query).first()
 
+    def _approved_in(self, production_id: str, prefix: str) -> list[tuple[str, int, datetime]]:
+        with Session(self.engine) as s:
+            query = select(Outcome.asset_id, Outcome.version, Outcome.decided_at).where(
+                Outcome.production_id == production_id, Outcome.status == "approved", Outcome.asset_id.startswith(prefix, autoescape=True))
+            return [(a, v, d) for a, v, d in s.execute(query)]
+
     async def record(self, decision: ReviewDecision) -> None:
         await asyncio.to_thread(self._record, decision)
 
     async def approved_version(self, production_id: str, asset_id: str) -> int | None:
         """The newest version of the asset a person approved (and did not later reject); None: none."""
         return await asyncio.to_thread(self._approved_version, production_id, asset_id)
+
+    async def approved_in(self, production_id: str, prefix: str = "") -> list[tuple[str, int, datetime]]:
+        """(asset id, version, decided at) of every approved version in a production whose id
+        starts with `prefix` (e.g. every approved frame: `frame-`)."""
+        return await asyncio.to_thread(self._approved_in, production_id, prefix)

@@ -220,11 +220,14 @@ class LocalePart(StrEnum):
     VOICEOVER_FLAC = "voiceover-flac"
     VOICEOVER_TIMING = "voiceover-timing"
     TIMELINE = "timeline"
+    ANIMATIC = "animatic"
 
     @property
     def kind(self) -> AssetKind:
         if self is LocalePart.TRANSLATION:
             return AssetKind.SCRIPT
+        if self is LocalePart.ANIMATIC:
+            return AssetKind.ANIMATIC
         if self.value.startswith("subtitles"):
             return AssetKind.SUBTITLES
         return AssetKind.VOICEOVER

@@ -265,8 +265,9 @@ class GeneratorKit:
 
 
 def _composite(asset: GeneratedAsset) -> bool:
-    """Revisions of an earlier version, and dubbed tracks made of many lines: composed with a model."""
-    return asset.revises_version is not None or asset.kind is AssetKind.VOICEOVER
+    """Revisions of an earlier version, dubbed tracks made of many lines, animatics cut from
+    generated frames and tracks: composed with (or of) generated media."""
+    return asset.revises_version is not None or asset.kind in (AssetKind.VOICEOVER, AssetKind.ANIMATIC)
 
 
 def _version_by_job(store: AssetStore, production_id: str, kind: AssetKind, asset_id: str,

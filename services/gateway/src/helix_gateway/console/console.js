@@ -171,8 +171,8 @@ function load(itemId) {
   if (!state.cache.has(itemId)) {
     const promise = (async () => {
       const item = await api(`/console/items/${itemId}`);
-      const urls = [item.content_url, item.previous_url, ...item.sheet.map((f) => f.content_url)].filter(Boolean);
-      const needsBytes = ["image", "texture", "audio"].includes(item.view);
+      const urls = [item.content_url, item.previous_url, item.subtitles_url, ...item.sheet.map((f) => f.content_url)].filter(Boolean);
+      const needsBytes = ["image", "texture", "audio", "video"].includes(item.view);
       const blobs = {};
       if (needsBytes) {
         await Promise.all(urls.map(async (url) => { blobs[url] = URL.createObjectURL(await api(url)); }));
@@ -334,6 +334,24 @@ function renderContent(current, content = $("content")) {
     if (current.timing) {
       parts.push(el("h3", { text: "Timing report" }), el("pre", { class: "text", text: JSON.stringify(current.timing, null, 1) }));
     }
+  } else if (current.view === "video") {
+    const video = el("video", { controls: "", src, "aria-label": "The animatic", width: "640" });
+    if (current.subtitles_url && current.blobs[current.subtitles_url]) {
+      video.append(el("track", { kind: "subtitles", src: current.blobs[current.subtitles_url], default: "", label: "Subtitles" }));
+    }
+    parts.push(video);
+    const cuts = (current.lineage.inputs || {}).cuts || [];
+    if (cuts.length) {
+      const table = el("table", {}, el("caption", { text: "Shots" }),
+        el("thead", {}, el("tr", {}, ...["Scene", "Shot", "Start", "End", "Frame"].map((h) => el("th", { scope: "col", text: h })))));
+      const body = el("tbody");
+      for (const c of cuts) {
+        body.append(el("tr", {}, el("td", { text: c.scene_id }), el("td", { text: c.shot_id }), el("td", { class: "num", text: c.start.toFixed(2) }),
+          el("td", { class: "num", text: c.end.toFixed(2) }), el("td", { text: c.frame })));
+      }
+      table.append(body);
+      parts.push(table);
+    }
   } else {
     parts.push(el("p", { text: "This kind of file has no preview; download it from the API." }));
   }
@@ -355,7 +373,7 @@ function renderPanel(current) {
   const provenance = el("ul");
   for (const p of current.provenance) provenance.append(el("li", { class: p.open ? `sev-${p.severity}` : "closed", text: `${p.check}: ${p.message}` }));
   if (!current.provenance.length) {
-    const signable = current.view === "image" || current.view === "texture" || current.view === "audio";
+    const signable = ["image", "texture", "audio", "video"].includes(current.view);
     provenance.append(el("li", { text: signable ? "Content Credentials verified against the trust anchor" : "not a signed media type" }));
   }
   panel.push(provenance);
@@ -684,7 +702,7 @@ function onKey(event) {
   else if (key === "]") { handled(); moveWipe(10); }
   else if (key === "w") { handled(); moveWipe(state.wipe >= 50 ? -50 : 50); }
   else if (key === "d") { handled(); toggleDiff(); }
-  else if (key === "p") { const audio = document.querySelector("#content audio"); if (audio) { handled(); audio.paused ? audio.play() : audio.pause(); } }
+  else if (key === "p") { const audio = document.querySelector("#content audio, #content video"); if (audio) { handled(); audio.paused ? audio.play() : audio.pause(); } }
   else if (/^[1-9]$/.test(key) && state.current && state.current.sheet.length > 1) {
     const frame = state.current.sheet[Number(key) - 1];
     const target = frame && state.queue.find((i) => i.asset.asset_id === frame.asset_id);

@@ -20,6 +20,7 @@ from helix_gateway.problems import ProblemError, problem_responses
 from helix_gateway.readmodel.tables import Asset
 from helix_gateway.security import ANY_ROLE, ensure_sees_production, require
 from helix_gateway.state import Gateway, GatewayState
+from helix_gateway.tree import AssetTree, build_tree
 
 log = structlog.get_logger("helix.gateway")
 
@@ -94,6 +95,16 @@ async def list_assets(
     page = rows[:limit]
     next_cursor = encode_cursor(page[-1].created_at, page[-1].asset_id, page[-1].version) if len(rows) > limit else None
     return Page[AssetView](items=[AssetView.model_validate(a) for a in page], next_cursor=next_cursor)
+
+
+@router.get("/productions/{production_id}/tree", summary="Every asset of a production under the assets it was made from, with statuses")
+async def production_tree(
+    production_id: Annotated[ApiId, Path(description="Production id")],
+    gw: Gateway,
+    principal: Annotated[Principal, Depends(require(*ANY_ROLE))],
+) -> AssetTree:
+    ensure_sees_production(principal, production_id)
+    return build_tree(production_id, [asset for asset, _job in await gw.read_model.production_assets(production_id)])
 
 
 @router.get("/assets/{asset_id}", summary="An asset version with its lineage", responses=problem_responses(404))

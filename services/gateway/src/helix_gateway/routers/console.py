@@ -108,9 +108,20 @@ async def console_item(item_id: Annotated[ApiId, Path(description="Review item i
             composed.text = f"(the subtitle file could not be parsed: {exc})\n\n" + body.decode("utf-8", errors="replace")
     elif view == "audio":
         composed.timing = (data.get("parameters") or {}).get("timing")
+    elif view == "video":
+        composed.subtitles_url = _vtt_url((data.get("inputs") or {}).get("subtitles"))
     if ref.kind == "frame":
         composed.sheet = await _sheet(gw, ref.production_id, data, ref.asset_id)
     return composed
+
+
+def _vtt_url(source: str | None) -> str | None:
+    """`loc-…-subtitles-vtt-…@v2` (an animatic's subtitles input) -> its content URL; SRT: none
+    (browsers play WebVTT text tracks only)."""
+    if not source or "@v" not in source or "-subtitles-vtt-" not in source:
+        return None
+    asset_id, version = source.rsplit("@v", 1)
+    return content_url(asset_id, int(version)) if version.isdigit() else None
 
 
 def review_severity(value: int) -> str:

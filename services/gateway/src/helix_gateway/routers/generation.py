@@ -22,6 +22,7 @@ from pydantic.fields import FieldInfo
 from helix.auth import Principal, Role
 from helix.events import (
     Actor,
+    AnimaticRequested,
     CandidateApplied,
     DialogueEdited,
     DialogueRewriteRequested,
@@ -57,6 +58,7 @@ REQUESTS: dict[str, type[GenerationRequest]] = {
     "scene": SceneRequested,
     "texture": TextureRequested,
     "localization": LocalizeRequested,
+    "animatic": AnimaticRequested,
 }
 _FILLED_IN = {"production_id", "job_id", "requested_by"}
 # Script requests may leave out what the production already says.

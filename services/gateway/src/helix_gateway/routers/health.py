@@ -9,6 +9,7 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
+from helix.bus.health import BROKER
 from helix_gateway.problems import ProblemError, problem_responses
 from helix_gateway.state import Gateway
 
@@ -29,7 +30,7 @@ async def healthz() -> Liveness:
     return Liveness()
 
 
-@router.get("/readyz", summary="Readiness: the read model's database answers and the bus is connected", responses=problem_responses(503))
+@router.get("/readyz", summary="Readiness: the read model's database answers, the bus is connected and the broker reachable", responses=problem_responses(503))
 async def readyz(gw: Gateway) -> Readiness:
     checks: dict[str, str] = {}
     try:
@@ -38,6 +39,8 @@ async def readyz(gw: Gateway) -> Readiness:
     except Exception as exc:
         checks["database"] = f"failed: {type(exc).__name__}"
     checks["bus"] = "ok" if gw.bus_ready.is_set() else "connecting"
+    if BROKER.reachable is False:  # the probe, or the clients' own errors, say the broker is away
+        checks["broker"] = BROKER.describe()
     failing = {k: v for k, v in checks.items() if v != "ok"}
     if failing:
         raise ProblemError(503, "not ready: " + ", ".join(f"{k} {v}" for k, v in failing.items()))

@@ -15,6 +15,7 @@ REQUIRED_SCOPE = {
     AssetKind.SCENE: "likeness",
     AssetKind.TEXTURE: "likeness",
     AssetKind.VOICEOVER: "voice",
+    AssetKind.ANIMATIC: "likeness",  # its frames and tracks were each checked for their own scope too
 }
 SCOPES = ("name", "likeness", "voice")
 

@@ -1,0 +1,49 @@
+"""A limit on request bodies, enforced before anything reads them.
+
+A declared `Content-Length` over the limit is refused at once (413, a problem document),
+without reading the body; a chunked body is counted as it streams and refused the moment
+it passes the limit. Either way the gateway never holds more than the limit in memory.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+
+from helix_gateway.problems import problem_response
+
+
+class BodySizeLimit:
+    def __init__(self, app: Any, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    @property
+    def detail(self) -> str:
+        return f"request bodies are limited to {self.max_bytes:,} bytes"
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            response = problem_response(Request(scope, receive), 413, detail=self.detail, headers={"Connection": "close"})
+            await response(scope, receive, send)
+            return
+        seen = 0
+
+        async def counted() -> dict[str, Any]:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    # An HTTPException, so that body parsers re-raise it (FastAPI turns any other
+                    # error while reading into a 400) and the app's problem handler answers 413.
+                    raise HTTPException(413, detail=self.detail, headers={"Connection": "close"})
+            return message
+
+        await self.app(scope, counted, send)

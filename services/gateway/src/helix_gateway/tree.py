@@ -1,0 +1,61 @@
+"""A production's asset tree: every asset (its newest version) under the assets it was made
+from, with its review status, from the read model. An asset with several parents (an
+animatic: every frame and track it uses) appears under its first parent known to the
+production and lists the others; assets whose parents are outside the production (or none)
+are roots. What a producer reads to see where the production stands."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from helix_gateway.readmodel.tables import Asset
+
+
+class TreeNode(BaseModel):
+    asset_id: str
+    version: int
+    kind: str
+    media_type: str | None = None
+    review_status: str
+    job_id: str | None = None
+    versions: int = Field(description="How many versions the asset has")
+    also_from: list[str] = Field(default_factory=list, description="Further parents, beyond the one this node sits under")
+    children: list[TreeNode] = Field(default_factory=list)
+
+
+class AssetTree(BaseModel):
+    production_id: str
+    assets: int
+    by_status: dict[str, int] = Field(description="Assets (newest versions) per review status")
+    roots: list[TreeNode]
+
+
+def build_tree(production_id: str, rows: Iterable[Asset]) -> AssetTree:
+    newest: dict[str, Asset] = {}
+    counts: Counter[str] = Counter()
+    for row in rows:
+        if row.event is None:
+            continue  # a decision whose asset event has not arrived yet
+        counts[row.asset_id] += 1
+        if row.asset_id not in newest or newest[row.asset_id].version < row.version:
+            newest[row.asset_id] = row
+    nodes = {a: TreeNode(asset_id=a, version=r.version, kind=r.kind, media_type=r.media_type, review_status=r.review_status, job_id=r.job_id,
+                         versions=counts[a]) for a, r in newest.items()}
+    roots: list[TreeNode] = []
+    for asset_id, row in sorted(newest.items(), key=lambda item: (item[1].created_at, item[0])):
+        known = [p for p in _parents(row.event) if p in nodes and p != asset_id]
+        if known:
+            nodes[known[0]].children.append(nodes[asset_id])
+            nodes[asset_id].also_from = known[1:]
+        else:
+            roots.append(nodes[asset_id])
+    return AssetTree(production_id=production_id, assets=len(nodes), by_status=dict(Counter(r.review_status for r in newest.values())),
+                     roots=roots)
+
+
+def _parents(event: dict[str, Any] | None) -> list[str]:
+    return list(((event or {}).get("data") or {}).get("parent_asset_ids") or [])
