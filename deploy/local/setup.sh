@@ -29,6 +29,9 @@ ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need pg_config && [ -x 
 # download is not reachable from studio networks, nor from CI here).
 need chromium || need chromium-browser || apt_install chromium ||
   echo "(Chromium not installed: the review console's browser tests will skip; apt-get install chromium)"
+# The localize service cuts animatics with ffmpeg; tests judge them with ffprobe.
+need ffmpeg && need ffprobe || apt_install ffmpeg ||
+  echo "(ffmpeg not installed: animatics cannot be cut and their tests skip; apt-get install ffmpeg)"
 need kcat || apt_install kcat || echo "(kcat not installed: tests use confluent-kafka's admin client instead)"
 
 if ! need uv; then
