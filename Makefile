@@ -11,13 +11,11 @@ RUN := uv run --all-packages --locked
 setup:
 	@./deploy/local/setup.sh
 
-demo: setup
-	$(RUN) helix infra up
-	$(RUN) helix demo
-	$(RUN) python scripts/demo.py
+demo: setup  ## the whole production, stack up to animatics, then everything stopped (KEEP=1 leaves it running)
+	$(RUN) helix demo $(if $(KEEP),--keep,)
 
 test: setup  ## ruff + every test but the slow fault suites (CI runs those too: .ci/run)
-	$(RUN) ruff check shared services tests bench scripts
+	$(RUN) ruff check shared services dev tests bench
 	$(RUN) pytest -m "not slow"
 
 test-slow: setup  ## the slow suites: services killed and the store taken away mid-job

@@ -35,7 +35,7 @@ from helix.settings import HelixSettings, load_settings  # noqa: E402
 
 def bench_settings(state_dir: str) -> HelixSettings:
     if not os.environ.get("HELIX_KAFKA_BOOTSTRAP"):
-        from helix.infra import LocalInfra
+        from helix_dev.infra import LocalInfra
 
         LocalInfra().up(("kafka",))
     return load_settings(

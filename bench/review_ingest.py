@@ -54,7 +54,7 @@ def base_settings(workdir: Path) -> ReviewSettings:
     import os
 
     if not os.environ.get("HELIX_KAFKA_BOOTSTRAP"):
-        from helix.infra import LocalInfra
+        from helix_dev.infra import LocalInfra
 
         LocalInfra().up(("kafka", "minio"))
     values = load_settings().model_dump()

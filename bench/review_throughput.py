@@ -166,7 +166,7 @@ def _settings(folder: Path) -> HelixSettings:
     import uuid
 
     if not os.environ.get("HELIX_KAFKA_BOOTSTRAP"):
-        from helix.infra import LocalInfra
+        from helix_dev.infra import LocalInfra
 
         LocalInfra().up(("kafka", "minio"))
     values = load_settings().model_dump()

@@ -78,7 +78,7 @@ def main() -> None:
     args = parser.parse_args()
     configure_logging("bench", level="WARNING", json=False)
     if not os.environ.get("HELIX_KAFKA_BOOTSTRAP"):
-        from helix.infra import LocalInfra
+        from helix_dev.infra import LocalInfra
 
         LocalInfra().up(("kafka", "minio"))
     with tempfile.TemporaryDirectory() as tmp:

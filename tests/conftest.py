@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def _local_infra() -> Iterator[dict[str, str]]:
-    from helix.infra import LocalInfra
+    from helix_dev.infra import LocalInfra
 
     infra = LocalInfra(home=REPO / ".helix" / "test-infra", project=REPO)
     env = infra.up(("kafka", "minio", "seaweedfs", "postgres"))

@@ -10,9 +10,9 @@ import pytest
 import structlog
 from opentelemetry.sdk.trace import TracerProvider
 
-from helix.infra.process import free_port
 from helix.logs import configure_logging
 from helix.metrics import DEAD_LETTERS, serve_metrics
+from helix_dev.infra.process import free_port
 
 
 def test_json_logs_include_the_active_trace(capsys: pytest.CaptureFixture[str]) -> None:

@@ -20,8 +20,8 @@ from fastapi import FastAPI
 from helix.assets import AssetStore
 from helix.auth import mint_token
 from helix.events import Actor, AssetGenerated, AssetKind, CloudEvent, JobStatus, new_event
-from helix.infra.process import free_port
 from helix.settings import HelixSettings
+from helix_dev.infra.process import free_port
 from helix_gateway.app import create_app
 from helix_gateway.settings import GatewaySettings
 from helix_review.app import ReviewApp

@@ -268,7 +268,7 @@ async def test_a_lost_broker_is_told_once_and_its_return_once(settings: HelixSet
     from structlog.testing import capture_logs
 
     from helix.bus.health import BrokerHealth, ClientNoise
-    from helix.infra.process import free_port
+    from helix_dev.infra.process import free_port
 
     health = BrokerHealth()
     noise = ClientNoise(health)

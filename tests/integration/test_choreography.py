@@ -21,7 +21,17 @@ import pytest
 import pytest_asyncio
 
 from helix.assets import AssetStore
-from helix.events import Actor, AssetGenerated, ReviewApproved, ScriptRequested, Topic, decode, encode, new_event
+from helix.events import (
+    Actor,
+    AssetGenerated,
+    ReviewApproved,
+    ReviewRevisionRequested,
+    ScriptRequested,
+    Topic,
+    decode,
+    encode,
+    new_event,
+)
 from helix.generation.ids import LocaleAssetId, LocalePart, ScriptAssetId, ScriptPart, script_id_for
 from helix.settings import HelixSettings
 from helix_localize.app import LocalizeApp
@@ -128,14 +138,24 @@ async def test_approvals_carry_a_script_to_an_animatic(settings: HelixSettings, 
     assert len(frames) == shots and all(set(assets[f].parent_asset_ids) & boards for f in frames)
     assert not any(k.startswith("loc-de-DE-animatic-") for k in assets), "no animatic before its frames and tracks are approved"
 
+    # One frame goes back for a revision; its second version is what the animatic may use.
+    revised = frames[0]
+    decision = ReviewRevisionRequested(production_id=PRODUCTION, decision_id="rev-frame", asset_id=revised, kind="frame", asset_version=1,
+                                       reviewer=RHEA, decided_at=datetime.now(UTC), notes="Warmer light on the lamp.")
+    produce_raw(settings, Topic.REVIEW_DECISIONS, encode(new_event(decision, source="/tests/reviewer")), key=PRODUCTION.encode())
     tracks = [k for k in assets if LocaleAssetId.parse(k) and LocaleAssetId.parse(k).part in (LocalePart.VOICEOVER_WAV, LocalePart.SUBTITLES_VTT)]
-    for asset_id in [*frames, *tracks]:
+    for asset_id in [*frames[1:], *tracks]:
         approve(settings, assets[asset_id])
+    assets = await assets_until(settings, lambda a: a[revised].version == 2, "the revised frame")
+    await asyncio.sleep(3)
+    assert not any(k.startswith("loc-de-DE-animatic-") for k in assets), "no animatic while a frame waits for its revision's approval"
+    approve(settings, assets[revised])
     assets = await assets_until(settings, lambda a: any(k.startswith("loc-de-DE-animatic-") for k in a), "the de-DE animatic")
     (animatic_id,) = [k for k in assets if k.startswith("loc-de-DE-animatic-")]
     animatic = assets[animatic_id]
     assert animatic.media_type == "video/mp4" and animatic.kind == "animatic"
     assert set(frames) <= set(animatic.parent_asset_ids) and script_asset in animatic.parent_asset_ids
+    assert f"{revised}@v2" in [c["frame"] for c in animatic.inputs["cuts"]], "the approved revision, not the version sent back"
     assert any("-voiceover-wav-" in p for p in animatic.parent_asset_ids) and any("-subtitles-vtt-" in p for p in animatic.parent_asset_ids)
 
     path = tmp_path / "animatic.mp4"

@@ -362,7 +362,7 @@ def test_console_script_serves_until_terminated(infra_env: dict[str, str], tmp_p
     import time
 
     from helix.auth import mint_token
-    from helix.infra.process import free_port
+    from helix_dev.infra.process import free_port
     from helix_gateway.settings import GatewaySettings
 
     settings = make_settings(infra_env, tmp_path)

@@ -72,6 +72,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/productions/{production_id}/requests/texture"): Row(REQUESTERS, {"prompt": "stone"}),
     ("POST", "/productions/{production_id}/requests/localization"): Row(REQUESTERS, {"source_asset_id": "script-1", "target_locales": ["fr"]}),
     ("POST", "/productions/{production_id}/requests/animatic"): Row(REQUESTERS, {"localization_job_id": "job-1", "locale": "de-DE"}),
+    ("GET", "/productions/{production_id}/jobs"): Row(ASSIGNED),
     ("GET", "/jobs/{job_id}"): Row(ASSIGNED),
     ("GET", "/productions/{production_id}/assets"): Row(ASSIGNED),
     ("GET", "/productions/{production_id}/tree"): Row(ASSIGNED),

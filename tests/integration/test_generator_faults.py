@@ -43,7 +43,7 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 @pytest.fixture
 def private_store(tmp_path: Path) -> Iterator[Any]:
     """A MinIO of this test's own, which it may stop and start."""
-    from helix.infra import LocalInfra
+    from helix_dev.infra import LocalInfra
     from tests.conftest import REPO
 
     infra = LocalInfra(home=tmp_path / "store", project=REPO)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from helix.infra.process import port_open
+from helix_dev.infra.process import port_open
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.infra

@@ -15,9 +15,9 @@ import grpc
 import pytest
 
 from helix.events import Topic
-from helix.infra.process import free_port
 from helix.settings import HelixSettings
 from helix.v1 import review_pb2, review_pb2_grpc
+from helix_dev.infra.process import free_port
 from tests.conftest import REPO
 from tests.integration.kafka_helpers import read_topic_async
 from tests.integration.processes import as_env

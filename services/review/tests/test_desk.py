@@ -53,6 +53,16 @@ def test_handling_time_runs_from_the_first_claim_and_travels_in_the_event(desk: 
     assert event["data"]["review_seconds"] == decision.handling_seconds
 
 
+def test_a_held_claim_outside_the_reviewers_productions_is_not_resumed(desk: ReviewDesk) -> None:
+    old = add_item(desk, production="prod-a")
+    assert desk.claim_next(ANNA, productions=["prod-a"]).id == old  # type: ignore[union-attr]
+    new = add_item(desk, production="prod-b")
+    # Anna now works on prod-b only (her token says so): her lease on prod-a's item is not hers to resume here.
+    claimed = desk.claim_next(ANNA, productions=["prod-b"])
+    assert claimed is not None and claimed.id == new and claimed.production_id == "prod-b"
+    assert desk.claim_next(ANNA, productions=["prod-b"]).id == new, "a retried claim still returns the same item"  # type: ignore[union-attr]
+
+
 def test_regions_travel_with_a_revision_request_of_an_image_only(desk: ReviewDesk) -> None:
     frame, script = add_item(desk, "frame"), add_item(desk, "script")
     region = Region(x=0.25, y=0.5, width=0.5, height=0.25, note="the lamp is too bright")

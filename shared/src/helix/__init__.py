@@ -4,7 +4,6 @@
 - `helix.bus`     the Kafka bus on FastStream: at-least-once, idempotent, dead letters
 - `helix.assets`  the asset store on S3 (MinIO): content addressing, sidecars, presigning
 - `helix.settings`, `helix.logs`, `helix.telemetry`, `helix.metrics`, `helix.grpc`
-- `helix.infra`   the local Kafka + MinIO launcher behind `helix infra up`
 """
 
 __version__ = "0.1.0"

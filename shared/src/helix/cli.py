@@ -10,75 +10,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from helix.infra.local import COMPONENTS, DEFAULT_COMPONENTS, LocalInfra
-
 app = typer.Typer(help="Helix: an AI-native studio production pipeline.", no_args_is_help=True, pretty_exceptions_show_locals=False)
-infra_app = typer.Typer(help="Local Kafka and MinIO on loopback, no Docker needed.", no_args_is_help=True)
 events_app = typer.Typer(help="Event contracts.", no_args_is_help=True)
 models_app = typer.Typer(help="Language models: tiny random models for tests and local runs (needs helix[models]).", no_args_is_help=True)
-app.add_typer(infra_app, name="infra")
 app.add_typer(events_app, name="events")
 app.add_typer(models_app, name="models")
 dlq_app = typer.Typer(help="Dead-lettered messages: list, inspect, replay after a fix.", no_args_is_help=True)
 app.add_typer(dlq_app, name="dlq")
 console = Console()
-
-Components = Annotated[
-    list[str] | None,
-    typer.Argument(help=f"Which of {', '.join(COMPONENTS)} (default: {' and '.join(DEFAULT_COMPONENTS)})"),
-]
-
-
-def _components(names: list[str] | None, default: tuple[str, ...]) -> tuple[str, ...]:
-    chosen = tuple(names or default)
-    unknown = sorted(set(chosen) - set(COMPONENTS))
-    if unknown:
-        raise typer.BadParameter(f"unknown component(s) {', '.join(unknown)}; choose from {', '.join(COMPONENTS)}")
-    return chosen
-
-
-@infra_app.command("up")
-def infra_up(components: Components = None) -> None:
-    """Start Kafka and MinIO (fetching/building them the first time); idempotent."""
-    infra = LocalInfra()
-    try:
-        env = infra.up(_components(components, DEFAULT_COMPONENTS))
-    except (RuntimeError, TimeoutError) as exc:
-        console.print(f"[red]infra up failed:[/] {exc}")
-        raise typer.Exit(1) from None
-    console.print(f"\nKafka bootstrap: [bold]{env['HELIX_KAFKA_BOOTSTRAP']}[/]")
-    console.print(f"S3 endpoint:     [bold]{env['HELIX_S3_ENDPOINT']}[/] (bucket helix-assets)")
-    if "HELIX_SEAWEEDFS_S3_ENDPOINT" in env:
-        console.print(f"SeaweedFS S3:    [bold]{env['HELIX_SEAWEEDFS_S3_ENDPOINT']}[/]")
-    console.print(f"Settings for Helix processes: {infra.home / 'infra.env'} (read automatically in this checkout)")
-
-
-@infra_app.command("status")
-def infra_status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Show what runs, where, and whether it answers."""
-    report = LocalInfra().status()
-    if as_json:
-        console.print_json(json.dumps(report))
-        return
-    table = Table("component", "running", "pid", "address", "answering")
-    for name, row in report.items():
-        table.add_row(name, "yes" if row["running"] else "no", str(row["pid"] or "-"), str(row["address"] or "-"), "yes" if row["answering"] else "no")
-    console.print(table)
-
-
-@infra_app.command("down")
-def infra_down(components: Components = None) -> None:
-    """Stop the local servers (data is kept under .helix/infra)."""
-    stopped = LocalInfra().down(_components(components, COMPONENTS))
-    console.print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
-
-
-@infra_app.command("env")
-def infra_env() -> None:
-    """Print `export HELIX_...` lines for a shell: eval "$(helix infra env)"."""
-    for key, value in LocalInfra().env().items():
-        print(f"export {key}={value}")
-
 
 @events_app.command("schemas")
 def events_schemas(directory: Annotated[Path, typer.Argument()] = Path("docs/events")) -> None:
@@ -244,12 +183,16 @@ def report(
     console.print(f"chart: [bold]{written}[/]")
 
 
-@app.command()
-def demo(timeout: float = 60.0) -> None:
-    """Send one asset event through the real broker into the real store and show it."""
-    from helix.demo import run_demo
+def _plugins() -> None:
+    """Commands other installed packages add (`helix.commands` entry points): the development
+    package adds `infra`, `up`, `down`, `status` and `demo`; service images do not carry it."""
+    from importlib.metadata import entry_points
 
-    run_demo(timeout=timeout)
+    for plugin in entry_points(group="helix.commands"):
+        plugin.load()(app)
+
+
+_plugins()
 
 
 if __name__ == "__main__":

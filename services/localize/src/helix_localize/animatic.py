@@ -102,7 +102,7 @@ class Editor:
     def __init__(self, store: AssetStore, approvals: Approvals) -> None:
         self.store = store
         self.approvals = approvals
-        self._frame_of: dict[tuple[str, int], tuple[str, str]] = {}  # (frame, version) -> (storyboard, shot): versions never change
+        self._frame_of: dict[str, tuple[str, str]] = {}  # frame -> (storyboard, shot): a stored version never changes
 
     # --- plan -----------------------------------------------------------------------------------
 
@@ -116,19 +116,18 @@ class Editor:
         script_source = await self._approved(production_id, ScriptAssetId.parse(script_id), "script")  # type: ignore[arg-type]
         script = Script.model_validate(json.loads(await self._read(production_id, script_source))["content"])
         line_timeline, timeline_assets = await self._timeline(production_id, LocaleAssetId(script.locale, LocalePart.TIMELINE, localization_job))
+        # What exists must be approved before it is used: an animatic is cut once, from approved parts.
         subtitles = None
         for part in (LocalePart.SUBTITLES_VTT, LocalePart.SUBTITLES_SRT):
             asset = LocaleAssetId(locale, part, localization_job)
-            version = await self.approvals.approved_version(production_id, str(asset))
-            if version is not None:
-                subtitles = Source(str(asset), version, asset.kind)
+            if await self._exists(production_id, asset.kind, str(asset)):
+                subtitles = await self._approved(production_id, asset, "subtitles")
                 break
         source_voice = None
         for asset_id in timeline_assets:
             parsed = LocaleAssetId.parse(asset_id)
             if parsed is not None and parsed.part is LocalePart.VOICEOVER_WAV:
-                version = await self.approvals.approved_version(production_id, asset_id)
-                source_voice = Source(asset_id, version, parsed.kind) if version is not None else None
+                source_voice = await self._approved(production_id, parsed, "source voice-over")
         last_cue = 0.0
         if subtitles is not None:  # a cue may stay up past its line (minimum duration): the picture waits for it
             cues = formats.read_timed(await self._read(production_id, subtitles), "", subtitles.asset_id)
@@ -176,18 +175,18 @@ class Editor:
         return cuts, off
 
     async def _approved_frames(self, production_id: str) -> dict[tuple[str, str], Source]:
-        """(storyboard, shot) -> the frame approved last for it."""
+        """(storyboard, shot) -> the frame approved last for it. Which shot a frame draws is in
+        its first version's provenance (a revision is a later version of the same asset)."""
         found: dict[tuple[str, str], tuple[Any, Source]] = {}
         for asset_id, version, decided_at in await self.approvals.approved_in(production_id, f"{ImageFamily.FRAME.value}-"):
-            source = Source(asset_id, version, AssetKind.FRAME)
-            if (asset_id, version) not in self._frame_of:
-                side = await self._provenance(production_id, source)
-                shot = side.get("inputs", {}).get("shot") or {}
-                boards = [p for p in side.get("parents", []) if (b := ScriptAssetId.parse(p)) and b.part is ScriptPart.STORYBOARD]
-                self._frame_of[(asset_id, version)] = (boards[0] if boards else "", shot.get("shot_id", ""))
-            key = self._frame_of[(asset_id, version)]
+            if asset_id not in self._frame_of:
+                first = await self._provenance(production_id, Source(asset_id, 1, AssetKind.FRAME))
+                shot = first.get("inputs", {}).get("shot") or {}
+                boards = [p for p in first.get("parents", []) if (b := ScriptAssetId.parse(p)) and b.part is ScriptPart.STORYBOARD]
+                self._frame_of[asset_id] = (boards[0] if boards else "", shot.get("shot_id", ""))
+            key = self._frame_of[asset_id]
             if key[0] and key[1] and (key not in found or found[key][0] < decided_at):
-                found[key] = (decided_at, source)
+                found[key] = (decided_at, Source(asset_id, version, AssetKind.FRAME))
         return {k: v[1] for k, v in found.items()}
 
     # --- cut ------------------------------------------------------------------------------------
@@ -259,6 +258,15 @@ class Editor:
     async def _provenance(self, production_id: str, source: Source) -> dict[str, Any]:
         stored = await self._stored(production_id, source)
         return (await asyncio.to_thread(self.store.sidecar, stored.key)).get("provenance") or {}
+
+    async def _exists(self, production_id: str, kind: AssetKind, asset_id: str) -> bool:
+        def versions() -> bool:
+            try:
+                return bool(self.store.versions(production_id, kind, asset_id))
+            except AssetNotFound:
+                return False
+
+        return await asyncio.to_thread(versions)
 
     async def _parents(self, production_id: str, kind: AssetKind, asset_id: str) -> list[str]:
         def read() -> list[str]:

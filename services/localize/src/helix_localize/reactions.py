@@ -59,7 +59,7 @@ class LocalizeReactions:
             log.info("localize.no_target_locales", asset_id=decision.asset_id)
             return
         request = LocalizeRequested(production_id=decision.production_id, job_id=f"loc-{decision.decision_id}"[:128],
-                                    requested_by=decision.reviewer, source_asset_id=decision.asset_id, source_locale=script.locale,
+                                    requested_by=self.kit.actor, source_asset_id=decision.asset_id, source_locale=script.locale,
                                     target_locales=targets, deliverables=[Deliverable.SUBTITLES, Deliverable.VOICEOVER],
                                     formats=["srt", "vtt", "ttml"])
         log.info("localize.script_approved", asset_id=decision.asset_id, locales=targets, job_id=request.job_id)
@@ -77,7 +77,7 @@ class LocalizeReactions:
                 log.debug("localize.animatic_not_ready", job=localization_job, locale=locale, why=str(why))
                 continue
             request = AnimaticRequested(production_id=decision.production_id, job_id=f"anim-{locale}-{plan.digest()}",
-                                        requested_by=decision.reviewer, localization_job_id=localization_job, locale=locale)
+                                        requested_by=self.kit.actor, localization_job_id=localization_job, locale=locale)
             log.info("localize.animatic_ready", job=localization_job, locale=locale, shots=len(plan.cuts), seconds=round(plan.duration, 1))
             await self.kit.run(new_event(request, source=SOURCE, event_id=derived_event_id("animatic", decision.production_id, request.job_id)),
                                self.editor.cut)

@@ -175,11 +175,11 @@ class ReviewDesk:
         now = utcnow()
         lease = timedelta(seconds=lease_seconds or self.lease_seconds)
         with self.sessions() as s, s.begin():
-            mine = s.scalars(
-                select(ReviewItem).where(
-                    ReviewItem.status == PENDING, ReviewItem.claimed_by == reviewer.subject, ReviewItem.lease_expires_at > now
-                ).limit(1)
-            ).first()
+            held = select(ReviewItem).where(
+                ReviewItem.status == PENDING, ReviewItem.claimed_by == reviewer.subject, ReviewItem.lease_expires_at > now)
+            if productions:  # a claim held in a production the reviewer is no longer assigned to is not theirs to resume
+                held = held.where(ReviewItem.production_id.in_(productions))
+            mine = s.scalars(held.limit(1)).first()
             if mine is not None and item_id and mine.id != item_id:  # moving to another item gives this one back
                 mine.claimed_by, mine.lease_expires_at, mine = None, None, None
             if mine is not None:  # a retried claim returns the same item, with a fresh lease

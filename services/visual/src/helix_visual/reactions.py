@@ -65,7 +65,7 @@ class VisualReactions:
     async def frames_for_approved_storyboard(self, event: CloudEvent[Any]) -> None:
         decision: ReviewApproved = event.data
         request = FrameRequested(production_id=decision.production_id, job_id=f"fr-{decision.decision_id}"[:128],
-                                 requested_by=decision.reviewer, prompt="storyboard frame", storyboard_asset_id=decision.asset_id,
+                                 requested_by=self.kit.actor, prompt="storyboard frame", storyboard_asset_id=decision.asset_id,
                                  width=self.renderer.settings.visual_frame_width, height=self.renderer.settings.visual_frame_height,
                                  steps=self.renderer.settings.visual_frame_steps)
         log.info("visual.storyboard_approved", asset_id=decision.asset_id, version=decision.asset_version, job_id=request.job_id)

@@ -46,7 +46,7 @@ class WriterReactions:
     async def storyboards_for_approved_script(self, event: CloudEvent[Any], part: ScriptAssetId) -> None:
         decision = event.data
         request = StoryboardRequested(production_id=decision.production_id, job_id=f"sb-{decision.decision_id}"[:128],
-                                      requested_by=decision.reviewer, script_asset_id=decision.asset_id)
+                                      requested_by=self.kit.actor, script_asset_id=decision.asset_id)
         draft = await asyncio.to_thread(draft_from_store, self.writer.store, decision.production_id, part.script_id)
 
         async def work(job: Job) -> list[str]:

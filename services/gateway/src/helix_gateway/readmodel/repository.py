@@ -93,6 +93,17 @@ class ReadModel:
     async def job(self, job_id: str) -> Job | None:
         return await self._run(self._job, job_id)
 
+    def _jobs(self, production_id: str, status: str | None, limit: int) -> list[Job]:
+        query = select(Job).where(Job.production_id == production_id)
+        if status is not None:
+            query = query.where(Job.status == status)
+        with self._sessions() as session:
+            return list(session.scalars(query.order_by(Job.updated_at.desc(), Job.job_id).limit(limit)))
+
+    async def jobs(self, production_id: str, *, status: str | None = None, limit: int = 100) -> list[Job]:
+        """A production's jobs, the most recently updated first."""
+        return await self._run(self._jobs, production_id, status, limit)
+
     async def fail_job(self, job_id: str, error: str, at: datetime) -> None:
         def write(session: Session) -> None:
             job = session.get(Job, job_id)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from helix.auth import Principal
@@ -14,7 +14,7 @@ from helix_gateway.problems import ProblemError, problem_responses
 from helix_gateway.security import ANY_ROLE, ensure_sees_production, require
 from helix_gateway.state import Gateway
 
-router = APIRouter(prefix="/jobs", tags=["jobs"], responses=problem_responses(401, 403, 404, 422))
+router = APIRouter(tags=["jobs"], responses=problem_responses(401, 403, 404, 422))
 
 
 class JobView(BaseModel):
@@ -35,7 +35,23 @@ class JobView(BaseModel):
     updated_at: datetime
 
 
-@router.get("/{job_id}", summary="A job's status")
+class JobList(BaseModel):
+    items: list[JobView]
+
+
+@router.get("/productions/{production_id}/jobs", summary="A production's jobs, the most recently updated first")
+async def list_jobs(
+    production_id: Annotated[ApiId, Path(description="Production id")],
+    gw: Gateway,
+    principal: Annotated[Principal, Depends(require(*ANY_ROLE))],
+    status: Annotated[Literal["requested", "accepted", "progress", "failed", "completed"] | None, Query(description="Only jobs in this state")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> JobList:
+    ensure_sees_production(principal, production_id)
+    return JobList(items=[JobView.model_validate(j) for j in await gw.read_model.jobs(production_id, status=status, limit=limit)])
+
+
+@router.get("/jobs/{job_id}", summary="A job's status")
 async def get_job(
     job_id: Annotated[ApiId, Path(description="Job id")],
     gw: Gateway,

@@ -29,7 +29,8 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from helix.infra.process import (
+from helix.settings import helix_home, project_root
+from helix_dev.infra.process import (
     console,
     free_port,
     pid_alive,
@@ -40,7 +41,6 @@ from helix.infra.process import (
     stop_process,
     wait_until,
 )
-from helix.settings import helix_home, project_root
 
 # MinIO's community repository went source-only and unmaintained in 2026. Its last
 # release tag (RELEASE.2025-10-15T17-29-55Z) is not served by the Go module proxy; the

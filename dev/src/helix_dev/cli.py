@@ -1,0 +1,154 @@
+"""The development commands the `helix` command gains when this package is installed
+(entry point `helix.commands`): `helix infra …` (the local servers), `helix up|down|status`
+(every service as a process) and `helix demo` (the whole production)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from helix_dev.infra.local import COMPONENTS, DEFAULT_COMPONENTS, LocalInfra
+
+console = Console()
+infra_app = typer.Typer(help="Local Kafka, MinIO, SeaweedFS and PostgreSQL on loopback, no Docker needed.", no_args_is_help=True)
+
+
+Components = Annotated[
+    list[str] | None,
+    typer.Argument(help=f"Which of {', '.join(COMPONENTS)} (default: {' and '.join(DEFAULT_COMPONENTS)})"),
+]
+
+
+def _components(names: list[str] | None, default: tuple[str, ...]) -> tuple[str, ...]:
+    chosen = tuple(names or default)
+    unknown = sorted(set(chosen) - set(COMPONENTS))
+    if unknown:
+        raise typer.BadParameter(f"unknown component(s) {', '.join(unknown)}; choose from {', '.join(COMPONENTS)}")
+    return chosen
+
+
+@infra_app.command("up")
+def infra_up(components: Components = None) -> None:
+    """Start Kafka and MinIO (fetching/building them the first time); idempotent."""
+    infra = LocalInfra()
+    try:
+        env = infra.up(_components(components, DEFAULT_COMPONENTS))
+    except (RuntimeError, TimeoutError) as exc:
+        console.print(f"[red]infra up failed:[/] {exc}")
+        raise typer.Exit(1) from None
+    console.print(f"\nKafka bootstrap: [bold]{env['HELIX_KAFKA_BOOTSTRAP']}[/]")
+    console.print(f"S3 endpoint:     [bold]{env['HELIX_S3_ENDPOINT']}[/] (bucket helix-assets)")
+    if "HELIX_SEAWEEDFS_S3_ENDPOINT" in env:
+        console.print(f"SeaweedFS S3:    [bold]{env['HELIX_SEAWEEDFS_S3_ENDPOINT']}[/]")
+    console.print(f"Settings for Helix processes: {infra.home / 'infra.env'} (read automatically in this checkout)")
+
+
+@infra_app.command("status")
+def infra_status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Show what runs, where, and whether it answers."""
+    report = LocalInfra().status()
+    if as_json:
+        console.print_json(json.dumps(report))
+        return
+    table = Table("component", "running", "pid", "address", "answering")
+    for name, row in report.items():
+        table.add_row(name, "yes" if row["running"] else "no", str(row["pid"] or "-"), str(row["address"] or "-"), "yes" if row["answering"] else "no")
+    console.print(table)
+
+
+@infra_app.command("down")
+def infra_down(components: Components = None) -> None:
+    """Stop the local servers (data is kept under .helix/infra)."""
+    stopped = LocalInfra().down(_components(components, COMPONENTS))
+    console.print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
+
+
+@infra_app.command("env")
+def infra_env() -> None:
+    """Print `export HELIX_...` lines for a shell: eval "$(helix infra env)"."""
+    for key, value in LocalInfra().env().items():
+        print(f"export {key}={value}")
+
+
+# --- the whole stack ----------------------------------------------------------------------------
+
+
+Services = Annotated[list[str] | None, typer.Argument(help="Which services (default: all: review, writer, visual, localize, gateway)")]
+
+
+def up(services: Services = None) -> None:
+    """Kafka, MinIO and every Helix service as processes on this machine (tiny models unless
+    settings name real checkpoints); waits until each answers."""
+    from helix_dev.stack import SERVICES, LocalStack
+
+    try:
+        state = LocalStack().up(tuple(services or SERVICES))
+    except (RuntimeError, TimeoutError, ValueError) as exc:
+        console.print(f"[red]helix up failed:[/] {exc}")
+        raise typer.Exit(1) from None
+    console.print(f"\nGateway: [bold]{state.gateway_url}[/]  (OpenAPI {state.gateway_url}/docs, review console {state.gateway_url}/console)")
+    console.print("`helix status --watch` shows services, topics, consumer lag and the review queue; `helix down` stops everything.")
+
+
+def down(keep_infra: Annotated[bool, typer.Option("--keep-infra", help="stop the services only")] = False) -> None:
+    """Stop every Helix service, then the local servers (data is kept under .helix)."""
+    from helix_dev.stack import LocalStack
+
+    stopped = LocalStack().down(infra=not keep_infra)
+    console.print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
+
+
+def status(
+    watch: Annotated[bool, typer.Option("--watch", "-w", help="refresh until Ctrl-C")] = False,
+    every: Annotated[float, typer.Option(help="seconds between refreshes")] = 2.0,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Services, topics, consumer lag and the review queue, live."""
+    import time
+
+    from rich.live import Live
+
+    from helix_dev.stack import LocalStack
+    from helix_dev.views import status_view
+
+    stack = LocalStack()
+    if as_json:
+        print(json.dumps(stack.status(), default=str))
+        return
+    if not watch:
+        console.print(status_view(stack.status()))
+        return
+    with Live(status_view(stack.status()), console=console, refresh_per_second=4) as live:
+        try:
+            while True:
+                time.sleep(every)
+                live.update(status_view(stack.status()))
+        except KeyboardInterrupt:
+            pass
+
+
+def demo(
+    keep: Annotated[bool, typer.Option("--keep", help="leave the stack running afterwards (helix down stops it)")] = False,
+    foundation: Annotated[bool, typer.Option("--foundation", help="only one asset event through the broker into the store")] = False,
+) -> None:
+    """The main job: a production from a logline to an animatic per target locale, reviewed over the API."""
+    if foundation:
+        from helix_dev.foundation import run_demo
+
+        run_demo()
+        return
+    from helix_dev.demo import run
+
+    raise typer.Exit(run(keep=keep))
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(infra_app, name="infra")
+    app.command()(up)
+    app.command()(down)
+    app.command()(status)
+    app.command()(demo)
