@@ -39,15 +39,8 @@ asyncapi: setup  ## regenerate docs/asyncapi.yaml from the event models
 schemas: setup  ## JSON Schema of every event type
 	$(RUN) helix events schemas docs/events
 
-bench: setup
-	$(RUN) python bench/kafka_roundtrip.py
-	$(RUN) python bench/review_ingest.py
-	$(RUN) python bench/writer_throughput.py
-	$(RUN) python bench/episode_script.py
-	$(RUN) python bench/visual_throughput.py
-	$(RUN) python bench/visual_soak.py
-	$(RUN) python bench/localize_throughput.py
-	$(RUN) python bench/review_throughput.py
+bench: setup  ## every benchmark (bench/run_all.py), the episode last; figures in bench/RESULTS.md and bench/results.json
+	$(RUN) python bench/run_all.py
 
 clean:
 	-$(RUN) helix infra down

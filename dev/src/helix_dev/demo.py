@@ -160,6 +160,15 @@ async def review(http: httpx.AsyncClient, pid: str, reviewer: dict[str, str], se
             (await http.post("/reviews/claim", headers=second, json={"item_id": item["item_id"], "lease_seconds": 300})).raise_for_status()
             answer = await http.post(f"/reviews/items/{item['item_id']}/decision", headers=second, json=body)
             why = f"rhea asked for this revision, so sam approves it; {why}"
+        blocking = [f for f in item["findings"] if f.get("open", True) and f.get("blocks_approval")]
+        if answer.status_code == 409 and blocking and asset["kind"] == "subtitles":
+            # The tiny model's "translation" is noise, so the subtitle check finds breaches it
+            # cannot fix: a supervisor accepts them for the demo, with a reason on the record.
+            for finding in blocking:
+                (await http.post(f"/reviews/findings/{finding['finding_id']}/resolve", headers=admin,
+                                 json={"reason": "accepted for the demo: the tiny random model's text cannot meet the style guide"})).raise_for_status()
+            answer = await http.post(f"/reviews/items/{item['item_id']}/decision", headers=reviewer, json=body)
+            why = f"a supervisor accepted the subtitle check's findings ({', '.join(f['message'][:60] for f in blocking)})"
         if answer.status_code == 409:
             detail = answer.json()["detail"]
             body = {"outcome": "rejected", "notes": detail[:500]}
@@ -215,7 +224,7 @@ async def summary(http: httpx.AsyncClient, pid: str, base: str, director: dict[s
     step("Where each delivered file is")
     out = helix_home() / "demo" / pid
     out.mkdir(parents=True, exist_ok=True)
-    files = Table("asset", "object in the store (bucket helix-assets)", "copy here")
+    files = Table("asset", "object in the store (bucket helix-assets)", "copy here", expand=True)
     delivered = [a for a in await all_assets(http, pid, director)
                  if a["kind"] == "animatic" or "-subtitles-" in a["asset_id"] or "-voiceover-wav-" in a["asset_id"]]
     newest: dict[str, dict[str, Any]] = {}
@@ -227,7 +236,7 @@ async def summary(http: httpx.AsyncClient, pid: str, base: str, director: dict[s
         path = out / asset["object_key"].rsplit("/", 2)[-2]
         path = path.with_suffix("." + asset["object_key"].rsplit(".", 1)[-1])
         path.write_bytes(content.raise_for_status().content)
-        files.add_row(f"{asset['asset_id']} v{asset['version']}", asset["object_key"], str(path))
+        files.add_row(f"{asset['asset_id']} v{asset['version']}", asset["object_key"], str(path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path))
     console.print(files)
     for animatic in sorted(out.glob("*animatic*.mp4")):
         console.print(f"{animatic.name}: {probe(animatic)}")

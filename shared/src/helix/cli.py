@@ -17,6 +17,8 @@ app.add_typer(events_app, name="events")
 app.add_typer(models_app, name="models")
 dlq_app = typer.Typer(help="Dead-lettered messages: list, inspect, replay after a fix.", no_args_is_help=True)
 app.add_typer(dlq_app, name="dlq")
+c2pa_app = typer.Typer(help="Content Credentials: signing chains.", no_args_is_help=True)
+app.add_typer(c2pa_app, name="c2pa")
 console = Console()
 
 @events_app.command("schemas")
@@ -26,6 +28,17 @@ def events_schemas(directory: Annotated[Path, typer.Argument()] = Path("docs/eve
 
     for path in export_schemas(directory):
         console.print(str(path))
+
+
+@c2pa_app.command("dev-chain")
+def c2pa_dev_chain(folder: Annotated[Path | None, typer.Argument(help="where to write chain.pem, key.pem, root.pem (default .helix/c2pa)")] = None,
+                   ) -> None:
+    """A development signing chain (ES256 root CA and signer), made once; for local use and test clusters only."""
+    from helix.provenance import dev_chain
+
+    for role, path in dev_chain(folder).items():
+        console.print(f"{role}: {path}")
+    console.print("Set HELIX_C2PA_CHAIN, HELIX_C2PA_KEY and HELIX_C2PA_TRUST_ANCHORS to these files (or a studio's own chain).")
 
 
 TINY_KINDS = ("llama", "sd", "marian", "vits")
