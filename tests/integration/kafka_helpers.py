@@ -6,14 +6,15 @@ import asyncio
 import time
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 from confluent_kafka import Consumer, Message, Producer
 
 from helix.settings import HelixSettings
 
 
-def raw_producer(settings: HelixSettings) -> Producer:
-    return Producer({"bootstrap.servers": settings.kafka_bootstrap, "acks": "all"})
+def raw_producer(settings: HelixSettings, config: dict[str, Any] | None = None) -> Producer:
+    return Producer({"bootstrap.servers": settings.kafka_bootstrap, "acks": "all", **(config or {})})
 
 
 def produce_raw(settings: HelixSettings, topic: str, value: bytes, *, key: bytes = b"p1", headers: dict[str, bytes] | None = None) -> None:

@@ -32,27 +32,13 @@ DANA = Actor(subject="dana", roles=["director"])
 OUTAGE_S = 30
 
 
-@pytest.fixture(scope="module")
-def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    from helix.models.tiny import build_tiny_llama
-    from helix.models.tiny_diffusion import build_tiny_sd
-
-    return {"writer": build_tiny_llama(tmp_path_factory.mktemp("llama")), "visual": build_tiny_sd(tmp_path_factory.mktemp("sd"))}
-
-
 @pytest.fixture
 def private_store(tmp_path: Path) -> Iterator[Any]:
     """A MinIO of this test's own, which it may stop and start."""
-    from helix_dev.infra import LocalInfra
-    from tests.conftest import REPO
+    from tests.integration.private_infra import private_infra
 
-    infra = LocalInfra(home=tmp_path / "store", project=REPO)
-    infra.up(("minio",))
-    try:
+    with private_infra(tmp_path / "store", ("minio",)) as infra:
         yield infra
-    finally:
-        infra.down(("minio",))
-        infra.remove_data()
 
 
 def on_store(settings: HelixSettings, infra: Any) -> HelixSettings:
