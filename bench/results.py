@@ -52,12 +52,37 @@ def _write_markdown(results: dict) -> None:
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for name, e in sorted(results.items()):
+        if "ratio" not in e:
+            continue  # a section of its own (e.g. "episode"), written below
         ratio = f"{e['ratio']:.2f}×" if e["ratio"] is not None else "–"
         lines.append(
             f"| `{name}`: {e['description']} | {e['value']:,} {e['unit']} | {e['baseline']:,} {e['unit']} ({e['baseline_label']}) "
             f"| {ratio} | {e['date']} | {e['machine']} |"
         )
+    if "episode" in results:
+        lines += ["", *episode_lines(results["episode"])]
     extra = HERE / "NOTES.md"
     if extra.exists():
         lines += ["", extra.read_text().strip()]
     MD_FILE.write_text("\n".join(lines) + "\n")
+
+
+def record_section(name: str, body: dict) -> None:
+    """A figure group that is not one number beside a baseline (the episode's stages and hops)."""
+    results = json.loads(JSON_FILE.read_text()) if JSON_FILE.exists() else {}
+    results[name] = body
+    JSON_FILE.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    _write_markdown(results)
+
+
+def episode_lines(e: dict) -> list[str]:
+    lines = [f"## The episode ({e['tag']} models, {e['date']}, {e.get('machine', machine())})", "",
+             f"{e['shape']}: **{e['total_s']} s** from logline to the last animatic; {e['decisions']} automatic decisions; "
+             f"review wait (apart) p50 {e['review_wait_s']['p50']} s, p99 {e['review_wait_s']['p99']} s.", "",
+             "| stage | assets | first asset (s) | last asset (s) | model seconds |", "| --- | --- | --- | --- | --- |"]
+    for stage, f in e["stages"].items():
+        lines.append(f"| {stage} | {int(f['assets'])} | {f['first_s']} | {f['last_s']} | {f['model_s']} |")
+    lines += ["", "| Helix's own hop | p50 (ms) | p99 (ms) | n |", "| --- | --- | --- | --- |"]
+    for hop, h in e["hops_ms"].items():
+        lines.append(f"| {hop.removesuffix('_ms').replace('_', ' ')} | {h['p50']:,} | {h['p99']:,} | {h['n']} |")
+    return lines
