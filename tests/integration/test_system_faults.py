@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import random
 import threading
 import time
@@ -58,6 +59,7 @@ STORE_DOWN_S = 30
 SETTLE_S = 240
 RHEA = actor("rhea")
 CONTENT_TYPE = [("content-type", b"application/cloudevents+json")]
+QUIET = logging.getLogger("tests.system_faults.kafka")  # this test's own clients: "connection refused" while the broker is away
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +125,7 @@ class Feeder:
         self.settings = settings
         self.messages = messages
         self.seconds = seconds
-        self.producer = raw_producer(settings, {"enable.idempotence": True, "message.timeout.ms": 600_000})
+        self.producer = raw_producer(settings, {"enable.idempotence": True, "message.timeout.ms": 600_000, "logger": QUIET})
         self.delivered = 0
         self.errors: list[str] = []
         self.finished = threading.Event()
@@ -160,7 +162,7 @@ class Tail:
     TOPICS = (Topic.ASSETS_GENERATED, Topic.JOBS_STATUS, Topic.REVIEW_DECISIONS, Topic.DLQ)
 
     def __init__(self, settings: HelixSettings) -> None:
-        config = {**settings.kafka_client_config(), "group.id": f"tail-{uuid.uuid4().hex}", "enable.auto.commit": False}
+        config = {**settings.kafka_client_config(), "group.id": f"tail-{uuid.uuid4().hex}", "enable.auto.commit": False, "logger": QUIET}
         self.names = {settings.topic(t): t for t in self.TOPICS}
         self.events: dict[Topic, list[CloudEvent[Any]]] = defaultdict(list)
         self.dead_letters: list[str] = []
@@ -492,7 +494,7 @@ def tally(load: Load, feeder: Feeder, tail: Tail, reviewer: Reviewer, items: lis
         "jobs completed": len(completed), "jobs failed (with a reason)": len(failed),
         "assets announced": len(kinds), "asset records on the topic": len(assets), "versions stored": sum(map(len, versions.values())),
         "review items": len(items), "decisions made": len(reviewer.decided), "decision records": len(decisions),
-        "decide calls retried": reviewer.retried, "dead-lettered": len(tail.dead_letters),
+        "review calls retried": reviewer.retried, "dead-lettered": len(tail.dead_letters),
         "duplicates": double_content + double_version + double_stored + double_items + double_decisions,
         "lost": lost_external + lost_generated + lost_items + lost_decisions,
     }
