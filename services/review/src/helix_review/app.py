@@ -44,7 +44,8 @@ class ReviewApp:
         self.desk = ReviewDesk(self.sessions, settings, lease_seconds=settings.review_lease_seconds,
                                second_share=settings.review_second_share)
         checks = (*DEFAULT_CHECKS, ProvenanceCheck(ContentCredentials(settings)))  # C2PA verified against the trust anchors
-        self.ingestor = Ingestor(self.sessions, self.store, max_scan_bytes=settings.review_max_scan_bytes, checks=checks)
+        self.ingestor = Ingestor(self.sessions, self.store, max_scan_bytes=settings.review_max_scan_bytes, checks=checks,
+                                 store_outage_s=settings.store_outage_s)
         self.bus.batch_consumer(Topic.ASSETS_GENERATED, group="review", handles=(AssetGenerated,))(self.ingestor.handle_batch)
         self.relay = OutboxRelay(self.sessions, self.bus)
         self.grpc_address = ""

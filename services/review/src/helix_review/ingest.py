@@ -15,11 +15,14 @@ import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
+import structlog
 from sqlalchemy import select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential_jitter
 
 from helix.assets import AssetIntegrityError, AssetNotFound, AssetStore, InvalidAssetKey
+from helix.bus import DEFAULT_TRANSIENT
 from helix.events import AssetGenerated, CloudEvent
 from helix.provenance import signable
 from helix_review.checks import DEFAULT_CHECKS, Check, ScreeningContext, risk_score
@@ -31,10 +34,14 @@ TEXT_TYPES = ("text/", "application/json", "application/x-fountain")
 Read = tuple[bytes | None, str | None, bytes | None]  # (bytes, the sha256 the store recorded, a sidecar C2PA manifest)
 
 
+log = structlog.get_logger("helix.review")
+
+
 class Ingestor:
     def __init__(self, sessions: sessionmaker, store: AssetStore, *, max_scan_bytes: int = 2_000_000,
-                 checks: tuple[Check, ...] = DEFAULT_CHECKS, store_concurrency: int = 16) -> None:
+                 checks: tuple[Check, ...] = DEFAULT_CHECKS, store_concurrency: int = 16, store_outage_s: float = 120.0) -> None:
         self.sessions = sessions
+        self.store_outage_s = store_outage_s  # how long a batch waits for the asset store before the bus's retries take over
         self.store = store
         self.max_scan_bytes = max_scan_bytes
         self.checks = checks
@@ -51,11 +58,30 @@ class Ingestor:
         if not todo:
             ITEMS_INGESTED.labels(outcome="duplicate").inc(len(events))
             return
-        loop = asyncio.get_running_loop()
-        reads = await asyncio.gather(*(loop.run_in_executor(self._io, self._read, e.data) for e in todo.values()))
+        reads = await self._read_all([e.data for e in todo.values()])
         created = await asyncio.to_thread(self._screen_and_store, list(zip(todo.values(), reads, strict=True)))
         ITEMS_INGESTED.labels(outcome="created").inc(created)
         ITEMS_INGESTED.labels(outcome="duplicate").inc(len(events) - created)
+
+    async def _read_all(self, assets: list[AssetGenerated]) -> list[Read]:
+        """Every asset's bytes, waiting out an asset store outage (up to `store_outage_s`, as
+        the generators do) rather than spending the bus's few retries on it."""
+        loop = asyncio.get_running_loop()
+        waiting_since: float | None = None
+        retrying = AsyncRetrying(stop=stop_after_delay(self.store_outage_s), wait=wait_exponential_jitter(multiplier=0.2, max=5.0),
+                                 retry=retry_if_exception_type(DEFAULT_TRANSIENT), reraise=True)
+        async for attempt in retrying:
+            with attempt:
+                try:
+                    reads = await asyncio.gather(*(loop.run_in_executor(self._io, self._read, a) for a in assets))
+                except DEFAULT_TRANSIENT as exc:
+                    if waiting_since is None:
+                        waiting_since = loop.time()
+                        log.warning("review.store_unavailable", error=f"{type(exc).__name__}: {exc}"[:300], assets=len(assets))
+                    raise
+        if waiting_since is not None:
+            log.warning("review.store_back", waited_s=round(loop.time() - waiting_since, 1))
+        return reads
 
     def close(self) -> None:
         self._io.shutdown(wait=False)
