@@ -41,7 +41,7 @@ from results import machine, record, record_section  # noqa: E402
 from helix.auth import Role, mint_token  # noqa: E402
 from helix.events import Topic, decode  # noqa: E402
 from helix.settings import load_settings  # noqa: E402
-from helix_dev.demo import all_assets  # noqa: E402
+from helix_dev.demo import all_assets, in_flight  # noqa: E402
 from helix_dev.stack import LocalStack  # noqa: E402
 
 LOCALES = ["de-DE", "fr-FR", "es-ES", "it-IT", "pt-BR", "nl-NL", "pl-PL", "sv-SE", "ja-JP", "ko-KR"]
@@ -110,10 +110,7 @@ async def run(base: str, scenes: int, locales: list[str], timeout: float) -> dic
             if time.monotonic() > deadline:
                 raise TimeoutError(f"no animatic for {sorted(set(locales) - animatics)} after {timeout:.0f} s")
             if time.monotonic() - last_report > 30:
-                kinds: dict[str, int] = defaultdict(int)
-                for a in await all_assets(http, pid, director):
-                    kinds[a["kind"]] += 1
-                print(f"  {time.monotonic() - started:5.0f} s: " + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())), flush=True)
+                print(f"  {time.monotonic() - started:5.0f} s: {await in_flight(http, pid, director)}", flush=True)
                 last_report = time.monotonic()
             await asyncio.sleep(2.0)
         total = time.monotonic() - started

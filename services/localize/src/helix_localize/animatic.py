@@ -24,6 +24,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,8 @@ from helix.generation.approvals import Approvals
 from helix.generation.ids import ImageFamily, LocaleAssetId, LocalePart, ScriptAssetId, ScriptPart
 from helix.story import Script
 from helix_localize import formats, timeline
+
+SMALL_BYTES, SMALL_ENTRIES = 256 * 1024, 512
 
 
 class NotReady(ValueError):
@@ -103,6 +106,9 @@ class Editor:
         self.store = store
         self.approvals = approvals
         self._frame_of: dict[str, tuple[str, str]] = {}  # frame -> (storyboard, shot): a stored version never changes
+        # Small approved versions (script, storyboards, subtitles) a plan reads again on every
+        # approval that may complete an animatic: read once, they never change.
+        self._small: OrderedDict[tuple[str, str, int], bytes] = OrderedDict()
 
     # --- plan -----------------------------------------------------------------------------------
 
@@ -252,8 +258,17 @@ class Editor:
         return await asyncio.to_thread(find)
 
     async def _read(self, production_id: str, source: Source) -> bytes:
+        key = (production_id, source.asset_id, source.version)
+        if key in self._small:
+            self._small.move_to_end(key)
+            return self._small[key]
         stored = await self._stored(production_id, source)
-        return await asyncio.to_thread(self.store.get, stored.key)
+        data = await asyncio.to_thread(self.store.get, stored.key)
+        if len(data) <= SMALL_BYTES:
+            self._small[key] = data
+            while len(self._small) > SMALL_ENTRIES:
+                self._small.popitem(last=False)
+        return data
 
     async def _provenance(self, production_id: str, source: Source) -> dict[str, Any]:
         stored = await self._stored(production_id, source)
