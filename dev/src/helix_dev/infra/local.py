@@ -439,9 +439,15 @@ def _as_postgres_user() -> list[str]:
 
 
 def _kafka_cluster_id() -> str:
+    """A KRaft cluster id (a UUID in URL-safe base64, as `kafka-storage random-uuid` makes),
+    never starting with '-': the storage tool would read that as an option and refuse to
+    format (one fresh start in 64 failed that way)."""
     import base64
 
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 def _http_status(url: str) -> int | None:
