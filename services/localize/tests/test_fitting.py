@@ -49,20 +49,21 @@ async def test_a_long_line_speeds_up_within_the_cap_and_its_neighbours_follow_sm
 async def test_past_the_cap_a_shorter_line_is_asked_for_and_used() -> None:
     asked: list[tuple[str, float]] = []
 
-    async def shorten(line: Line, seconds: float) -> str | None:
-        asked.append((line.line_id, seconds))
-        return "w" * int(seconds * CHARS_PER_S * 0.9)
+    async def shorten(long: list[tuple[Line, float]]) -> list[str | None]:
+        asked.extend((line.line_id, seconds) for line, seconds in long)
+        return ["w" * int(seconds * CHARS_PER_S * 0.9) for _, seconds in long]
 
     spec = lines(("x" * 60, 0.0, 2.0), ("y" * 10, 4.0, 5.0))
     fitted = await fit(spec, fake_synth, shorten, SETTINGS)
     assert [a[0] for a in asked] == ["l0"]
     assert fitted[0].method == "shortened" and fitted[0].overshoot_ms == 0 and fitted[0].text.startswith("w")
+    assert fitted[0].original == "x" * 60, "the shortened line remembers the line it replaces"
     assert fitted[0].rate * fitted[0].stretch <= 1.3 + 1e-9
 
 
 async def test_what_still_does_not_fit_is_reported_and_faded_not_overlapped() -> None:
-    async def no_shorter(line: Line, seconds: float) -> str | None:
-        return None
+    async def no_shorter(long: list[tuple[Line, float]]) -> list[str | None]:
+        return [None] * len(long)
 
     spec = lines(("x" * 80, 0.0, 2.0), ("y" * 10, 3.0, 4.0))
     fitted = await fit(spec, fake_synth, no_shorter, SETTINGS)

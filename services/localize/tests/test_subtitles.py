@@ -7,6 +7,7 @@ from fractions import Fraction
 
 import pytest
 
+from helix.generation import JobRefused
 from helix_localize import qc
 from helix_localize.rules import frame_rate, rules_for
 from helix_localize.subtitles import Cue, break_lines, segment, split_to_fit
@@ -35,7 +36,7 @@ def test_rules_table() -> None:
     assert (rules_for("zh-Hans").chars_per_line, rules_for("ko").cps("children"), rules_for("en-US").cps("adult")) == (16, 9, 20)
     assert rules_for("pt-BR").chars_per_line == 42 and rules_for("pt-BR").cps("children") == 13
     assert frame_rate(23.976) == FPS and frame_rate("25") == 25 and frame_rate(None) == FPS
-    with pytest.raises(ValueError):
+    with pytest.raises(JobRefused):
         frame_rate(0)
 
 

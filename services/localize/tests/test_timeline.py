@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from helix.generation import JobRefused
 from helix_localize.source import ScriptLine
 from helix_localize.timeline import from_studio, laid_out
 
@@ -14,7 +15,7 @@ def test_studio_cues_match_lines_in_order_or_by_text() -> None:
     assert [(t.line_id, t.start) for t in same.lines] == [("s1-l1", 1), ("s1-l2", 3), ("s2-l1", 5)] and same.source == "studio"
     extra = [(0.5, 0.9, "(music)"), (1, 2, "Did you hear what I was playing?"), (3, 4, "I didn't listen, sir."), (5, 6, "Where have you been?")]
     assert [t.start for t in from_studio(extra, LINES, "edit").lines] == [1, 3, 5]
-    with pytest.raises(ValueError, match="no cue for s2-l1"):
+    with pytest.raises(JobRefused, match="no cue for s2-l1"):
         from_studio([(1, 2, "Did you hear what I was playing?"), (3, 4, "I didn't listen, sir.")], LINES, "edit")
 
 

@@ -7,6 +7,7 @@ import asyncio
 
 import pytest
 
+from helix.generation import JobRefused
 from helix_localize.translation import Translator, load_translator, pick_model
 
 
@@ -23,7 +24,7 @@ async def test_lines_of_concurrent_callers_share_generate_calls(tiny_marian: str
 def test_the_target_language_token_and_unknown_targets(tiny_marian: str) -> None:
     loaded = load_translator(tiny_marian, dtype="float32", device="cpu")
     assert loaded.family == "marian" and loaded.target_prefix("ja") == ">>ja<<" and loaded.ref.revision.startswith("sha256:")
-    with pytest.raises(ValueError, match="cannot translate into 'sw'"):
+    with pytest.raises(JobRefused, match="cannot translate into 'sw'"):
         loaded.target_prefix("sw")
 
 
@@ -32,5 +33,5 @@ def test_models_are_picked_per_pair_most_specific_first() -> None:
     assert pick_model(models, "en", "de-DE") == "opus-en-de"
     assert pick_model(models, "en-GB", "de-AT", "formal") == "opus-en-de-formal"
     assert pick_model(models, "en", "ja-JP") == "nllb" and pick_model(models, "fr", "ja") == "m2m"
-    with pytest.raises(ValueError, match="unknown language pair fr→ja"):
+    with pytest.raises(JobRefused, match="unknown language pair fr→ja"):
         pick_model({"en-*": "nllb"}, "fr", "ja")

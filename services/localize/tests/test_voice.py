@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from helix.generation import JobRefused
 from helix_localize.voice import Speaker, SpeechSpec, cast_voices, pick_voice
 
 
@@ -23,12 +24,12 @@ def test_a_cast_gets_distinct_voices_and_configured_ones_win() -> None:
     voices = cast_voices(["ALGERNON", "LANE", "JACK", "LANE"], 4, {})
     assert len(set(voices.values())) == 3 and voices == cast_voices(["JACK", "ALGERNON", "LANE"], 4, {})
     assert cast_voices(["MARA", "TOM"], 4, {"mara": 3})["MARA"] == 3
-    with pytest.raises(ValueError, match="not one of the model's 4 speakers"):
+    with pytest.raises(JobRefused, match="not one of the model's 4 speakers"):
         cast_voices(["MARA"], 4, {"MARA": 9})
 
 
 def test_a_locale_with_no_voice() -> None:
     voices = {"de": "mms-tts-deu", "ja-JP": "mms-tts-jpn"}
     assert pick_voice(voices, "de-AT") == "mms-tts-deu" and pick_voice(voices, "ja-JP") == "mms-tts-jpn"
-    with pytest.raises(ValueError, match="no voice for locale ko-KR"):
+    with pytest.raises(JobRefused, match="no voice for locale ko-KR"):
         pick_voice(voices, "ko-KR")

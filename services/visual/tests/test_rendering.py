@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from helix.generation import JobRefused
+from helix.generation.reader import Documents
 from helix.models.diffusion import LoadedPipeline
+from helix.testing import MemoryStore
 from helix_visual.engine import ImageEngine, ImageSpec
 from helix_visual.rendering import Renderer
 from helix_visual.settings import VisualSettings
@@ -13,7 +16,7 @@ from helix_visual.settings import VisualSettings
 
 @pytest.fixture
 def renderer(tiny_sd: LoadedPipeline) -> Renderer:
-    return Renderer(ImageEngine({"default": tiny_sd}), store=None, settings=VisualSettings(), optimisations={})  # type: ignore[arg-type]
+    return Renderer(ImageEngine({"default": tiny_sd}), documents=Documents(MemoryStore(), None), settings=VisualSettings(), optimisations={})
 
 
 def spec(**fields: object) -> ImageSpec:
@@ -23,9 +26,9 @@ def spec(**fields: object) -> ImageSpec:
 
 
 def test_sizes_the_model_cannot_make_are_refused(renderer: Renderer) -> None:
-    with pytest.raises(ValueError, match="width 100 is not a multiple of 8"):
+    with pytest.raises(JobRefused, match="width 100 is not a multiple of 8"):
         renderer.checked(spec(width=100))
-    with pytest.raises(ValueError, match=r"height 1024 is outside what model 'default' makes here \(64-512 pixels\)"):
+    with pytest.raises(JobRefused, match=r"height 1024 is outside what model 'default' makes here \(64-512 pixels\)"):
         renderer.checked(spec(height=1024))
     assert renderer.checked(spec()) == (spec(), {})
 
@@ -40,5 +43,5 @@ def test_a_long_prompt_is_truncated_with_a_note(renderer: Renderer) -> None:
 
 
 def test_an_unknown_model_name_is_refused(renderer: Renderer) -> None:
-    with pytest.raises(ValueError, match="unknown model 'sdxl'; this service has default"):
+    with pytest.raises(JobRefused, match="unknown model 'sdxl'; this service has default"):
         renderer.pipeline("sdxl")

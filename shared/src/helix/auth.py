@@ -103,3 +103,12 @@ class TokenVerifier:
         if not isinstance(productions, list) or not all(isinstance(p, str) for p in productions):
             raise InvalidToken("the productions claim must be a list of production ids")
         return Principal(subject=claims["sub"], roles=roles, productions=tuple(productions))
+
+
+def service_token(settings: HelixSettings, service: str, productions: list[str], *, ttl: timedelta = timedelta(minutes=15)) -> str:
+    """The bearer token one Helix service presents to another's gRPC API: the configured
+    `HELIX_SERVICE_TOKEN` (production: from the identity provider), else one minted from
+    `HELIX_AUTH_SECRET` for just these productions, with the studio-system role."""
+    if settings.service_token is not None:
+        return settings.service_token.get_secret_value()
+    return mint_token(settings, f"service:{service}", [Role.STUDIO_SYSTEM], productions=productions, ttl=ttl)

@@ -64,7 +64,9 @@ async def abort_for(context: grpc.aio.ServicerContext, exc: BaseException, *, se
     (with the reason), UNAVAILABLE (the engine is stopping: retry elsewhere) or INTERNAL (no internals)."""
     if isinstance(exc, PermissionError):
         await context.abort(grpc.StatusCode.PERMISSION_DENIED, str(exc))
-    if isinstance(exc, ValueError):
+    from helix.generation.jobs import JobRefused
+
+    if isinstance(exc, ValueError | JobRefused):
         await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
     if isinstance(exc, EngineStopped):
         await context.abort(grpc.StatusCode.UNAVAILABLE, f"the {service} service is stopping; retry on another replica")

@@ -15,6 +15,7 @@ HANDLE_SECONDS = Histogram(
 )
 HANDLER_RETRIES = Counter("helix_handler_retries_total", "Transient handler failures retried", ["group", "type"])
 DEAD_LETTERS = Counter("helix_dead_letters_total", "Messages sent to the DLQ, by reason kind", ["group", "kind"])
+JOBS_IN_FLIGHT = Gauge("helix_jobs_in_flight", "Requests being worked by this process's request consumer", ["group"])
 EVENTS_PUBLISHED = Counter("helix_events_published_total", "Events published", ["topic", "type"])
 
 

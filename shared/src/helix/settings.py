@@ -59,6 +59,13 @@ class HelixSettings(BaseSettings):
     topic_partitions: int = Field(6, ge=1)
     topic_replication: int = Field(1, ge=1)
     consumer_session_timeout_ms: int = Field(10_000, ge=1_000)
+    # A request consumer keeps polling while its jobs run, so no job, however long, outlasts this.
+    consumer_max_poll_interval_ms: int = Field(300_000, ge=10_000)
+    # Requests a generator works at once (its engines batch across them); at capacity its
+    # partitions are paused and the consumer keeps its group membership.
+    jobs_max_in_flight: int = Field(32, ge=1, le=1_000)
+    # How long a stopping generator lets running jobs finish before it leaves the group.
+    jobs_drain_s: float = Field(25.0, ge=0)
     # Messages taken per poll: one dedupe query, one bulk mark, one commit per batch.
     consumer_batch_max: int = Field(100, ge=1, le=10_000)
     consumer_poll_interval_s: float = Field(0.05, gt=0, le=5)
@@ -95,6 +102,9 @@ class HelixSettings(BaseSettings):
     auth_issuer: str = "helix-local"
     auth_audience: str = "helix"
     auth_roles_claim: str = "roles"
+    # The token this service presents to other services' gRPC APIs (e.g. localize asking the
+    # writer for shorter lines); unset: minted per call from auth_secret.
+    service_token: SecretStr | None = None
 
     # Content Credentials (C2PA) on generated images, audio and video: the signing chain and
     # key (PEM files) and the trust anchors review verifies against. Unset: a development

@@ -1,68 +1,82 @@
-"""A shorter adaptation of a line that does not fit its slot, from the writer: a
-length-targeted dialogue rewrite (`helix.writer.dialogue.rewrite.requested`) for the
-locale's market, asked through the bus; the candidates come back as the writer's asset.
+"""Shorter adaptations of dubbed lines that do not fit their slot, from the writer.
 
-The rewrite's job id comes from the localization job, locale and line, so a resumed job
-finds the candidates it asked for instead of asking again.
+The dub job asks the writer's gRPC `ShortenLines` for every line that runs long, all at once,
+and waits for the answer: a synchronous question, since the job cannot go on without it. No
+consumer is held while it waits (the request consumer keeps polling; the job is one task
+among many). The call is retried with backoff while the writer is away (a restart, a
+rollout), up to `localize_shorten_timeout_s`; past that the lines are dubbed as they are and
+their overshoot is reported. The seed comes from the job, locale and line, so a dub resumed
+after a crash asks again and gets the same lines.
+
+What comes back is not an asset of its own: each changed line is recorded in the dub's
+timing report and summary beside the line it replaces, and reviewed with the dub.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
-import time
+import hashlib
+from dataclasses import dataclass
 
+import grpc
 import structlog
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_exponential_jitter
 
-from helix.assets import AssetNotFound, AssetStore
-from helix.events import DialogueRewriteRequested
-from helix.generation import Job, derived_event_id
-from helix.generation.ids import ScriptAssetId, ScriptPart
+from helix.auth import service_token
+from helix.events import ModelRef
+from helix.settings import HelixSettings
+from helix.v1 import writer_pb2, writer_pb2_grpc
 from helix_localize.fitting import Line
 
 log = structlog.get_logger("helix.localize.adaptation")
+_RETRY = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.RESOURCE_EXHAUSTED}
+
+
+@dataclass(frozen=True)
+class Shorter:
+    text: str
+    model: ModelRef
 
 
 class WriterShortener:
-    def __init__(self, job: Job, store: AssetStore, script_id: str, locale: str, scenes: dict[str, str], *, timeout_s: float,
-                 poll_s: float = 0.5) -> None:
-        self.job = job
-        self.store = store
-        self.script_id = script_id
+    """`fitting.Shorten` over the writer's gRPC API, for one dub (production, locale, job)."""
+
+    def __init__(self, settings: HelixSettings, address: str, *, production_id: str, locale: str, job_id: str, timeout_s: float) -> None:
+        self.settings = settings
+        self.address = address
+        self.production_id = production_id
         self.locale = locale
-        self.scenes = scenes  # line id -> scene id
+        self.job_id = job_id
         self.timeout_s = timeout_s
-        self.poll_s = poll_s
-        self.asked: list[str] = []
+        self.model: ModelRef | None = None
 
-    async def __call__(self, line: Line, seconds: float) -> str | None:
-        scene = self.scenes[line.line_id]
-        rewrite_job = f"{self.job.job_id}-fit-{self.locale}-{line.line_id}"
-        target = ScriptAssetId(self.script_id, ScriptPart.DIALOGUE, scene, rewrite_job=rewrite_job)
-        candidates = await asyncio.to_thread(self._candidates, str(target))
-        if candidates is None:
-            request = DialogueRewriteRequested(
-                production_id=self.job.production_id, job_id=rewrite_job[:128], requested_by=self.job.request.requested_by,
-                dialogue_asset_id=str(ScriptAssetId(self.script_id, ScriptPart.DIALOGUE, scene)), line_ids=[line.line_id],
-                target_seconds=round(max(seconds, 0.1), 2), market=self.locale, candidates=3,
-                notes=f"Shorter, to be spoken in {seconds:.1f}s in {self.locale}: {line.text}"[:2000])
-            await self.job.kit.publish(request, event_id=derived_event_id("shorten", rewrite_job))
-            self.asked.append(line.line_id)
-            log.info("localize.shorter_line_asked", line_id=line.line_id, seconds=round(seconds, 2), locale=self.locale)
-            deadline = time.monotonic() + self.timeout_s
-            while candidates is None and time.monotonic() < deadline:
-                await asyncio.sleep(self.poll_s)
-                candidates = await asyncio.to_thread(self._candidates, str(target))
-        if not candidates:
-            return None
-        return min(candidates, key=len)
-
-    def _candidates(self, asset_id: str) -> list[str] | None:
+    async def __call__(self, long: list[tuple[Line, float]]) -> list[str | None]:
+        if not long:
+            return []
+        seed = int.from_bytes(hashlib.sha256(f"{self.job_id}\x1f{self.locale}".encode()).digest()[:8], "big") >> 1
+        request = writer_pb2.ShortenLinesRequest(
+            production_id=self.production_id, market=self.locale, candidates=3, seed=seed,
+            lines=[writer_pb2.LineToShorten(line_id=line.line_id, speaker=line.speaker, text=line.text, target_seconds=max(seconds, 0.1))
+                   for line, seconds in long])
         try:
-            versions = self.store.versions(self.job.production_id, ScriptPart.DIALOGUE.value, asset_id)
-        except AssetNotFound:
-            return None
-        if not versions:
-            return None
-        content = json.loads(self.store.get(versions[-1].key))["content"]
-        return [c for line in content.get("lines", []) for c in line.get("candidates", []) if c.strip()]
+            response = await self._call(request)
+        except grpc.aio.AioRpcError as exc:
+            log.warning("localize.writer_unreachable", locale=self.locale, lines=len(long), code=exc.code().name,
+                        detail=(exc.details() or "")[:200])
+            return [None] * len(long)
+        model_id, _, revision = response.model.rpartition("@")
+        self.model = ModelRef(id=model_id or response.model or "writer", revision=revision or "unknown")
+        found = {line.line_id: list(line.candidates) for line in response.lines}
+        log.info("localize.shorter_lines", locale=self.locale, asked=len(long), answered=sum(bool(c) for c in found.values()))
+        return [min(found.get(line.line_id) or [None], key=lambda t: len(t or "")) for line, _ in long]
+
+    async def _call(self, request: writer_pb2.ShortenLinesRequest) -> writer_pb2.ShortenLinesResponse:
+        retrying = AsyncRetrying(stop=stop_after_delay(self.timeout_s), wait=wait_exponential_jitter(initial=0.5, max=10.0),
+                                 retry=retry_if_exception(lambda e: isinstance(e, grpc.aio.AioRpcError) and e.code() in _RETRY),
+                                 reraise=True)
+        async for attempt in retrying:
+            with attempt:
+                token = service_token(self.settings, "localize", [self.production_id])
+                async with grpc.aio.insecure_channel(self.address) as channel:
+                    stub = writer_pb2_grpc.WriterServiceStub(channel)
+                    return await stub.ShortenLines(request, metadata=(("authorization", f"Bearer {token}"),), timeout=self.timeout_s)
+        raise AssertionError("unreachable")  # pragma: no cover

@@ -4,15 +4,16 @@ approved dubbed track and subtitles, and the source-language voice-over as a sec
 track where Helix synthesized the timeline: an MP4 (H.264 + AAC + mov_text subtitles) cut
 by ffmpeg, signed with Content Credentials like every other media asset.
 
-    plan (everything approved? which versions? where each shot starts and ends)
+    plan (everything approved? which versions? where each shot starts and ends: `AnimaticPlan`)
       → cut (ffmpeg: the frames as a concat list with durations, a key frame at every shot)
       → store (lineage to every frame, track and subtitle file it uses)
 
 Where a shot sits: a scene runs from its first line's start on the timeline (the first
 scene from 0) to the next scene's start (the last one to the end of the audio); its shots
 share that span in proportion to the durations the storyboard gave them; the last runs on
-until the last line or subtitle has ended. Scenes with no
-dialogue are not on the timeline: the plan names them.
+until the last line or subtitle has ended. Scenes with no dialogue are not on the timeline:
+the plan names them. Every read goes through the kit's `Documents` (approved versions,
+cached: a plan is made again on every approval that may complete it).
 """
 
 from __future__ import annotations
@@ -24,74 +25,40 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections import OrderedDict
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from helix.assets import AssetNotFound, AssetStore, StoredAsset
-from helix.events import AnimaticRequested, AssetKind, ModelRef
-from helix.generation import GeneratedAsset, Job
+from helix.documents import (
+    AnimaticCut,
+    AnimaticPlan,
+    ScriptDocument,
+    StoryboardDocument,
+    Timeline,
+    TimelineDocument,
+    TranslationDocument,
+    VersionRef,
+)
+from helix.events import AnimaticRequested, AnimaticSummary, AssetKind, ModelRef
+from helix.generation import GeneratedAsset, Job, JobRefused
 from helix.generation.approvals import Approvals
-from helix.generation.ids import ImageFamily, LocaleAssetId, LocalePart, ScriptAssetId, ScriptPart
+from helix.generation.ids import ImageAssetId, LocaleAssetId, LocalePart, ScriptAssetId, ScriptPart
+from helix.generation.reader import Documents, NotApproved
 from helix.story import Script
-from helix_localize import formats, timeline
-
-SMALL_BYTES, SMALL_ENTRIES = 256 * 1024, 512
+from helix_localize import formats
 
 
-class NotReady(ValueError):
+class NotReady(JobRefused):
     """Something the animatic needs is missing or not approved yet; the message says what."""
 
 
-@dataclass(frozen=True)
-class Source:
-    """One approved asset version the animatic uses."""
-
-    asset_id: str
-    version: int
-    kind: AssetKind
-
-    def __str__(self) -> str:
-        return f"{self.asset_id}@v{self.version}"
+def plan_digest(plan: AnimaticPlan) -> str:
+    """Changes whenever any input version or cut changes: one animatic per distinct plan."""
+    body = json.dumps([[str(s) for s in plan.sources()], [(c.shot_id, round(c.start, 3), round(c.end, 3)) for c in plan.cuts]])
+    return hashlib.sha256(body.encode()).hexdigest()[:16]
 
 
-@dataclass(frozen=True)
-class Cut:
-    """One shot on screen: its frame from `start` to `end` seconds."""
-
-    scene_id: str
-    shot_id: str
-    frame: Source
-    start: float
-    end: float
-
-
-@dataclass
-class Plan:
-    production_id: str
-    localization_job: str
-    locale: str
-    script: Source
-    source_locale: str
-    cuts: list[Cut]
-    dub: Source
-    subtitles: Source | None
-    source_voice: Source | None
-    duration: float
-    off_timeline: list[str] = field(default_factory=list)  # scenes with no dialogue
-
-    @property
-    def asset(self) -> LocaleAssetId:
-        return LocaleAssetId(self.locale, LocalePart.ANIMATIC, self.localization_job)
-
-    def sources(self) -> list[Source]:
-        return [self.script, *(c.frame for c in self.cuts), self.dub, *(s for s in (self.subtitles, self.source_voice) if s)]
-
-    def digest(self) -> str:
-        """Changes whenever any input version or cut changes: one animatic per distinct plan."""
-        body = json.dumps([[str(s) for s in self.sources()], [(c.shot_id, round(c.start, 3), round(c.end, 3)) for c in self.cuts]])
-        return hashlib.sha256(body.encode()).hexdigest()[:16]
+def animatic_asset(plan: AnimaticPlan) -> LocaleAssetId:
+    return LocaleAssetId(plan.locale, LocalePart.ANIMATIC, plan.localization_job)
 
 
 def ffmpeg() -> str:
@@ -102,31 +69,33 @@ def ffmpeg() -> str:
 
 
 class Editor:
-    def __init__(self, store: AssetStore, approvals: Approvals) -> None:
-        self.store = store
+    def __init__(self, documents: Documents, approvals: Approvals) -> None:
+        self.documents = documents
         self.approvals = approvals
         self._frame_of: dict[str, tuple[str, str]] = {}  # frame -> (storyboard, shot): a stored version never changes
-        # Small approved versions (script, storyboards, subtitles) a plan reads again on every
-        # approval that may complete an animatic: read once, they never change.
-        self._small: OrderedDict[tuple[str, str, int], bytes] = OrderedDict()
 
     # --- plan -----------------------------------------------------------------------------------
 
-    async def plan(self, production_id: str, localization_job: str, locale: str) -> Plan:
+    async def plan(self, production_id: str, localization_job: str, locale: str) -> AnimaticPlan:
         dub = await self._approved(production_id, LocaleAssetId(locale, LocalePart.VOICEOVER_WAV, localization_job), "dubbed track")
-        translation_id = LocaleAssetId(locale, LocalePart.TRANSLATION, localization_job)
-        script_id = next((p for p in await self._parents(production_id, translation_id.kind, str(translation_id))
-                          if (part := ScriptAssetId.parse(p)) is not None and part.part is ScriptPart.SCRIPT), None)
-        if script_id is None:
+        translation = await self.documents.latest(production_id, LocaleAssetId(locale, LocalePart.TRANSLATION, localization_job),
+                                                  TranslationDocument)
+        script_part = ScriptAssetId.parse(translation.document.script) if translation is not None else None
+        if script_part is None or script_part.part is not ScriptPart.SCRIPT:
             raise NotReady(f"localization {localization_job} has no {locale} translation of an assembled script")
-        script_source = await self._approved(production_id, ScriptAssetId.parse(script_id), "script")  # type: ignore[arg-type]
-        script = Script.model_validate(json.loads(await self._read(production_id, script_source))["content"])
-        line_timeline, timeline_assets = await self._timeline(production_id, LocaleAssetId(script.locale, LocalePart.TIMELINE, localization_job))
+        script_read = await self._read_approved(production_id, script_part, ScriptDocument, "script")
+        script: Script = script_read.document.content
+        script_source = VersionRef(asset_id=str(script_part), version=script_read.version)
+        timeline_read = await self.documents.latest(production_id, LocaleAssetId(script.locale, LocalePart.TIMELINE, localization_job),
+                                                    TimelineDocument)
+        if timeline_read is None:
+            raise NotReady(f"no timeline for localization {localization_job}")
+        line_timeline, timeline_assets = timeline_read.document.timeline, timeline_read.document.assets
         # What exists must be approved before it is used: an animatic is cut once, from approved parts.
         subtitles = None
         for part in (LocalePart.SUBTITLES_VTT, LocalePart.SUBTITLES_SRT):
             asset = LocaleAssetId(locale, part, localization_job)
-            if await self._exists(production_id, asset.kind, str(asset)):
+            if await self.documents.versions(production_id, asset):
                 subtitles = await self._approved(production_id, asset, "subtitles")
                 break
         source_voice = None
@@ -136,16 +105,17 @@ class Editor:
                 source_voice = await self._approved(production_id, parsed, "source voice-over")
         last_cue = 0.0
         if subtitles is not None:  # a cue may stay up past its line (minimum duration): the picture waits for it
-            cues = formats.read_timed(await self._read(production_id, subtitles), "", subtitles.asset_id)
+            read = await self.documents.version(production_id, LocaleAssetId.parse(subtitles.asset_id), subtitles.version)  # type: ignore[arg-type]
+            cues = formats.read_timed(read.data, read.stored.media_type, subtitles.asset_id)
             last_cue = max((end for _start, end, _text in cues), default=0.0)
-        cuts, off = await self._cuts(production_id, script, script_source, line_timeline, last_cue)
+        cuts, off = await self._cuts(production_id, script, script_part.script_id, line_timeline, last_cue)
         duration = max([c.end for c in cuts], default=0.0)
-        return Plan(production_id, localization_job, locale, script_source, script.locale, cuts, dub, subtitles, source_voice,
-                    duration, off)
+        return AnimaticPlan(production_id=production_id, localization_job=localization_job, locale=locale, script=script_source,
+                            source_locale=script.locale, cuts=cuts, dub=dub, subtitles=subtitles, source_voice=source_voice,
+                            duration=duration, off_timeline=off)
 
-    async def _cuts(self, production_id: str, script: Script, script_source: Source, line_timeline: timeline.Timeline,
-                    last_cue: float) -> tuple[list[Cut], list[str]]:
-        script_id = ScriptAssetId.parse(script_source.asset_id).script_id  # type: ignore[union-attr]
+    async def _cuts(self, production_id: str, script: Script, script_id: str, line_timeline: Timeline,
+                    last_cue: float) -> tuple[list[AnimaticCut], list[str]]:
         starts: dict[str, float] = {}
         ends: dict[str, float] = {}
         for line in line_timeline.lines:
@@ -157,68 +127,69 @@ class Editor:
             raise NotReady("no scene of the script has dialogue on the timeline")
         frames = await self._approved_frames(production_id)
         total = max(max(ends.values()), last_cue) + 0.5  # the last line (or cue), and a breath
-        cuts: list[Cut] = []
+        cuts: list[AnimaticCut] = []
         for n, scene_id in enumerate(on):
             begin = 0.0 if n == 0 else starts[scene_id]
             finish = starts[on[n + 1]] if n + 1 < len(on) else total
-            board_id = str(ScriptAssetId(script_id, ScriptPart.STORYBOARD, scene_id))
-            board = await self.approvals.approved_version(production_id, board_id)
-            if board is None:
-                raise NotReady(f"the storyboard of scene {scene_id} ({board_id}) is not approved")
-            body = json.loads(await self._read(production_id, Source(board_id, board, AssetKind.STORYBOARD)))
-            shots = body.get("content", {}).get("shots", [])
-            if not shots:
+            board_id = ScriptAssetId(script_id, ScriptPart.STORYBOARD, scene_id)
+            board = (await self._read_approved(production_id, board_id, StoryboardDocument, "storyboard")).document.content
+            if not board.shots:
                 raise NotReady(f"storyboard {board_id} has no shots")
-            weights = [max(1, int(s.get("duration_s") or 1)) for s in shots]
+            weights = [max(1, shot.duration_s) for shot in board.shots]
             at = begin
-            for shot, weight in zip(shots, weights, strict=True):
-                frame = frames.get((board_id, shot["shot_id"]))
+            for shot, weight in zip(board.shots, weights, strict=True):
+                frame = frames.get((str(board_id), shot.shot_id))
                 if frame is None:
-                    raise NotReady(f"shot {shot['shot_id']} of {board_id} has no approved frame")
+                    raise NotReady(f"shot {shot.shot_id} of {board_id} has no approved frame")
                 length = (finish - begin) * weight / sum(weights)
-                cuts.append(Cut(scene_id, shot["shot_id"], frame, at, at + length))
+                cuts.append(AnimaticCut(scene_id=scene_id, shot_id=shot.shot_id, frame=frame, start=at, end=at + length))
                 at += length
         return cuts, off
 
-    async def _approved_frames(self, production_id: str) -> dict[tuple[str, str], Source]:
+    async def _approved_frames(self, production_id: str) -> dict[tuple[str, str], VersionRef]:
         """(storyboard, shot) -> the frame approved last for it. Which shot a frame draws is in
         its first version's provenance (a revision is a later version of the same asset)."""
-        found: dict[tuple[str, str], tuple[Any, Source]] = {}
-        for asset_id, version, decided_at in await self.approvals.approved_in(production_id, f"{ImageFamily.FRAME.value}-"):
-            if asset_id not in self._frame_of:
-                first = await self._provenance(production_id, Source(asset_id, 1, AssetKind.FRAME))
-                shot = first.get("inputs", {}).get("shot") or {}
-                boards = [p for p in first.get("parents", []) if (b := ScriptAssetId.parse(p)) and b.part is ScriptPart.STORYBOARD]
-                self._frame_of[asset_id] = (boards[0] if boards else "", shot.get("shot_id", ""))
-            key = self._frame_of[asset_id]
-            if key[0] and key[1] and (key not in found or found[key][0] < decided_at):
-                found[key] = (decided_at, Source(asset_id, version, AssetKind.FRAME))
+        found: dict[tuple[str, str], tuple[Any, VersionRef]] = {}
+        for approved in await self.approvals.approved_of(production_id, AssetKind.FRAME):
+            frame = ImageAssetId.parse(approved.asset_id)
+            if frame is None:
+                continue  # a frame Helix did not draw: no shot to place it on
+            if approved.asset_id not in self._frame_of:
+                first = (await self.documents.version(production_id, frame, 1)).provenance
+                shot = first.inputs.get("shot") or {}
+                boards = [p for p in first.parents if (b := ScriptAssetId.parse(p)) and b.part is ScriptPart.STORYBOARD]
+                self._frame_of[approved.asset_id] = (boards[0] if boards else "", str(shot.get("shot_id", "")))
+            key = self._frame_of[approved.asset_id]
+            if key[0] and key[1] and (key not in found or found[key][0] < approved.decided_at):
+                found[key] = (approved.decided_at, VersionRef(asset_id=approved.asset_id, version=approved.version))
         return {k: v[1] for k, v in found.items()}
 
     # --- cut ------------------------------------------------------------------------------------
 
-    async def cut(self, job: Job) -> list[str]:
-        req: AnimaticRequested = job.request  # type: ignore[assignment]
+    async def cut(self, job: Job[AnimaticRequested]) -> list[str]:
+        req = job.request
         plan = await self.plan(req.production_id, req.localization_job_id, req.locale)
-        asset = plan.asset
+        asset = animatic_asset(plan)
         if (await job.resumed(asset.kind, str(asset))) is not None:
             return [str(asset)]
         await job.progress(f"{len(plan.cuts)} shots, {plan.duration:.1f} s: cutting", 0.2)
         with tempfile.TemporaryDirectory(prefix="helix-animatic-") as folder:
             work = Path(folder)
-            inputs = {"frames": [], "dub": work / "dub.wav", "subtitles": None, "source_voice": None}
+            inputs: dict[str, Any] = {"frames": [], "dub": work / "dub.wav", "subtitles": None, "source_voice": None}
             for n, c in enumerate(plan.cuts):
                 path = work / f"shot{n:04d}.png"
-                path.write_bytes(await self._read(plan.production_id, c.frame))
+                path.write_bytes(await self._bytes(plan.production_id, ImageAssetId.parse(c.frame.asset_id), c.frame))  # type: ignore[arg-type]
                 inputs["frames"].append(path)
-            inputs["dub"].write_bytes(await self._read(plan.production_id, plan.dub))
+            inputs["dub"].write_bytes(await self._bytes(plan.production_id, LocaleAssetId.parse(plan.dub.asset_id), plan.dub))  # type: ignore[arg-type]
             if plan.subtitles is not None:
-                suffix = ".vtt" if LocaleAssetId.parse(plan.subtitles.asset_id).part is LocalePart.SUBTITLES_VTT else ".srt"  # type: ignore[union-attr]
-                inputs["subtitles"] = work / f"subtitles{suffix}"
-                inputs["subtitles"].write_bytes(await self._read(plan.production_id, plan.subtitles))
+                part = LocaleAssetId.parse(plan.subtitles.asset_id)
+                assert part is not None
+                inputs["subtitles"] = work / f"subtitles{'.vtt' if part.part is LocalePart.SUBTITLES_VTT else '.srt'}"
+                inputs["subtitles"].write_bytes(await self._bytes(plan.production_id, part, plan.subtitles))
             if plan.source_voice is not None:
                 inputs["source_voice"] = work / "source.wav"
-                inputs["source_voice"].write_bytes(await self._read(plan.production_id, plan.source_voice))
+                inputs["source_voice"].write_bytes(await self._bytes(plan.production_id, LocaleAssetId.parse(plan.source_voice.asset_id),  # type: ignore[arg-type]
+                                                                     plan.source_voice))
             began = time.perf_counter()
             command = ffmpeg_command(plan, req, inputs, work / "animatic.mp4")
             await asyncio.to_thread(_run, command)
@@ -228,86 +199,35 @@ class Editor:
         version = await asyncio.to_thread(_ffmpeg_version)
         await job.store(GeneratedAsset(
             kind=asset.kind, asset_id=str(asset), data=data, media_type="video/mp4", ext="mp4", model=ModelRef(id="ffmpeg", revision=version),
-            inputs={"script": str(plan.script), "dub": str(plan.dub), "subtitles": str(plan.subtitles) if plan.subtitles else None,
-                    "source_voice": str(plan.source_voice) if plan.source_voice else None,
-                    "cuts": [{"scene_id": c.scene_id, "shot_id": c.shot_id, "frame": str(c.frame), "start": round(c.start, 3),
-                              "end": round(c.end, 3)} for c in plan.cuts]},
+            inputs={"plan": plan.model_dump(mode="json")},
             parameters={"locale": plan.locale, "width": req.width, "height": req.height, "frame_rate": req.frame_rate,
                         "seconds": round(plan.duration, 3), "shots": len(plan.cuts), "video": "h264", "audio": "aac",
                         "audio_tracks": [plan.locale, *([plan.source_locale] if plan.source_voice else [])],
                         "subtitles": "mov_text" if plan.subtitles else None, "off_timeline": plan.off_timeline,
-                        "cut_seconds": round(seconds, 3), "plan": plan.digest()},
-            parents=list(dict.fromkeys(s.asset_id for s in plan.sources()))))
+                        "cut_seconds": round(seconds, 3), "plan": plan_digest(plan)},
+            parents=list(dict.fromkeys(s.asset_id for s in plan.sources())),
+            summary=AnimaticSummary(locale=plan.locale, shots=len(plan.cuts), seconds=round(plan.duration, 3))))
         return [str(asset)]
 
     # --- reads ----------------------------------------------------------------------------------
 
-    async def _approved(self, production_id: str, asset: LocaleAssetId | ScriptAssetId, what: str) -> Source:
-        version = await self.approvals.approved_version(production_id, str(asset))
+    async def _approved(self, production_id: str, asset: LocaleAssetId | ScriptAssetId, what: str) -> VersionRef:
+        version = await self.documents.approved_version(production_id, asset)
         if version is None:
             raise NotReady(f"the {what} {asset} is not approved")
-        return Source(str(asset), version, asset.kind)
+        return VersionRef(asset_id=str(asset), version=version)
 
-    async def _stored(self, production_id: str, source: Source) -> StoredAsset:
-        def find() -> StoredAsset:
-            try:
-                return next(v for v in self.store.versions(production_id, source.kind, source.asset_id) if v.key.version == source.version)
-            except (StopIteration, AssetNotFound):
-                raise NotReady(f"{source} is not in the asset store") from None
+    async def _read_approved(self, production_id: str, asset: ScriptAssetId, model: Any, what: str) -> Any:
+        try:
+            return await self.documents.approved(production_id, asset, model, what=what)
+        except NotApproved as exc:
+            raise NotReady(str(exc)) from None
 
-        return await asyncio.to_thread(find)
-
-    async def _read(self, production_id: str, source: Source) -> bytes:
-        key = (production_id, source.asset_id, source.version)
-        if key in self._small:
-            self._small.move_to_end(key)
-            return self._small[key]
-        stored = await self._stored(production_id, source)
-        data = await asyncio.to_thread(self.store.get, stored.key)
-        if len(data) <= SMALL_BYTES:
-            self._small[key] = data
-            while len(self._small) > SMALL_ENTRIES:
-                self._small.popitem(last=False)
-        return data
-
-    async def _provenance(self, production_id: str, source: Source) -> dict[str, Any]:
-        stored = await self._stored(production_id, source)
-        return (await asyncio.to_thread(self.store.sidecar, stored.key)).get("provenance") or {}
-
-    async def _exists(self, production_id: str, kind: AssetKind, asset_id: str) -> bool:
-        def versions() -> bool:
-            try:
-                return bool(self.store.versions(production_id, kind, asset_id))
-            except AssetNotFound:
-                return False
-
-        return await asyncio.to_thread(versions)
-
-    async def _parents(self, production_id: str, kind: AssetKind, asset_id: str) -> list[str]:
-        def read() -> list[str]:
-            try:
-                versions = self.store.versions(production_id, kind, asset_id)
-            except AssetNotFound:
-                return []
-            return list((self.store.sidecar(versions[-1].key).get("provenance") or {}).get("parents", [])) if versions else []
-
-        return await asyncio.to_thread(read)
-
-    async def _timeline(self, production_id: str, asset: LocaleAssetId) -> tuple[timeline.Timeline, list[str]]:
-        def read() -> dict[str, Any] | None:
-            try:
-                versions = self.store.versions(production_id, asset.kind, str(asset))
-            except AssetNotFound:
-                return None
-            return json.loads(self.store.get(versions[-1].key)) if versions else None
-
-        body = await asyncio.to_thread(read)
-        if body is None:
-            raise NotReady(f"no timeline {asset}")
-        return timeline.Timeline.from_json(body["timeline"]), list(body.get("assets", []))
+    async def _bytes(self, production_id: str, asset: Any, ref: VersionRef) -> bytes:
+        return (await self.documents.version(production_id, asset, ref.version)).data
 
 
-def ffmpeg_command(plan: Plan, req: AnimaticRequested, inputs: dict[str, Any], out: Path) -> list[str]:
+def ffmpeg_command(plan: AnimaticPlan, req: AnimaticRequested, inputs: dict[str, Any], out: Path) -> list[str]:
     """One ffmpeg run: the frames through the concat demuxer (each with its duration), the
     tracks and subtitles as further inputs, a key frame forced at every shot's start."""
     listing = ["ffconcat version 1.0"]

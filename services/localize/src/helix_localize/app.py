@@ -1,7 +1,8 @@
 """The localize service process, wiring only: settings → translation and speech engines,
-the generator kit's service shell → request handlers (`requests.py`) and reactions to
-review decisions (`reactions.py`). Decisions are recorded (approvals) so that only approved
-scripts are localized and only approved frames and tracks are cut into an animatic."""
+the generator kit's service shell → request steps (`requests.py`) and reactions to review
+decisions (`reactions.py`: requests the service makes of itself). Decisions are recorded
+(approvals) so that only approved scripts are localized and only approved frames and tracks
+are cut into an animatic."""
 
 from __future__ import annotations
 
@@ -40,12 +41,11 @@ class LocalizeApp(GeneratorService):
         self.translator = Translator(dtype=settings.localize_dtype, device=settings.localize_device, num_beams=settings.localize_num_beams,
                                      max_batch=settings.localize_max_batch, max_queue=settings.localize_max_queue)
         self.speaker = Speaker(device=settings.localize_device, max_batch=settings.localize_max_batch, max_queue=settings.localize_max_queue)
-        self.localizer = Localizer(self.store, self.approvals, self.translator, self.speaker, settings)
-        self.editor = Editor(self.store, self.approvals)
-        self.requests = requests.LocalizeRequests(self.kit, self.localizer, self.editor)
-        self.reactions = reactions.LocalizeReactions(self.kit, self.localizer, self.editor, self.approvals)
-        self.listen(Topic.LOCALIZE_REQUESTS, self.requests.handle, requests.HANDLED,
-                    decisions=self.reactions.on_decision, decided=reactions.HANDLED)
+        self.localizer = Localizer(self.documents, self.translator, self.speaker, settings)
+        self.editor = Editor(self.documents, self.approvals)
+        self.reactions = reactions.LocalizeReactions(self.documents, self.approvals, self.editor)
+        self.listen(Topic.LOCALIZE_REQUESTS, requests.steps(self.localizer, self.editor), react=self.reactions.react,
+                    decided=reactions.HANDLED)
 
     async def start(self) -> None:
         await self.speaker.start()

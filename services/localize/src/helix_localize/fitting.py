@@ -19,14 +19,14 @@ overshoot and what was done.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 Synthesize = Callable[[list["Line"], list[float]], Awaitable[list[np.ndarray]]]
-Shorten = Callable[["Line", float], Awaitable[str | None]]
+# Shorter adaptations of the lines that do not fit (each with its room in seconds), all at once.
+Shorten = Callable[[list[tuple["Line", float]]], Awaitable[list[str | None]]]
 
 
 @dataclass(frozen=True)
@@ -53,10 +53,12 @@ class Fitted:
     overshoot_ms: float = 0.0
     method: str = "natural"  # natural | rate | rate+stretch | shortened | overshoot
     audio: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32), repr=False)
+    original: str | None = None  # a shortened line: the text it replaces
 
     def report(self) -> dict[str, object]:
         row = asdict(self)
         row.pop("audio")
+        row.pop("original")
         for key in ("slot_start", "slot_end", "start", "end", "rate", "stretch", "overshoot_ms"):
             row[key] = round(float(row[key]), 4)  # type: ignore[arg-type]
         return row
@@ -123,7 +125,7 @@ async def fit(lines: list[Line], synthesize: Synthesize, shorten: Shorten | None
     fitted = [_place(line, a, rates[i], rooms[i], settings) for i, (line, a) in enumerate(zip(lines, audio, strict=True))]
     long = [i for i, item in enumerate(fitted) if item.overshoot_ms > 0]
     if long and shorten is not None:  # every line that does not fit asks at once
-        shorter_lines = await asyncio.gather(*(shorten(lines[i], rooms[i]) for i in long))
+        shorter_lines = await shorten([(lines[i], rooms[i]) for i in long])
         for i, shorter in zip(long, shorter_lines, strict=True):
             item = fitted[i]
             if shorter and shorter.strip() and shorter != lines[i].text:
@@ -132,6 +134,7 @@ async def fit(lines: list[Line], synthesize: Synthesize, shorten: Shorten | None
                 candidate = _place(line, redone, rates[i], rooms[i], settings)
                 if candidate.overshoot_ms < item.overshoot_ms:
                     candidate.method = "shortened" if candidate.overshoot_ms == 0 else "shortened+overshoot"
+                    candidate.original = lines[i].text
                     fitted[i] = candidate
     for item in fitted:  # never into the next line: fade out at the limit
         if item.overshoot_ms > 0:

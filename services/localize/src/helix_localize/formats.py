@@ -16,6 +16,7 @@ from datetime import timedelta
 from fractions import Fraction
 from typing import Any, Literal
 
+from helix.generation.jobs import JobRefused
 from helix_localize.subtitles import Event
 
 Format = Literal["srt", "vtt", "ttml"]
@@ -26,7 +27,7 @@ TT, TTP, TTS = "http://www.w3.org/ns/ttml", "http://www.w3.org/ns/ttml#parameter
 XML = "http://www.w3.org/XML/1998/namespace"
 
 
-class TimedSourceError(ValueError):
+class TimedSourceError(JobRefused):
     """A studio's timed source that is not valid SRT, WebVTT or TTML."""
 
 

@@ -1,7 +1,8 @@
 """One localization request, as named steps: check the request, load the approved script,
 build the timeline, then every target locale side by side (translation, subtitles,
 voice-over). Every output goes through the kit (`Job.store`) with lineage back to the
-script and the timeline; a resumed job reuses what it stored.
+script and the timeline, a typed document (`helix.documents`) and a typed summary for
+review; a resumed job reuses what it stored.
 
     check_request → approved_script → timeline → for each locale:
         translate → subtitles (each format + QC report) → voice-over (fit, track, timing report)
@@ -10,17 +11,40 @@ script and the timeline; a resumed job reuses what it stored.
 from __future__ import annotations
 
 import asyncio
-import json
+import hashlib
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from helix.assets import AssetNotFound, AssetStore
-from helix.events import AssetKind, Authorship, Deliverable, LocalizeRequested, ModelRef
+from helix.documents import (
+    FittedLine,
+    MarketProfileDocument,
+    SubtitleQcReport,
+    Timeline,
+    TimelineDocument,
+    TimelineRef,
+    TimingReport,
+    TranslatedLine,
+    TranslationDocument,
+    VoiceCast,
+)
+from helix.events import (
+    AssetKind,
+    Authorship,
+    Deliverable,
+    LineChange,
+    LocalizeRequested,
+    ModelRef,
+    SubtitleQcSummary,
+    SubtitlesSummary,
+    TimingSummary,
+    TranslationSummary,
+    VoiceoverSummary,
+)
 from helix.events.data import AssetCost
-from helix.generation import GeneratedAsset, Job
-from helix.generation.approvals import Approvals
-from helix.generation.ids import LocaleAssetId, LocalePart, ScriptAssetId
+from helix.generation import GeneratedAsset, Job, JobRefused
+from helix.generation.ids import LocaleAssetId, LocalePart
+from helix.generation.reader import AnyAsset, Documents
 from helix.story import Script
 from helix_localize import audio, fitting, formats, market, qc, source, subtitles, terms, timeline, translation, voice
 from helix_localize.adaptation import WriterShortener
@@ -36,37 +60,40 @@ _NO_SPACES = ("ja", "zh", "th")
 class Context:
     """What a locale's steps share within one job."""
 
-    job: Job
+    job: Job[LocalizeRequested]
     request: LocalizeRequested
     script: Script
     script_asset: str
     lines: list[source.ScriptLine]
-    timeline: timeline.Timeline
+    timeline: Timeline
     timeline_assets: list[str]
     fps: Fraction
 
+    @property
+    def timeline_ref(self) -> TimelineRef:
+        return TimelineRef(source=self.timeline.source, asset_id=self.timeline.asset_id)
+
 
 class Localizer:
-    def __init__(self, store: AssetStore, approvals: Approvals, translator: translation.Translator, speaker: voice.Speaker,
-                 settings: LocalizeSettings) -> None:
-        self.store = store
-        self.approvals = approvals
+    def __init__(self, documents: Documents, translator: translation.Translator, speaker: voice.Speaker, settings: LocalizeSettings) -> None:
+        self.documents = documents
         self.translator = translator
         self.speaker = speaker
         self.settings = settings
 
     # --- the steps, in order -----------------------------------------------------------------
 
-    async def run(self, job: Job) -> list[str]:
-        req: LocalizeRequested = job.request  # type: ignore[assignment]
+    async def run(self, job: Job[LocalizeRequested]) -> list[str]:
+        req = job.request
         self.check_request(req)
-        script, stored = await source.approved_script(self.store, self.approvals, req.production_id, req.source_asset_id)
+        read = await source.approved_script(self.documents, req.production_id, req.source_asset_id)
+        script = read.document.content
         lines = source.dialogue(script)
         if not lines:
-            raise ValueError(f"{req.source_asset_id} has no dialogue to localize")
-        line_timeline, timeline_assets = await self.timeline(job, req, lines, stored.key.asset_id)
+            raise JobRefused(f"{req.source_asset_id} has no dialogue to localize")
+        line_timeline, timeline_assets = await self.timeline(job, req, lines, read.asset_id)
         await job.progress(f"timeline from the {line_timeline.source} source: {len(line_timeline.lines)} lines", 0.1)
-        ctx = Context(job, req, script, stored.key.asset_id, lines, line_timeline, timeline_assets, frame_rate(req.frame_rate))
+        ctx = Context(job, req, script, read.asset_id, lines, line_timeline, timeline_assets, frame_rate(req.frame_rate))
         per_locale = await job.gather(*(self.locale(ctx, locale, n) for n, locale in enumerate(req.target_locales)))
         return [*timeline_assets, *(asset for ids in per_locale for asset in ids)]
 
@@ -82,17 +109,17 @@ class Localizer:
         if not req.timed_source_asset_id:
             try:
                 voice.pick_voice(self.settings.voices(), req.source_locale)
-            except ValueError as exc:
-                raise ValueError(f"{exc}; without one, send a timed dialogue list (timed_source_asset_id)") from None
+            except JobRefused as exc:
+                raise JobRefused(f"{exc}; without one, send a timed dialogue list (timed_source_asset_id)") from None
 
-    async def timeline(self, job: Job, req: LocalizeRequested, lines: list[source.ScriptLine], script_asset: str,
-                       ) -> tuple[timeline.Timeline, list[str]]:
+    async def timeline(self, job: Job[LocalizeRequested], req: LocalizeRequested, lines: list[source.ScriptLine], script_asset: str,
+                       ) -> tuple[Timeline, list[str]]:
         asset = LocaleAssetId(req.source_locale, LocalePart.TIMELINE, req.job_id)
         if (found := await job.resumed(asset.kind, str(asset))) is not None:
-            data = json.loads(found[1])
-            return timeline.Timeline.from_json(data["timeline"]), data["assets"]
+            stored = TimelineDocument.model_validate_json(found[1])
+            return stored.timeline, stored.assets
         if req.timed_source_asset_id:
-            data, media_type = await self._read_any(req.production_id, req.timed_source_asset_id)
+            data, media_type = await self._timed_source(req.production_id, req.timed_source_asset_id)
             cues = formats.read_timed(data, media_type, req.timed_source_asset_id)
             line_timeline = timeline.from_studio(cues, lines, req.timed_source_asset_id)
             parents, made, model = [script_asset, req.timed_source_asset_id], [], None  # the studio's timing, matched to the lines
@@ -107,6 +134,7 @@ class Localizer:
                                    target_lufs=self.settings.localize_loudness_lufs)
             made, model, parents = [], loaded.ref, [script_asset]
             cost = _cost([(s.model_seconds, s.compute_seconds) for s in speeches], loaded.device)
+            summary = VoiceoverSummary(locale=req.source_locale, role="source")
             for part, fmt in ((LocalePart.VOICEOVER_WAV, "wav"), (LocalePart.VOICEOVER_FLAC, "flac")):
                 vo = LocaleAssetId(req.source_locale, part, req.job_id)
                 await job.store(GeneratedAsset(
@@ -114,11 +142,11 @@ class Localizer:
                     inputs={"lines": [{"line_id": line.line_id, "speaker": line.speaker, "text": line.text} for line in lines]},
                     parameters={"locale": req.source_locale, "role": "source voice-over: the production's timeline",
                                 "loudness_lufs": round(track.loudness_lufs, 2), "sample_rate": track.rate, "seconds": round(track.seconds, 3)},
-                    seed=None, parents=parents, cost=cost))
+                    seed=None, parents=parents, cost=cost, summary=summary))
                 made.append(str(vo))
-        body = {"timeline": line_timeline.to_json(), "assets": [*made, str(asset)]}
+        body = TimelineDocument(timeline=line_timeline, assets=[*made, str(asset)])
         await job.store(GeneratedAsset(
-            kind=asset.kind, asset_id=str(asset), data=json.dumps(body, ensure_ascii=False, indent=1).encode(), media_type=JSON, ext="json",
+            kind=asset.kind, asset_id=str(asset), data=body.model_dump_json(indent=1).encode(), media_type=JSON, ext="json",
             model=model, inputs={"source": line_timeline.source, "from": parents}, parameters={"lines": len(line_timeline.lines)},
             parents=[*parents, *made], authorship=Authorship.AI if model is not None else Authorship.HUMAN))
         return line_timeline, [*made, str(asset)]
@@ -143,11 +171,11 @@ class Localizer:
             await step("voice-over")
         return ids
 
-    async def translate(self, ctx: Context, locale: str) -> tuple[list[dict[str, Any]], str]:
+    async def translate(self, ctx: Context, locale: str) -> tuple[list[TranslatedLine], str]:
         req = ctx.request
         asset = LocaleAssetId(locale, LocalePart.TRANSLATION, req.job_id)
         if (found := await ctx.job.resumed(asset.kind, str(asset))) is not None:
-            return json.loads(found[1])["lines"], str(asset)
+            return TranslationDocument.model_validate_json(found[1]).lines, str(asset)
         profile = self._profile(locale)
         model = translation.pick_model(self.settings.translation_models(), req.source_locale, locale, profile.formality)
         adapted = [market.adapt(line.text, profile) for line in ctx.lines]
@@ -162,36 +190,37 @@ class Localizer:
         joiner = "" if translation.language(locale) in _NO_SPACES else " "
         market_values = [t for a in adapted for t in a.locked]  # what the profile wrote is locked too
         outcomes = await terms.translate_locked([a.text for a in adapted], [*locked, *market_values], translate_texts, joiner=joiner)
-        rows = []
-        for line, adaptation, outcome in zip(ctx.lines, adapted, outcomes, strict=True):
-            rows.append({"line_id": line.line_id, "scene_id": line.scene_id, "speaker": line.speaker, "source": line.text,
-                         "adapted": adaptation.text, "target": outcome.target, "author": "ai", "method": outcome.method,
-                         "locked": [t.target for t in outcome.terms], "missing": outcome.missing,
-                         "market_changes": adaptation.changes, "avoided": market.avoided(outcome.target, profile)})
+        rows = [TranslatedLine(line_id=line.line_id, scene_id=line.scene_id, speaker=line.speaker, source=line.text, adapted=adaptation.text,
+                               target=outcome.target, method=outcome.method, locked=[t.target for t in outcome.terms], missing=outcome.missing,
+                               market_changes=adaptation.changes, avoided=market.avoided(outcome.target, profile))
+                for line, adaptation, outcome in zip(ctx.lines, adapted, outcomes, strict=True)]
         loaded = self.translator.loaded(model)
-        body = {"locale": locale, "source_locale": req.source_locale, "script": ctx.script_asset, "profile": profile.__dict__ | {"avoid": list(profile.avoid)},
-                "timeline": {"source": ctx.timeline.source, "asset_id": ctx.timeline.asset_id}, "lines": rows}
-        missing = sum(len(r["missing"]) for r in rows)
+        body = TranslationDocument(locale=locale, source_locale=req.source_locale, script=ctx.script_asset, timeline=ctx.timeline_ref,
+                                   profile=MarketProfileDocument(locale=profile.locale, formality=profile.formality,
+                                                                 measurement=profile.measurement, avoid=list(profile.avoid)),
+                                   lines=rows)
+        summary = TranslationSummary(locale=locale, lines=len(rows), locked_terms=sum(len(r.locked) for r in rows),
+                                     locked_terms_missing=sum(len(r.missing) for r in rows), avoided_terms=sum(len(r.avoided) for r in rows),
+                                     market_changes=sum(len(r.market_changes) for r in rows))
         await ctx.job.store(GeneratedAsset(
-            kind=asset.kind, asset_id=str(asset), data=json.dumps(body, ensure_ascii=False, indent=1).encode(), media_type=JSON, ext="json",
+            kind=asset.kind, asset_id=str(asset), data=body.model_dump_json(indent=1).encode(), media_type=JSON, ext="json",
             model=loaded.ref, inputs={"source_asset_id": ctx.script_asset, "lines": len(rows), "glossary": list(req.glossary)},
             parameters={"locale": locale, "source_locale": req.source_locale, "num_beams": self.translator.num_beams, "dtype": loaded.dtype,
-                        "device": loaded.device, "formality": profile.formality, "locked_terms": sum(len(r["locked"]) for r in rows),
-                        "locked_terms_missing": missing, "market_changes": sum(len(r["market_changes"]) for r in rows),
-                        "avoided_terms": sum(len(r["avoided"]) for r in rows),
-                        "methods": {m: sum(r["method"] == m for r in rows) for m in ("plain", "placeholders", "segments")}},
-            parents=[ctx.script_asset, ctx.timeline.asset_id], cost=_cost([(r.model_seconds, r.compute_seconds) for r in results], loaded.device)))
+                        "device": loaded.device, "formality": profile.formality,
+                        "methods": {m: sum(r.method == m for r in rows) for m in ("plain", "placeholders", "segments")}},
+            parents=[ctx.script_asset, ctx.timeline.asset_id], summary=summary,
+            cost=_cost([(r.model_seconds, r.compute_seconds) for r in results], loaded.device)))
         return rows, str(asset)
 
-    async def subtitles(self, ctx: Context, locale: str, rows: list[dict[str, Any]], translation_id: str) -> list[str]:
+    async def subtitles(self, ctx: Context, locale: str, rows: list[TranslatedLine], translation_id: str) -> list[str]:
         req = ctx.request
         rules = rules_for(locale)
         timing = {t.line_id: t for t in ctx.timeline.lines}
-        cues = [subtitles.Cue(r["line_id"], r["speaker"], r["target"], timing[r["line_id"]].start, timing[r["line_id"]].end) for r in rows]
+        cues = [subtitles.Cue(r.line_id, r.speaker, r.target, timing[r.line_id].start, timing[r.line_id].end) for r in rows]
         result = subtitles.segment(cues, rules, ctx.fps, req.audience)
-        report = qc.report(result.events, rules, ctx.fps, req.audience, result.fixes)
-        summary = {"passed": report["passed"], "breaches": len(report["breaches"]),
-                   "rules": sorted({b["rule"] for b in report["breaches"]}), "fixes": len(report["fixes"])}
+        report = SubtitleQcReport.model_validate(qc.report(result.events, rules, ctx.fps, req.audience, result.fixes))
+        qc_summary = SubtitleQcSummary(passed=report.passed, breaches=len(report.breaches), rules=sorted({b.rule for b in report.breaches}),
+                                       fixes=len(report.fixes))
         model = self._translator_ref(req, locale)
         parents = [translation_id, ctx.timeline.asset_id]
         ids = []
@@ -202,18 +231,20 @@ class Localizer:
                     kind=asset.kind, asset_id=str(asset), data=formats.write(result.events, fmt, language=locale, fps=ctx.fps),  # type: ignore[arg-type]
                     media_type=formats.MEDIA_TYPES[fmt], ext=formats.EXTENSIONS[fmt], model=model,
                     inputs={"translation": translation_id, "timeline": ctx.timeline.source},
-                    parameters={"locale": locale, "format": fmt, "events": len(result.events), "frame_rate": report["frame_rate"],
-                                "audience": req.audience, "qc": summary}, parents=parents))
+                    parameters={"locale": locale, "format": fmt, "events": len(result.events), "frame_rate": report.frame_rate,
+                                "audience": req.audience}, parents=parents,
+                    summary=SubtitlesSummary(locale=locale, format=fmt, events=len(result.events), qc=qc_summary)))  # type: ignore[arg-type]
             ids.append(str(asset))
         asset = LocaleAssetId(locale, LocalePart.SUBTITLES_QC, req.job_id)
         if await ctx.job.resumed(asset.kind, str(asset)) is None:
             await ctx.job.store(GeneratedAsset(
-                kind=asset.kind, asset_id=str(asset), data=json.dumps(report, ensure_ascii=False, indent=1).encode(), media_type=JSON, ext="json",
+                kind=asset.kind, asset_id=str(asset), data=report.model_dump_json(indent=1).encode(), media_type=JSON, ext="json",
                 model=model, inputs={"files": ids, "translation": translation_id},
-                parameters={"locale": locale, "qc": summary, "report": "subtitle quality check"}, parents=[*ids, translation_id]))
+                parameters={"locale": locale, "report": "subtitle quality check"}, parents=[*ids, translation_id],
+                summary=SubtitlesSummary(locale=locale, format="qc", events=len(result.events), qc=qc_summary)))
         return [*ids, str(asset)]
 
-    async def voiceover(self, ctx: Context, locale: str, rows: list[dict[str, Any]], translation_id: str) -> list[str]:
+    async def voiceover(self, ctx: Context, locale: str, rows: list[TranslatedLine], translation_id: str) -> list[str]:
         req = ctx.request
         ids = [str(LocaleAssetId(locale, p, req.job_id)) for p in (LocalePart.VOICEOVER_WAV, LocalePart.VOICEOVER_FLAC, LocalePart.VOICEOVER_TIMING)]
         if all([await ctx.job.resumed(AssetKind.VOICEOVER, i) is not None for i in ids]):
@@ -221,9 +252,9 @@ class Localizer:
         model_name = voice.pick_voice(self.settings.voices(), locale)
         loaded = self.speaker.loaded(model_name)
         timing = {t.line_id: t for t in ctx.timeline.lines}
-        ordered = sorted(rows, key=lambda r: timing[r["line_id"]].start)
-        lines = [fitting.Line(r["line_id"], r["speaker"], r["target"], timing[r["line_id"]].start, timing[r["line_id"]].end,
-                              timing[ordered[n + 1]["line_id"]].start if n + 1 < len(ordered) else None) for n, r in enumerate(ordered)]
+        ordered = sorted(rows, key=lambda r: timing[r.line_id].start)
+        lines = [fitting.Line(r.line_id, r.speaker, r.target, timing[r.line_id].start, timing[r.line_id].end,
+                              timing[ordered[n + 1].line_id].start if n + 1 < len(ordered) else None) for n, r in enumerate(ordered)]
         speakers = voice.cast_voices([line.speaker for line in ctx.lines], loaded.speakers, self.settings.localize_character_voices)
         spent: list[tuple[float, float]] = []
 
@@ -235,33 +266,36 @@ class Localizer:
             return [s.audio for s in speeches]
 
         shortener = None
-        if self.settings.localize_shorten_with_writer and ScriptAssetId.parse(ctx.script_asset):
-            scenes = {line.line_id: line.scene_id for line in ctx.lines}
-            shortener = WriterShortener(ctx.job, self.store, ScriptAssetId.parse(ctx.script_asset).script_id, locale, scenes,  # type: ignore[union-attr]
-                                        timeout_s=self.settings.localize_shorten_timeout_s)
+        if self.settings.localize_shorten_with_writer:
+            shortener = WriterShortener(self.settings, self.settings.localize_writer_address, production_id=req.production_id,
+                                        locale=locale, job_id=req.job_id, timeout_s=self.settings.localize_shorten_timeout_s)
         fit_settings = fitting.FitSettings(sample_rate=loaded.sampling_rate, rate_cap=self.settings.localize_rate_cap,
                                            rate_step=self.settings.localize_rate_step, allow_slowdown=self.settings.localize_allow_slowdown,
                                            min_rate=self.settings.localize_min_rate, min_gap_s=2 / float(ctx.fps))
         fitted = await fitting.fit(lines, synthesize, shortener, fit_settings)
         track = audio.assemble([(f.start, f.audio, loaded.sampling_rate) for f in fitted], target_lufs=self.settings.localize_loudness_lufs)
-        report = {"locale": locale, "timeline": {"source": ctx.timeline.source, "asset_id": ctx.timeline.asset_id},
-                  "voice": {"model": loaded.ref.model_dump(), "speakers": speakers}, "loudness_lufs": round(track.loudness_lufs, 2),
-                  "target_lufs": self.settings.localize_loudness_lufs, "sample_rate": track.rate, "seconds": round(track.seconds, 3),
-                  "rate_cap": fit_settings.rate_cap, "lines": [f.report() for f in fitted]}
-        summary = {"lines": len(fitted), "overshoots": sum(f.overshoot_ms > 0 for f in fitted),
-                   "max_overshoot_ms": round(max((f.overshoot_ms for f in fitted), default=0.0), 1),
-                   "max_speedup": round(max((f.rate * f.stretch for f in fitted), default=1.0), 3),
-                   "shortened": sum(f.method.startswith("shortened") for f in fitted), "loudness_lufs": round(track.loudness_lufs, 2)}
+        changes = [LineChange(line_id=f.line_id, original=f.original, replacement=f.text, reason=f"shorter, to fit {f.slot_end - f.slot_start:.2f}s",
+                              by=shortener.model if shortener else None) for f in fitted if f.original is not None]
+        report = TimingReport(locale=locale, timeline=ctx.timeline_ref, voice=VoiceCast(model=loaded.ref, speakers=speakers),
+                              loudness_lufs=round(track.loudness_lufs, 2), target_lufs=self.settings.localize_loudness_lufs,
+                              sample_rate=track.rate, seconds=round(track.seconds, 3), rate_cap=fit_settings.rate_cap,
+                              lines=[FittedLine.model_validate(f.report()) for f in fitted], changes=changes)
+        summary = VoiceoverSummary(locale=locale, role="dub", changes=changes, timing=TimingSummary(
+            lines=len(fitted), overshoots=sum(f.overshoot_ms > 0 for f in fitted),
+            max_overshoot_ms=round(max((f.overshoot_ms for f in fitted), default=0.0), 1),
+            max_speedup=round(max((f.rate * f.stretch for f in fitted), default=1.0), 3), shortened=len(changes),
+            loudness_lufs=round(track.loudness_lufs, 2)))
         cost = _cost(spent, loaded.device)
         parents = [translation_id, ctx.timeline.asset_id]
-        common = {"model": loaded.ref, "inputs": {"translation": translation_id, "timeline": ctx.timeline.source, "speakers": speakers},
-                  "parents": parents}
+        models = [loaded.ref, *([shortener.model] if shortener and shortener.model and changes else [])]
+        common: dict[str, Any] = {"model": loaded.ref, "parents": parents, "summary": summary,
+                                  "inputs": {"translation": translation_id, "timeline": ctx.timeline.source, "speakers": speakers,
+                                             "models": [m.model_dump() for m in models]}}
         for asset_id, fmt in zip(ids[:2], ("wav", "flac"), strict=True):
             await ctx.job.store(GeneratedAsset(kind=AssetKind.VOICEOVER, asset_id=asset_id, data=audio.encode(track, fmt), media_type=f"audio/{fmt}",
-                                               ext=fmt, parameters={"locale": locale, "sample_rate": track.rate, "timing": summary},
-                                               cost=cost, **common))
-        await ctx.job.store(GeneratedAsset(kind=AssetKind.VOICEOVER, asset_id=ids[2], data=json.dumps(report, ensure_ascii=False, indent=1).encode(),
-                                           media_type=JSON, ext="json", parameters={"locale": locale, "timing": summary, "report": "timing"},
+                                               ext=fmt, parameters={"locale": locale, "sample_rate": track.rate}, cost=cost, **common))
+        await ctx.job.store(GeneratedAsset(kind=AssetKind.VOICEOVER, asset_id=ids[2], data=report.model_dump_json(indent=1).encode(),
+                                           media_type=JSON, ext="json", parameters={"locale": locale, "report": "timing"},
                                            **{**common, "parents": [*ids[:2], *parents]}))
         return ids
 
@@ -274,23 +308,16 @@ class Localizer:
         model = translation.pick_model(self.settings.translation_models(), req.source_locale, locale, self._profile(locale).formality)
         return self.translator.loaded(model).ref
 
-    async def _read_any(self, production_id: str, asset_id: str) -> tuple[bytes, str]:
-        def read() -> tuple[bytes, str]:
-            for kind in (AssetKind.SUBTITLES, AssetKind.SCRIPT, AssetKind.DIALOGUE):
-                try:
-                    versions = self.store.versions(production_id, kind, asset_id)
-                except AssetNotFound:
-                    continue
-                if versions:
-                    return self.store.get(versions[-1].key), versions[-1].media_type
-            raise ValueError(f"no timed source {asset_id} in production {production_id}")
-
-        return await asyncio.to_thread(read)
+    async def _timed_source(self, production_id: str, asset_id: str) -> tuple[bytes, str]:
+        """A studio's timed dialogue list (any kind it was uploaded as): its newest version."""
+        for kind in (AssetKind.SUBTITLES, AssetKind.SCRIPT, AssetKind.DIALOGUE):
+            found = await self.documents.latest(production_id, AnyAsset(asset_id, kind))
+            if found is not None:
+                return found.data, found.stored.media_type
+        raise JobRefused(f"no timed source {asset_id} in production {production_id}")
 
 
 def _seed(*parts: str) -> int:
-    import hashlib
-
     return int.from_bytes(hashlib.sha256("\x1f".join(parts).encode()).digest()[:8], "big") >> 1
 
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal
 
+from helix.generation.jobs import JobRefused
+
 Audience = Literal["adult", "children"]
 
 
@@ -59,5 +61,5 @@ def frame_rate(value: float | str | None) -> Fraction:
     nominal = round(exact)
     rate = Fraction(nominal * 1000, 1001) if nominal and abs(exact - Fraction(nominal * 1000, 1001)) < Fraction(1, 500) else exact
     if not 1 <= rate <= 120:
-        raise ValueError(f"frame rate {value} is outside 1-120 frames per second")
+        raise JobRefused(f"frame rate {value} is outside 1-120 frames per second")
     return rate

@@ -31,9 +31,11 @@ class LocalizeSettings(HelixSettings):
     localize_allow_slowdown: bool = False
     localize_min_rate: float = Field(0.8, gt=0.3, le=1.0)
     localize_loudness_lufs: float = Field(-23.0, ge=-40, le=-5)  # EBU R128
-    # Ask the writer for a shorter line when one does not fit (through the bus); wait this long.
+    # Ask the writer for shorter lines when some do not fit (its gRPC ShortenLines); while the
+    # writer is away, retry this long, then dub the lines as they are and report the overshoot.
     localize_shorten_with_writer: bool = True
     localize_shorten_timeout_s: float = Field(120.0, ge=1)
+    localize_writer_address: str = "127.0.0.1:50071"
     localize_grpc_address: str = "127.0.0.1:50091"  # health and ServerInfo only
 
     def translation_models(self) -> dict[str, str]:

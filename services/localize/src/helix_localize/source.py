@@ -3,14 +3,12 @@ names in it that translation must keep (characters, places)."""
 
 from __future__ import annotations
 
-import asyncio
-import json
 from dataclasses import dataclass
 
-from helix.assets import AssetNotFound, AssetStore, StoredAsset
-from helix.events import AssetKind
-from helix.generation.approvals import Approvals
+from helix.documents import ScriptDocument
+from helix.generation import JobRefused
 from helix.generation.ids import ScriptAssetId, ScriptPart
+from helix.generation.reader import Documents, Read
 from helix.story import Script
 from helix_localize.terms import LockedTerm
 
@@ -23,23 +21,12 @@ class ScriptLine:
     text: str
 
 
-async def approved_script(store: AssetStore, approvals: Approvals, production_id: str, asset_id: str) -> tuple[Script, StoredAsset]:
-    """The version of an assembled script a person approved; ValueError for anything else."""
+async def approved_script(documents: Documents, production_id: str, asset_id: str) -> Read[ScriptDocument]:
+    """The version of an assembled script a person approved; `JobRefused` for anything else."""
     part = ScriptAssetId.parse(asset_id)
     if part is None or part.part is not ScriptPart.SCRIPT:
-        raise ValueError(f"{asset_id} is not an assembled script (script-<job>-script): only an approved script is localized")
-    version = await approvals.approved_version(production_id, asset_id)
-    if version is None:
-        raise ValueError(f"{asset_id} is not approved: nothing is localized before a person approves the script")
-
-    def read() -> tuple[Script, StoredAsset]:
-        try:
-            stored = next(v for v in store.versions(production_id, AssetKind.SCRIPT, asset_id) if v.key.version == version)
-        except (StopIteration, AssetNotFound):
-            raise ValueError(f"version {version} of {asset_id} is not in the asset store") from None
-        return Script.model_validate(json.loads(store.get(stored.key))["content"]), stored
-
-    return await asyncio.to_thread(read)
+        raise JobRefused(f"{asset_id} is not an assembled script (script-<job>-script): only an approved script is localized")
+    return await documents.approved(production_id, part, ScriptDocument, what="script")
 
 
 def dialogue(script: Script) -> list[ScriptLine]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from helix.events import ModelRef
+from helix.generation.jobs import JobRefused
 from helix.models.batching import Batcher, Pending
 from helix.models.loading import SharedInstances, model_source, pin, resolve_device, resolve_dtype, weights_hash
 
@@ -43,14 +44,14 @@ class LoadedTranslator:
             return None
         token = f">>{language}<<"
         if token not in codes:
-            raise ValueError(f"model {self.ref.id} cannot translate into {language!r} (it knows {len(codes)} target languages)")
+            raise JobRefused(f"model {self.ref.id} cannot translate into {language!r} (it knows {len(codes)} target languages)")
         return token
 
     def forced_bos(self, language: str) -> int | None:
         if self.family == "nllb":
             code = NLLB_CODES.get(language)
             if code is None:
-                raise ValueError(f"no NLLB language code for {language!r}")
+                raise JobRefused(f"no NLLB language code for {language!r}")
             return int(self.tokenizer.convert_tokens_to_ids(code))
         if self.family == "m2m100":
             return int(self.tokenizer.get_lang_id(language))
@@ -87,7 +88,7 @@ def language(locale: str) -> str:
 
 
 def pick_model(models: dict[str, str], source: str, target: str, formality: str = "default") -> str:
-    """The configured model for a pair (most specific key first); ValueError for an unknown pair."""
+    """The configured model for a pair (most specific key first); `JobRefused` for an unknown pair."""
     src, tgt = language(source), language(target)
     keys = [f"{src}-{tgt}", f"{src}-*", f"*-{tgt}", "*"]
     if formality != "default":
@@ -95,7 +96,7 @@ def pick_model(models: dict[str, str], source: str, target: str, formality: str 
     for key in keys:
         if key in models:
             return models[key]
-    raise ValueError(f"unknown language pair {source}→{target}: no translation model is configured for it "
+    raise JobRefused(f"unknown language pair {source}→{target}: no translation model is configured for it "
                      f"(HELIX_LOCALIZE_TRANSLATION_MODELS has {', '.join(sorted(models)) or 'nothing'})")
 
 

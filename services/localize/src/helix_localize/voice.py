@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from helix.events import ModelRef
+from helix.generation.jobs import JobRefused
 from helix.models.batching import Batcher, Pending
 from helix.models.loading import SharedInstances, model_source, pin, resolve_device, weights_hash
 
@@ -60,7 +61,7 @@ def pick_voice(voices: dict[str, str], locale: str) -> str:
     for key in (locale, language, "*"):
         if key in voices:
             return voices[key]
-    raise ValueError(f"no voice for locale {locale}: HELIX_LOCALIZE_VOICES has {', '.join(sorted(voices)) or 'nothing'}")
+    raise JobRefused(f"no voice for locale {locale}: HELIX_LOCALIZE_VOICES has {', '.join(sorted(voices)) or 'nothing'}")
 
 
 def cast_voices(characters: list[str], speakers: int, configured: dict[str, int]) -> dict[str, int]:
@@ -74,7 +75,7 @@ def cast_voices(characters: list[str], speakers: int, configured: dict[str, int]
         elif character.upper() in wanted:
             chosen = wanted[character.upper()]
             if not 0 <= chosen < speakers:
-                raise ValueError(f"voice {chosen} for {character} is not one of the model's {speakers} speakers")
+                raise JobRefused(f"voice {chosen} for {character} is not one of the model's {speakers} speakers")
             voices[character] = chosen
     for character in sorted(set(characters) - set(voices), key=str.upper):
         taken = set(voices.values())

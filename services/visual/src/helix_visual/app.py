@@ -1,6 +1,6 @@
-"""The visual service process, wiring only: settings → pipelines, image engine, store, bus,
-generator kit → request handlers (`requests.py`), reactions to review (`reactions.py`), and
-the live preview stream (`grpc_service.py`)."""
+"""The visual service process, wiring only: settings → pipelines, image engine, the renderer
+→ request steps (`requests.py`), reactions to review (`reactions.py`: requests the service
+makes of itself), and the live preview stream (`grpc_service.py`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from pathlib import Path
 from helix.auth import TokenVerifier
 from helix.events import Topic
 from helix.generation.service import GeneratorService
-from helix_visual import reactions, requests
+from helix_visual import reactions
+from helix_visual.requests import VisualRequests
 from helix_visual.settings import DEFAULT_MODEL, VisualSettings
 
 SERVICE = "visual"
@@ -41,11 +42,10 @@ class VisualApp(GeneratorService):
         speedups = {name: apply_speedups(loaded, settings) for name, loaded in pipelines.items()}
         self.engine = ImageEngine(pipelines, max_batch=settings.visual_max_batch, max_queue=settings.visual_max_queue,
                                   batch_wait_s=settings.visual_batch_wait_s)
-        self.renderer = Renderer(self.engine, self.store, settings, speedups, self.approvals)
-        self.requests = requests.VisualRequests(self.kit, self.renderer)
-        self.reactions = reactions.VisualReactions(self.kit, self.renderer)
-        self.listen(Topic.VISUAL_REQUESTS, self.requests.handle, requests.HANDLED,
-                    decisions=self.reactions.on_decision, decided=reactions.HANDLED)
+        self.renderer = Renderer(self.engine, self.documents, settings, speedups)
+        self.requests = VisualRequests(self.renderer)
+        self.reactions = reactions.VisualReactions(settings)
+        self.listen(Topic.VISUAL_REQUESTS, self.requests.steps(), react=self.reactions.react, decided=reactions.HANDLED)
 
     async def start(self) -> None:
         from helix_visual.grpc_service import add_to_server

@@ -8,31 +8,30 @@ from __future__ import annotations
 from typing import Any
 
 from helix.events import FrameRequested
-from helix.generation import Job
+from helix.generation import Job, JobRefused
 from helix.generation.ids import ImageAssetId, ImageFamily
 from helix_visual import prompts
 from helix_visual.engine import ImageSpec
 from helix_visual.rendering import Renderer
 
 
-async def render_frames(renderer: Renderer, job: Job) -> list[str]:
-    req: FrameRequested = job.request  # type: ignore[assignment]
+async def render_frames(renderer: Renderer, job: Job[FrameRequested]) -> list[str]:
+    req = job.request
     model, _ = renderer.pipeline(req.model)
     reference = await renderer.image(req.production_id, req.reference_asset_id) if req.reference_asset_id else None
     base_seed: int | str = req.seed if req.seed is not None else req.production_id
     frames: list[tuple[str, str, int, dict[str, Any]]] = []  # (item, prompt, seed, inputs)
     if req.storyboard_asset_id:
-        board_version, shots = await renderer.storyboard_shots(req.production_id, req.storyboard_asset_id)
-        if req.shot_id:
-            shots = [s for s in shots if s.get("shot_id") == req.shot_id]
-            if not shots:
-                raise ValueError(f"no shot {req.shot_id} in storyboard {req.storyboard_asset_id}")
+        board_version, board = await renderer.storyboard(req.production_id, req.storyboard_asset_id)
+        shots = [s for s in board.shots if not req.shot_id or s.shot_id == req.shot_id]
+        if req.shot_id and not shots:
+            raise JobRefused(f"no shot {req.shot_id} in storyboard {req.storyboard_asset_id}")
         if not shots:
-            raise ValueError(f"storyboard {req.storyboard_asset_id} has no shots")
+            raise JobRefused(f"storyboard {req.storyboard_asset_id} has no shots")
         for shot in shots:
             text = prompts.shot_prompt(shot, extra=req.prompt, style=req.style)
-            frames.append((shot["shot_id"], text, prompts.shot_seed(base_seed, shot),
-                           {"prompt": text, "shot": shot, "storyboard_version": board_version}))
+            frames.append((shot.shot_id, text, prompts.shot_seed(base_seed, shot),
+                           {"prompt": text, "shot": shot.model_dump(mode="json"), "storyboard_version": board_version}))
     else:
         text = prompts.with_style(req.prompt, req.style)
         seed = req.seed if req.seed is not None else prompts.stable_seed(req.production_id, req.job_id)
@@ -46,9 +45,9 @@ async def render_frames(renderer: Renderer, job: Job) -> list[str]:
         if req.negative_prompt:
             inputs = {**inputs, "negative_prompt": req.negative_prompt}
         if reference:
-            inputs = {**inputs, "reference_asset_id": req.reference_asset_id, "reference_version": reference.stored.key.version}
+            inputs = {**inputs, "reference_asset_id": req.reference_asset_id, "reference_version": reference.version}
         return await renderer.image_asset(job, ImageAssetId(ImageFamily.FRAME, req.job_id, item), spec, inputs=inputs,
                                           parents=list(dict.fromkeys(parents)), position=(n, len(frames)))
 
-    # All frames at once: the engine batches them into as few pipeline calls as fit.
+    # All frames at once: the engine batches them (with every other job's) into as few pipeline calls as fit.
     return await job.gather(*(frame(n, *f) for n, f in enumerate(frames)))

@@ -1,5 +1,5 @@
 """Scene plates: a background or establishing image from a prompt, at the size asked for,
-in the production's style. Revisions (image-to-image from the parent) are in `reactions.py`."""
+in the production's style. Revisions (image-to-image from the parent) are in `revisions.py`."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from helix_visual.engine import ImageSpec
 from helix_visual.rendering import Renderer
 
 
-async def render_plate(renderer: Renderer, job: Job) -> list[str]:
-    req: SceneRequested = job.request  # type: ignore[assignment]
+async def render_plate(renderer: Renderer, job: Job[SceneRequested]) -> list[str]:
+    req = job.request
     model, _ = renderer.pipeline(req.model)
     text = prompts.with_style(req.prompt, req.style)
     seed = req.seed if req.seed is not None else prompts.stable_seed(req.production_id, req.job_id)

@@ -4,7 +4,8 @@ production's style on every prompt, and seeds that keep a production's look cons
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+
+from helix.story import Shot
 
 FRAME_STYLE = "storyboard frame"
 
@@ -14,12 +15,11 @@ def with_style(prompt: str, style: str | None) -> str:
     return f"{prompt}, {style}" if style else prompt
 
 
-def shot_prompt(shot: dict[str, Any], *, extra: str | None, style: str | None) -> str:
-    """A storyboard shot (writer's `helix.story.Shot`) as an image prompt."""
-    subjects = " and ".join(shot.get("subjects") or []) or "no one"
-    kind = str(shot.get("shot_type", "medium")).replace("_", " ")
-    camera = str(shot.get("camera", "static"))
-    parts = [f"{FRAME_STYLE}, {kind} shot, {camera} camera", f"{subjects}: {shot.get('action', '')}", f"at {shot.get('location', '')}"]
+def shot_prompt(shot: Shot, *, extra: str | None, style: str | None) -> str:
+    """A storyboard shot as an image prompt."""
+    subjects = " and ".join(shot.subjects) or "no one"
+    kind = shot.shot_type.value.replace("_", " ")
+    parts = [f"{FRAME_STYLE}, {kind} shot, {shot.camera.value} camera", f"{subjects}: {shot.action}", f"at {shot.location}"]
     if extra:
         parts.append(extra)
     return with_style(", ".join(p for p in parts if p.strip()), style)
@@ -36,6 +36,6 @@ def stable_seed(*parts: object) -> int:
     return int.from_bytes(digest[:8], "big") >> 1  # 63 bits, as the contracts allow
 
 
-def shot_seed(base: int | str, shot: dict[str, Any]) -> int:
+def shot_seed(base: int | str, shot: Shot) -> int:
     """Frames of one location with the same characters start from the same noise: a consistent look."""
-    return stable_seed(base, shot.get("location", ""), *sorted(shot.get("subjects") or []))
+    return stable_seed(base, shot.location, *sorted(shot.subjects))

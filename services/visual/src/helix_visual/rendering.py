@@ -8,19 +8,20 @@ latest version of an image asset (a reference image, or the parent of a revision
 
 from __future__ import annotations
 
-import asyncio
-import json
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import replace
+from typing import Any, Literal
 
-from helix.assets import AssetNotFound, AssetStore, StoredAsset
+from pydantic import BaseModel, ConfigDict
+
+from helix.documents import StoryboardDocument
 from helix.events import AssetKind
 from helix.events.data import AssetCost
-from helix.generation import GeneratedAsset, Job
-from helix.generation.approvals import Approvals
-from helix.generation.ids import ImageAssetId
+from helix.generation import GeneratedAsset, Job, JobRefused
+from helix.generation.ids import ImageAssetId, ScriptAssetId, ScriptPart
+from helix.generation.reader import AnyAsset, AssetRef, Documents, NotStored, Read
 from helix.models.diffusion import LoadedPipeline
+from helix.story import Storyboard
 from helix_visual.engine import BATCH, ImageEngine, ImageSpec
 from helix_visual.images import PNG, encode_png, preview_png
 from helix_visual.settings import VisualSettings
@@ -28,19 +29,10 @@ from helix_visual.settings import VisualSettings
 IMAGE_KINDS = (AssetKind.FRAME, AssetKind.SCENE, AssetKind.TEXTURE)
 
 
-@dataclass(frozen=True)
-class StoredImage:
-    stored: StoredAsset
-    data: bytes
-    provenance: dict[str, Any]
-
-
 class Renderer:
-    def __init__(self, engine: ImageEngine, store: AssetStore, settings: VisualSettings, optimisations: dict[str, list[str]],
-                 approvals: Approvals | None = None) -> None:
+    def __init__(self, engine: ImageEngine, documents: Documents, settings: VisualSettings, optimisations: dict[str, list[str]]) -> None:
         self.engine = engine
-        self.store = store
-        self.approvals = approvals
+        self.documents = documents
         self.settings = settings
         self.optimisations = optimisations  # model name -> settings applied to it
 
@@ -48,20 +40,20 @@ class Renderer:
         name = model or "default"
         loaded = self.engine.pipelines.get(name)
         if loaded is None:
-            raise ValueError(f"unknown model {name!r}; this service has {', '.join(sorted(self.engine.pipelines))}")
+            raise JobRefused(f"unknown model {name!r}; this service has {', '.join(sorted(self.engine.pipelines))}")
         return name, loaded
 
     def checked(self, spec: ImageSpec) -> tuple[ImageSpec, dict[str, Any]]:
         """The spec if its model can make it, with notes on what was adjusted (a long prompt is
-        truncated to the text encoder's limit, and the note says so); ValueError otherwise."""
+        truncated to the text encoder's limit, and the note says so); `JobRefused` otherwise."""
         _, loaded = self.pipeline(spec.model)
         factor = loaded.vae_scale_factor
         largest = self.settings.visual_max_side or 2 * loaded.native_size
         for side, value in (("width", spec.width), ("height", spec.height)):
             if value % factor:
-                raise ValueError(f"{side} {value} is not a multiple of {factor}, which model {spec.model!r} needs")
+                raise JobRefused(f"{side} {value} is not a multiple of {factor}, which model {spec.model!r} needs")
             if not factor * 8 <= value <= largest:
-                raise ValueError(f"{side} {value} is outside what model {spec.model!r} makes here ({factor * 8}-{largest} pixels)")
+                raise JobRefused(f"{side} {value} is outside what model {spec.model!r} makes here ({factor * 8}-{largest} pixels)")
         notes: dict[str, Any] = {}
         limit = loaded.max_prompt_tokens
         tokenizer = loaded.text2img.tokenizer
@@ -72,7 +64,7 @@ class Renderer:
             spec = replace(spec, prompt=kept)
         return spec, notes
 
-    async def image_asset(self, job: Job, asset: ImageAssetId, spec: ImageSpec, *, inputs: dict[str, Any], parents: list[str],
+    async def image_asset(self, job: Job[Any], asset: ImageAssetId, spec: ImageSpec, *, inputs: dict[str, Any], parents: list[str],
                           position: tuple[int, int] = (0, 1), revises_version: int | None = None,
                           extra: dict[str, Any] | None = None, check: Callable[[Any], dict[str, Any]] | None = None,
                           finish: Callable[[Any], Any] | None = None) -> str:
@@ -96,7 +88,7 @@ class Renderer:
         image = finish(result.image) if finish is not None else result.image
         measured = check(image) if check is not None else {}
         if measured.get("tiles") is False:
-            raise ValueError(f"{asset} does not tile on {spec.tiling}: {measured}")
+            raise JobRefused(f"{asset} does not tile on {spec.tiling}: {measured}")
         image_params = {  # what the image is; the same for the same request, so in the PNG too
             "model": loaded.ref.id, "model_revision": loaded.ref.revision, "model_name": name, "prompt": spec.prompt,
             "negative_prompt": spec.negative_prompt, "seed": spec.seed, "steps": spec.steps, "guidance_scale": spec.guidance_scale,
@@ -118,48 +110,41 @@ class Renderer:
 
     # --- reading what requests build on ------------------------------------------------
 
-    async def image(self, production_id: str, asset_id: str, version: int | None = None) -> StoredImage:
+    async def image(self, production_id: str, asset_id: str, version: int | None = None) -> Read[None]:
         """An image asset's bytes and provenance: the latest version, or the one asked for."""
         parsed = ImageAssetId.parse(asset_id)
-        kinds = [parsed.kind] if parsed else list(IMAGE_KINDS)
+        for asset in ([parsed] if parsed else [AnyAsset(asset_id, kind) for kind in IMAGE_KINDS]):
+            found = (await self.documents.latest(production_id, asset) if version is None
+                     else await self._version_or_none(production_id, asset, version))
+            if found is not None:
+                if not found.stored.media_type.startswith("image/"):
+                    raise JobRefused(f"asset {asset_id} is not an image ({found.stored.media_type})")
+                return found
+        which = f"version {version} of " if version is not None else ""
+        raise JobRefused(f"no {which}image asset {asset_id} in production {production_id}")
 
-        def read() -> StoredImage | None:
-            for kind in kinds:
-                versions = [v for v in self.store.versions(production_id, kind, asset_id) if version is None or v.key.version == version]
-                if versions:
-                    stored = versions[-1]
-                    return StoredImage(stored, self.store.get(stored.key), self.store.sidecar(stored.key).get("provenance", {}))
+    async def _version_or_none(self, production_id: str, asset: AssetRef, version: int) -> Read[None] | None:
+        try:
+            return await self.documents.version(production_id, asset, version)
+        except NotStored:
             return None
 
-        found = await asyncio.to_thread(read)
-        if found is None:
-            which = f"version {version} of " if version is not None else ""
-            raise ValueError(f"no {which}image asset {asset_id} in production {production_id}")
-        if not found.stored.media_type.startswith("image/"):
-            raise ValueError(f"asset {asset_id} is not an image ({found.stored.media_type})")
-        return found
+    async def storyboard(self, production_id: str, asset_id: str) -> tuple[int, Storyboard]:
+        """The storyboard version a person approved, and that version: frames are never drawn
+        from a storyboard nobody approved."""
+        part = ScriptAssetId.parse(asset_id)
+        if part is None or part.part is not ScriptPart.STORYBOARD:
+            raise JobRefused(f"{asset_id} is not a storyboard (script-<job>-storyboard-<scene>)")
+        read = await self.documents.approved(production_id, part, StoryboardDocument, what="storyboard")
+        return read.version, read.document.content
 
-    async def storyboard_shots(self, production_id: str, asset_id: str) -> tuple[int, list[dict[str, Any]]]:
-        """The shots of the storyboard version a person approved, and that version: frames are
-        never drawn from a storyboard nobody approved."""
-        if self.approvals is None:
-            raise ValueError("this renderer has no record of review decisions, so it cannot draw a storyboard")
-        version = await self.approvals.approved_version(production_id, asset_id)
-        if version is None:
-            raise ValueError(f"storyboard {asset_id} is not approved: frames are drawn only from a storyboard a person approved")
 
-        def read() -> list[dict[str, Any]] | None:
-            try:
-                versions = self.store.versions(production_id, AssetKind.STORYBOARD, asset_id)
-            except AssetNotFound:
-                return None
-            chosen = next((v for v in versions if v.key.version == version), None)
-            if chosen is None:
-                return None
-            body = json.loads(self.store.get(chosen.key))
-            return list(body.get("content", {}).get("shots", []))
+class RenderedWith(BaseModel):
+    """What a stored image was rendered with (its parameters, as `image_asset` records them)."""
 
-        shots = await asyncio.to_thread(read)
-        if shots is None:
-            raise ValueError(f"no version {version} of storyboard {asset_id} in production {production_id}")
-        return version, shots
+    model_config = ConfigDict(extra="ignore")
+    prompt: str = ""
+    model_name: str = "default"
+    steps: int = 4
+    guidance_scale: float = 0.0
+    tiling: Literal["none", "x", "y", "xy"] = "none"

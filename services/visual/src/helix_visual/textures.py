@@ -14,8 +14,8 @@ from helix_visual.rendering import Renderer
 from helix_visual.tiling import seam_check
 
 
-async def render_texture(renderer: Renderer, job: Job) -> list[str]:
-    req: TextureRequested = job.request  # type: ignore[assignment]
+async def render_texture(renderer: Renderer, job: Job[TextureRequested]) -> list[str]:
+    req = job.request
     model, _ = renderer.pipeline(req.model)
     text = prompts.with_style(req.prompt, req.style)
     seed = req.seed if req.seed is not None else prompts.stable_seed(req.production_id, req.job_id)

@@ -1,5 +1,6 @@
-"""The writer service process, wiring only: settings → model engine, store, bus, generator
-kit → request handlers (`requests.py`), reactions to review (`reactions.py`), gRPC stream."""
+"""The writer service process, wiring only: settings → model engine, the script repository,
+the writer's steps → request handlers (`requests.py`), reactions to review (`reactions.py`,
+requests the writer makes of itself), the gRPC stream."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ from pathlib import Path
 
 from helix.events import Topic
 from helix.generation.service import GeneratorService
-from helix_writer import reactions, requests
+from helix_writer import reactions
+from helix_writer.edits import ScriptEditor
 from helix_writer.levels import StoryWriter
+from helix_writer.repository import ScriptRepository
+from helix_writer.requests import WriterRequests
 from helix_writer.settings import WriterSettings
 
 SERVICE = "writer"
@@ -36,11 +40,12 @@ class WriterApp(GeneratorService):
                                 device=settings.writer_device)  # type: ignore[arg-type]
         engine = TextEngine if settings.writer_engine == "continuous" else StaticTextEngine
         self.engine = engine(loaded, max_batch=settings.writer_max_batch, max_queue=settings.writer_max_queue)
-        self.writer = StoryWriter(JsonGenerator(self.engine), self.store)
-        self.requests = requests.WriterRequests(self.kit, self.writer, self.store, settings.writer_prefix_sets)
-        self.reactions = reactions.WriterReactions(self.kit, self.writer)
-        self.listen(Topic.WRITER_REQUESTS, self.requests.handle, requests.HANDLED,
-                    decisions=self.reactions.on_decision, decided=reactions.HANDLED)
+        generator = JsonGenerator(self.engine)
+        self.repository = ScriptRepository(self.documents, generator.model_ref)
+        self.writer = StoryWriter(generator, self.repository)
+        self.editor = ScriptEditor(self.writer, self.repository)
+        self.requests = WriterRequests(self.writer, self.editor, self.repository, settings.writer_prefix_sets)
+        self.listen(Topic.WRITER_REQUESTS, self.requests.steps(), react=reactions.react, decided=reactions.HANDLED)
 
     async def start(self) -> None:
         from helix.auth import TokenVerifier

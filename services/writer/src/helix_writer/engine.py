@@ -640,7 +640,7 @@ class JsonGenerator:
 
     async def generate_json(self, messages: list[dict[str, str]], schema: type[Any], *, max_new_tokens: int, seed: int | None) -> Any:
         from helix.events.data import AssetCost
-        from helix_writer.levels import Generated
+        from helix_writer.structured import Generated
 
         request = GenerationRequest(messages=messages, max_new_tokens=max_new_tokens, json_schema=schema.model_json_schema(),
                                     temperature=self.temperature, seed=seed)

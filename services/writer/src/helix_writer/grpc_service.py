@@ -1,4 +1,6 @@
-"""writer.proto's WriterService over the `TextEngine`: dialogue rewrites streamed token by token.
+"""writer.proto's WriterService over the `TextEngine`: dialogue rewrites streamed token by
+token to people (`RewriteLine`), and shorter adaptations of dubbed lines for the localize
+service (`ShortenLines`, batch priority).
 
 Each candidate is its own engine request (seed + i when a seed is given), so the candidates
 of one call, and those of concurrent calls, are generated in the same batches. Chunks are
@@ -8,6 +10,7 @@ sent as soon as the engine decodes them; a client that goes away cancels its row
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
 from collections.abc import AsyncIterator
 
@@ -18,7 +21,7 @@ from helix.auth import Role, TokenVerifier
 from helix.events.data import ID_PATTERN
 from helix.grpc import abort_for, authorize, cancel_all
 from helix.v1 import writer_pb2, writer_pb2_grpc
-from helix_writer.engine import INTERACTIVE, GenerationRequest, TextEngine, TokenStream
+from helix_writer.engine import BATCH, INTERACTIVE, GenerationRequest, TextEngine, TokenStream
 from helix_writer.prompts import data
 
 log = structlog.get_logger("helix.writer")
@@ -74,6 +77,40 @@ def validate(request: writer_pb2.RewriteLineRequest) -> int:  # noqa: C901 - one
     if request.HasField("target_seconds") and not 0 < request.target_seconds <= 60:
         raise InvalidRewrite("target_seconds must be between 0 and 60")
     return candidates
+
+
+MAX_SHORTEN_LINES = 500
+
+
+def shorten_messages(line: writer_pb2.LineToShorten, market: str) -> list[dict]:
+    """The chat messages that ask for a shorter line with the same meaning, in the market's language."""
+    user = (data("line", f"{line.speaker or 'SPEAKER'}: {line.text}") + "\n"
+            f"Shorter: it must be spoken in about {line.target_seconds:.1f} seconds; keep its meaning and the speaker's voice.\n"
+            f"Language and idiom: {market}.")
+    return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
+
+
+def validate_shorten(request: writer_pb2.ShortenLinesRequest) -> int:
+    """Checks a request; returns the number of candidates per line."""
+    if not ID_RE.fullmatch(request.production_id):
+        raise InvalidRewrite(f"production_id must match {ID_PATTERN}")
+    if not BCP47_RE.fullmatch(request.market):
+        raise InvalidRewrite(f"market {request.market!r} is not a BCP 47 language tag (e.g. es-ES)")
+    if not 1 <= len(request.lines) <= MAX_SHORTEN_LINES:
+        raise InvalidRewrite(f"between 1 and {MAX_SHORTEN_LINES} lines a call")
+    for line in request.lines:
+        if not ID_RE.fullmatch(line.line_id) or not line.text.strip() or len(line.text) > MAX_LINE_CHARS:
+            raise InvalidRewrite(f"line {line.line_id!r}: a line id and 1-{MAX_LINE_CHARS} characters of text")
+        if not 0 < line.target_seconds <= 600:
+            raise InvalidRewrite(f"line {line.line_id}: target_seconds must be between 0 and 600")
+    candidates = request.candidates or 3
+    if not 1 <= candidates <= MAX_CANDIDATES:
+        raise InvalidRewrite(f"candidates must be between 1 and {MAX_CANDIDATES}")
+    return candidates
+
+
+def _seed(seed: int, line_id: str, n: int) -> int:
+    return int.from_bytes(hashlib.sha256(f"{seed}\x1f{line_id}\x1f{n}".encode()).digest()[:8], "big") >> 1
 
 
 class WriterServicer(writer_pb2_grpc.WriterServiceServicer):
@@ -143,6 +180,37 @@ class WriterServicer(writer_pb2_grpc.WriterServiceServicer):
                     yield item
         finally:
             await cancel_all(tasks)
+
+
+    async def ShortenLines(  # noqa: N802
+        self, request: writer_pb2.ShortenLinesRequest, context: grpc.aio.ServicerContext
+    ) -> writer_pb2.ShortenLinesResponse:
+        principal = await authorize(context, self.verifier, Role.STUDIO_SYSTEM, what="shortening dubbed lines")
+        try:
+            candidates = validate_shorten(request)
+        except InvalidRewrite as exc:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        if not principal.assigned_to(request.production_id):
+            await context.abort(grpc.StatusCode.PERMISSION_DENIED, f"not assigned to production {request.production_id}")
+        log.info("shorten lines", production_id=request.production_id, requested_by=principal.subject, lines=len(request.lines),
+                 market=request.market)
+
+        async def one(line: writer_pb2.LineToShorten) -> writer_pb2.ShorterLine:
+            words = len(line.text.split())
+            asks = [GenerationRequest(messages=shorten_messages(line, request.market), max_new_tokens=max(16, min(self.max_new_tokens, 3 * words + 8)),
+                                      temperature=self.temperature, priority=BATCH,
+                                      seed=_seed(request.seed, line.line_id, n) if request.HasField("seed") else None)
+                    for n in range(candidates)]
+            results = await asyncio.gather(*(self.engine.generate(a) for a in asks))
+            texts = {" ".join(r.text.split()) for r in results}
+            kept = sorted((t for t in texts if t and t != line.text.strip()), key=len)
+            return writer_pb2.ShorterLine(line_id=line.line_id, candidates=kept)
+
+        try:
+            lines = await asyncio.gather(*(one(line) for line in request.lines))
+        except Exception as exc:
+            await abort_for(context, exc, service="writer")
+        return writer_pb2.ShortenLinesResponse(lines=lines, model=f"{self.engine.lm.ref.id}@{self.engine.lm.ref.revision}")
 
 
 def add_to_server(server: grpc.aio.Server, engine: TextEngine, verifier: TokenVerifier, **kwargs: object) -> WriterServicer:

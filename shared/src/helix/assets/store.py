@@ -27,6 +27,7 @@ from helix.events.data import AssetKind
 from helix.settings import HelixSettings
 
 SHA256_META = "sha256"  # stored as x-amz-meta-sha256
+JOB_META = "helix-job"  # the job that stored a version, as x-amz-meta-helix-job: a job's re-run finds its own version
 
 
 class AssetNotFound(LookupError):
@@ -48,6 +49,7 @@ class StoredAsset:
     size_bytes: int
     media_type: str
     reused: bool = field(default=False, compare=False)  # put() found these bytes already stored as this version
+    job_id: str | None = field(default=None, compare=False)  # the job that stored this version, where recorded
 
     @property
     def object_key(self) -> str:
@@ -65,6 +67,15 @@ class StoredAsset:
             "size_bytes": self.size_bytes,
             "media_type": self.media_type,
         }
+
+
+def reusable(existing: list[StoredAsset], digest: str, job_id: str | None) -> StoredAsset | None:
+    """The version a put of these bytes (by this job) returns instead of writing: the same
+    bytes, or what the same job stored before. One rule, for every store."""
+    for stored in existing:
+        if stored.sha256 == digest or (job_id is not None and stored.job_id == job_id):
+            return StoredAsset(stored.key, stored.sha256, stored.size_bytes, stored.media_type, reused=True, job_id=stored.job_id)
+    return None
 
 
 def _client(endpoint: str, settings: HelixSettings) -> Minio:
@@ -114,20 +125,22 @@ class AssetStore:
         provenance: dict[str, Any] | None = None,
         preview: bytes | None = None,
         manifest: bytes | None = None,
+        job_id: str | None = None,
     ) -> StoredAsset:
         """Store `data` as the next version of an asset, with its sidecar (and a preview image).
 
-        If some version of this asset already holds exactly these bytes, that version is
-        returned (`reused`) and nothing is written.
+        If some version of this asset already holds exactly these bytes, or was stored by the
+        same `job_id` (a job run again after a crash or by another replica: a new signature
+        changes the bytes, not the work), that version is returned (`reused`) and nothing is
+        written.
         """
         digest = hashlib.sha256(data).hexdigest()
         existing = self.versions(production_id, kind, asset_id)
-        for stored in existing:
-            if stored.sha256 == digest:
-                return StoredAsset(stored.key, stored.sha256, stored.size_bytes, stored.media_type, reused=True)
+        if (found := reusable(existing, digest, job_id)) is not None:
+            return found
         version = (existing[-1].key.version + 1) if existing else 1
         key = AssetKey.build(production_id, kind, asset_id, version, ext)
-        stored = StoredAsset(key, digest, len(data), media_type)
+        stored = StoredAsset(key, digest, len(data), media_type, job_id=job_id)
         sidecar = {
             **stored.event_fields(),
             "kind": key.kind.value,
@@ -140,14 +153,13 @@ class AssetStore:
             self._put_bytes(key.preview(), preview, "image/png")
         if manifest is not None:
             self._put_bytes(key.manifest(), manifest, "application/c2pa")
-        self._put_bytes(key, data, media_type, digest)
+        self._put_bytes(key, data, media_type, digest, job_id=job_id)
         return stored
 
-    def _put_bytes(self, key: AssetKey, data: bytes, media_type: str, digest: str | None = None) -> None:
+    def _put_bytes(self, key: AssetKey, data: bytes, media_type: str, digest: str | None = None, *, job_id: str | None = None) -> None:
         digest = digest or hashlib.sha256(data).hexdigest()
-        self.client.put_object(
-            self.bucket, str(key), io.BytesIO(data), len(data), content_type=media_type, metadata={SHA256_META: digest}
-        )
+        metadata = {SHA256_META: digest, **({JOB_META: job_id} if job_id else {})}
+        self.client.put_object(self.bucket, str(key), io.BytesIO(data), len(data), content_type=media_type, metadata=metadata)  # type: ignore[arg-type]
 
     # --- reading -----------------------------------------------------------------------
 
@@ -164,7 +176,8 @@ class AssetStore:
         key = key if isinstance(key, AssetKey) else AssetKey.parse(key)
         info = self._call(key, self.client.stat_object)
         meta = {k.lower(): v for k, v in (info.metadata or {}).items()}
-        return StoredAsset(key, meta.get(f"x-amz-meta-{SHA256_META}", ""), info.size or 0, info.content_type or "")
+        return StoredAsset(key, meta.get(f"x-amz-meta-{SHA256_META}", ""), info.size or 0, info.content_type or "",
+                           job_id=meta.get(f"x-amz-meta-{JOB_META}") or None)
 
     def get(self, key: str | AssetKey) -> bytes:
         """The object's bytes, checked against the sha256 recorded when it was written."""

@@ -40,6 +40,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 from helix.bus.admin import ensure_topics
 from helix.bus.dedupe import ProcessedEvents
 from helix.bus.health import BROKER, fold_client_noise
+from helix.bus.requests import RequestConsumer, RunJob
 from helix.events.data import EventData
 from helix.events.envelope import CONTENT_TYPE, CloudEvent, DecodeError, decode, encode, new_event
 from helix.events.topics import TOPIC_DESCRIPTIONS, Topic
@@ -102,6 +103,7 @@ class HelixBus:
         self.processed = processed or ProcessedEvents(settings.effective_database_url())
         self.tracer = trace.get_tracer("helix.bus", tracer_provider=tracer_provider)
         self._chores: list[asyncio.Task[None]] = []
+        self._request_consumers: list[RequestConsumer] = []
         fold_client_noise()  # the clients' "connection refused" storms become two lines (helix.bus.health)
         config = {k: v for k, v in settings.kafka_client_config().items() if k != "bootstrap.servers"}
         self.broker = KafkaBroker(
@@ -122,11 +124,16 @@ class HelixBus:
     async def start(self) -> None:
         await asyncio.to_thread(ensure_topics, self.settings)
         await self.broker.start()
+        for consumer in self._request_consumers:
+            await consumer.start()
         self._chores = [asyncio.create_task(self._prune_processed(), name="helix-dedupe-pruner"),
                         asyncio.create_task(BROKER.probe_forever(self.settings.kafka_client_config(), self.settings.broker_probe_every_s),
                                             name="helix-broker-probe")]
 
-    async def stop(self) -> None:
+    async def stop(self, *, drain_s: float | None = None) -> None:
+        """Stop consuming; running jobs get `drain_s` (default `jobs_drain_s`) to finish."""
+        for consumer in self._request_consumers:
+            await consumer.stop(self.settings.jobs_drain_s if drain_s is None else drain_s)
         chores, self._chores = self._chores, []
         for task in chores:
             task.cancel()
@@ -226,6 +233,15 @@ class HelixBus:
             return handler
 
         return register
+
+    def request_consumer(self, topic: Topic, *, group: str, handles: tuple[type[EventData], ...], run: RunJob,
+                         max_in_flight: int | None = None) -> RequestConsumer:
+        """Register the consumer of a generator's requests topic: each request a job of its own,
+        run as it arrives, fenced to this consumer (see `helix.bus.requests`)."""
+        consumer = RequestConsumer(self, topic, group=group, handles=handles, run=run,
+                                   max_in_flight=max_in_flight or self.settings.jobs_max_in_flight)
+        self._request_consumers.append(consumer)
+        return consumer
 
     def _subscribe(self, topic: Topic, spec: _Consumer) -> None:
         async def on_batch(msg: KafkaMessage) -> None:

@@ -13,7 +13,7 @@ import re
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from helix.events.topics import Topic
 
@@ -45,6 +45,19 @@ __all__ = [
     "ReviewApproved",
     "ReviewRejected",
     "ReviewRevisionRequested",
+    "ScriptRevisionRequested",
+    "ImageRevisionRequested",
+    "DecisionRef",
+    "AssetSummary",
+    "TranslationSummary",
+    "SubtitlesSummary",
+    "SubtitleQcSummary",
+    "VoiceoverSummary",
+    "TimingSummary",
+    "LineChange",
+    "AnimaticSummary",
+    "ScriptPartSummary",
+    "DecisionOutcome",
     "JobStatus",
     "JobAccepted",
     "JobProgress",
@@ -74,7 +87,22 @@ def _check_id(value: str) -> str:
 Id = Annotated[str, AfterValidator(_check_id)]
 ShortText = Annotated[str, Field(max_length=500)]
 LongText = Annotated[str, Field(max_length=20_000)]
-Locale = Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$", description="BCP 47 tag, e.g. de-DE")]
+
+
+def _known_locale(value: str) -> str:
+    """A BCP 47 tag CLDR knows (what every service formats, segments and voices by)."""
+    from babel import Locale as Cldr
+    from babel import UnknownLocaleError
+
+    try:
+        Cldr.parse(value, sep="-")
+    except (UnknownLocaleError, ValueError):
+        raise ValueError(f"{value!r} is not a locale CLDR knows (e.g. de-DE, es-ES, ja-JP, pt-BR)") from None
+    return value
+
+
+Locale = Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$", description="BCP 47 tag CLDR knows, e.g. de-DE"),
+                   AfterValidator(_known_locale)]
 
 
 class AssetKind(StrEnum):
@@ -112,6 +140,21 @@ class ModelRef(BaseModel):
     revision: Annotated[str, Field(min_length=1, max_length=100)]
 
 
+DecisionOutcome = Literal["approved", "rejected", "revision_requested"]
+
+
+class DecisionRef(BaseModel):
+    """The review decision a request answers (choreography): why a job ran. Carried by the
+    request, the job's `accepted` event and the provenance of everything the job stores."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    decision_id: Id
+    event_id: Annotated[str, Field(min_length=1, max_length=200, description="The decision's CloudEvent id")]
+    asset_id: Id
+    asset_version: int = Field(1, ge=1)
+    outcome: DecisionOutcome
+
+
 class EventData(BaseModel):
     """Base of every event's `data`. Subclasses set the CloudEvents type and topic."""
 
@@ -139,6 +182,7 @@ class GenerationRequest(EventData):
     notes: LongText | None = Field(None, description="A person's instructions, e.g. a reviewer's revision notes")
     parent_asset_ids: list[Id] = Field(default_factory=list, max_length=50)
     seed: int | None = Field(None, ge=0, le=2**63 - 1)
+    caused_by: DecisionRef | None = Field(None, description="The review decision this request reacts to (a service's own request)")
 
 
 class ScriptLevel(StrEnum):
@@ -175,7 +219,21 @@ class ScriptLevelRewritten(GenerationRequest):
 
     script_id: Id
     level: Literal["title", "characters", "scenes", "places"]
-    content: Any = Field(description="The level's JSON as the person wrote it (the shape of the writer's level asset)")
+    content: Any = Field(description="The level's JSON as the person wrote it (the shape of the writer's level asset): "
+                         "title {title}; characters [{name, description, voice_notes}]; scenes [{scene_id, place, plot_element, "
+                         "beat, act}]; places [{name, description}]")
+
+    @model_validator(mode="after")
+    def _content_fits_its_level(self) -> ScriptLevelRewritten:
+        from helix.documents import level_content  # the stored documents' models (they build on these events)
+
+        try:
+            level_content(self.level).validate_python(self.content)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "content"
+            raise ValueError(f"content is not a {self.level} level ({exc.error_count()} problems; {where}: {first['msg']})") from None
+        return self
 
 
 class ScriptEditRequested(GenerationRequest):
@@ -349,6 +407,90 @@ class AssetCost(BaseModel):
     device: Annotated[str, Field(max_length=100)] = "cpu"
 
 
+class SubtitleQcSummary(BaseModel):
+    """The subtitle quality check in one line: whether it passed, how many breaches of which rules."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    passed: bool
+    breaches: int = Field(0, ge=0)
+    rules: list[Annotated[str, Field(max_length=100)]] = Field(default_factory=list, max_length=100)
+    fixes: int = Field(0, ge=0)
+
+
+class TimingSummary(BaseModel):
+    """How a dubbed track fits its timeline."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    lines: int = Field(0, ge=0)
+    overshoots: int = Field(0, ge=0, description="Lines that still run past their slot (faded out at the limit)")
+    max_overshoot_ms: float = Field(0.0, ge=0)
+    max_speedup: float = Field(1.0, ge=0)
+    shortened: int = Field(0, ge=0, description="Lines spoken in a shorter adaptation")
+    loudness_lufs: float | None = None
+
+
+class LineChange(BaseModel):
+    """A line a deliverable speaks or shows differently from its source, beside the one it replaces."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    line_id: Id
+    original: Annotated[str, Field(max_length=2_000)]
+    replacement: Annotated[str, Field(max_length=2_000)]
+    reason: ShortText = ""
+    by: ModelRef | None = Field(None, description="The model that wrote the replacement")
+
+
+class TranslationSummary(BaseModel):
+    kind: Literal["translation"] = "translation"
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    locale: Locale
+    lines: int = Field(0, ge=0)
+    locked_terms: int = Field(0, ge=0)
+    locked_terms_missing: int = Field(0, ge=0, description="Names, places and glossary terms lost in translation")
+    avoided_terms: int = Field(0, ge=0, description="Terms the market's profile avoids")
+    market_changes: int = Field(0, ge=0)
+
+
+class SubtitlesSummary(BaseModel):
+    kind: Literal["subtitles"] = "subtitles"
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    locale: Locale
+    format: Literal["srt", "vtt", "ttml", "qc"]
+    events: int = Field(0, ge=0)
+    qc: SubtitleQcSummary
+
+
+class VoiceoverSummary(BaseModel):
+    kind: Literal["voiceover"] = "voiceover"
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    locale: Locale
+    role: Literal["dub", "source"] = "dub"
+    timing: TimingSummary | None = None
+    changes: list[LineChange] = Field(default_factory=list, max_length=1_000,
+                                      description="Lines spoken in a shorter adaptation, each beside the line it replaces")
+
+
+class AnimaticSummary(BaseModel):
+    kind: Literal["animatic"] = "animatic"
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    locale: Locale
+    shots: int = Field(0, ge=0)
+    seconds: float = Field(0.0, ge=0)
+
+
+class ScriptPartSummary(BaseModel):
+    """One part of a script (a level, a scene's dialogue or storyboard, the assembled script)."""
+
+    kind: Literal["script_part"] = "script_part"
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    part: Annotated[str, Field(max_length=64)]
+    level: ScriptLevel | None = None
+
+
+AssetSummary = Annotated[TranslationSummary | SubtitlesSummary | VoiceoverSummary | AnimaticSummary | ScriptPartSummary,
+                         Field(discriminator="kind")]
+
+
 class AssetGenerated(EventData):
     """A generated asset, durable in the asset store, with everything needed to trust it."""
 
@@ -374,6 +516,8 @@ class AssetGenerated(EventData):
     requested_by: Actor | None = Field(None, description="Who asked for the generation: they may not approve it")
     cost: AssetCost | None = Field(None, description="Model and GPU time that made this version")
     revises_version: int | None = Field(None, ge=1, description="This version revises that earlier version of the same asset")
+    summary: AssetSummary | None = Field(None, description="What review and the gateway read of this asset, typed per kind")
+    caused_by: DecisionRef | None = Field(None, description="The review decision the job that made it reacted to")
 
     @model_validator(mode="after")
     def _ai_assets_name_their_model(self) -> AssetGenerated:
@@ -436,6 +580,31 @@ class ReviewRevisionRequested(ReviewDecision):
     regions: list[Region] = Field(default_factory=list, max_length=50, description="Images: the parts the notes are about")
 
 
+class ScriptRevisionRequested(GenerationRequest):
+    """A reviewer asked for changes to one of the writer's assets (a level, a scene's dialogue
+    or storyboard, the assembled script): the writer's own request, made from the decision."""
+
+    event_type: ClassVar[str] = "helix.writer.revision.requested"
+    topic: ClassVar[Topic] = Topic.WRITER_REQUESTS
+
+    asset_id: Id
+    asset_version: int = Field(1, ge=1, description="The version the reviewer saw")
+    notes: Annotated[str, Field(min_length=1, max_length=20_000)]
+
+
+class ImageRevisionRequested(GenerationRequest):
+    """A reviewer asked for changes to a frame, scene plate or texture: re-rendered from the
+    version they saw with their notes; where they marked regions, only those change."""
+
+    event_type: ClassVar[str] = "helix.visual.revision.requested"
+    topic: ClassVar[Topic] = Topic.VISUAL_REQUESTS
+
+    asset_id: Id
+    asset_version: int = Field(1, ge=1, description="The version the reviewer saw")
+    notes: Annotated[str, Field(min_length=1, max_length=20_000)]
+    regions: list[Region] = Field(default_factory=list, max_length=50)
+
+
 
 # --- jobs ------------------------------------------------------------------------------
 
@@ -453,6 +622,7 @@ class JobAccepted(JobStatus):
 
     request_type: Annotated[str, Field(max_length=200)]
     request_event_id: Annotated[str, Field(max_length=200)]
+    caused_by: DecisionRef | None = Field(None, description="The review decision the request reacts to, if any")
 
 
 class JobProgress(JobStatus):

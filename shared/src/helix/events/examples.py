@@ -36,6 +36,11 @@ EXAMPLES: dict[type[EventData], dict[str, Any]] = {
     d.SceneRequested: dict(_IMAGE),
     d.TextureRequested: {**_IMAGE, "prompt": "weathered white paint on stone", "width": 256, "height": 256},
     d.LocalizeRequested: {**_REQUEST, "source_asset_id": "script-0001", "target_locales": ["de-DE", "es-MX"], "deliverables": ["subtitles", "voiceover"]},
+    d.ScriptRevisionRequested: {**_REQUEST, "asset_id": "script-job-0001-dialogue-s3", "asset_version": 2,
+                                "notes": "Mara sounds too calm here.", "caused_by": {"decision_id": "dec-0002", "event_id": "evt-0002",
+                                "asset_id": "script-job-0001-dialogue-s3", "asset_version": 2, "outcome": "revision_requested"}},
+    d.ImageRevisionRequested: {**_REQUEST, "asset_id": "frame-job-0001-s1-shot2", "asset_version": 1, "notes": "Darker sky.",
+                               "regions": [{"x": 0.0, "y": 0.0, "width": 1.0, "height": 0.4, "note": "storm clouds"}]},
     d.AnimaticRequested: {**_REQUEST, "localization_job_id": "job-0001", "locale": "de-DE"},
     d.AssetGenerated: {
         "production_id": "lighthouse",

@@ -1,15 +1,26 @@
 """The generator kit: how writer, visual and localize run jobs, store assets and name them.
 
-- `jobs`: `GeneratorKit.run`/`run_all` (job lifecycle, retries as progress, resume on
-  redelivery, one outcome per request) and `Job` (progress, `resumed`, `store`, `gather`);
-- `assets`: `GeneratedAsset` (what a generator hands over), provenance in the sidecar, the
-  `helix.asset.generated` event rebuilt from it, stable event ids;
-- `ids`: asset ids built and parsed in one place, with the vocabulary they are made of;
-- `service`: the process shell (store, bus, kit, consumers, engine and gRPC start/stop).
+- `jobs`: `GeneratorKit.run` (job lifecycle, retries as progress, resume on redelivery,
+  fencing to the request's owner, one outcome per request), `Job` (progress, `resumed`,
+  `store`, `gather`) and the refusal protocol (`JobRefused`; anything else is a fault);
+- `assets`: `GeneratedAsset` (what a generator hands over), `Provenance` (the typed
+  sidecar), the `helix.asset.generated` event rebuilt from it, stable event ids;
+- `reader`: `Documents`, one reader for the approved version of what a step builds on;
+- `approvals`: each generator's record of review decisions;
+- `ids`: asset and reaction job ids built and parsed in one place;
+- `service`: the process shell (store, bus, kit, consumers, reactions, engine and gRPC).
 """
 
-from helix.generation.assets import GeneratedAsset, asset_event_id, derived_event_id, event_from, provenance_of, total_cost
-from helix.generation.jobs import GeneratorKit, Job, JobClosed, JobGaveUp
+from helix.generation.assets import (
+    GeneratedAsset,
+    Provenance,
+    asset_event_id,
+    derived_event_id,
+    event_from,
+    provenance_of,
+    total_cost,
+)
+from helix.generation.jobs import GeneratorKit, Job, JobClosed, JobGaveUp, JobRefused
 
 __all__ = [
     "GeneratedAsset",
@@ -17,6 +28,8 @@ __all__ = [
     "Job",
     "JobClosed",
     "JobGaveUp",
+    "JobRefused",
+    "Provenance",
     "asset_event_id",
     "derived_event_id",
     "event_from",

@@ -3,19 +3,27 @@ memory): every generator records the decisions it consumes, so it can refuse to 
 an asset no person has approved ("nothing moves downstream without a human").
 
 A small SQL table in the service's own database (SQLite by default, PostgreSQL by URL):
-one row per (asset, version), the latest decision winning.
+one row per (asset, version) with the asset's kind, the latest decision winning. Queries
+name a kind, never a spelling of ids (ids are parsed in `helix.generation.ids`).
 """
 
 from __future__ import annotations
 
 import asyncio
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import Integer, String, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from helix.db import UTCDateTime, make_engine
-from helix.events import ReviewApproved, ReviewDecision, ReviewRejected
+from helix.events import AssetKind, ReviewApproved, ReviewDecision, ReviewRejected
+
+
+class Approved(NamedTuple):
+    asset_id: str
+    version: int
+    decided_at: datetime
 
 
 class _Base(DeclarativeBase):
@@ -23,11 +31,12 @@ class _Base(DeclarativeBase):
 
 
 class Outcome(_Base):
-    __tablename__ = "helix_review_outcomes"
+    __tablename__ = "helix_decided_versions"
 
     asset_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     version: Mapped[int] = mapped_column(Integer, primary_key=True)
     production_id: Mapped[str] = mapped_column(String(128), index=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
     status: Mapped[str] = mapped_column(String(32))  # approved | rejected | revision_requested
     decision_id: Mapped[str] = mapped_column(String(128))
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -55,6 +64,7 @@ class Approvals:
                 row = Outcome(asset_id=decision.asset_id, version=decision.asset_version)
                 s.add(row)
             row.production_id = decision.production_id
+            row.kind = decision.kind.value
             row.status = status_of(decision)
             row.decision_id = decision.decision_id
             row.decided_at = decision.decided_at
@@ -65,11 +75,11 @@ class Approvals:
                                                   Outcome.status == "approved").order_by(Outcome.version.desc()).limit(1)
             return s.scalars(query).first()
 
-    def _approved_in(self, production_id: str, prefix: str) -> list[tuple[str, int, datetime]]:
+    def _approved_of(self, production_id: str, kinds: tuple[AssetKind, ...]) -> list[Approved]:
         with Session(self.engine) as s:
             query = select(Outcome.asset_id, Outcome.version, Outcome.decided_at).where(
-                Outcome.production_id == production_id, Outcome.status == "approved", Outcome.asset_id.startswith(prefix, autoescape=True))
-            return [(a, v, d) for a, v, d in s.execute(query)]
+                Outcome.production_id == production_id, Outcome.status == "approved", Outcome.kind.in_([k.value for k in kinds]))
+            return [Approved(a, v, d) for a, v, d in s.execute(query)]
 
     async def record(self, decision: ReviewDecision) -> None:
         await asyncio.to_thread(self._record, decision)
@@ -78,7 +88,6 @@ class Approvals:
         """The newest version of the asset a person approved (and did not later reject); None: none."""
         return await asyncio.to_thread(self._approved_version, production_id, asset_id)
 
-    async def approved_in(self, production_id: str, prefix: str = "") -> list[tuple[str, int, datetime]]:
-        """(asset id, version, decided at) of every approved version in a production whose id
-        starts with `prefix` (e.g. every approved frame: `frame-`)."""
-        return await asyncio.to_thread(self._approved_in, production_id, prefix)
+    async def approved_of(self, production_id: str, *kinds: AssetKind) -> list[Approved]:
+        """Every approved version of those kinds in a production (e.g. every approved frame)."""
+        return await asyncio.to_thread(self._approved_of, production_id, kinds)

@@ -13,7 +13,9 @@ decision finds its way back to the service and step that made the asset):
 
 Ids stay within `helix.events.data.Id` (at most 128 characters): a job id too long to fit
 is replaced by a short digest of itself, the same for the same job every time.
-The vocabulary the parts are made of (script levels, scene, line and shot ids) is here too.
+The vocabulary the parts are made of (script levels, scene, line and shot ids) is here too,
+and the ids of the jobs a service runs in reaction to a review decision (`reaction_job_id`):
+the same decision is always the same job, so a redelivered decision resumes it.
 """
 
 from __future__ import annotations
@@ -40,6 +42,9 @@ __all__ = [
     "parse_asset_id",
     "LocaleAssetId",
     "LocalePart",
+    "Reaction",
+    "reaction_job_id",
+    "animatic_job_id",
 ]
 
 LEVEL_ORDER: tuple[ScriptLevel, ...] = (ScriptLevel.TITLE, ScriptLevel.CHARACTERS, ScriptLevel.SCENES, ScriptLevel.PLACES,
@@ -264,3 +269,25 @@ class LocaleAssetId:
 def parse_asset_id(asset_id: str) -> ScriptAssetId | ImageAssetId | LocaleAssetId | None:
     """Which generator's asset this is, and which part of which job; None: not a generated id."""
     return ScriptAssetId.parse(asset_id) or ImageAssetId.parse(asset_id) or LocaleAssetId.parse(asset_id)
+
+
+# --- jobs run in reaction to review ------------------------------------------------------
+
+
+class Reaction(StrEnum):
+    """Why a service made a request of itself: what the decision it reacts to calls for."""
+
+    STORYBOARDS = "sb"  # an approved script: its storyboards
+    FRAMES = "fr"  # an approved storyboard: its frames
+    LOCALIZATION = "loc"  # an approved script: its localization for the production's markets
+    REVISION = "rev"  # a revision request: a new version with the reviewer's notes
+
+
+def reaction_job_id(reaction: Reaction, decision_id: str) -> str:
+    """The job that answers one decision: `<reaction>-<decision>` (a digest when too long)."""
+    return _job_part(f"{reaction.value}-{decision_id}", ID_MAX_LENGTH)
+
+
+def animatic_job_id(locale: str, plan_digest: str) -> str:
+    """An animatic's job is its plan: the same approved inputs never make a second animatic."""
+    return _job_part(f"anim-{locale}-{plan_digest}", ID_MAX_LENGTH)

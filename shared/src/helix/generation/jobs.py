@@ -2,13 +2,13 @@
 
     kit = GeneratorKit(service="visual", store=store, bus=bus, settings=settings)
 
-    async def render(job: Job) -> list[str]:          # the service's domain steps
+    async def render(job: Job[SceneRequested]) -> list[str]:   # the service's domain step
         if (done := await job.resumed(AssetKind.SCENE, asset_id)) is None:
-            image = ...                                # generate
-            await job.store(GeneratedAsset(...))       # store + announce, one call
+            image = ...                                        # generate
+            await job.store(GeneratedAsset(...))               # store + announce, one call
         return job.asset_ids
 
-    outcomes = await kit.run_all(events, render)      # a batch consumer's poll
+    await kit.run(event, render, fence=fence)                  # the request consumer calls this
 
 What the kit promises, so that no generator has to get it right on its own:
 - **Lifecycle**: `accepted` once per job, `progress` as the steps go (throttled where asked),
@@ -20,14 +20,21 @@ What the kit promises, so that no generator has to get it right on its own:
   is published once, when the job gives up.
 - **Resume, never duplicate**: a job retried, or redelivered after a crash, finds what it
   already stored (`Job.resumed`: the version of that asset this job stored) and reuses it,
-  announcing it again under the same event id, so consumers see it once.
-- **One failed request fails only itself**: `run_all` gives each request its own outcome;
-  `Job.gather` runs a job's concurrent steps so that one failing cancels its siblings; after
-  a job failed nothing more is published for it.
-- **Outcomes for the bus**: a request that cannot be done as asked (`ValueError`: bad
-  input, a missing parent asset) fails its job and is acknowledged; a job that gave up on a
-  transient failure, or hit a bug, fails and raises `JobGaveUp`, which the bus dead-letters
-  with the reason, so an operator can replay it after the fix (the job then resumes).
+  announcing it again under the same event id, so consumers see it once. The store itself
+  returns a job's earlier version when the same job stores the same asset again (a new
+  signature changes the bytes, not the work).
+- **Fenced to its owner**: before every store and announcement the job confirms its
+  consumer still owns the request (`helix.bus.fence`); a job whose partition moved stops
+  at once and publishes nothing more: the new owner resumes it.
+- **One failed request fails only itself**: each request is its own job; `Job.gather` runs
+  a job's concurrent steps so that one failing cancels its siblings; after a job failed
+  nothing more is published for it.
+- **Refusal is explicit**: a step raises `JobRefused` when the request cannot be done as
+  asked (bad input, a parent that is missing or not approved): the job fails (not
+  retriable) and the request is acknowledged. Anything else — a bug, a corrupt stored
+  document — fails the job as retriable and raises `JobGaveUp`, which the request consumer
+  dead-letters with the reason, so an operator can replay it after the fix (the job then
+  resumes). Giving up after transient failures does the same.
 """
 
 from __future__ import annotations
@@ -36,13 +43,15 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import structlog
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential_jitter
 
-from helix.assets import AssetNotFound, AssetStore, StoredAsset
-from helix.bus import DEFAULT_TRANSIENT, HelixBus
+from helix.assets import AssetNotFound, Store, StoredAsset
+from helix.bus import DEFAULT_TRANSIENT
+from helix.bus.fence import UNFENCED, Fence, OwnershipLost
+from helix.bus.protocol import Publisher
 from helix.events import CloudEvent
 from helix.events.data import (
     Actor,
@@ -54,13 +63,30 @@ from helix.events.data import (
     JobFailed,
     JobProgress,
 )
-from helix.generation.assets import GeneratedAsset, asset_event_id, derived_event_id, event_from, provenance_of
+from helix.generation.assets import (
+    C2paRecord,
+    GeneratedAsset,
+    Provenance,
+    asset_event_id,
+    derived_event_id,
+    event_from,
+    provenance_of,
+)
 from helix.provenance import ContentCredentials, Signed, signable
 from helix.settings import HelixSettings
 
 log = structlog.get_logger("helix.generation")
 T = TypeVar("T")
-Work = Callable[["Job"], Awaitable[list[str] | None]]
+R = TypeVar("R", bound=GenerationRequest)
+R_co = TypeVar("R_co", bound=GenerationRequest, covariant=True)
+Work = Callable[["Job[Any]"], Awaitable[list[str] | None]]
+
+__all__ = ["GeneratorKit", "Job", "JobClosed", "JobGaveUp", "JobRefused", "Work"]
+
+
+class JobRefused(Exception):
+    """The request cannot be done as asked (bad input, a parent asset that is missing or not
+    approved): the job fails with this reason, not retriable, and the request is acknowledged."""
 
 
 class JobGaveUp(Exception):
@@ -71,15 +97,16 @@ class JobClosed(RuntimeError):
     """Something tried to publish for a job that has already failed."""
 
 
-class Job:
+class Job(Generic[R]):
     """One request being worked: its lifecycle events, its stored assets, its resume state."""
 
-    def __init__(self, kit: GeneratorKit, event: CloudEvent[Any]) -> None:
+    def __init__(self, kit: GeneratorKit, event: CloudEvent[Any], fence: Fence = UNFENCED) -> None:
         self.kit = kit
         self.event = event
-        self.request: GenerationRequest = event.data
-        self.job_id = self.request.job_id
-        self.production_id = self.request.production_id
+        self.request: R = event.data
+        self.job_id: str = self.request.job_id
+        self.production_id: str = self.request.production_id
+        self.fence = fence
         self.asset_ids: list[str] = []  # what this job stored (or found it had stored), in order
         self.attempt = 1
         self.fraction = 0.0
@@ -114,6 +141,8 @@ class Job:
     def _check_open(self) -> None:
         if self._failed:
             raise JobClosed(f"job {self.job_id} has failed: nothing more is published for it")
+        if self.fence.lost:
+            raise OwnershipLost(f"job {self.job_id}: this replica no longer owns its request")
 
     # --- assets ----------------------------------------------------------------------------
 
@@ -136,27 +165,31 @@ class Job:
         sidecar and preview) and publish its `helix.asset.generated`."""
         self._check_open()
         provenance = provenance_of(asset, job_id=self.job_id, generated_by=self.kit.actor, generated_at=datetime.now(UTC),
-                                   requested_by=self.request.requested_by)
+                                   requested_by=self.request.requested_by, caused_by=self.request.caused_by)
         data, manifest = asset.data, None
         if self.kit.credentials is not None and signable(asset.media_type) and asset.model is not None:
             signed = await self.kit.retrying_store(self, lambda: self.kit.sign(self, asset))
             data, manifest = signed.data, signed.sidecar
-            provenance["c2pa"] = {"embedded": manifest is None, "manifest": signed.label,
-                                  "digital_source_type": "composite" if _composite(asset) else "trainedAlgorithmicMedia"}
+            provenance.c2pa = C2paRecord(embedded=manifest is None, manifest=signed.label,
+                                         digital_source_type="composite" if _composite(asset) else "trainedAlgorithmicMedia")
+        sidecar = provenance.model_dump(mode="json")
 
-        def put() -> tuple[StoredAsset, dict[str, Any]]:
+        def put() -> tuple[StoredAsset, Provenance]:
             stored = self.kit.store.put(production_id=self.production_id, kind=asset.kind, asset_id=asset.asset_id, data=data,
-                                        media_type=asset.media_type, ext=asset.ext, provenance=provenance, preview=asset.preview,
-                                        manifest=manifest)
-            # The same bytes stored before (by this job or another): announce that version as it was.
-            return stored, (self.kit.store.sidecar(stored.key)["provenance"] if stored.reused else provenance)
+                                        media_type=asset.media_type, ext=asset.ext, provenance=sidecar, preview=asset.preview,
+                                        manifest=manifest, job_id=self.job_id)
+            # Stored before (the same bytes, or by this job on another attempt or replica):
+            # announce that version as it was.
+            return stored, (_provenance(self.kit.store, stored) if stored.reused else provenance)
 
+        await self.fence.confirm()  # a replica that lost the request writes nothing
         stored, announced = await self.kit.retrying_store(self, put)
         await self._announce(stored, announced)
         return stored
 
-    async def _announce(self, stored: StoredAsset, provenance: dict[str, Any]) -> None:
+    async def _announce(self, stored: StoredAsset, provenance: Provenance) -> None:
         self._check_open()
+        await self.fence.confirm()
         await self.kit.publish(event_from(stored, provenance),
                                event_id=asset_event_id(self.production_id, stored.key.asset_id, stored.key.version))
         if stored.key.asset_id not in self.asset_ids:
@@ -166,7 +199,7 @@ class Job:
 class GeneratorKit:
     """The generator plumbing a service shares across its jobs (one per process)."""
 
-    def __init__(self, *, service: str, store: AssetStore, bus: HelixBus, settings: HelixSettings,
+    def __init__(self, *, service: str, store: Store, bus: Publisher, settings: HelixSettings,
                  transient: tuple[type[BaseException], ...] = DEFAULT_TRANSIENT) -> None:
         self.service = service
         self.store = store
@@ -176,7 +209,7 @@ class GeneratorKit:
         self.actor = Actor(subject=service, kind="service")
         self.credentials: ContentCredentials | None = ContentCredentials(settings) if settings.c2pa_enabled else None
 
-    def sign(self, job: Job, asset: GeneratedAsset) -> Signed:
+    def sign(self, job: Job[Any], asset: GeneratedAsset) -> Signed:
         """Content Credentials for a media asset; a revision names the version it revises as its ingredient."""
         assert self.credentials is not None
         ingredients = []
@@ -195,24 +228,29 @@ class GeneratorKit:
         await self.bus.publish(data, event_id=event_id)
 
     async def run_all(self, events: list[CloudEvent[Any]], work: Work) -> list[BaseException | None]:
-        """Each request of a poll as its own job, concurrently; one outcome per request (for the bus)."""
+        """Each request as its own job, concurrently; one outcome per request (tests, scripts)."""
         results = await asyncio.gather(*(self.run(event, work) for event in events), return_exceptions=True)
         return [r if isinstance(r, BaseException) else None for r in results]
 
-    async def run(self, event: CloudEvent[Any], work: Work) -> None:
+    async def run(self, event: CloudEvent[Any], work: Work, *, fence: Fence = UNFENCED) -> None:
         """One job from accepted to its one outcome (see the module's promises)."""
-        job = Job(self, event)
-        request = job.request
+        job: Job[Any] = Job(self, event, fence)
+        request: GenerationRequest = job.request
+        await fence.confirm()
         await self.publish(JobAccepted(production_id=job.production_id, job_id=job.job_id, service=self.service, at=datetime.now(UTC),
-                                       request_type=event.type, request_event_id=event.id),
+                                       request_type=event.type, request_event_id=event.id, caused_by=request.caused_by),
                            event_id=derived_event_id("job", job.job_id, "accepted", event.id))
         attempts = self.settings.retry_attempts
         while True:
             try:
                 done = await work(job)
                 break
-            except asyncio.CancelledError:
-                raise
+            except (asyncio.CancelledError, OwnershipLost):
+                raise  # the new owner resumes it: nothing more is said here
+            except JobRefused as exc:  # the request cannot be done as asked: the job says why, the request is done
+                log.info("job.refused", job_id=job.job_id, reason=_describe(exc))
+                await self._fail(job, str(exc) or type(exc).__name__, retriable=False)
+                return
             except self.transient as exc:
                 if job.attempt >= attempts:
                     await self._fail(job, f"gave up after {attempts} attempts: {_describe(exc)}", retriable=True)
@@ -220,26 +258,24 @@ class GeneratorKit:
                 await job.progress(f"retrying (attempt {job.attempt + 1} of {attempts}) after: {_describe(exc)}")
                 await asyncio.sleep(min(self.settings.retry_backoff_max_s, self.settings.retry_backoff_initial_s * 2 ** job.attempt))
                 job.attempt += 1
-            except ValueError as exc:  # the request cannot be done as asked: the job says why, the request is done
-                log.info("job.refused", job_id=job.job_id, reason=_describe(exc))
-                await self._fail(job, _describe(exc), retriable=False)
-                return
-            except Exception as exc:
+            except Exception as exc:  # a bug or a corrupt document: fixed by a person, then replayed from the DLQ
                 log.exception("job.failed", job_id=job.job_id)
-                await self._fail(job, _describe(exc), retriable=False)
+                await self._fail(job, f"{_describe(exc)} (a fault, not the request: replay it from the DLQ once fixed)", retriable=True)
                 raise JobGaveUp(f"job {job.job_id}: {_describe(exc)}") from exc
         asset_ids = list(dict.fromkeys(done if done is not None else job.asset_ids))
+        await fence.confirm()
         await self.publish(JobCompleted(production_id=request.production_id, job_id=job.job_id, service=self.service,
                                         at=datetime.now(UTC), asset_ids=asset_ids[:1000]),
                            event_id=derived_event_id("job", job.job_id, "completed"))
 
-    async def _fail(self, job: Job, reason: str, *, retriable: bool) -> None:
+    async def _fail(self, job: Job[Any], reason: str, *, retriable: bool) -> None:
         job._failed = True
+        await job.fence.confirm()
         await self.publish(JobFailed(production_id=job.production_id, job_id=job.job_id, service=self.service, at=datetime.now(UTC),
                                      error=reason[:2000], retriable=retriable),
                            event_id=derived_event_id("job", job.job_id, "failed", job.event.id))
 
-    async def retrying_store(self, job: Job, call: Callable[[], T]) -> T:
+    async def retrying_store(self, job: Job[Any], call: Callable[[], T]) -> T:
         """`call` (asset store I/O) in a thread, retried with backoff while the store is away,
         up to `store_outage_s`; the wait is reported once as job progress."""
         retrying = AsyncRetrying(
@@ -270,19 +306,26 @@ def _composite(asset: GeneratedAsset) -> bool:
     return asset.revises_version is not None or asset.kind in (AssetKind.VOICEOVER, AssetKind.ANIMATIC)
 
 
-def _version_by_job(store: AssetStore, production_id: str, kind: AssetKind, asset_id: str,
-                    job_id: str) -> tuple[StoredAsset, bytes, dict[str, Any]] | None:
-    """The newest version of an asset whose sidecar says `job_id` stored it."""
+def _provenance(store: Store, stored: StoredAsset) -> Provenance:
+    return Provenance.model_validate(store.sidecar(stored.key).get("provenance") or {})
+
+
+def _version_by_job(store: Store, production_id: str, kind: AssetKind, asset_id: str,
+                    job_id: str) -> tuple[StoredAsset, bytes, Provenance] | None:
+    """The newest version of an asset that `job_id` stored: the object's metadata names its
+    job; versions written before that was recorded are looked up in their sidecars."""
     try:
         versions = store.versions(production_id, kind, asset_id)
     except AssetNotFound:
         return None
     for stored in reversed(versions):
+        if stored.job_id is not None and stored.job_id != job_id:
+            continue
         try:
-            provenance = store.sidecar(stored.key).get("provenance", {})
+            provenance = _provenance(store, stored)
         except AssetNotFound:
             continue
-        if provenance.get("job_id") == job_id:
+        if provenance.job_id == job_id:
             return stored, store.get(stored.key), provenance
     return None
 
