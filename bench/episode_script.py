@@ -37,10 +37,8 @@ async def episode(settings: WriterSettings, scenes: int) -> dict:
         request = ScriptRequested(production_id="bench", job_id=f"ep-{uuid.uuid4().hex[:8]}", requested_by=Actor(subject="bench"),
                                   logline="A lighthouse keeper's last night before the light is automated.", max_scenes=scenes, seed=1)
         started = time.perf_counter()
-        outcome = await app.requests.handle([new_event(request, source="/bench")])
+        await app.handle(new_event(request, source="/bench"))
         seconds = time.perf_counter() - started
-        if outcome[0] is not None:
-            raise outcome[0]
         store = app.store
         script = json.loads(store.get(store.versions("bench", "script", f"script-{request.job_id}-script")[-1].key))["content"]
         return {"seconds": seconds, "tokens": app.engine.stats.new_tokens, "scenes": len(script["scenes"]),

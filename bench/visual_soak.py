@@ -58,9 +58,7 @@ async def soak(settings: VisualSettings, jobs: int, size: int) -> tuple[list[flo
             kind = TextureRequested if n % 3 == 2 else SceneRequested
             request = kind(production_id="soak", job_id=f"soak-{n}", requested_by=Actor(subject="bench"), prompt=f"harbour study {n}",
                            width=size, height=size, steps=4, seed=n)
-            outcomes = await app.requests.handle([new_event(request, source="/bench")])
-            if outcomes[0] is not None:
-                raise outcomes[0]
+            await app.handle(new_event(request, source="/bench"))
             rss.append(rss_mib())
             gpu.append(gpu_mib())
             if (n + 1) % 50 == 0:

@@ -57,7 +57,9 @@ async def preview_latency(loaded: LoadedPipeline, engine: ImageEngine, *, edits:
     import grpc
 
     from helix.auth import TokenVerifier, mint_token
+    from helix.generation.reader import Documents
     from helix.grpc import create_server
+    from helix.testing import MemoryStore
     from helix.v1 import visual_pb2, visual_pb2_grpc
     from helix_visual.grpc_service import add_to_server
     from helix_visual.rendering import Renderer
@@ -65,7 +67,7 @@ async def preview_latency(loaded: LoadedPipeline, engine: ImageEngine, *, edits:
 
     settings = VisualSettings(auth_secret="bench-" + "x" * 40, visual_preview_steps=2)
     server, port, _ = create_server("visual", address="127.0.0.1:0")
-    add_to_server(server, Renderer(engine, None, settings, {}), TokenVerifier(settings))  # type: ignore[arg-type]
+    add_to_server(server, Renderer(engine, Documents(MemoryStore(), None), settings, {}), TokenVerifier(settings))
     await server.start()
     token = mint_token(settings, "dana", ["director"], productions=["bench"])
     background = [asyncio.create_task(engine.render(spec)) for spec in busy]

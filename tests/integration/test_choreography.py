@@ -21,6 +21,7 @@ import pytest
 import pytest_asyncio
 
 from helix.assets import AssetStore
+from helix.documents import AnimaticPlan
 from helix.events import (
     Actor,
     AssetGenerated,
@@ -155,7 +156,8 @@ async def test_approvals_carry_a_script_to_an_animatic(settings: HelixSettings, 
     animatic = assets[animatic_id]
     assert animatic.media_type == "video/mp4" and animatic.kind == "animatic"
     assert set(frames) <= set(animatic.parent_asset_ids) and script_asset in animatic.parent_asset_ids
-    assert f"{revised}@v2" in [c["frame"] for c in animatic.inputs["cuts"]], "the approved revision, not the version sent back"
+    plan = AnimaticPlan.model_validate(animatic.inputs["plan"])
+    assert f"{revised}@v2" in [str(c.frame) for c in plan.cuts], "the approved revision, not the version sent back"
     assert any("-voiceover-wav-" in p for p in animatic.parent_asset_ids) and any("-subtitles-vtt-" in p for p in animatic.parent_asset_ids)
 
     path = tmp_path / "animatic.mp4"
@@ -163,14 +165,14 @@ async def test_approvals_carry_a_script_to_an_animatic(settings: HelixSettings, 
     probe = ffprobe(path, "-show_entries", "format=duration:stream=codec_type,codec_name")
     streams = sorted((s["codec_type"], s["codec_name"]) for s in probe["streams"])
     assert streams == [("audio", "aac"), ("audio", "aac"), ("subtitle", "mov_text"), ("video", "h264")], streams
-    cuts = animatic.inputs["cuts"]
+    cuts = plan.cuts
     assert len(cuts) == shots
-    assert abs(float(probe["format"]["duration"]) - cuts[-1]["end"]) < 0.15
+    assert abs(float(probe["format"]["duration"]) - cuts[-1].end) < 0.15
     frame_s = 1 / animatic.parameters["frame_rate"]
     keys = [float(f["pts_time"]) for f in ffprobe(path, "-select_streams", "v", "-skip_frame", "nokey", "-show_entries", "frame=pts_time")["frames"]]
     for cut in cuts:
-        assert any(abs(k - cut["start"]) <= frame_s + 1e-3 for k in keys), f"no key frame where {cut['shot_id']} starts ({cut['start']} s): {keys}"
-    boundaries = [c["start"] for c in cuts[1:]]
+        assert any(abs(k - cut.start) <= frame_s + 1e-3 for k in keys), f"no key frame where {cut.shot_id} starts ({cut.start} s): {keys}"
+    boundaries = [c.start for c in cuts[1:]]
     changes = scene_changes(path)
     for at in boundaries:
         assert any(abs(c - at) <= frame_s + 1e-3 for c in changes), f"the picture does not change at {at} s: {changes}"

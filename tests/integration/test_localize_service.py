@@ -140,7 +140,7 @@ async def test_three_locales_from_a_studio_timeline(settings: HelixSettings, loc
         vtt = list(webvtt.from_buffer(io.StringIO(latest(store, "subtitles", ids["subtitles-vtt"]).decode())))
         qc = json.loads(latest(store, "subtitles", ids["subtitles-qc"]))
         assert len(srt) == len(vtt) == qc["events"] > 0
-        assert events[ids["subtitles-srt"]].parameters["qc"]["passed"] == qc["passed"], "the QC verdict travels with the file"
+        assert events[ids["subtitles-srt"]].typed_summary().qc.passed == qc["passed"], "the QC verdict travels with the file"
         _check_ttml(latest(store, "subtitles", ids["subtitles-ttml"]), qc["events"])
 
         report = json.loads(latest(store, "voiceover", ids["voiceover-timing"]))
@@ -180,11 +180,13 @@ async def test_no_timed_source_then_helix_voice_is_the_timeline_and_the_writer_s
     from helix_writer.app import WriterApp
     from helix_writer.settings import WriterSettings
 
+    secret = "localize-writer-tests-" + "s" * 40  # the writer verifies the token localize mints for the production
     writer = WriterApp(WriterSettings(**{**settings.model_dump(), "service_name": "writer", "writer_grpc_address": "127.0.0.1:0",
                                          "writer_model": str(build_tiny_llama(tmp_path / "llama")), "writer_device": "cpu",
-                                         "database_url": f"sqlite:///{tmp_path / 'writer.db'}"}))
-    app = LocalizeApp(localize_settings(settings, models, localize_shorten_with_writer=True, localize_shorten_timeout_s=90))
+                                         "database_url": f"sqlite:///{tmp_path / 'writer.db'}", "auth_secret": secret}))
     await writer.start()
+    app = LocalizeApp(localize_settings(settings, models, localize_shorten_with_writer=True, localize_shorten_timeout_s=90,
+                                        localize_writer_address=writer.grpc_address, auth_secret=secret))
     await app.start()
     try:
         script = earnest_script(settings)
@@ -201,11 +203,21 @@ async def test_no_timed_source_then_helix_voice_is_the_timeline_and_the_writer_s
     assert timeline["timeline"]["source"] == "synthesized" and timeline["assets"][:2] == ["loc-en-voiceover-wav-loc-2", "loc-en-voiceover-flac-loc-2"]
     report = json.loads(latest(store, "voiceover", "loc-ja-JP-voiceover-timing-loc-2"))
     assert report["timeline"]["source"] == "synthesized"
-    asked = [e for e in (decode(r.value()) for r in await read_topic_async(settings, Topic.WRITER_REQUESTS, count=1000, timeout=2))
-             if e.type == "helix.writer.dialogue.rewrite.requested"]
-    assert asked and all(e.data.market == "ja-JP" and e.data.target_seconds > 0 for e in asked), "lines that did not fit were sent to the writer"
     methods = {row["method"] for row in report["lines"]}
     assert methods & {"shortened", "shortened+overshoot"}, f"the writer's shorter lines were fitted again: {methods}"
+    # The exchange is the writer's gRPC call: nothing on the bus, no separate assets to review. The
+    # changed lines travel with the dub, each beside the line it replaces.
+    on_bus = [e for e in (decode(r.value()) for r in await read_topic_async(settings, Topic.WRITER_REQUESTS, count=1000, timeout=2))
+              if e.type == "helix.writer.dialogue.rewrite.requested"]
+    assert on_bus == []
+    shortened = {row["line_id"]: row["text"] for row in report["lines"] if row["method"].startswith("shortened")}
+    assert {c["line_id"]: c["replacement"] for c in report["changes"]} == shortened
+    assert all(c["original"] and c["original"] != c["replacement"] and c["by"]["id"] for c in report["changes"])
+    dub = [e.data for e in (decode(r.value()) for r in await read_topic_async(settings, Topic.ASSETS_GENERATED, count=10_000, timeout=2))
+           if e.data.asset_id == "loc-ja-JP-voiceover-wav-loc-2"]
+    assert dub and {c.line_id for c in dub[-1].typed_summary().changes} == set(shortened), "review sees the changed lines with the dub"
+    assert not [e for e in (decode(r.value()) for r in await read_topic_async(settings, Topic.ASSETS_GENERATED, count=10_000, timeout=2))
+                if e.data.kind == "dialogue"], "no shorter line became an asset of its own"
 
 
 async def test_bad_requests_fail_with_the_reason(settings: HelixSettings, models: dict[str, str], tmp_path: Path) -> None:

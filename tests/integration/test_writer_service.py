@@ -115,10 +115,21 @@ async def test_script_request_to_levels_fountain_and_a_human_rewrite(settings: H
 
 
 async def test_storyboard_and_dialogue_candidates(settings: HelixSettings, writer: WriterApp) -> None:
-    from helix.events import DialogueRewriteRequested, StoryboardRequested
+    from datetime import UTC, datetime
 
-    await writer.requests.handle([new_event(_request(), source="/tests")])  # the script to work on (straight to the handler)
+    from helix.events import DialogueRewriteRequested, JobFailed, ReviewApproved, StoryboardRequested
+
+    await writer.handle(new_event(_request(), source="/tests"))  # the script to work on (straight to the handler)
     script_id = "script-job-1"
+    # Storyboards are drawn from the script a person approved: before that, the request is refused, saying why.
+    early = new_event(StoryboardRequested(production_id="lighthouse", job_id="job-sb-early", requested_by=Actor(subject="dana"),
+                                          script_asset_id=f"{script_id}-script"), source="/tests")
+    produce_raw(settings, Topic.WRITER_REQUESTS, encode(early), key=b"lighthouse")
+    jobs = await _events(settings, Topic.JOBS_STATUS, lambda es: any(e.data.job_id == "job-sb-early" and e.type.endswith("failed") for e in es))
+    (refused,) = [e.data for e in jobs if isinstance(e.data, JobFailed) and e.data.job_id == "job-sb-early"]
+    assert "is not approved" in refused.error and refused.retriable is False
+    await writer.approvals.record(ReviewApproved(production_id="lighthouse", decision_id="dec-script", asset_id=f"{script_id}-script",
+                                                 kind="script", reviewer=Actor(subject="rhea"), decided_at=datetime.now(UTC)))
     board = new_event(StoryboardRequested(production_id="lighthouse", job_id="job-sb", requested_by=Actor(subject="dana"),
                                           script_asset_id=f"{script_id}-script", scene_ids=["s1"]), source="/tests")
     lines = new_event(DialogueRewriteRequested(production_id="lighthouse", job_id="job-dr", requested_by=Actor(subject="dana"),
@@ -166,7 +177,7 @@ async def test_revision_request_regenerates_the_asset_with_the_reviewers_notes(s
 
     from helix.events import ReviewRevisionRequested
 
-    await writer.requests.handle([new_event(_request(), source="/tests")])
+    await writer.handle(new_event(_request(), source="/tests"))
     script_id = "script-job-1"
     store = AssetStore(settings)
     assert len(store.versions("lighthouse", "dialogue", f"{script_id}-dialogue-s1")) == 1

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+from helix.events import AssetGenerated, new_event
+from helix.events.examples import example
 from helix_gateway.credits import attribute, build_credits, credits_markdown
 from helix_gateway.readmodel.tables import Asset
 
@@ -13,13 +15,15 @@ T0 = datetime(2026, 11, 25, tzinfo=UTC)
 
 def row(asset_id: str, kind: str, *, status: str = "approved", authorship: str = "ai", requested_by: str = "dora",
         media_type: str = "application/json", version: int = 1, level: str | None = None) -> Asset:
-    data = {"authorship": authorship, "model": {"id": "helix/tiny-llama", "revision": "r1"} if authorship != "human" else None,
-            "requested_by": {"subject": requested_by}, "parameters": {"level": level} if level else {}}
+    data = example(AssetGenerated, production_id="p", asset_id=asset_id, kind=kind, version=version, media_type=media_type,
+                   authorship=authorship, model={"id": "helix/tiny-llama", "revision": "r1"} if authorship != "human" else None,
+                   requested_by={"subject": requested_by}, parameters={"level": level} if level else {})
     return Asset(asset_id=asset_id, version=version, production_id="p", kind=kind, object_key=f"{asset_id}/{version}", media_type=media_type,
-                 review_status=status, decided_by="rhea" if status != "pending" else None, created_at=T0, event={"data": data})
+                 review_status=status, decided_by="rhea" if status != "pending" else None, created_at=T0,
+                 event=new_event(data, source="/tests").model_dump(mode="json"))
 
 
-SCRIPT = {"content": {
+SCRIPT = {"level": "script", "script_id": "script-x", "content": {
     "production_id": "p", "logline": "l", "title": "The Last Light", "title_author": "human",
     "characters": [{"name": "MARA", "description": "keeper", "author": "ai"}, {"name": "TOM", "description": "son", "author": "human"}],
     "places": [{"name": "LAMP ROOM", "description": "top", "author": "ai"}],
@@ -43,12 +47,17 @@ def test_a_script_is_attributed_per_level_and_per_line() -> None:
 
 
 def test_translations_are_attributed_per_cue_and_media_whole() -> None:
-    translation = {"locale": "de-DE", "lines": [{"line_id": "s1-l1", "author": "ai"}, {"line_id": "s1-l2", "author": "human"}]}
-    found = attribute(row("script-x-de-DE-translation", "subtitles"), json.dumps(translation).encode())
+    line = {"scene_id": "s1", "speaker": "MARA", "source": "Hold it.", "adapted": "Hold it.", "target": "Halt es."}
+    translation = {"locale": "de-DE", "source_locale": "en", "script": "script-x-script", "profile": {"locale": "de-DE"},
+                   "timeline": {"source": "synthesized", "asset_id": "loc-en-timeline-x"},
+                   "lines": [{**line, "line_id": "s1-l1", "author": "ai"}, {**line, "line_id": "s1-l2", "author": "human"}]}
+    found = attribute(row("loc-de-DE-translation-x", "script"), json.dumps(translation).encode())
     assert [(p.part, p.human, p.ai) for p in found.parts] == [("cues", 1, 1)]
     image = attribute(row("frame-1", "frame", media_type="image/png"), None)
     assert [(p.part, p.human, p.ai) for p in image.parts] == [("frame", 0, 1)]
     human = attribute(row("notes-1", "script", authorship="human", media_type="text/plain"), b"hello")
+    not_a_document = attribute(row("script-x-script", "script"), b'{"title": "not a script document"}')
+    assert [(p.part, p.ai) for p in not_a_document.parts] == [("script", 1)], "a body that is not its document is attributed whole"
     assert [(p.human, p.ai) for p in human.parts] == [(1, 0)] and human.model is None
 
 

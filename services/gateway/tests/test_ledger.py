@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from helix.events import AssetGenerated, new_event
+from helix.events.examples import example
 from helix_gateway.ledger import build_ledger, finished_minutes
 from helix_gateway.readmodel.tables import Asset, Job
 
@@ -20,8 +22,9 @@ def asset(asset_id: str, kind: str, *, at: float, model_seconds: float, job: str
     return Asset(asset_id=asset_id, version=version, production_id="p", kind=kind, object_key=f"k/{asset_id}/{version}",
                  media_type="application/json", review_status=status, job_id=job, created_at=created,
                  decided_at=created + timedelta(seconds=decided_after) if decided_after is not None else None, review_seconds=review_seconds,
-                 event={"data": {"cost": {"model_seconds": model_seconds, "gpu_seconds": model_seconds / 2, "device": "cuda"},
-                                 "model": {"id": "m", "revision": "r"}}})
+                 event=new_event(example(AssetGenerated, production_id="p", asset_id=asset_id, kind=kind, version=version,
+                                         cost={"model_seconds": model_seconds, "gpu_seconds": model_seconds / 2, "device": "cuda"},
+                                         model={"id": "m", "revision": "r"}), source="/tests").model_dump(mode="json"))
 
 
 def job(job_id: str = "job-1", at: float = 0.0) -> Job:

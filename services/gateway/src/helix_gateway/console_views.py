@@ -22,7 +22,7 @@ import srt
 import webvtt
 from pydantic import BaseModel, Field
 
-from helix.events import AssetKind
+from helix.events import AssetKind, AssetSummary
 from helix_gateway.credits import AssetAttribution
 
 View = Literal["image", "texture", "text", "subtitles", "audio", "video", "binary"]
@@ -59,6 +59,7 @@ class ConsoleItem(BaseModel):
     sheet: list[SheetFrame] = Field(default_factory=list, description="A frame's storyboard scene: every frame, each its own decision")
     attribution: AssetAttribution | None = None
     lineage: dict[str, Any] = Field(default_factory=dict)
+    summary: AssetSummary | None = Field(None, description="What the generator measured, typed per kind (a dub's changed lines, QC)")
     provenance: list[dict[str, Any]] = Field(default_factory=list, description="Content Credentials findings")
 
 

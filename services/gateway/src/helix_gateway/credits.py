@@ -10,16 +10,15 @@ version (an edit is a request a person makes); reviewers are credited with their
 
 from __future__ import annotations
 
-import json
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
+from helix.documents import DialogueDocument, ScriptDocument, TranslatedLine, TranslationDocument, part_document
+from helix.generation.ids import LocaleAssetId, LocalePart, ScriptAssetId, ScriptPart, parse_asset_id
+from helix.story import DialogueLine, Script
 from helix_gateway.readmodel.tables import Asset, Job
-
-SCRIPT_LEVELS = ("title", "characters", "scenes", "places")
 
 
 class LineAttribution(BaseModel):
@@ -74,62 +73,59 @@ class Credits(BaseModel):
 
 
 def attribute(asset: Asset, body: bytes | None) -> AssetAttribution:
-    """One asset version's attribution; `body` is its stored bytes (JSON assets are read per part)."""
-    data = (asset.event or {}).get("data", {})
-    model = data.get("model") or {}
+    """One asset version's attribution; `body` is its stored bytes (JSON documents are read per part)."""
+    generated = asset.generated()
     found = AssetAttribution(
         asset_id=asset.asset_id, version=asset.version, kind=asset.kind, review_status=asset.review_status,
-        authorship=data.get("authorship", "ai"), model=model.get("id"), model_revision=model.get("revision"),
-        requested_by=(data.get("requested_by") or {}).get("subject"), reviewed_by=asset.decided_by,
+        authorship=generated.authorship.value if generated else "ai", model=generated.model.id if generated and generated.model else None,
+        model_revision=generated.model.revision if generated and generated.model else None,
+        requested_by=generated.requested_by.subject if generated and generated.requested_by else None, reviewed_by=asset.decided_by,
     )
-    document = _json(body) if body is not None and (asset.media_type or "").endswith("json") else None
-    if isinstance(document, dict):
-        level = str((data.get("parameters") or {}).get("level") or asset.kind)
-        _parts(found, document, level)
+    if body is not None and (asset.media_type or "").endswith("json"):
+        _parts(found, asset.asset_id, body)
     if not found.parts:  # attributed whole
         found.parts = [PartAttribution(part=asset.kind, ai=int(found.authorship != "human"), human=int(found.authorship == "human"))]
     return found
 
 
-def _parts(found: AssetAttribution, document: dict[str, Any], level: str) -> None:
-    content = document.get("content", document)
-    if isinstance(content, dict) and "scenes" in content and "characters" in content:  # an assembled script
-        counts: dict[str, Counter[str]] = defaultdict(Counter)
-        counts["title"][content.get("title_author", "ai")] += 1
-        for name in ("characters", "places", "acts"):
-            for element in content.get(name) or []:
-                counts[name][element.get("author", "ai")] += 1
-        for scene in content.get("scenes") or []:
-            counts["scenes"][scene.get("author", "ai")] += 1
-            _lines(found, counts, f"dialogue-{scene.get('scene_id', '?')}", scene.get("dialogue") or [])
-        found.parts = [PartAttribution(part=p, ai=c["ai"], human=c["human"]) for p, c in counts.items() if c]
-    elif isinstance(content, list) and all(isinstance(e, dict) and "author" in e for e in content) and content:
-        counts = defaultdict(Counter)
-        if all("line_id" in e for e in content):
-            _lines(found, counts, level, content)
-        else:
-            for element in content:
-                counts[level][element["author"]] += 1
-        found.parts = [PartAttribution(part=p, ai=c["ai"], human=c["human"]) for p, c in counts.items() if c]
-    elif isinstance(document.get("lines"), list) and all(isinstance(e, dict) and "author" in e for e in document["lines"]):
-        counts = defaultdict(Counter)
-        _lines(found, counts, "cues", document["lines"])  # a translation: one line per subtitle cue
-        found.parts = [PartAttribution(part=p, ai=c["ai"], human=c["human"]) for p, c in counts.items() if c]
-
-
-def _lines(found: AssetAttribution, counts: dict[str, Counter[str]], part: str, lines: list[dict[str, Any]]) -> None:
-    for line in lines:
-        author = line.get("author", "ai")
-        counts[part][author] += 1
-        found.lines.append(LineAttribution(line_id=str(line.get("line_id", "")), part=part, author=author,
-                                           selected_by=line.get("selected_by")))
-
-
-def _json(body: bytes) -> Any:
+def _parts(found: AssetAttribution, asset_id: str, body: bytes) -> None:
+    """Per part, by what the asset is (its typed id), read through its document model."""
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
     try:
-        return json.loads(body)
-    except ValueError:
-        return None
+        match parse_asset_id(asset_id):
+            case ScriptAssetId(part=ScriptPart.SCRIPT):
+                _script(found, counts, ScriptDocument.model_validate_json(body).content)
+            case ScriptAssetId(rewrite_job=None, part=ScriptPart.DIALOGUE) as part:
+                _lines(found, counts, part.name, DialogueDocument.model_validate_json(body).content)
+            case ScriptAssetId(part=ScriptPart.CHARACTERS | ScriptPart.SCENES | ScriptPart.PLACES) as part:
+                document = part_document(part)
+                assert document is not None
+                for element in document.model_validate_json(body).content:
+                    counts[part.name][element.author] += 1
+            case LocaleAssetId(part=LocalePart.TRANSLATION):
+                _lines(found, counts, "cues", TranslationDocument.model_validate_json(body).lines)  # one line per subtitle cue
+            case _:
+                return
+    except ValidationError:
+        return  # not the document its id says: attributed whole
+    found.parts = [PartAttribution(part=p, ai=c["ai"], human=c["human"]) for p, c in counts.items() if c]
+
+
+def _script(found: AssetAttribution, counts: dict[str, Counter[str]], script: Script) -> None:
+    counts["title"][script.title_author] += 1
+    for name, elements in (("characters", script.characters), ("places", script.places), ("acts", script.acts)):
+        for element in elements:
+            counts[name][element.author] += 1
+    for scene in script.scenes:
+        counts["scenes"][scene.author] += 1
+        _lines(found, counts, f"dialogue-{scene.scene_id}", scene.dialogue)
+
+
+def _lines(found: AssetAttribution, counts: dict[str, Counter[str]], part: str, lines: Sequence[DialogueLine | TranslatedLine]) -> None:
+    for line in lines:
+        counts[part][line.author] += 1
+        found.lines.append(LineAttribution(line_id=line.line_id, part=part, author=line.author,
+                                           selected_by=line.selected_by if isinstance(line, DialogueLine) else None))
 
 
 def build_credits(production_id: str, title: str, rows: Iterable[tuple[Asset, Job | None]], read: Callable[[str], bytes]) -> Credits:

@@ -22,6 +22,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from helix.events.data import AssetCost
 from helix_gateway.readmodel.tables import Asset, Job
 
 FIELDS = ("model_seconds", "gpu_seconds", "queue_seconds", "review_wait_seconds", "review_seconds")
@@ -70,13 +71,14 @@ def build_ledger(production_id: str, rows: Iterable[tuple[Asset, Job | None]], f
     queue_share = _queue_shares(rows)
     entries: list[LedgerEntry] = []
     for asset, _job in rows:
-        data = (asset.event or {}).get("data", {})
-        cost = data.get("cost") or {}
+        generated = asset.generated()
+        cost = (generated.cost if generated else None) or AssetCost()
+        model = generated.model if generated else None
         review_wait = (asset.decided_at - asset.created_at).total_seconds() if asset.decided_at else 0.0
         entries.append(LedgerEntry(
             asset_id=asset.asset_id, version=asset.version, kind=asset.kind, review_status=asset.review_status,
-            model=(data.get("model") or {}).get("id"), device=cost.get("device"), generated_at=asset.created_at,
-            model_seconds=round(float(cost.get("model_seconds", 0.0)), 3), gpu_seconds=round(float(cost.get("gpu_seconds", 0.0)), 3),
+            model=model.id if model else None, device=cost.device if generated and generated.cost else None, generated_at=asset.created_at,
+            model_seconds=round(cost.model_seconds, 3), gpu_seconds=round(cost.gpu_seconds, 3),
             queue_seconds=round(queue_share.get((asset.asset_id, asset.version), 0.0), 3),
             review_wait_seconds=round(max(0.0, review_wait), 3), review_seconds=round(asset.review_seconds or 0.0, 3),
         ))
@@ -102,8 +104,7 @@ def _queue_shares(rows: list[tuple[Asset, Job | None]]) -> dict[tuple[str, int],
             requested[job.job_id] = job.created_at
     shares: dict[tuple[str, int], float] = {}
     for job_id, assets in by_job.items():
-        starts = [a.created_at.timestamp() - float((((a.event or {}).get("data") or {}).get("cost") or {}).get("model_seconds", 0.0))
-                  for a in assets]
+        starts = [a.created_at.timestamp() - (cost.model_seconds if (g := a.generated()) and (cost := g.cost) else 0.0) for a in assets]
         wait = max(0.0, min(starts) - requested[job_id].timestamp())
         for a in assets:
             shares[(a.asset_id, a.version)] = wait / len(assets)

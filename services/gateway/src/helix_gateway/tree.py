@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -47,7 +46,8 @@ def build_tree(production_id: str, rows: Iterable[Asset]) -> AssetTree:
                          versions=counts[a]) for a, r in newest.items()}
     roots: list[TreeNode] = []
     for asset_id, row in sorted(newest.items(), key=lambda item: (item[1].created_at, item[0])):
-        known = [p for p in _parents(row.event) if p in nodes and p != asset_id]
+        generated = row.generated()
+        known = [p for p in (generated.parent_asset_ids if generated else []) if p in nodes and p != asset_id]
         if known:
             nodes[known[0]].children.append(nodes[asset_id])
             nodes[asset_id].also_from = known[1:]
@@ -56,6 +56,3 @@ def build_tree(production_id: str, rows: Iterable[Asset]) -> AssetTree:
     return AssetTree(production_id=production_id, assets=len(nodes), by_status=dict(Counter(r.review_status for r in newest.values())),
                      roots=roots)
 
-
-def _parents(event: dict[str, Any] | None) -> list[str]:
-    return list(((event or {}).get("data") or {}).get("parent_asset_ids") or [])

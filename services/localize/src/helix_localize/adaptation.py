@@ -70,7 +70,7 @@ class WriterShortener:
         return [min(found.get(line.line_id) or [None], key=lambda t: len(t or "")) for line, _ in long]
 
     async def _call(self, request: writer_pb2.ShortenLinesRequest) -> writer_pb2.ShortenLinesResponse:
-        retrying = AsyncRetrying(stop=stop_after_delay(self.timeout_s), wait=wait_exponential_jitter(initial=0.5, max=10.0),
+        retrying = AsyncRetrying(stop=stop_after_delay(self.timeout_s), wait=wait_exponential_jitter(multiplier=0.5, max=10.0),
                                  retry=retry_if_exception(lambda e: isinstance(e, grpc.aio.AioRpcError) and e.code() in _RETRY),
                                  reraise=True)
         async for attempt in retrying:

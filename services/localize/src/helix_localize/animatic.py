@@ -206,7 +206,9 @@ class Editor:
                         "subtitles": "mov_text" if plan.subtitles else None, "off_timeline": plan.off_timeline,
                         "cut_seconds": round(seconds, 3), "plan": plan_digest(plan)},
             parents=list(dict.fromkeys(s.asset_id for s in plan.sources())),
-            summary=AnimaticSummary(locale=plan.locale, shots=len(plan.cuts), seconds=round(plan.duration, 3))))
+            summary=AnimaticSummary(locale=plan.locale, shots=len(plan.cuts), seconds=round(plan.duration, 3),
+                                    subtitles_asset_id=plan.subtitles.asset_id if plan.subtitles else None,
+                                    subtitles_version=plan.subtitles.version if plan.subtitles else None)))
         return [str(asset)]
 
     # --- reads ----------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ stale (`levels.StoryWriter.write`)."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -96,9 +97,9 @@ class ScriptEditor:
         part = draft.part(name)
         read = await self.repository.version(draft.production_id, part, version)
         draft.restore(name, read.document)
-        body = read.document.model_dump(mode="json", exclude_none=True)
-        extra = {k: v for k, v in body.items() if k not in ("level", "script_id", "content")} | {"reverted_from": read.version}
-        await self.repository.store_level(job, draft, name, body["content"], [], parents=[], authorship=read.provenance.authorship,
-                                          extra=extra)
+        stored = read.document.model_dump(mode="json", exclude_none=True, exclude={"level", "script_id", "content", "reverted_from"})
+        verbatim = json.loads(read.data)["content"]  # the earlier version's content exactly as it was stored
+        await self.repository.store_level(job, draft, name, verbatim, [], parents=[], authorship=read.provenance.authorship,
+                                          extra=stored | {"reverted_from": read.version})
         await self.writer.assemble(job, draft)
         return read.version

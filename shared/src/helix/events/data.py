@@ -476,6 +476,8 @@ class AnimaticSummary(BaseModel):
     locale: Locale
     shots: int = Field(0, ge=0)
     seconds: float = Field(0.0, ge=0)
+    subtitles_asset_id: Id | None = Field(None, description="The subtitles it carries (players show them as a text track)")
+    subtitles_version: int | None = Field(None, ge=1)
 
 
 class ScriptPartSummary(BaseModel):
@@ -489,6 +491,19 @@ class ScriptPartSummary(BaseModel):
 
 AssetSummary = Annotated[TranslationSummary | SubtitlesSummary | VoiceoverSummary | AnimaticSummary | ScriptPartSummary,
                          Field(discriminator="kind")]
+
+
+class _LegacyParameters(BaseModel):
+    """The figures localize wrote into `parameters` before asset summaries were typed."""
+
+    model_config = ConfigDict(extra="ignore")
+    locale: Locale | None = None
+    format: Literal["srt", "vtt", "ttml", "qc"] | None = None
+    events: int | None = None
+    qc: SubtitleQcSummary | None = None
+    timing: TimingSummary | None = None
+    locked_terms_missing: int | None = None
+    avoided_terms: int | None = None
 
 
 class AssetGenerated(EventData):
@@ -518,6 +533,23 @@ class AssetGenerated(EventData):
     revises_version: int | None = Field(None, ge=1, description="This version revises that earlier version of the same asset")
     summary: AssetSummary | None = Field(None, description="What review and the gateway read of this asset, typed per kind")
     caused_by: DecisionRef | None = Field(None, description="The review decision the job that made it reacted to")
+
+    def typed_summary(self) -> TranslationSummary | SubtitlesSummary | VoiceoverSummary | AnimaticSummary | ScriptPartSummary | None:
+        """What review and the gateway read of this asset: its `summary`, or for events from
+        before summaries existed, the same figures read (typed) from its parameters."""
+        if self.summary is not None:
+            return self.summary
+        legacy = _LegacyParameters.model_validate(self.parameters)
+        if legacy.locale is None:
+            return None
+        if self.kind is AssetKind.SUBTITLES and legacy.qc is not None:
+            return SubtitlesSummary(locale=legacy.locale, format=legacy.format or "qc", events=legacy.events or 0, qc=legacy.qc)
+        if self.kind is AssetKind.VOICEOVER and legacy.timing is not None:
+            return VoiceoverSummary(locale=legacy.locale, timing=legacy.timing)
+        if self.kind is AssetKind.SCRIPT and legacy.locked_terms_missing is not None:
+            return TranslationSummary(locale=legacy.locale, locked_terms_missing=legacy.locked_terms_missing,
+                                      avoided_terms=legacy.avoided_terms or 0)
+        return None
 
     @model_validator(mode="after")
     def _ai_assets_name_their_model(self) -> AssetGenerated:

@@ -71,11 +71,14 @@ class CorruptDocument(Exception):
     """A stored document does not validate against its model: a fault to fix, then replay."""
 
 
+_UNKNOWN = Provenance.model_construct(job_id=None, inputs={}, parameters={}, parents=[], seed=None)
+
+
 @dataclass(frozen=True)
 class Read(Generic[T]):
     stored: StoredAsset
     data: bytes
-    provenance: Provenance
+    provenance: Provenance  # empty (no job, no model) for an asset Helix did not make: a studio's upload
     document: T
 
     @property
@@ -162,8 +165,11 @@ class Documents:
             sidecar = self.store.sidecar(chosen.key)
         except AssetNotFound:
             return None
+        recorded = sidecar.get("provenance") or {}
+        if not recorded.get("generated_by"):
+            return chosen, data, _UNKNOWN  # stored by someone other than a generator (an upload)
         try:
-            provenance = Provenance.model_validate(sidecar.get("provenance") or {})
+            provenance = Provenance.model_validate(recorded)
         except ValidationError as exc:
             raise CorruptDocument(f"the provenance of {chosen.key} does not validate: {exc}") from None
         return chosen, data, provenance

@@ -75,6 +75,7 @@ class GeneratorService:
         self.documents = Documents(self.store, self.approvals, store_outage_s=settings.store_outage_s)
         self.grpc_address = ""
         self.requests_topic: Topic | None = None
+        self.steps: dict[type[GenerationRequest], Step] = {}
         self._server: Any = None
         self._engine: Engine | None = None
 
@@ -84,6 +85,7 @@ class GeneratorService:
         decisions one by one: each is recorded (`approvals`), then those of the `decided`
         types go to `react`, and the requests it returns are published."""
         self.requests_topic = requests_topic
+        self.steps = dict(steps)
 
         async def run(event: CloudEvent[Any], fence: Fence) -> None:
             await self.kit.run(event, steps[type(event.data)], fence=fence)
@@ -97,6 +99,10 @@ class GeneratorService:
 
         on_decision.__doc__ = react.__doc__
         self.bus.consumer(Topic.REVIEW_DECISIONS, group=self.name, handles=DECISIONS)(on_decision)
+
+    async def handle(self, event: CloudEvent[Any]) -> None:
+        """One request straight to its step, with no bus in between (tests, benchmarks)."""
+        await self.kit.run(event, self.steps[type(event.data)])
 
     async def publish_reactions(self, event: CloudEvent[ReviewDecision], requests: list[GenerationRequest]) -> None:
         """Each request once however often the decision is redelivered: its event id comes from

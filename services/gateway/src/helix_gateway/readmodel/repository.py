@@ -155,9 +155,9 @@ class ReadModel:
                 query = query.where(Asset.version == version)
             subjects: set[str] = set()
             for asset in session.scalars(query):
-                requested_by = ((asset.event or {}).get("data") or {}).get("requested_by") or {}
-                if requested_by.get("subject"):
-                    subjects.add(requested_by["subject"])
+                generated = asset.generated()
+                if generated is not None and generated.requested_by is not None:
+                    subjects.add(generated.requested_by.subject)
                 if asset.job_id and (job := session.get(Job, asset.job_id)) is not None and job.requested_by:
                     subjects.add(job.requested_by)
             return subjects

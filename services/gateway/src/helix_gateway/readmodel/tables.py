@@ -10,6 +10,7 @@ from sqlalchemy import JSON, BigInteger, CheckConstraint, Float, Index, Integer,
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from helix.db import UTCDateTime
+from helix.events import AssetGenerated, CloudEvent
 
 JOB_STATUSES = ("requested", "accepted", "progress", "failed", "completed")
 REVIEW_STATUSES = ("pending", "approved", "rejected", "revision_requested")
@@ -91,3 +92,9 @@ class Asset(Base):
     review_seconds: Mapped[float | None] = mapped_column(Float)  # the reviewer's handling time
     event: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime]
+
+    def generated(self) -> AssetGenerated | None:
+        """The asset's `helix.asset.generated` data, typed (None until it has been projected)."""
+        if self.event is None:
+            return None
+        return CloudEvent[AssetGenerated].model_validate(self.event).data

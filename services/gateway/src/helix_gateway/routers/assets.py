@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from helix.assets import AssetIntegrityError, AssetNotFound, InvalidAssetKey
 from helix.auth import Principal
-from helix.events import AssetKind
+from helix.events import Actor, AssetKind, AssetSummary, DecisionRef, ModelRef
 from helix_gateway.fields import ApiId
 from helix_gateway.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor
 from helix_gateway.problems import ProblemError, problem_responses
@@ -50,13 +50,15 @@ class AssetView(BaseModel):
 
 class Lineage(BaseModel):
     parent_asset_ids: list[str]
-    model: dict[str, Any] | None = Field(None, description="Model id and revision that generated it")
+    model: ModelRef | None = Field(None, description="Model id and revision that generated it")
     inputs: dict[str, Any] = Field(default_factory=dict)
     parameters: dict[str, Any] = Field(default_factory=dict)
     seed: int | None = None
     authorship: str
-    generated_by: dict[str, Any]
-    requested_by: dict[str, Any] | None = None
+    generated_by: Actor
+    requested_by: Actor | None = None
+    caused_by: DecisionRef | None = Field(None, description="The review decision the job that made it reacted to")
+    summary: AssetSummary | None = Field(None, description="What review reads of it, typed per kind")
 
 
 class AssetDetail(AssetView):
@@ -115,7 +117,9 @@ async def get_asset(
     version: Version = None,
 ) -> AssetDetail:
     asset, versions = await visible_asset(gw, principal, asset_id, version)
-    data = (asset.event or {}).get("data", {})
+    generated = asset.generated()
+    if generated is None:
+        raise ProblemError(404, f"asset {asset_id} has no generated event yet")
     sidecar, sidecar_error = None, None
     try:
         sidecar = await asyncio.to_thread(gw.store.sidecar, asset.object_key)
@@ -124,16 +128,10 @@ async def get_asset(
     except Exception as exc:  # the store is away: the read model still answers
         log.warning("gateway.sidecar_unavailable", asset_id=asset_id, error=repr(exc)[:300])
         sidecar_error = f"the asset store did not answer: {type(exc).__name__}"
-    lineage = Lineage(
-        parent_asset_ids=data.get("parent_asset_ids", []),
-        model=data.get("model"),
-        inputs=data.get("inputs", {}),
-        parameters=data.get("parameters", {}),
-        seed=data.get("seed"),
-        authorship=data.get("authorship", "ai"),
-        generated_by=data.get("generated_by", {}),
-        requested_by=data.get("requested_by"),
-    )
+    lineage = Lineage(parent_asset_ids=generated.parent_asset_ids, model=generated.model, inputs=generated.inputs,
+                      parameters=generated.parameters, seed=generated.seed, authorship=generated.authorship.value,
+                      generated_by=generated.generated_by, requested_by=generated.requested_by, caused_by=generated.caused_by,
+                      summary=generated.typed_summary())
     view = AssetView.model_validate(asset)
     return AssetDetail(**view.model_dump(), versions=versions, lineage=lineage, event_id=(asset.event or {}).get("id", ""), sidecar=sidecar, sidecar_error=sidecar_error)
 

@@ -9,7 +9,6 @@ comes from the gateway (no CDN): studio networks are often cut off from the inte
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import UTC, datetime
 from pathlib import Path as FilePath
 from typing import Annotated, Any
@@ -21,6 +20,8 @@ from pydantic import BaseModel
 
 from helix.assets import AssetIntegrityError, AssetNotFound
 from helix.auth import Principal, Role
+from helix.events import AnimaticSummary, AssetGenerated, AssetKind, CloudEvent, VoiceoverSummary
+from helix.generation.ids import LocaleAssetId, LocalePart, ScriptAssetId, ScriptPart
 from helix_gateway.console_views import (
     ConsoleItem,
     SheetFrame,
@@ -76,19 +77,21 @@ async def console_item(item_id: Annotated[ApiId, Path(description="Review item i
     item = await gw.review.get_item(item_id)
     ensure_reviews_in(principal, item.asset.production_id)
     ref = item.asset
-    event = json.loads(item.asset_event_json or "{}")
-    data = event.get("data", {})
+    event = CloudEvent[AssetGenerated].model_validate_json(item.asset_event_json)
+    generated = event.data
     found = await gw.read_model.asset(ref.asset_id, ref.version)
     versions = found[1] if found else [ref.version]
-    asset = found[0] if found else _asset_from_event(data, ref)
+    asset = found[0] if found else _asset_from_event(event, ref)
     view = view_of(ref.kind, ref.media_type)
     earlier = [v for v in versions if v < ref.version]
-    previous = data.get("revises_version") or (max(earlier) if earlier else None)
+    previous = generated.revises_version or (max(earlier) if earlier else None)
+    summary = generated.typed_summary()
     composed = ConsoleItem(
         item=item_view(item), view=view, content_url=content_url(ref.asset_id, ref.version),
         previous_version=previous, previous_url=content_url(ref.asset_id, previous) if previous else None,
-        lineage={k: data.get(k) for k in ("model", "seed", "inputs", "parameters", "parent_asset_ids", "authorship", "generated_by",
-                                          "requested_by", "cost", "generated_at")},
+        lineage=generated.model_dump(mode="json", include={"model", "seed", "inputs", "parameters", "parent_asset_ids", "authorship",
+                                                           "generated_by", "requested_by", "cost", "generated_at", "caused_by"}),
+        summary=summary,
         provenance=[{"check": f.check, "severity": review_severity(f.severity), "message": f.message, "open": f.open}
                     for f in item.findings if f.check in ("provenance", "store_integrity")],
     )
@@ -106,22 +109,21 @@ async def console_item(item_id: Annotated[ApiId, Path(description="Review item i
             composed.cues = parse_cues(body, ref.media_type)
         except Exception as exc:  # a broken file is a finding for the reviewer, not a failed page
             composed.text = f"(the subtitle file could not be parsed: {exc})\n\n" + body.decode("utf-8", errors="replace")
-    elif view == "audio":
-        composed.timing = (data.get("parameters") or {}).get("timing")
-    elif view == "video":
-        composed.subtitles_url = _vtt_url((data.get("inputs") or {}).get("subtitles"))
+    elif view == "audio" and isinstance(summary, VoiceoverSummary) and summary.timing is not None:
+        composed.timing = summary.timing.model_dump()
+    elif view == "video" and isinstance(summary, AnimaticSummary):
+        composed.subtitles_url = _vtt_url(summary)
     if ref.kind == "frame":
-        composed.sheet = await _sheet(gw, ref.production_id, data, ref.asset_id)
+        composed.sheet = await _sheet(gw, ref.production_id, generated, ref.asset_id)
     return composed
 
 
-def _vtt_url(source: str | None) -> str | None:
-    """`loc-…-subtitles-vtt-…@v2` (an animatic's subtitles input) -> its content URL; SRT: none
-    (browsers play WebVTT text tracks only)."""
-    if not source or "@v" not in source or "-subtitles-vtt-" not in source:
+def _vtt_url(summary: AnimaticSummary) -> str | None:
+    """An animatic's WebVTT subtitles -> their content URL; SRT: none (browsers play WebVTT text tracks only)."""
+    part = LocaleAssetId.parse(summary.subtitles_asset_id or "")
+    if part is None or part.part is not LocalePart.SUBTITLES_VTT or summary.subtitles_version is None:
         return None
-    asset_id, version = source.rsplit("@v", 1)
-    return content_url(asset_id, int(version)) if version.isdigit() else None
+    return content_url(str(part), summary.subtitles_version)
 
 
 def review_severity(value: int) -> str:
@@ -137,22 +139,23 @@ async def _body(gw: GatewayState, key: str) -> bytes:
         raise ProblemError(502, f"the asset store could not give {key}: {exc}") from None
 
 
-async def _sheet(gw: GatewayState, production_id: str, data: dict[str, Any], asset_id: str) -> list[SheetFrame]:
+async def _sheet(gw: GatewayState, production_id: str, frame: AssetGenerated, asset_id: str) -> list[SheetFrame]:
     """Every frame of the same storyboard scene (newest version each), the current one marked."""
-    boards = [p for p in data.get("parent_asset_ids") or [] if "-storyboard-" in p]
+    boards = [p for p in frame.parent_asset_ids if (part := ScriptAssetId.parse(p)) is not None and part.part is ScriptPart.STORYBOARD]
     if not boards:
         return []
     newest: dict[str, Asset] = {}
     for asset, _job in await gw.read_model.production_assets(production_id):
-        parents = ((asset.event or {}).get("data") or {}).get("parent_asset_ids") or []
-        if asset.kind == "frame" and boards[0] in parents and (asset.asset_id not in newest or asset.version > newest[asset.asset_id].version):
+        generated = asset.generated()
+        if (asset.kind == AssetKind.FRAME and generated is not None and boards[0] in generated.parent_asset_ids
+                and (asset.asset_id not in newest or asset.version > newest[asset.asset_id].version)):
             newest[asset.asset_id] = asset
     return [SheetFrame(asset_id=a.asset_id, version=a.version, review_status=a.review_status, content_url=content_url(a.asset_id, a.version),
                        current=a.asset_id == asset_id) for a in sorted(newest.values(), key=lambda a: a.asset_id)]
 
 
-def _asset_from_event(data: dict[str, Any], ref: Any) -> Asset:
+def _asset_from_event(event: CloudEvent[AssetGenerated], ref: Any) -> Asset:
     """The read model has not projected this version yet: the review item's event says the same."""
     return Asset(asset_id=ref.asset_id, version=ref.version, production_id=ref.production_id, kind=ref.kind, object_key=ref.object_key,
-                 sha256=ref.sha256, media_type=ref.media_type, review_status="pending", event={"data": data},
+                 sha256=ref.sha256, media_type=ref.media_type, review_status="pending", event=event.model_dump(mode="json"),
                  created_at=datetime.now(UTC))
