@@ -68,6 +68,7 @@ def wav(seconds: float = 1.0, rate: int = 16_000) -> bytes:
 
 
 def _json(content: object, **extra: object) -> bytes:
+    """A stored document; with `level` and `script_id`, a part of a script as the writer stores it."""
     return json.dumps({"content": content, **extra}, ensure_ascii=False, indent=1).encode()
 
 
@@ -85,10 +86,13 @@ async def seed_every_kind(settings: HelixSettings, production_id: str, *, reques
     store = AssetStore(settings)
     async with HelixBus(settings, source="/helix/tests-seed") as bus:
         kit = GeneratorKit(service="seed", store=store, bus=bus, settings=settings)
-        job = Job(kit, new_event(request, source="/helix/tests-seed"))
+        job: Job[FrameRequested] = Job(kit, new_event(request, source="/helix/tests-seed"))
+        # A revision is another job's work (a job stores one version of each asset it makes).
+        revising: Job[FrameRequested] = Job(kit, new_event(request.model_copy(update={"job_id": f"job-seed-{tag}-rev"}),
+                                                           source="/helix/tests-seed"))
 
         async def put(kind: AssetKind, asset_id: str, data: bytes, media_type: str, ext: str, model: ModelRef | None, **more: object) -> None:
-            await job.store(GeneratedAsset(kind=kind, asset_id=asset_id, data=data, media_type=media_type, ext=ext, model=model, seed=7,
+            await (revising if more.get("revises_version") else job).store(GeneratedAsset(kind=kind, asset_id=asset_id, data=data, media_type=media_type, ext=ext, model=model, seed=7,
                                            cost=cost if model else None, **more))  # type: ignore[arg-type]
             if more.get("revises_version"):
                 seeded.revised.append(asset_id)
@@ -96,19 +100,20 @@ async def seed_every_kind(settings: HelixSettings, production_id: str, *, reques
                 seeded.by_kind.setdefault(kind.value, []).append(asset_id)
 
         title = f"{script}-title"
-        await put(AssetKind.SCRIPT, title, _json({"title": "The Last Light"}), JSON, "json", WRITER, parameters={"level": "title"},
+        await put(AssetKind.SCRIPT, title, _json(level="title", script_id=script, content={"title": "The Last Light"}), JSON, "json", WRITER, parameters={"level": "title"},
                   inputs={"messages": [{"role": "user", "content": "a title"}]})
-        await put(AssetKind.SCRIPT, title, _json({"title": "The Last Light of Carrow Point"}), JSON, "json", None,
+        await put(AssetKind.SCRIPT, title, _json(level="title", script_id=script, content={"title": "The Last Light of Carrow Point"}), JSON, "json", None,
                   parameters={"level": "title"}, authorship=Authorship.HUMAN, revises_version=1)
         lines = [{"line_id": "s1-l1", "speaker": "MARA", "parenthetical": "", "text": "Forty years, and the light has never gone out.",
                   "author": "ai"},
                  {"line_id": "s1-l2", "speaker": "TOM", "parenthetical": "quietly", "text": "Not tonight.", "author": "human"},
                  {"line_id": "s1-l3", "speaker": "MARA", "parenthetical": "", "text": "Then we keep it.", "author": "ai", "selected_by": "dora"}]
-        await put(AssetKind.DIALOGUE, f"{script}-dialogue-s1", _json(lines), JSON, "json", WRITER, parameters={"level": "dialogue-s1"},
+        await put(AssetKind.DIALOGUE, f"{script}-dialogue-s1", _json(level="dialogue-s1", script_id=script, content=lines), JSON, "json", WRITER, parameters={"level": "dialogue-s1"},
                   authorship=Authorship.MIXED)
         shots = [{"shot_id": f"sh{i}", "shot_type": "wide", "camera": "static", "subjects": ["MARA"], "action": f"the lamp turns {i}",
                   "location": "lamp room", "duration_s": 3 + i} for i in range(1, images + 1)]
-        await put(AssetKind.STORYBOARD, board, _json({"production_id": production_id, "script_id": script, "scene_id": "s1", "shots": shots}),
+        await put(AssetKind.STORYBOARD, board, _json(level="storyboard-s1", script_id=script, content={"production_id": production_id, "script_id": script, "scene_id": "s1",
+                                              "shots": shots}),
                   JSON, "json", WRITER, parameters={"level": "storyboard-s1"})
         for i in range(1, images + 1):
             await put(AssetKind.FRAME, f"frame-{tag}-s1-sh{i}", png(96, 64, i), "image/png", "png", PAINTER, parents=[board],

@@ -203,6 +203,35 @@ async def test_errors_are_problem_details(stack: Stack) -> None:
         assert _assert_problem(await client.post("/consents/no-such-consent/revoke", json={"reason": "typo"}), 404)["detail"]
 
 
+async def test_what_the_gateway_accepts_a_service_can_do(stack: Stack) -> None:
+    """One contract from the HTTP edge to the service: the same models and registries (levels,
+    locales) decide, so a request the service would refuse is a 422 with the reason, not a 202."""
+    production = await create_production(stack)
+    pid = production["production_id"]
+    async with stack.client(stack.token("dora", "director", productions=[pid])) as client:
+        no_content = _assert_problem(await client.post(f"/productions/{pid}/requests/level-rewrite",
+                                                       json={"script_id": "script-x", "level": "title", "content": None}), 422)
+        assert "content is not a title level" in no_content["detail"]
+        wrong_shape = _assert_problem(await client.post(f"/productions/{pid}/requests/level-rewrite",
+                                                        json={"script_id": "script-x", "level": "characters", "content": [{"name": "MARA"}]}), 422)
+        assert "description" in wrong_shape["detail"]
+        unknown_locale = _assert_problem(await client.post(f"/productions/{pid}/requests/localization",
+                                                           json={"source_asset_id": "script-x-script", "target_locales": ["xx-YY"]}), 422)
+        assert "'xx-YY' is not a locale CLDR knows" in unknown_locale["detail"]
+        too_big_seed = _assert_problem(await client.post(f"/productions/{pid}/requests/scene", json={"prompt": "a cliff", "seed": 2**53}), 422)
+        assert too_big_seed["errors"][0]["loc"] == ["body", "seed"]
+        fine = await client.post(f"/productions/{pid}/requests/scene", json={"prompt": "a cliff", "seed": 2**53 - 1})
+        assert fine.status_code == 202, fine.text
+        jobs = (await client.get(f"/productions/{pid}/jobs")).json()["items"]
+        assert [j["job_id"] for j in jobs] == [fine.json()["job_id"]], "a refused request leaves no job behind"
+    async with stack.client(stack.token("root", "admin")) as admin:
+        for route in ("", "/tree", "/jobs", "/assets", "/ledger", "/credits", "/events"):
+            missing = _assert_problem(await admin.get(f"/productions/no-such-production{route}"), 404)
+            assert "no-such-production" in missing["detail"], route
+        not_allowed = await admin.delete("/productions")
+        assert not_allowed.status_code == 405 and set(not_allowed.headers["allow"].split(", ")) == {"GET", "HEAD", "POST"}
+
+
 async def test_request_bodies_over_the_limit_are_refused_before_they_are_read(stack: Stack) -> None:
     limit = stack.settings.max_body_bytes
     huge = b'{"title": "x", "logline": "' + b"y" * (limit + 10) + b'"}'

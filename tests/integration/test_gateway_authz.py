@@ -18,7 +18,7 @@ from starlette.routing import Route
 from helix.auth import mint_token
 from helix.bus import HelixBus
 from helix.settings import HelixSettings
-from helix_gateway.app import api_routes
+from helix_gateway.routes import api_routes
 from tests.conftest import make_settings
 from tests.integration.gateway_harness import Stack, bearer, gateway_stack, poll, stored_asset_event
 

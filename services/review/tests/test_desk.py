@@ -15,8 +15,10 @@ from helix.events import Actor, Region
 from helix.settings import HelixSettings
 from helix_review.dashboard import percentile
 from helix_review.db import OutboxEvent, ReviewItem, migrate, session_factory, utcnow
-from helix_review.desk import ReviewDesk, new_id, sampled_for_second_review
+from helix_review.decisions import sampled_for_second_review
+from helix_review.desk import ReviewDesk
 from helix_review.errors import FailedPrecondition, InvalidArgument, PermissionDenied
+from helix_review.records import new_id
 
 ANNA = Actor(subject="anna", roles=["reviewer"])
 BEN = Actor(subject="ben", roles=["reviewer"])
@@ -40,13 +42,13 @@ def add_item(desk: ReviewDesk, kind: str = "frame", *, age: timedelta = timedelt
 
 def test_handling_time_runs_from_the_first_claim_and_travels_in_the_event(desk: ReviewDesk) -> None:
     item_id = add_item(desk)
-    claimed = desk.claim_next(ANNA, productions=[])
+    claimed = desk.decisions.claim_next(ANNA, productions=[])
     assert claimed is not None and claimed.id == item_id and claimed.first_claimed_at is not None
     first = claimed.first_claimed_at
-    desk.release(item_id, ANNA)
-    again = desk.claim_next(ANNA, productions=[])
+    desk.decisions.release(item_id, ANNA)
+    again = desk.decisions.claim_next(ANNA, productions=[])
     assert again is not None and again.first_claimed_at == first  # a second claim does not restart the clock
-    decision = desk.decide(item_id, ANNA, "approved", "")
+    decision = desk.decisions.decide(item_id, ANNA, "approved", "")
     assert decision.handling_seconds is not None and decision.handling_seconds >= 0
     with desk.sessions() as s:
         event = json.loads(s.scalars(select(OutboxEvent.payload)).one())
@@ -55,28 +57,28 @@ def test_handling_time_runs_from_the_first_claim_and_travels_in_the_event(desk: 
 
 def test_a_held_claim_outside_the_reviewers_productions_is_not_resumed(desk: ReviewDesk) -> None:
     old = add_item(desk, production="prod-a")
-    assert desk.claim_next(ANNA, productions=["prod-a"]).id == old  # type: ignore[union-attr]
+    assert desk.decisions.claim_next(ANNA, productions=["prod-a"]).id == old  # type: ignore[union-attr]
     new = add_item(desk, production="prod-b")
     # Anna now works on prod-b only (her token says so): her lease on prod-a's item is not hers to resume here.
-    claimed = desk.claim_next(ANNA, productions=["prod-b"])
+    claimed = desk.decisions.claim_next(ANNA, productions=["prod-b"])
     assert claimed is not None and claimed.id == new and claimed.production_id == "prod-b"
-    assert desk.claim_next(ANNA, productions=["prod-b"]).id == new, "a retried claim still returns the same item"  # type: ignore[union-attr]
+    assert desk.decisions.claim_next(ANNA, productions=["prod-b"]).id == new, "a retried claim still returns the same item"  # type: ignore[union-attr]
 
 
 def test_regions_travel_with_a_revision_request_of_an_image_only(desk: ReviewDesk) -> None:
     frame, script = add_item(desk, "frame"), add_item(desk, "script")
     region = Region(x=0.25, y=0.5, width=0.5, height=0.25, note="the lamp is too bright")
-    desk.claim_next(ANNA, productions=[])
+    desk.decisions.claim_next(ANNA, productions=[])
     with pytest.raises(InvalidArgument, match="revision request"):
-        desk.decide(frame, ANNA, "approved", "", [region])
-    desk.decide(frame, ANNA, "revision_requested", "tone the lamp down", [region])
+        desk.decisions.decide(frame, ANNA, "approved", "", [region])
+    desk.decisions.decide(frame, ANNA, "revision_requested", "tone the lamp down", [region])
     with desk.sessions() as s:
         event = json.loads(s.scalars(select(OutboxEvent.payload)).one())
     assert event["type"] == "helix.review.revision_requested"
     assert event["data"]["regions"] == [region.model_dump()]
-    desk.claim_next(ANNA, productions=[])
+    desk.decisions.claim_next(ANNA, productions=[])
     with pytest.raises(InvalidArgument, match="script has none"):
-        desk.decide(script, ANNA, "revision_requested", "shorter", [region])
+        desk.decisions.decide(script, ANNA, "revision_requested", "shorter", [region])
 
 
 def test_regions_must_lie_inside_the_image() -> None:
@@ -87,23 +89,23 @@ def test_regions_must_lie_inside_the_image() -> None:
 
 def test_second_review_goes_to_someone_else_and_records_agreement(desk: ReviewDesk) -> None:
     one, two = add_item(desk), add_item(desk)
-    desk.claim_next(ANNA, productions=[])
-    desk.decide(one, ANNA, "approved", "")
-    desk.claim_next(ANNA, productions=[])
-    desk.decide(two, ANNA, "rejected", "off model")
-    assert desk.claim_second(ANNA, productions=[]) is None  # nobody second-reviews their own decision
-    first = desk.claim_second(BEN, productions=[])
+    desk.decisions.claim_next(ANNA, productions=[])
+    desk.decisions.decide(one, ANNA, "approved", "")
+    desk.decisions.claim_next(ANNA, productions=[])
+    desk.decisions.decide(two, ANNA, "rejected", "off model")
+    assert desk.second_reviews.claim_second(ANNA, productions=[]) is None  # nobody second-reviews their own decision
+    first = desk.second_reviews.claim_second(BEN, productions=[])
     assert first is not None and first.item_id == one
     with pytest.raises(PermissionDenied):
-        desk.decide_second(first.id, ANNA, "approved", "")
-    done = desk.decide_second(first.id, BEN, "approved", "")
+        desk.second_reviews.decide_second(first.id, ANNA, "approved", "")
+    done = desk.second_reviews.decide_second(first.id, BEN, "approved", "")
     assert done.agrees is True
-    second = desk.claim_second(BEN, productions=[])
+    second = desk.second_reviews.claim_second(BEN, productions=[])
     assert second is not None and second.item_id == two
-    assert desk.decide_second(second.id, BEN, "approved", "looks fine to me").agrees is False
+    assert desk.second_reviews.decide_second(second.id, BEN, "approved", "looks fine to me").agrees is False
     with pytest.raises(FailedPrecondition):
-        desk.decide_second(second.id, BEN, "rejected", "")
-    board = desk.dashboard(productions=[], window_hours=24, sla_seconds=3600)
+        desk.second_reviews.decide_second(second.id, BEN, "rejected", "")
+    board = desk.queries.dashboard(productions=[], window_hours=24, sla_seconds=3600)
     assert (board.second_reviews_done, board.second_reviews_agreed, board.second_reviews_pending) == (2, 1, 0)
 
 
@@ -122,12 +124,12 @@ def test_dashboard_counts_depth_age_breaches_and_staffing(desk: ReviewDesk) -> N
     decided = []
     for _ in range(4):
         item_id = add_item(desk, "subtitles", age=timedelta(hours=5), production="prod-s")  # decided past the SLA
-        desk.claim_next(BEN, productions=["prod-s"])
-        decided.append(desk.decide(item_id, BEN, "approved", ""))
+        desk.decisions.claim_next(BEN, productions=["prod-s"])
+        decided.append(desk.decisions.decide(item_id, BEN, "approved", ""))
     with desk.sessions() as s, s.begin():  # pretend each took a known handling time
         for decision, spent in zip(decided, (30.0, 60.0, 90.0, 120.0), strict=True):
             s.merge(decision).handling_seconds = spent
-    board = desk.dashboard(productions=[], window_hours=24, sla_seconds=4 * 3600)
+    board = desk.queries.dashboard(productions=[], window_hours=24, sla_seconds=4 * 3600)
     kinds = {k.kind: k for k in board.kinds}
     frames, subs = kinds["frame"], kinds["subtitles"]
     assert frames.pending == 3 and frames.sla_breaches == 1
@@ -141,7 +143,7 @@ def test_dashboard_counts_depth_age_breaches_and_staffing(desk: ReviewDesk) -> N
     ben = {r.reviewer: r for r in board.reviewers}["ben"]
     assert ben.decisions == 4 and ben.decisions_per_hour == pytest.approx(4 / (300 / 3600), rel=0.01)
     assert board.reviewers_needed == pytest.approx(sum(k.reviewers_needed for k in board.kinds), abs=0.02)
-    only_b = desk.dashboard(productions=["prod-b"], window_hours=24, sla_seconds=4 * 3600)
+    only_b = desk.queries.dashboard(productions=["prod-b"], window_hours=24, sla_seconds=4 * 3600)
     assert only_b.kinds == []
 
 

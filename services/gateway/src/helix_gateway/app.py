@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
-from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
-from starlette.routing import BaseRoute
 
 from helix_gateway import __version__
-from helix_gateway.limits import BodySizeLimit
+from helix_gateway.limits import AllowedMethods, BodySizeLimit
 from helix_gateway.observability import ObservabilityMiddleware
 from helix_gateway.problems import Problem, install_problem_handlers
 from helix_gateway.query import reject_unknown_query
@@ -30,6 +28,7 @@ from helix_gateway.routers import (
     reports,
     reviews,
 )
+from helix_gateway.routes import api_routes, roles_of
 from helix_gateway.settings import GatewaySettings
 from helix_gateway.state import GatewayState
 
@@ -84,41 +83,13 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     )
     install_problem_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(AllowedMethods)
     app.add_middleware(ObservabilityMiddleware)
     for module in (health, productions, generation, jobs, assets, reports, reviews, consents, audit, events, console):
         app.include_router(module.router)
     app.mount("/console/static", console.static, name="console-static")
     app.openapi = _openapi_builder(app)  # type: ignore[method-assign]
     return app
-
-
-def api_routes(app: FastAPI) -> list[APIRoute]:
-    """Every API route of the application, included routers' routes too."""
-    return list(_walk(app.routes, ""))
-
-
-def _walk(routes: Sequence[BaseRoute], prefix: str) -> Iterator[APIRoute]:
-    for route in routes:
-        if isinstance(route, APIRoute):
-            if prefix:
-                raise NotImplementedError("routers are included without a prefix here")
-            yield route
-        elif (included := getattr(route, "original_router", None)) is not None:
-            # FastAPI >= 0.16x keeps included routers as branches instead of copying their routes.
-            context = getattr(route, "include_context", None)
-            yield from _walk(included.routes, prefix + (getattr(context, "prefix", "") or ""))
-
-
-def roles_of(route: APIRoute) -> frozenset[str] | None:
-    """The roles a route's `require(...)` dependency admits; None for public routes."""
-    pending = list(route.dependant.dependencies)
-    while pending:
-        dependency = pending.pop()
-        roles = getattr(dependency.call, "roles", None)
-        if roles is not None:
-            return frozenset(str(r) for r in roles)
-        pending.extend(dependency.dependencies)
-    return None
 
 
 def _openapi_builder(app: FastAPI) -> Callable[[], dict[str, Any]]:

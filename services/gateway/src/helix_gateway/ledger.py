@@ -15,13 +15,13 @@ an animatic of the approved work would have.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from helix.documents import StoryboardDocument
 from helix.events.data import AssetCost
 from helix_gateway.readmodel.tables import Asset, Job
 
@@ -120,7 +120,7 @@ def finished_minutes(rows: Iterable[tuple[Asset, Job | None]], read: Callable[[s
             newest[asset.asset_id] = asset
     seconds = 0.0
     for asset in newest.values():
-        body = json.loads(read(asset.object_key))
-        board = body.get("content", body) if isinstance(body, dict) else {}
-        seconds += sum(float(shot.get("duration_s", 0)) for shot in board.get("shots", []))
+        assert asset.object_key is not None
+        board = StoryboardDocument.model_validate_json(read(asset.object_key)).content
+        seconds += sum(shot.duration_s for shot in board.shots)
     return seconds / 60

@@ -47,3 +47,37 @@ class BodySizeLimit:
             return message
 
         await self.app(scope, counted, send)
+
+
+class AllowedMethods:
+    """A 405 names every method the path answers to (`Allow`, RFC 9110), not only those of the
+    first route that matched its path: GET and POST on /productions are two routes."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_allow(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 405:
+                allowed = _methods_for(scope)
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"allow"]
+                message = {**message, "headers": [*headers, (b"allow", ", ".join(allowed).encode())]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_allow)
+
+
+def _methods_for(scope: dict[str, Any]) -> list[str]:
+    from helix_gateway.routes import api_routes
+
+    methods: set[str] = set()
+    for route in api_routes(scope["app"]):
+        if route.path_regex.match(scope["path"]):
+            methods |= set(route.methods)
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)

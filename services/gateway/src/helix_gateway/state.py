@@ -16,12 +16,15 @@ import structlog
 from fastapi import Depends, Request
 
 from helix.assets import AssetStore
-from helix.auth import TokenVerifier
+from helix.auth import Principal, TokenVerifier
 from helix.bus import HelixBus, ProcessedEvents
 from helix_gateway.fanout import Fanout
+from helix_gateway.problems import ProblemError
 from helix_gateway.projection import register_projections
 from helix_gateway.readmodel import ReadModel, make_engine, migrate, normalize_url
+from helix_gateway.readmodel.tables import Production
 from helix_gateway.review_client import ReviewClient
+from helix_gateway.security import ensure_sees_production
 from helix_gateway.settings import GatewaySettings
 
 log = structlog.get_logger("helix.gateway")
@@ -99,3 +102,14 @@ def get_gateway(request: Request) -> GatewayState:
 
 
 Gateway = Annotated[GatewayState, Depends(get_gateway)]
+
+
+async def visible_production(gw: GatewayState, principal: Principal, production_id: str) -> Production:
+    """The production, for a caller assigned to it: 403 first (an unassigned caller learns
+    nothing of what exists), then 404 for a production that does not exist. Every route under
+    /productions/{id} answers through it."""
+    ensure_sees_production(principal, production_id)
+    production = await gw.read_model.production(production_id)
+    if production is None:
+        raise ProblemError(404, f"no production {production_id!r}")
+    return production

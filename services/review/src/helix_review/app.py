@@ -91,7 +91,7 @@ class ReviewApp:
         while True:
             await asyncio.sleep(self.settings.review_consent_sweep_s)
             try:
-                reopened = await asyncio.to_thread(self.desk.recheck_consents)
+                reopened = await asyncio.to_thread(self.desk.consents.recheck_consents)
                 if reopened:
                     log.info("review.consents_lapsed", findings_reopened=reopened)
             except Exception:

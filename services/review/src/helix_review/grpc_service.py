@@ -146,55 +146,55 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
             raise
 
     async def ListQueue(self, request: review_pb2.ListQueueRequest, context: Any) -> review_pb2.ListItemsResponse:  # noqa: N802
-        page = await self._run(context, self.desk.list_queue, page_size=request.page.page_size, cursor=request.page.cursor,
+        page = await self._run(context, self.desk.queries.list_queue, page_size=request.page.page_size, cursor=request.page.cursor,
                                productions=list(request.production_ids))
         return review_pb2.ListItemsResponse(items=[item_pb(i) for i in page.rows], page=common_pb2.PageInfo(next_cursor=page.next_cursor))
 
     async def ListItems(self, request: review_pb2.ListItemsRequest, context: Any) -> review_pb2.ListItemsResponse:  # noqa: N802
-        page = await self._run(context, self.desk.list_items, page_size=request.page.page_size, cursor=request.page.cursor,
+        page = await self._run(context, self.desk.queries.list_items, page_size=request.page.page_size, cursor=request.page.cursor,
                                production_id=request.production_id, status=request.status)
         return review_pb2.ListItemsResponse(items=[item_pb(i) for i in page.rows], page=common_pb2.PageInfo(next_cursor=page.next_cursor))
 
     async def GetItem(self, request: review_pb2.GetItemRequest, context: Any) -> review_pb2.ReviewItem:  # noqa: N802
-        return item_pb(await self._run(context, self.desk.get_item, request.item_id))
+        return item_pb(await self._run(context, self.desk.queries.get_item, request.item_id))
 
     async def ClaimNext(self, request: review_pb2.ClaimNextRequest, context: Any) -> review_pb2.ClaimNextResponse:  # noqa: N802
         reviewer = await self._run(context, _actor, request.reviewer, "reviewer")
-        item = await self._run(context, self.desk.claim_next, reviewer, lease_seconds=request.lease_seconds,
+        item = await self._run(context, self.desk.decisions.claim_next, reviewer, lease_seconds=request.lease_seconds,
                                productions=list(request.production_ids), item_id=request.item_id)
         return review_pb2.ClaimNextResponse(item=item_pb(item)) if item else review_pb2.ClaimNextResponse()
 
     async def ReleaseClaim(self, request: review_pb2.ReleaseClaimRequest, context: Any) -> review_pb2.ReviewItem:  # noqa: N802
         reviewer = await self._run(context, _actor, request.reviewer, "reviewer")
-        return item_pb(await self._run(context, self.desk.release, request.item_id, reviewer))
+        return item_pb(await self._run(context, self.desk.decisions.release, request.item_id, reviewer))
 
     async def Decide(self, request: review_pb2.DecideRequest, context: Any) -> review_pb2.Decision:  # noqa: N802
         reviewer = await self._run(context, _actor, request.reviewer, "reviewer")
         regions = await self._run(context, _regions, request.regions)
-        decision = await self._run(context, self.desk.decide, request.item_id, reviewer, request.outcome, request.notes, regions)
+        decision = await self._run(context, self.desk.decisions.decide, request.item_id, reviewer, request.outcome, request.notes, regions)
         self.on_decision()
-        item = await self._run(context, self.desk.get_item, request.item_id)
+        item = await self._run(context, self.desk.queries.get_item, request.item_id)
         DECISIONS.labels(reviewer=reviewer.subject, outcome=decision.outcome).inc()
         TIME_TO_DECISION.observe((decision.decided_at - item.created_at).total_seconds())
         return decision_pb(decision, item)
 
     async def ResolveFinding(self, request: review_pb2.ResolveFindingRequest, context: Any) -> review_pb2.Finding:  # noqa: N802
         admin = await self._run(context, _actor, request.admin, "admin")
-        return finding_pb(await self._run(context, self.desk.resolve_finding, request.finding_id, admin, request.reason))
+        return finding_pb(await self._run(context, self.desk.consents.resolve_finding, request.finding_id, admin, request.reason))
 
     async def RecordConsent(self, request: review_pb2.RecordConsentRequest, context: Any) -> review_pb2.Consent:  # noqa: N802
         actor = await self._run(context, _actor, request.actor)
-        consent = await self._run(context, self.desk.record_consent, actor, request.performer, list(request.scopes),
+        consent = await self._run(context, self.desk.consents.record_consent, actor, request.performer, list(request.scopes),
                                   list(request.production_ids), _from_ts(request.expires_at, request.HasField("expires_at")),
                                   request.reason, list(request.aliases))
         return consent_pb(consent)
 
     async def RevokeConsent(self, request: review_pb2.RevokeConsentRequest, context: Any) -> review_pb2.Consent:  # noqa: N802
         actor = await self._run(context, _actor, request.actor)
-        return consent_pb(await self._run(context, self.desk.revoke_consent, request.consent_id, actor, request.reason))
+        return consent_pb(await self._run(context, self.desk.consents.revoke_consent, request.consent_id, actor, request.reason))
 
     async def ListConsents(self, request: review_pb2.ListConsentsRequest, context: Any) -> review_pb2.ListConsentsResponse:  # noqa: N802
-        page = await self._run(context, self.desk.list_consents, page_size=request.page.page_size, cursor=request.page.cursor,
+        page = await self._run(context, self.desk.queries.list_consents, page_size=request.page.page_size, cursor=request.page.cursor,
                                performer=request.performer)
         return review_pb2.ListConsentsResponse(consents=[consent_pb(c) for c in page.rows],
                                                page=common_pb2.PageInfo(next_cursor=page.next_cursor))
@@ -203,12 +203,12 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
         actor = await self._run(context, _actor, request.actor)
         if not request.policy.production_id:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "the policy must name its production")
-        policy = await self._run(context, self.desk.set_policy, actor, request.policy.production_id,
+        policy = await self._run(context, self.desk.consents.set_policy, actor, request.policy.production_id,
                                  list(request.policy.banned_terms), list(request.policy.performers))
         return policy_pb(policy)
 
     async def ListAudit(self, request: review_pb2.ListAuditRequest, context: Any) -> review_pb2.ListAuditResponse:  # noqa: N802
-        page = await self._run(context, self.desk.list_audit, page_size=request.page.page_size, cursor=request.page.cursor,
+        page = await self._run(context, self.desk.queries.list_audit, page_size=request.page.page_size, cursor=request.page.cursor,
                                item_id=request.item_id, production_id=request.production_id)
         return review_pb2.ListAuditResponse(entries=[audit_pb(e) for e in page.rows], page=common_pb2.PageInfo(next_cursor=page.next_cursor))
 
@@ -216,17 +216,17 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
 
     async def ClaimSecondReview(self, request: review_pb2.ClaimNextRequest, context: Any) -> review_pb2.ClaimSecondReviewResponse:  # noqa: N802
         reviewer = await self._run(context, _actor, request.reviewer, "reviewer")
-        second = await self._run(context, self.desk.claim_second, reviewer, lease_seconds=request.lease_seconds,
+        second = await self._run(context, self.desk.second_reviews.claim_second, reviewer, lease_seconds=request.lease_seconds,
                                  productions=list(request.production_ids))
         return review_pb2.ClaimSecondReviewResponse(second_review=second_review_pb(second)) if second else review_pb2.ClaimSecondReviewResponse()
 
     async def DecideSecondReview(self, request: review_pb2.DecideSecondReviewRequest, context: Any) -> review_pb2.SecondReview:  # noqa: N802
         reviewer = await self._run(context, _actor, request.reviewer, "reviewer")
-        second = await self._run(context, self.desk.decide_second, request.second_review_id, reviewer, request.outcome, request.notes,
+        second = await self._run(context, self.desk.second_reviews.decide_second, request.second_review_id, reviewer, request.outcome, request.notes,
                                  list(request.production_ids))
         return second_review_pb(second)
 
     async def GetDashboard(self, request: review_pb2.GetDashboardRequest, context: Any) -> review_pb2.Dashboard:  # noqa: N802
-        board = await self._run(context, self.desk.dashboard, productions=list(request.production_ids), window_hours=request.window_hours,
+        board = await self._run(context, self.desk.queries.dashboard, productions=list(request.production_ids), window_hours=request.window_hours,
                                 sla_seconds=self.sla_seconds)
         return dashboard_pb(board)

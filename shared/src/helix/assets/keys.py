@@ -21,6 +21,9 @@ SIDECAR_EXT = "meta.json"
 PREVIEW_EXT = "preview.png"
 MANIFEST_EXT = "manifest.c2pa"
 COMPANION_EXTS = (SIDECAR_EXT, PREVIEW_EXT, MANIFEST_EXT)  # stored beside a version, never versions themselves
+# What Helix's generators store, by media type (what the gateway serves an asset's bytes as).
+MEDIA_TYPES = ("application/json", "text/x-fountain", "image/png", "application/x-subrip", "text/vtt", "application/ttml+xml",
+               "audio/wav", "audio/flac", "video/mp4", "application/octet-stream")
 
 
 class InvalidAssetKey(ValueError):

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from helix.assets import AssetIntegrityError, AssetNotFound, InvalidAssetKey
+from helix.assets.keys import MEDIA_TYPES
 from helix.auth import Principal
 from helix.events import Actor, AssetKind, AssetSummary, DecisionRef, ModelRef
 from helix_gateway.fields import ApiId
@@ -19,7 +20,7 @@ from helix_gateway.pagination import Cursor, Limit, Page, decode_cursor, encode_
 from helix_gateway.problems import ProblemError, problem_responses
 from helix_gateway.readmodel.tables import Asset
 from helix_gateway.security import ANY_ROLE, ensure_sees_production, require
-from helix_gateway.state import Gateway, GatewayState
+from helix_gateway.state import Gateway, GatewayState, visible_production
 from helix_gateway.tree import AssetTree, build_tree
 
 log = structlog.get_logger("helix.gateway")
@@ -82,7 +83,7 @@ async def visible_asset(gw: GatewayState, principal: Principal, asset_id: str, v
     return found
 
 
-@router.get("/productions/{production_id}/assets", summary="A production's asset versions, newest first")
+@router.get("/productions/{production_id}/assets", summary="A production's asset versions, newest first", responses=problem_responses(404))
 async def list_assets(
     production_id: Annotated[ApiId, Path(description="Production id")],
     gw: Gateway,
@@ -91,7 +92,7 @@ async def list_assets(
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Page[AssetView]:
-    ensure_sees_production(principal, production_id)
+    await visible_production(gw, principal, production_id)
     after = decode_cursor(cursor, datetime, str, int) if cursor else None
     rows = await gw.read_model.assets(production_id, kind=kind.value if kind else None, after=after, limit=limit + 1)  # type: ignore[arg-type]
     page = rows[:limit]
@@ -99,13 +100,14 @@ async def list_assets(
     return Page[AssetView](items=[AssetView.model_validate(a) for a in page], next_cursor=next_cursor)
 
 
-@router.get("/productions/{production_id}/tree", summary="Every asset of a production under the assets it was made from, with statuses")
+@router.get("/productions/{production_id}/tree", summary="Every asset of a production under the assets it was made from, with statuses",
+            responses=problem_responses(404))
 async def production_tree(
     production_id: Annotated[ApiId, Path(description="Production id")],
     gw: Gateway,
     principal: Annotated[Principal, Depends(require(*ANY_ROLE))],
 ) -> AssetTree:
-    ensure_sees_production(principal, production_id)
+    await visible_production(gw, principal, production_id)
     return build_tree(production_id, [asset for asset, _job in await gw.read_model.production_assets(production_id)])
 
 
@@ -162,7 +164,8 @@ async def download_asset(
     "/assets/{asset_id}/content",
     summary="The asset's bytes, checked against their sha256 (for the console and clients without store access)",
     response_class=Response,
-    responses={**problem_responses(404, 502), 200: {"content": {"application/octet-stream": {}}, "description": "The asset's bytes"}},
+    responses={**problem_responses(404, 502), 200: {"content": {media: {} for media in MEDIA_TYPES},
+                                                     "description": "The asset's bytes, as the media type it was stored as"}},
 )
 async def asset_content(
     asset_id: Annotated[ApiId, Path(description="Asset id")],

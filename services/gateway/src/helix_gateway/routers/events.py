@@ -17,10 +17,10 @@ from starlette.background import BackgroundTask
 from helix.auth import Principal
 from helix_gateway.fields import ApiId
 from helix_gateway.problems import problem_responses
-from helix_gateway.security import ANY_ROLE, ensure_sees_production, require
-from helix_gateway.state import Gateway
+from helix_gateway.security import ANY_ROLE, require
+from helix_gateway.state import Gateway, visible_production
 
-router = APIRouter(tags=["events"], responses=problem_responses(401, 403, 422))
+router = APIRouter(tags=["events"], responses=problem_responses(401, 403, 404, 422))
 
 
 @router.get(
@@ -34,7 +34,7 @@ async def production_events(
     gw: Gateway,
     principal: Annotated[Principal, Depends(require(*ANY_ROLE))],
 ) -> EventSourceResponse:
-    ensure_sees_production(principal, production_id)
+    await visible_production(gw, principal, production_id)
     # Subscribe before answering, so nothing published after the response starts is missed.
     subscription = gw.fanout.subscribe(production_id)
 

@@ -97,8 +97,18 @@ def _field(info: FieldInfo) -> tuple[Any, FieldInfo]:
     return annotation, plain
 
 
+# JSON numbers past 2**53 are rounded by most clients (and by the OpenAPI document's own readers):
+# the API takes the seeds every client can send exactly. Helix's own 63-bit seeds never pass here.
+API_SEED = (Annotated[int, Field(ge=0, le=2**53 - 1)] | None, Field(None, description="Makes the generation repeatable (0 to 2^53-1)"))
+# What only Helix's services set on their own requests (the decision a reaction answers).
+_SERVICE_ONLY = {"caused_by"}
+
+
 def body_model(event_model: type[GenerationRequest]) -> type[ApiModel]:
-    fields: dict[str, Any] = {name: _field(info) for name, info in event_model.model_fields.items() if name not in _FILLED_IN}
+    fields: dict[str, Any] = {name: _field(info) for name, info in event_model.model_fields.items()
+                              if name not in _FILLED_IN | _SERVICE_ONLY}
+    if "seed" in fields:
+        fields["seed"] = API_SEED
     if event_model is ScriptRequested:
         fields.update(_FROM_PRODUCTION)
     name = event_model.__name__.removesuffix("Requested") + "Request"

@@ -12,7 +12,7 @@ from helix.auth import Principal
 from helix_gateway.fields import ApiId
 from helix_gateway.problems import ProblemError, problem_responses
 from helix_gateway.security import ANY_ROLE, ensure_sees_production, require
-from helix_gateway.state import Gateway
+from helix_gateway.state import Gateway, visible_production
 
 router = APIRouter(tags=["jobs"], responses=problem_responses(401, 403, 404, 422))
 
@@ -39,7 +39,8 @@ class JobList(BaseModel):
     items: list[JobView]
 
 
-@router.get("/productions/{production_id}/jobs", summary="A production's jobs, the most recently updated first")
+@router.get("/productions/{production_id}/jobs", summary="A production's jobs, the most recently updated first",
+            responses=problem_responses(404))
 async def list_jobs(
     production_id: Annotated[ApiId, Path(description="Production id")],
     gw: Gateway,
@@ -47,7 +48,7 @@ async def list_jobs(
     status: Annotated[Literal["requested", "accepted", "progress", "failed", "completed"] | None, Query(description="Only jobs in this state")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> JobList:
-    ensure_sees_production(principal, production_id)
+    await visible_production(gw, principal, production_id)
     return JobList(items=[JobView.model_validate(j) for j in await gw.read_model.jobs(production_id, status=status, limit=limit)])
 
 

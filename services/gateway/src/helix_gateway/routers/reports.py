@@ -15,21 +15,13 @@ from helix_gateway.fields import ApiId
 from helix_gateway.ledger import Ledger, build_ledger, finished_minutes
 from helix_gateway.problems import ProblemError, problem_responses
 from helix_gateway.routers.assets import Version, visible_asset
-from helix_gateway.security import ANY_ROLE, ensure_sees_production, require
-from helix_gateway.state import Gateway, GatewayState
+from helix_gateway.security import ANY_ROLE, require
+from helix_gateway.state import Gateway, GatewayState, visible_production
 
 router = APIRouter(tags=["reports"], responses=problem_responses(401, 403, 404, 422, 502))
 
 ProductionId = Annotated[ApiId, Path(description="Production id")]
 Accountable = Annotated[Principal, Depends(require(Role.STUDIO_SYSTEM, Role.DIRECTOR))]
-
-
-async def _production(gw: GatewayState, principal: Principal, production_id: str) -> Any:
-    ensure_sees_production(principal, production_id)
-    production = await gw.read_model.production(production_id)
-    if production is None:
-        raise ProblemError(404, f"no production {production_id!r}")
-    return production
 
 
 async def _read(gw: GatewayState, key: str) -> bytes:
@@ -45,7 +37,7 @@ def _reader(gw: GatewayState) -> Any:
 
 @router.get("/productions/{production_id}/ledger", summary="Model, GPU, queue and review time per asset, per kind and per finished minute")
 async def production_ledger(production_id: ProductionId, gw: Gateway, principal: Accountable) -> Ledger:
-    await _production(gw, principal, production_id)
+    await visible_production(gw, principal, production_id)
     rows = await gw.read_model.production_assets(production_id)
     try:
         minutes = await asyncio.to_thread(finished_minutes, rows, _reader(gw))
@@ -65,7 +57,7 @@ async def production_credits(
     principal: Annotated[Principal, Depends(require(*ANY_ROLE))],
     format: Annotated[Literal["json", "markdown"], Query(description="json (default) or markdown")] = "json",  # noqa: A002
 ) -> Credits:
-    production = await _production(gw, principal, production_id)
+    production = await visible_production(gw, principal, production_id)
     rows = await gw.read_model.production_assets(production_id)
     try:
         credits = await asyncio.to_thread(build_credits, production_id, production.title, rows, _reader(gw))
