@@ -77,8 +77,9 @@ async def visual_requests(settings: HelixSettings, folder: Path) -> list[str]:
               "location": f"L{n % 2}", "duration_s": 2} for n in range(1, 9)]
     store = AssetStore(settings)
     store.ensure_bucket()
+    board = {"production_id": "lighthouse", "script_id": "script-j0", "scene_id": "s1", "shots": shots}
     store.put(production_id="lighthouse", kind="storyboard", asset_id="script-j0-storyboard-s1", media_type="application/json",
-              ext="json", data=json.dumps({"content": {"shots": shots}}).encode())
+              ext="json", data=json.dumps({"level": "storyboard-s1", "script_id": "script-j0", "content": board}).encode())
     # Approved, as the service will find it in its record of decisions (frames come only from an approved storyboard).
     await Approvals(f"sqlite:///{folder / 'visual.db'}").record(ReviewApproved(
         production_id="lighthouse", decision_id="ok-board", asset_id="script-j0-storyboard-s1", kind="storyboard", asset_version=1,
