@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import sys
 import time
@@ -36,10 +37,10 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results import machine, record, record_section  # noqa: E402
+from results import JSON_FILE, machine, record, record_section  # noqa: E402
 
 from helix.auth import Role, mint_token  # noqa: E402
-from helix.events import Topic, decode  # noqa: E402
+from helix.events import JobAccepted, Topic, decode  # noqa: E402
 from helix.settings import load_settings  # noqa: E402
 from helix_dev.demo import all_assets, in_flight  # noqa: E402
 from helix_dev.stack import LocalStack  # noqa: E402
@@ -151,19 +152,28 @@ def read_topic(topic: Topic) -> list[Any]:
 
 
 def hops(pid: str) -> dict[str, list[float]]:
-    """Helix's own latency between services, from the events' own timestamps."""
+    """Helix's own latency between services, from the events' own timestamps: a request on the
+    bus until its job is accepted; a review decision until the job it set off is accepted (the
+    job's `accepted` names the decision it answers)."""
     requests = {e.data.job_id: e.time for t in (Topic.WRITER_REQUESTS, Topic.VISUAL_REQUESTS, Topic.LOCALIZE_REQUESTS)
                 for e in read_topic(t) if e.data.production_id == pid}
     decisions = {e.data.decision_id: e.time for e in read_topic(Topic.REVIEW_DECISIONS) if e.data.production_id == pid}
-    accepted = {e.data.job_id: e.data.at for e in read_topic(Topic.JOBS_STATUS) if e.data.production_id == pid and e.type == "helix.job.accepted"}
-    out: dict[str, list[float]] = {"request_to_accepted_ms": [], "decision_to_next_job_ms": []}
-    for job_id, at in accepted.items():
-        if job_id in requests:
-            out["request_to_accepted_ms"].append((at - requests[job_id]).total_seconds() * 1000)
-        for prefix in ("sb-", "fr-", "loc-"):
-            if job_id.startswith(prefix) and job_id[len(prefix):] in decisions:
-                out["decision_to_next_job_ms"].append((at - decisions[job_id[len(prefix):]]).total_seconds() * 1000)
+    accepted = [e.data for e in read_topic(Topic.JOBS_STATUS) if e.data.production_id == pid and isinstance(e.data, JobAccepted)]
+    out: dict[str, list[float]] = {"request_to_accepted_ms": [], "decision_to_accepted_ms": []}
+    for job in {a.job_id: a for a in accepted}.values():
+        if job.job_id in requests:
+            out["request_to_accepted_ms"].append((job.at - requests[job.job_id]).total_seconds() * 1000)
+        if job.caused_by is not None and job.caused_by.decision_id in decisions:
+            out["decision_to_accepted_ms"].append((job.at - decisions[job.caused_by.decision_id]).total_seconds() * 1000)
     return out
+
+
+def images_per_call(pid: str) -> float:
+    """The frames' mean images per pipeline call: each frame records the size of the batch it was
+    rendered in, so a batch of b frames counts 1/b call for each."""
+    sizes = [float(e.data.parameters.get("batch_size") or 1) for e in read_topic(Topic.ASSETS_GENERATED)
+             if e.data.production_id == pid and e.data.kind == "frame"]
+    return len(sizes) / sum(1 / b for b in sizes) if sizes else 0.0
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -207,6 +217,7 @@ def main() -> None:
         state = stack.up()
         outcome = asyncio.run(run(state.gateway_url, args.scenes, locales, args.timeout))
         hop = hops(outcome["production_id"])
+        per_call = images_per_call(outcome["production_id"])
     finally:
         if not args.keep:
             stack.down()
@@ -225,7 +236,23 @@ def main() -> None:
     for name, values in hop.items():
         print(f"  hop {name}: p50 {percentile(values, 0.5):.1f} ms, p99 {percentile(values, 0.99):.1f} ms over {len(values)}")
     print(f"  review (apart): {len(review)} assets waited p50 {percentile(review, 0.5):.1f} s for the automatic approver")
+    rewrites = sum(1 for a in outcome["assets"] if a["kind"] == "dialogue" and "-rewrite-" in a["asset_id"])
+    print(f"  frames: {per_call:.2f} images per pipeline call; review items a person faced: {outcome['decisions']} "
+          f"({rewrites} of them shorter lines)")
     tag = args.tag
+    earlier = json.loads(JSON_FILE.read_text()).get("episode", {}) if JSON_FILE.exists() else {}
+    landed = (earlier.get("hops_ms", {}).get("decision_to_next_job_ms") or earlier.get("hops_ms", {}).get("decision_to_accepted_ms")
+              or {}).get("p99", 0.0)
+    if tag == "tiny":
+        record("episode.decision_to_accepted_p99_ms", value=percentile(hop["decision_to_accepted_ms"], 0.99), unit="ms", baseline=landed,
+               higher_is_better=False, baseline_label="the previous recorded run (before this one; landed main ran reactions inside the "
+               "decisions consumer: 290,081 ms)", description=f"a review decision until the job it sets off is accepted, p99 ({shape})")
+        record("episode.frames_images_per_call", value=per_call, unit="images", baseline=1.0,
+               baseline_label="one image per pipeline call (frames drawn one storyboard at a time, as stock diffusers is called)",
+               description="the frames stage's mean images per pipeline call")
+        record("episode.review_items", value=outcome["decisions"], unit="items", baseline=earlier.get("decisions") or 0,
+               higher_is_better=False, baseline_label="the previous recorded run (landed main: 498 for 499 assets, 314 of them shorter lines)",
+               description=f"review items a person faced for the episode ({rewrites} of them shorter lines)")
     record(f"episode.total_s{'' if tag == 'tiny' else '_' + tag}", value=outcome["total_s"], unit="s", baseline=model_total, higher_is_better=False,
            baseline_label="the models' own time back to back (every asset's model seconds: the pipeline with no Helix around it)",
            description=f"logline to the last animatic, {shape}, automatic approver ({tag} models)")
@@ -235,7 +262,7 @@ def main() -> None:
         "date": datetime.now().date().isoformat(), "stages": {k: {m: round(v, 2) for m, v in f.items()} for k, f in stages.items()},
         "hops_ms": {k: {"p50": round(percentile(v, 0.5), 1), "p99": round(percentile(v, 0.99), 1), "n": len(v)} for k, v in hop.items()},
         "review_wait_s": {"p50": round(percentile(review, 0.5), 1), "p99": round(percentile(review, 0.99), 1), "n": len(review)},
-        "decisions": outcome["decisions"]})
+        "decisions": outcome["decisions"], "frames_images_per_call": round(per_call, 2), "shorter_line_items": rewrites})
 
 
 if __name__ == "__main__":

@@ -45,12 +45,14 @@ GPU = "nvidia.com/gpu"
 
 # Kafka subscriptions of each service (consumer group, topics): DESIGN.md's topic table and the
 # wiring in each app (gateway: projection.py; review: app.py; generators: GeneratorService.listen).
-CONSUMERS: dict[str, tuple[str, set[Topic]]] = {
-    "gateway": ("gateway", {Topic.JOBS_STATUS, Topic.ASSETS_GENERATED, Topic.REVIEW_DECISIONS}),
-    "review": ("review", {Topic.ASSETS_GENERATED}),
-    "writer": ("writer", {Topic.WRITER_REQUESTS, Topic.REVIEW_DECISIONS}),
-    "visual": ("visual", {Topic.VISUAL_REQUESTS, Topic.REVIEW_DECISIONS}),
-    "localize": ("localize", {Topic.LOCALIZE_REQUESTS, Topic.REVIEW_DECISIONS}),
+# Per service: each topic it consumes and the consumer group it reads it in (a generator's
+# requests in `<service>-requests`, the request consumer; review decisions in `<service>`).
+CONSUMERS: dict[str, dict[Topic, str]] = {
+    "gateway": dict.fromkeys((Topic.JOBS_STATUS, Topic.ASSETS_GENERATED, Topic.REVIEW_DECISIONS), "gateway"),
+    "review": {Topic.ASSETS_GENERATED: "review"},
+    "writer": {Topic.WRITER_REQUESTS: "writer-requests", Topic.REVIEW_DECISIONS: "writer"},
+    "visual": {Topic.VISUAL_REQUESTS: "visual-requests", Topic.REVIEW_DECISIONS: "visual"},
+    "localize": {Topic.LOCALIZE_REQUESTS: "localize-requests", Topic.REVIEW_DECISIONS: "localize"},
 }
 # Consumers that run a fixed number of replicas: the gateway's live feed is per replica while
 # its replicas share one consumer group (services/gateway/README.md).
@@ -582,7 +584,8 @@ def test_every_kafka_consumer_scales_on_its_lag(overlay: str) -> None:
     auths = {a["metadata"]["name"] for a in of_kind(objects, "TriggerAuthentication")}
     deployments = {d["metadata"]["name"] for d in of_kind(objects, "Deployment")}
     assert set(scaled) <= deployments, "a ScaledObject scales a Deployment that does not exist"
-    for service, (group, topics) in CONSUMERS.items():
+    for service, groups in CONSUMERS.items():
+        topics = set(groups)
         deployment = service_deployment(objects, service)
         if service in FIXED_REPLICAS:
             assert service not in scaled
@@ -597,7 +600,7 @@ def test_every_kafka_consumer_scales_on_its_lag(overlay: str) -> None:
         listener = _listener(objects, bootstrap)
         for trigger in kafka_triggers:
             meta = trigger["metadata"]
-            assert meta["consumerGroup"] == group, service
+            assert meta["consumerGroup"] == groups[Topic(meta["topic"])], service
             assert meta["bootstrapServers"] == bootstrap, f"{service}: KEDA reads another Kafka than the service"
             assert int(meta["lagThreshold"]) >= 1 and int(meta.get("activationLagThreshold", 0)) >= 0
             assert meta.get("offsetResetPolicy") == "earliest", "Helix consumers start at the earliest offset"
@@ -660,9 +663,10 @@ def test_services_select_pods_and_ports_that_exist(overlay: str) -> None:
             assert target in ports or target in numbers, f"Service {svc['metadata']['name']}: no container port {target}"
     # Every address a service dials inside the cluster is a Service.
     services = {s["metadata"]["name"]: {p["port"] for p in s["spec"]["ports"]} for s in of_kind(objects, "Service")}
-    address = environment(objects, container_of(objects, "gateway"))["HELIX_REVIEW_GRPC_ADDRESS"]
-    host, port = address.rsplit(":", 1)
-    assert int(port) in services[host], f"the gateway dials {address}, no such Service port"
+    for dialer, variable in (("gateway", "HELIX_REVIEW_GRPC_ADDRESS"), ("localize", "HELIX_LOCALIZE_WRITER_ADDRESS")):
+        address = environment(objects, container_of(objects, dialer))[variable]
+        host, port = address.rsplit(":", 1)
+        assert int(port) in services[host], f"{dialer} dials {address}, no such Service port"
 
 
 # --- secrets --------------------------------------------------------------------------------
@@ -779,6 +783,9 @@ def test_network_policies_deny_by_default_and_allow_the_designed_flows(overlay: 
     for service in ("writer", "visual"):
         assert _allowed(policies, "Ingress", pods[service], ports[service], outside), service
     assert not _allowed(policies, "Ingress", pods["localize"], ports["localize"], stranger)
+    # Dubbing asks the writer for shorter lines: localize may reach the writer's gRPC, and no more.
+    assert _flow(objects, pods["localize"], pods["writer"], ports["writer"])
+    assert not _allowed(policies, "Egress", pods["localize"], ports["review"], _peer(pods["review"]))
     # Nothing else gets in: e.g. another pod to a service's metrics port or any other port.
     for service in SERVICES:
         assert not _allowed(policies, "Ingress", pods[service], 9100, stranger), service
