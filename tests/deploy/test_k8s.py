@@ -819,10 +819,15 @@ def test_network_policies_deny_by_default_and_allow_the_designed_flows(overlay: 
 # --- Dockerfiles ----------------------------------------------------------------------------
 
 
+# One Dockerfile per image shape, parameterised by the service (`--build-arg SERVICE=…`).
+SHAPES = {"gateway": "cpu", "review": "cpu", "writer": "cuda", "visual": "cuda", "localize": "cuda"}
+
+
 def dockerfile(service: str) -> tuple[dict[str, str], list[dict[str, Any]]]:
-    """The Dockerfile's global ARG defaults and its stages: base image (ARGs resolved), name,
-    and instructions (continuation lines joined, comments dropped)."""
-    text = (ROOT / "services" / service / "Dockerfile").read_text()
+    """The Dockerfile a service is built with, as built for it (`SERVICE` set): its global ARG
+    defaults and its stages: base image (ARGs resolved), name, and instructions (continuation
+    lines joined, comments dropped, `${SERVICE}` resolved)."""
+    text = (ROOT / "deploy" / "docker" / f"{SHAPES[service]}.Dockerfile").read_text().replace("${SERVICE}", service)
     lines = [line for line in re.sub(r"\\\n", " ", text).splitlines() if line.strip() and not line.lstrip().startswith("#")]
     args: dict[str, str] = {}
     stages: list[dict[str, Any]] = []
@@ -862,8 +867,15 @@ def test_dockerfile_builds_in_stages_and_runs_as_non_root(service: str) -> None:
     assert any("--no-editable" in s for s in syncs), f"{service}: the runtime venv must not point into the build context"
     entry = [rest for op, rest in runtime["ops"] if op in {"ENTRYPOINT", "CMD"}]
     command = json.loads(entry[-1]) if entry[-1].startswith("[") else shlex.split(entry[-1])
-    assert command[-3:] == ["python", "-m", f"helix_{service}"] or command[-2:] == ["-m", f"helix_{service}"], command
+    env = " ".join(rest for op, rest in runtime["ops"] if op == "ENV")
+    assert f"HELIX_SERVICE_MODULE=helix_{service}" in env and 'exec python -m "$HELIX_SERVICE_MODULE"' in " ".join(command), command
     assert (ROOT / "services" / service / "src" / f"helix_{service}" / "__main__.py").is_file()
+
+
+def test_one_dockerfile_per_image_shape() -> None:
+    assert sorted(p.name for p in (ROOT / "deploy" / "docker").glob("*Dockerfile")) == ["cpu.Dockerfile", "cuda.Dockerfile"]
+    assert not list((ROOT / "services").glob("*/Dockerfile")), "services build from the shape Dockerfiles in deploy/docker"
+    assert set(SHAPES) == set(SERVICES)
 
 
 @pytest.mark.parametrize("service", SERVICES)

@@ -23,10 +23,10 @@ console = Console()
 
 @events_app.command("schemas")
 def events_schemas(directory: Annotated[Path, typer.Argument()] = Path("docs/events")) -> None:
-    """Write the JSON Schema of every event type (envelope + data)."""
-    from helix.events.schemas import export_schemas
+    """Write the JSON Schema of every event type (envelope + data) and of every stored document."""
+    from helix.events.schemas import export_document_schemas, export_schemas
 
-    for path in export_schemas(directory):
+    for path in [*export_schemas(directory), *export_document_schemas(directory)]:
         console.print(str(path))
 
 

@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1.7
-# helix-visual: storyboard frames, scene plates and textures with diffusers (GPU).
-# Build from the repository root:  docker build -f services/visual/Dockerfile -t helix-visual:dev .
+# The image of a Helix service that runs models (writer, visual, localize), parameterised by
+# SERVICE. Build from the repository root:
+#   docker build -f deploy/docker/cuda.Dockerfile --build-arg SERVICE=visual -t helix-visual:dev .
 #
 # The CUDA user-space libraries (cuBLAS, cuDNN, NCCL, ...) come with torch's wheels from
 # uv.lock (CUDA 13); the CUDA base image adds what the NVIDIA container runtime expects
@@ -16,6 +17,8 @@ FROM ${UV_IMAGE} AS uv
 # Same base as the runtime, so the venv's interpreter (Ubuntu 24.04's python3.12) is the
 # one the runtime has at the same path.
 FROM ${CUDA_IMAGE} AS builder
+ARG SERVICE
+RUN test -n "${SERVICE}" || (echo "--build-arg SERVICE=<writer|visual|localize> is required" && false)
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3.12 ca-certificates \
  && rm -rf /var/lib/apt/lists/*
@@ -37,18 +40,18 @@ COPY services/visual/pyproject.toml services/visual/
 COPY services/localize/pyproject.toml services/localize/
 COPY dev/pyproject.toml dev/
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --frozen --no-dev --no-install-workspace --package helix-visual
-# Then the helix core (its build generates the gRPC code from shared/proto) and the service,
-# installed as wheels, not editable: the runtime stage copies only the venv.
+    uv sync --frozen --no-dev --no-install-workspace --package helix-${SERVICE}
+# Then the helix core and the service, installed as wheels, not editable.
 COPY shared/ shared/
-COPY services/visual/ services/visual/
+COPY services/${SERVICE}/ services/${SERVICE}/
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --frozen --no-dev --no-editable --package helix-visual
+    uv sync --frozen --no-dev --no-editable --package helix-${SERVICE}
 
-# --- runtime: the venv on the CUDA base with Python 3.12, as user 10001 ---------------------
+# --- runtime: the venv on the CUDA base with Python 3.12 (and ffmpeg for animatics), as user 10001
 FROM ${CUDA_IMAGE} AS runtime
+ARG SERVICE
 RUN apt-get update \
- && apt-get install -y --no-install-recommends python3.12 ca-certificates \
+ && apt-get install -y --no-install-recommends python3.12 ca-certificates $([ "${SERVICE}" = localize ] && echo ffmpeg) \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 helix \
  && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/helix --no-create-home --shell /usr/sbin/nologin helix \
@@ -61,8 +64,8 @@ ENV PATH=/opt/helix/venv/bin:$PATH \
     XDG_CACHE_HOME=/var/cache/helix \
     HF_HOME=/var/cache/helix/huggingface \
     NVIDIA_DRIVER_CAPABILITIES=compute,utility \
-    HELIX_VISUAL_GRPC_ADDRESS=0.0.0.0:50081
+    HELIX_SERVICE_MODULE=helix_${SERVICE}
 WORKDIR /var/lib/helix
 USER 10001:10001
-EXPOSE 50081 9100
-ENTRYPOINT ["python", "-m", "helix_visual"]
+EXPOSE 50071 50081 50091 9100
+ENTRYPOINT ["/bin/sh", "-c", "exec python -m \"$HELIX_SERVICE_MODULE\" \"$@\"", "--"]
