@@ -85,7 +85,7 @@ def main() -> None:
         if args.translation and args.voice:
             translation_model, voice_model, label = args.translation, args.voice, f"{args.translation} + {args.voice}"
         else:
-            from helix.models.tiny_localize import build_tiny_marian, build_tiny_vits
+            from helix_dev.models.tiny_localize import build_tiny_marian, build_tiny_vits
 
             translation_model = args.translation or str(build_tiny_marian(Path(tmp) / "marian"))
             voice_model = args.voice or str(build_tiny_vits(Path(tmp) / "vits"))

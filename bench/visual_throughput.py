@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from results import record  # noqa: E402
 
 from helix.models.diffusion import LoadedPipeline, load_image_pipeline  # noqa: E402
-from helix.models.tiny_diffusion import build_tiny_sd  # noqa: E402
+from helix_dev.models.tiny_diffusion import build_tiny_sd  # noqa: E402
 from helix_visual.engine import BATCH, ImageEngine, ImageSpec  # noqa: E402
 
 PROMPTS = ["a lighthouse in a storm", "an empty harbour at dawn", "a keeper climbing stairs", "rain on a lamp room window",
@@ -109,7 +109,7 @@ def build_full_size(kind: str, directory: Path) -> Path:
     )
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
 
-    from helix.models.tiny_diffusion import _clip_tokenizer
+    from helix_dev.models.tiny_diffusion import _clip_tokenizer
 
     tok = _clip_tokenizer(1000)
     vae = AutoencoderKL(block_out_channels=(128, 256, 512, 512), down_block_types=("DownEncoderBlock2D",) * 4,

@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from results import record  # noqa: E402
 
 from helix.models.loading import LoadedLM, load_causal_lm  # noqa: E402
-from helix.models.tiny import build_tiny_llama  # noqa: E402
+from helix_dev.models.tiny import build_tiny_llama  # noqa: E402
 from helix_writer.engine import BATCH, GenerationRequest, TextEngine  # noqa: E402
 from helix_writer.static_engine import StaticTextEngine  # noqa: E402
 

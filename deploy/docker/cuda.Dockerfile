@@ -6,7 +6,8 @@
 # The CUDA user-space libraries (cuBLAS, cuDNN, NCCL, ...) come with torch's wheels from
 # uv.lock (CUDA 13); the CUDA base image adds what the NVIDIA container runtime expects
 # (NVIDIA_* variables) on the same major version. Nodes need a driver for CUDA 13 (580+).
-# Without a GPU the same image runs on the CPU.
+# Without a GPU the same image runs on the CPU. `--build-arg TINY_MODELS=1` adds the development
+# package's tiny-model builders, for the local overlay (no real checkpoints, a CPU cluster).
 
 ARG CUDA_IMAGE=nvidia/cuda:13.0.2-base-ubuntu24.04
 ARG UV_IMAGE=ghcr.io/astral-sh/uv:0.13.9
@@ -18,6 +19,7 @@ FROM ${UV_IMAGE} AS uv
 # one the runtime has at the same path.
 FROM ${CUDA_IMAGE} AS builder
 ARG SERVICE
+ARG TINY_MODELS=0
 RUN test -n "${SERVICE}" || (echo "--build-arg SERVICE=<writer|visual|localize> is required" && false)
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3.12 ca-certificates \
@@ -46,6 +48,8 @@ COPY shared/ shared/
 COPY services/${SERVICE}/ services/${SERVICE}/
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --no-editable --package helix-${SERVICE}
+COPY dev/ dev/
+RUN if [ "${TINY_MODELS}" = 1 ]; then uv pip install --python /opt/helix/venv/bin/python --no-deps ./dev; fi
 
 # --- runtime: the venv on the CUDA base with Python 3.12 (and ffmpeg for animatics), as user 10001
 FROM ${CUDA_IMAGE} AS runtime

@@ -50,9 +50,9 @@ RHEA = Actor(subject="rhea", roles=["reviewer"])
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    from helix.models.tiny import build_tiny_llama
-    from helix.models.tiny_diffusion import build_tiny_sd
-    from helix.models.tiny_localize import build_tiny_marian, build_tiny_vits
+    from helix_dev.models.tiny import build_tiny_llama
+    from helix_dev.models.tiny_diffusion import build_tiny_sd
+    from helix_dev.models.tiny_localize import build_tiny_marian, build_tiny_vits
 
     return {"llama": build_tiny_llama(tmp_path_factory.mktemp("llama"), seed=0), "sd": build_tiny_sd(tmp_path_factory.mktemp("sd"), seed=0),
             "marian": build_tiny_marian(tmp_path_factory.mktemp("marian")), "vits": build_tiny_vits(tmp_path_factory.mktemp("vits"))}

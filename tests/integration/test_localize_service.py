@@ -38,7 +38,7 @@ FPS = 24000 / 1001
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    from helix.models.tiny_localize import build_tiny_marian, build_tiny_vits
+    from helix_dev.models.tiny_localize import build_tiny_marian, build_tiny_vits
 
     return {"marian": str(build_tiny_marian(tmp_path_factory.mktemp("marian"))),
             "vits": str(build_tiny_vits(tmp_path_factory.mktemp("vits")))}
@@ -176,7 +176,7 @@ def _check_ttml(data: bytes, events: int) -> None:
 
 async def test_no_timed_source_then_helix_voice_is_the_timeline_and_the_writer_shortens(settings: HelixSettings,
                                                                                          models: dict[str, str], tmp_path: Path) -> None:
-    from helix.models.tiny import build_tiny_llama
+    from helix_dev.models.tiny import build_tiny_llama
     from helix_writer.app import WriterApp
     from helix_writer.settings import WriterSettings
 

@@ -99,7 +99,7 @@ def localize_service(settings: HelixSettings, models: dict[str, Path], folder: P
 
 @pytest.fixture(scope="module")
 def all_models(models: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    from helix.models.tiny_localize import build_tiny_marian, build_tiny_vits
+    from helix_dev.models.tiny_localize import build_tiny_marian, build_tiny_vits
 
     folder = tmp_path_factory.mktemp("localize-models")
     return {**models, "marian": build_tiny_marian(folder / "marian"), "vits": build_tiny_vits(folder / "vits")}

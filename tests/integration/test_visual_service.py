@@ -50,7 +50,7 @@ DANA = Actor(subject="dana", roles=["director"])
 
 @pytest.fixture(scope="module")
 def tiny_sd(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from helix.models.tiny_diffusion import build_tiny_sd
+    from helix_dev.models.tiny_diffusion import build_tiny_sd
 
     return build_tiny_sd(tmp_path_factory.mktemp("tiny-sd"), seed=0)
 

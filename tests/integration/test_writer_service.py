@@ -28,7 +28,7 @@ AUTH = "writer-service-tests-" + "a" * 40
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from helix.models.tiny import build_tiny_llama
+    from helix_dev.models.tiny import build_tiny_llama
 
     return build_tiny_llama(tmp_path_factory.mktemp("tiny-llama"), seed=0)
 

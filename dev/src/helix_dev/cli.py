@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -15,6 +16,7 @@ from helix_dev.infra.local import COMPONENTS, DEFAULT_COMPONENTS, LocalInfra
 
 console = Console()
 infra_app = typer.Typer(help="Local Kafka, MinIO, SeaweedFS and PostgreSQL on loopback, no Docker needed.", no_args_is_help=True)
+models_app = typer.Typer(help="Tiny random-weight models of the real architectures, for tests and local runs.", no_args_is_help=True)
 
 
 Components = Annotated[
@@ -146,8 +148,47 @@ def demo(
     raise typer.Exit(run(keep=keep))
 
 
+TINY_KINDS = ("llama", "sd", "marian", "vits")
+
+
+@models_app.command("tiny")
+def models_tiny(
+    directory: Annotated[Path, typer.Argument(help="folder to write the model into (Hugging Face / diffusers layout)")],
+    kind: Annotated[str, typer.Option(help="llama: a causal LM (writer); sd: Stable Diffusion (visual); marian: translation, "
+                                           "vits: speech (localize)")] = "llama",
+    seed: Annotated[int, typer.Option(help="weights seed; same seed, same bytes")] = 0,
+) -> None:
+    """Build a tiny random-weight model of a real architecture, with a locally trained tokenizer."""
+    if kind not in TINY_KINDS:
+        raise typer.BadParameter(f"unknown kind {kind!r}; choose from {', '.join(TINY_KINDS)}")
+    try:
+        if kind == "sd":
+            from helix.models.diffusion import tree_hash
+            from helix_dev.models.tiny_diffusion import build_tiny_sd
+
+            folder = build_tiny_sd(directory, seed=seed)
+            revision = tree_hash(folder)
+        elif kind in ("marian", "vits"):
+            from helix.models.loading import weights_hash
+            from helix_dev.models.tiny_localize import build_tiny_marian, build_tiny_vits
+
+            folder = (build_tiny_marian if kind == "marian" else build_tiny_vits)(directory, seed=seed)
+            revision = weights_hash(folder)
+        else:
+            from helix.models.loading import weights_hash
+            from helix_dev.models.tiny import build_tiny_llama
+
+            folder = build_tiny_llama(directory, seed=seed)
+            revision = weights_hash(folder)
+    except ImportError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from None
+    console.print(f"tiny {kind} model in [bold]{folder}[/] (revision {revision})")
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(infra_app, name="infra")
+    app.add_typer(models_app, name="models")
     app.command()(up)
     app.command()(down)
     app.command()(status)

@@ -85,7 +85,8 @@ class LocalStack:
         gateway_port = int(addresses["gateway"].rsplit(":", 1)[1])
         common = {**os.environ, **env, "HELIX_LOG_JSON": "true",
                   "HELIX_REVIEW_GRPC_ADDRESS": addresses["review"], "HELIX_WRITER_GRPC_ADDRESS": addresses["writer"],
-                  "HELIX_VISUAL_GRPC_ADDRESS": addresses["visual"], "HELIX_LOCALIZE_GRPC_ADDRESS": addresses["localize"]}
+                  "HELIX_VISUAL_GRPC_ADDRESS": addresses["visual"], "HELIX_LOCALIZE_GRPC_ADDRESS": addresses["localize"],
+                  "HELIX_LOCALIZE_WRITER_ADDRESS": addresses["writer"]}  # dubbing asks the writer for shorter lines
         bin_dir = Path(sys.executable).parent
         for name in [s for s in SERVICES if s in services]:
             running = state.services.get(name)

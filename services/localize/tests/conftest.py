@@ -29,13 +29,13 @@ def cues_for(lines: list[dict], timing: list[tuple[float, float, str]], language
 
 @pytest.fixture(scope="session")
 def tiny_marian(tmp_path_factory: pytest.TempPathFactory) -> str:
-    from helix.models.tiny_localize import build_tiny_marian
+    from helix_dev.models.tiny_localize import build_tiny_marian
 
     return str(build_tiny_marian(tmp_path_factory.mktemp("tiny-marian")))
 
 
 @pytest.fixture(scope="session")
 def tiny_vits(tmp_path_factory: pytest.TempPathFactory) -> str:
-    from helix.models.tiny_localize import build_tiny_vits
+    from helix_dev.models.tiny_localize import build_tiny_vits
 
     return str(build_tiny_vits(tmp_path_factory.mktemp("tiny-vits")))

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from helix.models.diffusion import LoadedPipeline, load_image_pipeline
-from helix.models.tiny_diffusion import build_tiny_sd
+from helix_dev.models.tiny_diffusion import build_tiny_sd
 from helix_visual.engine import ImageEngine
 
 

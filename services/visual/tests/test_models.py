@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from helix.cli import app
 from helix.models.diffusion import LoadedPipeline, load_image_pipeline, tree_hash
-from helix.models.tiny import TINY_MARKER
+from helix_dev.models.tiny import TINY_MARKER
 
 
 def test_cli_builds_a_deterministic_tiny_pipeline(tmp_path: Path, tiny_sd_dir: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from helix.models.loading import LoadedLM, load_causal_lm
-from helix.models.tiny import build_tiny_llama
+from helix_dev.models.tiny import build_tiny_llama
 
 
 @pytest.fixture(scope="session")

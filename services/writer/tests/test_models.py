@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from helix.cli import app
 from helix.models.loading import LoadedLM, load_causal_lm, weights_hash
-from helix.models.tiny import TINY_MARKER, build_tiny_llama
+from helix_dev.models.tiny import TINY_MARKER, build_tiny_llama
 
 
 def test_cli_builds_a_deterministic_tiny_checkpoint(tmp_path: Path, tiny_model_dir: Path) -> None:
@@ -72,7 +72,7 @@ def test_load_causal_lm_shares_one_instance_and_pins_the_revision(tiny_model_dir
 async def test_real_checkpoint_quirks_still_generate_valid_json(tmp_path: Path, quirk: str) -> None:
     from pydantic import BaseModel, Field
 
-    from helix.models.tiny import NO_SYSTEM_TEMPLATE
+    from helix_dev.models.tiny import NO_SYSTEM_TEMPLATE
     from helix_writer.engine import GenerationRequest, TextEngine, chat_text
 
     kwargs = {"no chat template": {"chat_template": None}, "no system role": {"chat_template": NO_SYSTEM_TEMPLATE},

@@ -12,9 +12,7 @@ from rich.table import Table
 
 app = typer.Typer(help="Helix: an AI-native studio production pipeline.", no_args_is_help=True, pretty_exceptions_show_locals=False)
 events_app = typer.Typer(help="Event contracts.", no_args_is_help=True)
-models_app = typer.Typer(help="Language models: tiny random models for tests and local runs (needs helix[models]).", no_args_is_help=True)
 app.add_typer(events_app, name="events")
-app.add_typer(models_app, name="models")
 dlq_app = typer.Typer(help="Dead-lettered messages: list, inspect, replay after a fix.", no_args_is_help=True)
 app.add_typer(dlq_app, name="dlq")
 c2pa_app = typer.Typer(help="Content Credentials: signing chains.", no_args_is_help=True)
@@ -39,44 +37,6 @@ def c2pa_dev_chain(folder: Annotated[Path | None, typer.Argument(help="where to 
     for role, path in dev_chain(folder).items():
         console.print(f"{role}: {path}")
     console.print("Set HELIX_C2PA_CHAIN, HELIX_C2PA_KEY and HELIX_C2PA_TRUST_ANCHORS to these files (or a studio's own chain).")
-
-
-TINY_KINDS = ("llama", "sd", "marian", "vits")
-
-
-@models_app.command("tiny")
-def models_tiny(
-    directory: Annotated[Path, typer.Argument(help="folder to write the model into (Hugging Face / diffusers layout)")],
-    kind: Annotated[str, typer.Option(help="llama: a causal LM (writer); sd: Stable Diffusion (visual); marian: translation, "
-                                           "vits: speech (localize)")] = "llama",
-    seed: Annotated[int, typer.Option(help="weights seed; same seed, same bytes")] = 0,
-) -> None:
-    """Build a tiny random-weight model of a real architecture, with a locally trained tokenizer."""
-    if kind not in TINY_KINDS:
-        raise typer.BadParameter(f"unknown kind {kind!r}; choose from {', '.join(TINY_KINDS)}")
-    try:
-        if kind == "sd":
-            from helix.models.diffusion import tree_hash
-            from helix.models.tiny_diffusion import build_tiny_sd
-
-            folder = build_tiny_sd(directory, seed=seed)
-            revision = tree_hash(folder)
-        elif kind in ("marian", "vits"):
-            from helix.models.loading import weights_hash
-            from helix.models.tiny_localize import build_tiny_marian, build_tiny_vits
-
-            folder = (build_tiny_marian if kind == "marian" else build_tiny_vits)(directory, seed=seed)
-            revision = weights_hash(folder)
-        else:
-            from helix.models.loading import weights_hash
-            from helix.models.tiny import build_tiny_llama
-
-            folder = build_tiny_llama(directory, seed=seed)
-            revision = weights_hash(folder)
-    except ImportError as exc:
-        console.print(f"[red]{exc}[/]")
-        raise typer.Exit(1) from None
-    console.print(f"tiny {kind} model in [bold]{folder}[/] (revision {revision})")
 
 
 @app.command()

@@ -36,7 +36,24 @@ def run_service(settings: HelixSettings, make: Callable[[HelixSettings], Service
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(signal.SIGUSR1, dump_tasks)  # `kill -USR1 <pid>`: what is this process waiting on?
         await stop.wait()
         await service.stop()
 
     asyncio.run(serve())
+
+
+def dump_tasks() -> None:
+    """Log every asyncio task of the process with the line it waits at (an operator's view
+    of a service that seems stuck: `kill -USR1 <pid>`)."""
+    log = structlog.get_logger("helix")
+    for task in asyncio.all_tasks():
+        where, awaited = [], task.get_coro()
+        while awaited is not None:  # down the chain of awaits to what the task really waits for
+            frame = getattr(awaited, "cr_frame", None) or getattr(awaited, "gi_frame", None)
+            if frame is None:
+                where.append(type(awaited).__name__)
+                break
+            where.append(f"{frame.f_code.co_filename.rsplit('/', 2)[-1]}:{frame.f_lineno} {frame.f_code.co_name}")
+            awaited = getattr(awaited, "cr_await", None) or getattr(awaited, "gi_yieldfrom", None)
+        log.warning("task.waiting", task=task.get_name(), at=" -> ".join(where)[:3000])

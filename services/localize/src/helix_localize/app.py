@@ -16,16 +16,14 @@ SERVICE = "localize"
 
 
 def ensure_models(settings: LocalizeSettings) -> None:
-    """Build the tiny models on first use when no real ones are configured."""
+    """The tiny models where no real ones are configured (`helix.models.loading.tiny_fallback`)."""
+    from helix.models.loading import tiny_fallback
+
     models = helix_home() / "models"
-    if not settings.localize_translation_models and not (models / "tiny-marian" / "config.json").exists():
-        from helix.models.tiny_localize import build_tiny_marian
-
-        build_tiny_marian(models / "tiny-marian")
-    if not settings.localize_voices and not (models / "tiny-vits" / "config.json").exists():
-        from helix.models.tiny_localize import build_tiny_vits
-
-        build_tiny_vits(models / "tiny-vits")
+    if not settings.localize_translation_models:
+        tiny_fallback(models / "tiny-marian", kind="marian", setting="HELIX_LOCALIZE_TRANSLATION_MODELS")
+    if not settings.localize_voices:
+        tiny_fallback(models / "tiny-vits", kind="vits", setting="HELIX_LOCALIZE_VOICES")
 
 
 class LocalizeApp(GeneratorService):

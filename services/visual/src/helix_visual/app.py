@@ -17,13 +17,12 @@ SERVICE = "visual"
 
 
 def ensure_models(settings: VisualSettings) -> dict[str, str]:
-    """The configured models; the tiny pipeline is built on first use when no default is configured."""
-    paths = settings.model_paths()
-    tiny = Path(paths[DEFAULT_MODEL])
-    if not settings.visual_model and not (tiny / "model_index.json").exists():
-        from helix.models.tiny_diffusion import build_tiny_sd
+    """The configured models; with no default, the tiny pipeline (`helix.models.loading.tiny_fallback`)."""
+    from helix.models.loading import tiny_fallback
 
-        build_tiny_sd(tiny)
+    paths = settings.model_paths()
+    if not settings.visual_model:
+        tiny_fallback(Path(paths[DEFAULT_MODEL]), kind="sd", setting="HELIX_VISUAL_MODEL", marker="model_index.json")
     return paths
 
 

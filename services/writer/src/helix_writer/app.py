@@ -19,13 +19,12 @@ SERVICE = "writer"
 
 
 def ensure_model(settings: WriterSettings) -> str:
-    """The configured model; the tiny one is built on first use when none is configured."""
-    path = settings.model_path()
-    if not settings.writer_model and not (Path(path) / "config.json").exists():
-        from helix.models.tiny import build_tiny_llama
+    """The configured model; with none, the tiny Llama (`helix.models.loading.tiny_fallback`)."""
+    from helix.models.loading import tiny_fallback
 
-        build_tiny_llama(Path(path))
-    return path
+    if settings.writer_model:
+        return settings.writer_model
+    return str(tiny_fallback(Path(settings.model_path()), kind="llama", setting="HELIX_WRITER_MODEL"))
 
 
 class WriterApp(GeneratorService):

@@ -39,7 +39,7 @@ import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 import structlog
 
@@ -295,8 +295,18 @@ class _Row:
 # --- the continuous engine --------------------------------------------------------------
 
 
-class TextEngine:
-    """Continuous batching over one loaded model, shared by all requests of a process."""
+class QueuedEngine:
+    """The lifecycle both text engines share (continuous batching here, the padded-`generate`
+    baseline in `static_engine.py`): the request checks, grammars compiled off the model's
+    thread, a bounded queue (a full one holds the caller back: backpressure), one worker thread
+    that admits ready requests people first (then oldest), start/stop (every queued and
+    running request ends with `EngineStopped`; nobody waits forever).
+
+    A subclass runs the model in `_step(admitted, outbox)` on the worker thread and says how
+    many rows it is running (`_active`) and which jobs they are (`_abandon`, on failure/stop).
+    """
+
+    name = "text engine"
 
     def __init__(self, lm: LoadedLM, *, max_batch: int = 16, max_queue: int = 64, batch_wait_s: float = 0.005,
                  max_new_tokens_limit: int = 8192) -> None:
@@ -313,13 +323,24 @@ class TextEngine:
         self.context_limit = int(getattr(lm.model.config, "max_position_embeddings", 0) or 0) or None
         self._ready: list[_Job] = []
         self._cond = threading.Condition()
-        self._running: list[_Row] = []
         self._stopping = False
         self._space: asyncio.Semaphore | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._compiler: ThreadPoolExecutor | None = None
         self._worker: Any = None
         self._order = 0
+
+    # -- what a subclass does ---------------------------------------------------------------
+    def _step(self, admitted: list[_Job], outbox: list[tuple[_Job, str, Any]]) -> None:
+        raise NotImplementedError
+
+    def _active(self) -> int:
+        """Rows the model is running between steps (0: an engine that runs each batch to its end)."""
+        return 0
+
+    def _abandon(self) -> list[_Job]:
+        """The jobs of the running rows, which are dropped (the step failed, or the engine stops)."""
+        return []
 
     # -- lifecycle -------------------------------------------------------------------
     async def start(self) -> None:
@@ -346,7 +367,7 @@ class TextEngine:
                 executor.shutdown(wait=True)
         self._executor = self._compiler = None
 
-    async def __aenter__(self) -> TextEngine:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 
@@ -359,7 +380,7 @@ class TextEngine:
 
     @property
     def in_flight(self) -> int:
-        return len(self._running)
+        return self._active()
 
     # -- API ----------------------------------------------------------------------------
     async def generate(self, request: GenerationRequest) -> GenerationResult:
@@ -384,7 +405,7 @@ class TextEngine:
 
     async def _submit(self, request: GenerationRequest, *, pieces: bool = True) -> _Job:
         if self._worker is None or self._space is None or self._compiler is None:
-            raise EngineStopped("the text engine is not running (call start())")
+            raise EngineStopped(f"the {self.name} is not running (call start())")
         if not request.messages:
             raise ValueError("a generation request needs at least one message")
         if not 1 <= request.max_new_tokens <= self.max_new_tokens_limit:
@@ -407,7 +428,7 @@ class TextEngine:
         with self._cond:
             if self._stopping:
                 self._space.release()
-                raise EngineStopped("the text engine is stopping")
+                raise EngineStopped(f"the {self.name} is stopping")
             self._ready.append(job)
             self._cond.notify()
         self.stats.submitted += 1
@@ -417,52 +438,72 @@ class TextEngine:
     def _loop(self) -> None:
         import torch
 
-        sampler = _Sampler(self.lm)
-        cache: Any = None
-        mask: Any = None
         outbox: list[tuple[_Job, str, Any]] = []
         try:
             while True:
                 with self._cond:
-                    while not self._stopping and not self._running and not self._ready:
+                    while not self._stopping and not self._active() and not self._ready:
                         self._cond.wait(timeout=0.5)
                     if self._stopping:
                         break
-                    if not self._running and self.batch_wait_s > 0 and len(self._ready) < self.max_batch:
-                        self._cond.wait(timeout=self.batch_wait_s)  # let concurrent callers join the first prefill
-                    free = self.max_batch - len(self._running)
-                    admitted = sorted((j for j in self._ready), key=lambda j: (j.request.priority, j.order))[:free]
+                    if not self._active() and self.batch_wait_s > 0 and len(self._ready) < self.max_batch:
+                        self._cond.wait(timeout=self.batch_wait_s)  # let concurrent callers join this batch
+                    free = self.max_batch - self._active()
+                    admitted = sorted(self._ready, key=lambda j: (j.request.priority, j.order))[:free]
                     for job in admitted:
                         self._ready.remove(job)
                 for job in admitted:
                     job.loop.call_soon_threadsafe(self._space.release)  # type: ignore[union-attr]
                 try:
                     with torch.inference_mode():
-                        if self._running:
-                            cache, mask = self._decode(sampler, cache, mask, outbox)
-                        fresh = [j for j in admitted if not j.cancelled]
-                        for job in admitted:
-                            if job.cancelled:
-                                self._finish(job, "cancelled", outbox)
-                        if fresh:
-                            cache, mask = self._prefill(sampler, fresh, cache, mask, outbox)
+                        self._step(admitted, outbox)
                 except Exception as exc:  # the step failed: its rows get the error; the engine goes on
-                    log.exception("text engine step failed", rows=len(self._running) + len(admitted))
-                    for job in [*(r.job for r in self._running), *admitted]:
+                    log.exception(f"{self.name} step failed", rows=self._active() + len(admitted))
+                    for job in [*self._abandon(), *admitted]:
                         if not job.finished:
                             job.finished = True
                             outbox.append((job, "error", exc))
-                    self._running, cache, mask = [], None, None
                 _flush(outbox)
         finally:
-            stopped = EngineStopped("the text engine stopped before this request finished")
+            stopped = EngineStopped(f"the {self.name} stopped before this request finished")
             with self._cond:
                 waiting, self._ready = self._ready, []
-            for job in [*waiting, *(r.job for r in self._running)]:
+            for job in [*waiting, *self._abandon()]:
                 if not job.finished:
                     job.finished = True
                     job.post("error", stopped)
-            self._running = []
+
+
+class TextEngine(QueuedEngine):
+    """Continuous batching over one loaded model, shared by all requests of a process: rows join
+    and leave between decoding steps."""
+
+    def __init__(self, lm: LoadedLM, **options: Any) -> None:
+        super().__init__(lm, **options)
+        self._running: list[_Row] = []
+        self._sampler: _Sampler | None = None
+        self._cache: Any = None
+        self._mask: Any = None
+
+    def _active(self) -> int:
+        return len(self._running)
+
+    def _abandon(self) -> list[_Job]:
+        jobs = [r.job for r in self._running]
+        self._running, self._cache, self._mask = [], None, None
+        return jobs
+
+    def _step(self, admitted: list[_Job], outbox: list[tuple[_Job, str, Any]]) -> None:
+        if self._sampler is None:
+            self._sampler = _Sampler(self.lm)
+        if self._running:
+            self._cache, self._mask = self._decode(self._sampler, self._cache, self._mask, outbox)
+        fresh = [j for j in admitted if not j.cancelled]
+        for job in admitted:
+            if job.cancelled:
+                self._finish(job, "cancelled", outbox)
+        if fresh:
+            self._cache, self._mask = self._prefill(self._sampler, fresh, self._cache, self._mask, outbox)
 
     def _prefill(self, sampler: _Sampler, jobs: list[_Job], cache: Any, mask: Any, outbox: list) -> tuple[Any, Any]:
         import torch

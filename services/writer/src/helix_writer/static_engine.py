@@ -2,12 +2,11 @@
 the measured baseline of the continuous engine (`engine.TextEngine`) and for models whose
 KV cache has sliding-window layers (`HELIX_WRITER_ENGINE=static`). Same interface.
 
-Callers `await engine.generate(req)` or `async for piece in engine.stream(req)`. Requests
-wait in a bounded queue (`max_queue`); when it is full, `generate`/`stream` wait before
-enqueuing, which is the backpressure a Kafka consumer feels. A batcher takes up to
-`max_batch` queued requests (waiting `batch_wait_s` for more when fewer are there) and runs
-them as ONE left-padded `model.generate` (attention mask) in a worker thread, never on the
-event loop. Requests that arrive meanwhile queue up and form the next batch.
+Callers `await engine.generate(req)` or `async for piece in engine.stream(req)`; the queue,
+the request checks and start/stop are the engines' shared lifecycle (`engine.QueuedEngine`).
+The worker takes up to `max_batch` queued requests (people first, waiting `batch_wait_s` for
+more when fewer are there) and runs them as ONE left-padded `model.generate` (attention
+mask). Requests that arrive meanwhile queue up and form the next batch.
 
 Per row, inside that one call (`_RowControl`, a logits processor):
 - a grammar: rows with a `json_schema` are constrained by xgrammar (a matcher per row over
@@ -32,163 +31,45 @@ row (EOS forced at the next step).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import random
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import structlog
 
 from helix.models import EngineStopped
 from helix.models.loading import LoadedLM
-from helix_writer.engine import (
-    EngineStats,
-    FinishReason,
-    GenerationRequest,
-    GenerationResult,
-    Grammars,
-    TokenStream,
-    _Job,
-    chat_text,
-    tokens_per_char,
-)
-from helix_writer.engine import (
-    _flush as flush,
-)
+from helix_writer.engine import FinishReason, GenerationResult, QueuedEngine, _Job
+from helix_writer.engine import _flush as flush
 
 log = structlog.get_logger("helix.writer.static_engine")
 
 
-class StaticTextEngine:
-    """Batched generation over one loaded model: one padded `generate` per batch."""
+class StaticTextEngine(QueuedEngine):
+    """Batched generation over one loaded model: one padded `generate` per batch, on the
+    engines' shared lifecycle (`engine.QueuedEngine`: queue, checks, grammars, start/stop)."""
 
-    def __init__(
-        self,
-        lm: LoadedLM,
-        *,
-        max_batch: int = 16,
-        max_queue: int = 64,
-        batch_wait_s: float = 0.005,
-        max_new_tokens_limit: int = 8192,
-    ) -> None:
-        if max_batch < 1 or max_queue < 1:
-            raise ValueError("max_batch and max_queue must be at least 1")
-        self.lm = lm
-        self.max_batch = max_batch
-        self.max_queue = max_queue
-        self.batch_wait_s = batch_wait_s
-        self.max_new_tokens_limit = max_new_tokens_limit
-        self.stats = EngineStats()
-        self._queue: asyncio.Queue[_Job] | None = None
-        self._task: asyncio.Task | None = None
-        self._executor: ThreadPoolExecutor | None = None
+    def __init__(self, lm: LoadedLM, **options: Any) -> None:
+        super().__init__(lm, **options)
         self._in_flight: list[_Job] = []
-        self.grammars = Grammars(lm)
-        self.tokens_per_char = tokens_per_char(lm.tokenizer)
-        self._context_limit = int(getattr(lm.model.config, "max_position_embeddings", 0) or 0) or None
 
-    # -- lifecycle -------------------------------------------------------------------
-    async def start(self) -> None:
-        if self._task is not None:
-            return
-        self._queue = asyncio.Queue(maxsize=self.max_queue)
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="helix-text-engine")
-        self._task = asyncio.create_task(self._batcher(), name="helix-text-engine")
+    def _active(self) -> int:
+        return 0  # a batch runs to its end inside one step: nothing runs between steps
 
-    async def stop(self) -> None:
-        """Stop taking work: queued requests fail with EngineStopped, running rows are cancelled."""
-        task, self._task = self._task, None
-        if task is None:
-            return
-        for job in self._in_flight:
-            job.cancelled = True
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        assert self._queue is not None
-        while not self._queue.empty():
-            self._queue.get_nowait().post("error", EngineStopped("the text engine stopped before this request ran"))
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)
-            self._executor = None
+    def _abandon(self) -> list[_Job]:
+        jobs, self._in_flight = self._in_flight, []
+        return jobs
 
-    async def __aenter__(self) -> StaticTextEngine:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
-
-    @property
-    def queued(self) -> int:
-        """Requests waiting for a batch (at most `max_queue`)."""
-        return self._queue.qsize() if self._queue is not None else 0
-
-    @property
-    def in_flight(self) -> int:
-        return len(self._in_flight)
-
-    # -- API ----------------------------------------------------------------------------
-    async def generate(self, request: GenerationRequest) -> GenerationResult:
-        stream = TokenStream(self, request, pieces=False)
-        async for _ in stream:
-            pass
-        assert stream.result is not None
-        return stream.result
-
-    def stream(self, request: GenerationRequest) -> TokenStream:
-        """Token pieces as they are generated; `.result` after the loop ends."""
-        return TokenStream(self, request)
-
-    def prompt_ids(self, messages: list[dict]) -> list[int]:
-        """The chat prompt for `messages`, with the assistant turn opened, as token ids."""
-        return self.lm.tokenizer(chat_text(self.lm.tokenizer, messages), add_special_tokens=False)["input_ids"]
-
-    def room(self, messages: list[dict]) -> int:
-        prompt = len(self.prompt_ids(messages))
-        return min(self._context_limit or self.max_new_tokens_limit, self.max_new_tokens_limit + prompt) - prompt
-
-    async def _submit(self, request: GenerationRequest, *, pieces: bool = True) -> _Job:
-        if self._task is None or self._queue is None:
-            raise EngineStopped("the text engine is not running (call start())")
-        if not request.messages:
-            raise ValueError("a generation request needs at least one message")
-        if not 1 <= request.max_new_tokens <= self.max_new_tokens_limit:
-            raise ValueError(f"max_new_tokens must be between 1 and {self.max_new_tokens_limit}")
-        if request.temperature < 0:
-            raise ValueError("temperature must not be negative")
-        ids = self.prompt_ids(request.messages)
-        if self._context_limit and len(ids) + request.max_new_tokens > self._context_limit:
-            raise ValueError(f"prompt ({len(ids)} tokens) + max_new_tokens exceeds the model's {self._context_limit} positions")
-        job = _Job(request=request, prompt_ids=ids, loop=asyncio.get_running_loop(), wants_pieces=pieces)
-        await self._queue.put(job)  # waits while the queue is full: backpressure
-        self.stats.submitted += 1
-        return job
-
-    # -- batching -------------------------------------------------------------------------
-    async def _batcher(self) -> None:
-        assert self._queue is not None
-        loop = asyncio.get_running_loop()
-        while True:
-            batch = [await self._queue.get()]
-            if self._queue.qsize() < self.max_batch - 1 and self.batch_wait_s > 0:
-                await asyncio.sleep(self.batch_wait_s)  # let concurrent callers join this batch
-            while len(batch) < self.max_batch and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            batch = [job for job in batch if not job.cancelled]
-            if not batch:
-                continue
+    def _step(self, admitted: list[_Job], outbox: list[tuple[_Job, str, Any]]) -> None:
+        batch = [job for job in admitted if not job.cancelled]
+        for job in admitted:
+            if job.cancelled and not job.finished:
+                job.finished = True
+                outbox.append((job, "error", EngineStopped("cancelled before its batch ran")))
+        if batch:
             self._in_flight = batch
             try:
-                await loop.run_in_executor(self._executor, self._run_batch, batch)
-            except Exception as exc:  # the batch failed as a whole: every unfinished row gets the error
-                log.exception("generation batch failed", rows=len(batch))
-                for job in batch:
-                    if not job.finished:
-                        job.finished = True
-                        job.post("error", exc)
+                self._run_batch(batch)
             finally:
                 self._in_flight = []
 
@@ -197,17 +78,8 @@ class StaticTextEngine:
         import torch
         from transformers import GenerationConfig, LogitsProcessorList
 
-        rows: list[_Job] = []
-        grammars: list[Any] = []
-        for job in jobs:
-            try:
-                grammars.append(self.grammars.get(job.request.json_schema) if job.request.json_schema is not None else None)
-                rows.append(job)
-            except Exception as exc:  # a schema xgrammar refuses fails its own request only
-                job.finished = True
-                job.post("error", ValueError(f"cannot compile the JSON schema: {exc}"))
-        if not rows:
-            return
+        rows = jobs
+        grammars = [job.grammar for job in rows]  # compiled when the request was queued
         lm = self.lm
         padded = lm.tokenizer.pad({"input_ids": [job.prompt_ids for job in rows]}, padding=True, return_tensors="pt")
         input_ids = padded["input_ids"].to(lm.model.device)

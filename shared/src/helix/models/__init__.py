@@ -1,4 +1,6 @@
-"""Causal language models for Helix services: loading (`load_causal_lm`) and tiny random models.
+"""Models for Helix services: loading (`load_causal_lm`, diffusion pipelines), batching; the
+tiny random models tests and local runs use are built by the development package
+(`helix_dev.models`), not here.
 
 Needs the `models` extra (`helix[models]`: torch, transformers, tokenizers); the rest of
 Helix imports without it, and this package imports torch/transformers only when used.
@@ -9,10 +11,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from helix.models.loading import LoadedLM, load_causal_lm
-    from helix.models.tiny import TINY_MARKER, build_tiny_llama, is_tiny
+    from helix.models.loading import TINY_MARKER, LoadedLM, is_tiny, load_causal_lm
 
-__all__ = ["TINY_MARKER", "EngineStopped", "LoadedLM", "build_tiny_llama", "is_tiny", "load_causal_lm", "require_models_extra"]
+__all__ = ["TINY_MARKER", "EngineStopped", "LoadedLM", "is_tiny", "load_causal_lm", "require_models_extra"]
 
 
 class EngineStopped(RuntimeError):
@@ -35,12 +36,8 @@ def require_models_extra() -> None:
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("LoadedLM", "load_causal_lm"):
+    if name in ("LoadedLM", "load_causal_lm", "TINY_MARKER", "is_tiny"):
         from helix.models import loading
 
         return getattr(loading, name)
-    if name in ("TINY_MARKER", "build_tiny_llama", "is_tiny"):
-        from helix.models import tiny
-
-        return getattr(tiny, name)
     raise AttributeError(name)

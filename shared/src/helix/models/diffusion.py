@@ -106,7 +106,7 @@ def _load(model_id: str, revision: str, dtype: str, device: str, scheduler: str,
     import torch
     from diffusers import AutoPipelineForImage2Image, AutoPipelineForText2Image
 
-    from helix.models.tiny import is_tiny
+    from helix.models.loading import is_tiny
 
     kwargs, pinned = pin(model_id, revision, local=local, hash_folder=tree_hash)
     text2img = AutoPipelineForText2Image.from_pretrained(model_id, dtype=getattr(torch, dtype), **kwargs)

@@ -141,7 +141,6 @@ def _load(model_id: str, revision: str, dtype: str, device: str, *, local: bool)
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from helix.models.tiny import is_tiny
 
     revision_kwargs, pinned = pin(model_id, revision, local=local, hash_folder=weights_hash)
 
@@ -169,3 +168,26 @@ def _load(model_id: str, revision: str, dtype: str, device: str, *, local: bool)
         is_tiny=local and is_tiny(model_id),
         eos_token_ids=eos_ids,
     )
+
+
+TINY_MARKER = "helix_tiny.json"  # written by the development package's tiny-model builders
+
+
+def is_tiny(directory: Path | str) -> bool:
+    """Whether a local folder holds a tiny random model built by Helix (its outputs are noise)."""
+    return (Path(directory) / TINY_MARKER).is_file()
+
+
+def tiny_fallback(folder: Path, *, kind: str, setting: str, marker: str = "config.json") -> Path:
+    """Where no model is configured: the tiny random model of `kind` in `folder`, built there on
+    first use by the development package (`helix_dev.models`) when it is installed; in a
+    service image, which does not carry it, a start-up error that says what to set."""
+    if (folder / marker).exists():
+        return folder
+    try:
+        from helix_dev.models import build
+    except ImportError:
+        raise RuntimeError(f"no model is configured ({setting}) and there is no tiny {kind} model at {folder}: set {setting} to a "
+                           f"Hugging Face id or a folder, or build one with `helix models tiny --kind {kind} {folder}` where the "
+                           "development package (helix-dev) is installed") from None
+    return build(kind, folder)

@@ -17,8 +17,8 @@ import json
 from pathlib import Path
 
 from helix.models import require_models_extra
+from helix.models.loading import TINY_MARKER, is_tiny  # noqa: F401  (is_tiny: re-exported for tools)
 
-TINY_MARKER = "helix_tiny.json"
 CORPUS = Path(__file__).with_name("corpus.txt")
 
 BOS, EOS, PAD = "<s>", "</s>", "<pad>"
@@ -127,7 +127,3 @@ def build_tiny_llama(directory: Path, *, seed: int = 0, vocab_size: int = 512, h
     (directory / TINY_MARKER).write_text(json.dumps(marker, indent=2, sort_keys=True) + "\n")
     return directory
 
-
-def is_tiny(directory: Path | str) -> bool:
-    """Whether a local folder holds a tiny random model built by Helix."""
-    return (Path(directory) / TINY_MARKER).is_file()

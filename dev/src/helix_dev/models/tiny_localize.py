@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 from helix.models import require_models_extra
-from helix.models.tiny import CORPUS, TINY_MARKER
+from helix_dev.models.tiny import CORPUS, TINY_MARKER
 
 # Target-language tokens of the tiny multilingual Marian (OPUS-MT style `>>de<<`).
 TINY_LANGUAGES = ("ar", "de", "en", "es", "fr", "hi", "it", "ja", "ko", "nl", "pl", "pt", "ru", "sv", "th", "tr", "zh")

@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 
 from helix.models import require_models_extra
-from helix.models.tiny import CORPUS, TINY_MARKER
+from helix_dev.models.tiny import CORPUS, TINY_MARKER
 
 BOS, EOS = "<|startoftext|>", "<|endoftext|>"
 # CLIP's own pre-tokenization (transformers' CLIPTokenizer uses the same pattern).
