@@ -53,12 +53,8 @@ def localize_settings(settings: HelixSettings, models: dict[str, str], **overrid
 
 @pytest_asyncio.fixture
 async def localize(settings: HelixSettings, models: dict[str, str]) -> AsyncIterator[LocalizeApp]:
-    app = LocalizeApp(localize_settings(settings, models))
-    await app.start()
-    try:
+    async with LocalizeApp(localize_settings(settings, models)) as app:
         yield app
-    finally:
-        await app.stop()
 
 
 def earnest_script(settings: HelixSettings, script_id: str = "script-earn") -> str:

@@ -19,35 +19,28 @@ from helix.settings import HelixSettings
 from helix.v1 import review_pb2, review_pb2_grpc
 from helix_dev.infra.process import free_port
 from tests.conftest import REPO
+from tests.integration import review_helpers as review
 from tests.integration.kafka_helpers import read_topic_async
 from tests.integration.processes import as_env
-from tests.integration.review_helpers import (
-    actor,
-    publish_raw_event,
-    review_settings,
-    running_review,
-    store_asset,
-    wait_for_items,
-)
 
 pytestmark = pytest.mark.infra
 
 
 async def test_kill_between_commit_and_publish(settings: HelixSettings) -> None:
     port = free_port()
-    crashing = review_settings(settings, review_outbox_relay=False, review_grpc_address=f"127.0.0.1:{port}")
+    crashing = review.review_settings(settings, review_outbox_relay=False, review_grpc_address=f"127.0.0.1:{port}")
     env: dict[str, Any] = {**os.environ, **as_env(crashing), "HELIX_LOG_JSON": "false"}
     proc = subprocess.Popen([sys.executable, "-m", "helix_review"], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        event = store_asset(settings)
+        event = review.store_asset(settings)
         for _ in range(3):
-            publish_raw_event(settings, event)
+            review.publish_raw_event(settings, event)
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
             stub = review_pb2_grpc.ReviewServiceStub(channel)
             await channel.channel_ready()
-            (item,) = await wait_for_items(stub, "lighthouse", 1, timeout=60)
-            await stub.ClaimNext(review_pb2.ClaimNextRequest(reviewer=actor("rhea")))
-            decision = await stub.Decide(review_pb2.DecideRequest(item_id=item.item_id, reviewer=actor("rhea"), outcome="approved"))
+            (item,) = await review.wait_for_items(stub, "lighthouse", 1, timeout=60)
+            await stub.ClaimNext(review_pb2.ClaimNextRequest(reviewer=review.actor("rhea")))
+            decision = await stub.Decide(review_pb2.DecideRequest(item_id=item.item_id, reviewer=review.actor("rhea"), outcome="approved"))
         # The decision is committed; its event is only in the outbox. Kill -9, no goodbye.
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
@@ -57,7 +50,7 @@ async def test_kill_between_commit_and_publish(settings: HelixSettings) -> None:
     assert await read_topic_async(settings, Topic.REVIEW_DECISIONS, count=1, timeout=3) == [], "nothing was published yet"
 
     # The replacement (same database) publishes the decision exactly once.
-    async with running_review(review_settings(settings)) as (_, stub):
+    async with review.running_review(review.review_settings(settings)) as (_, stub):
         events = await read_topic_async(settings, Topic.REVIEW_DECISIONS, count=2, timeout=8)
         items = (await stub.ListItems(review_pb2.ListItemsRequest(production_id="lighthouse"))).items
         await asyncio.sleep(0.5)

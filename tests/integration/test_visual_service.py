@@ -63,12 +63,8 @@ def visual_settings(settings: HelixSettings, model: Path, **overrides: Any) -> V
 
 @pytest_asyncio.fixture
 async def visual(settings: HelixSettings, tiny_sd: Path) -> AsyncIterator[VisualApp]:
-    app = VisualApp(visual_settings(settings, tiny_sd))
-    await app.start()
-    try:
+    async with VisualApp(visual_settings(settings, tiny_sd)) as app:
         yield app
-    finally:
-        await app.stop()
 
 
 async def events_until(settings: HelixSettings, topic: Topic, done: Any, timeout: float = 120) -> list[Any]:

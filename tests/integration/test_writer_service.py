@@ -35,14 +35,10 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest_asyncio.fixture
 async def writer(settings: HelixSettings, tiny_model: Path) -> AsyncIterator[WriterApp]:
-    app = WriterApp(WriterSettings(**{**settings.model_dump(), "service_name": "writer", "auth_secret": AUTH}, writer_model=str(tiny_model),
+    async with WriterApp(WriterSettings(**{**settings.model_dump(), "service_name": "writer", "auth_secret": AUTH}, writer_model=str(tiny_model),
                                    writer_grpc_address="127.0.0.1:0",
-                                   writer_device="cpu", writer_dtype="float32"))
-    await app.start()
-    try:
+                                   writer_device="cpu", writer_dtype="float32")) as app:
         yield app
-    finally:
-        await app.stop()
 
 
 async def _events(settings: HelixSettings, topic: Topic, done: Any, timeout: float = 180) -> list[Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from fastapi import Path, Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, model_validator
 
 from helix.events.data import ID_PATTERN, Id
@@ -56,3 +57,9 @@ class ApiModel(BaseModel):
             return _check_strings(data)
         except ValueError as exc:
             raise ValueError(str(exc)) from None
+
+
+# Path parameters every router names the same way.
+ProductionId = Annotated[ApiId, Path(description="Production id")]
+AssetId = Annotated[ApiId, Path(description="Asset id")]
+Version = Annotated[int | None, Query(ge=1, le=999_999, description="Asset version (default: the newest)")]

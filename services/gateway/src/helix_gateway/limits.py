@@ -57,18 +57,17 @@ class AllowedMethods:
         self.app = app
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+        await self.app(scope, receive, _with_allow(scope, send) if scope["type"] == "http" else send)
 
-        async def send_with_allow(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start" and message["status"] == 405:
-                allowed = _methods_for(scope)
-                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"allow"]
-                message = {**message, "headers": [*headers, (b"allow", ", ".join(allowed).encode())]}
-            await send(message)
 
-        await self.app(scope, receive, send_with_allow)
+def _with_allow(scope: dict[str, Any], send: Any) -> Any:
+    async def send_with_allow(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start" and message["status"] == 405:
+            headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"allow"]
+            message = {**message, "headers": [*headers, (b"allow", ", ".join(_methods_for(scope)).encode())]}
+        await send(message)
+
+    return send_with_allow
 
 
 def _methods_for(scope: dict[str, Any]) -> list[str]:

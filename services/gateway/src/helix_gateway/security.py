@@ -86,3 +86,7 @@ def ensure_reviews_in(principal: Principal, production_id: str) -> None:
 
 def actor_proto(principal: Principal) -> common_pb2.Actor:
     return common_pb2.Actor(subject=principal.subject, roles=sorted(r.value for r in principal.roles))
+
+
+# Who may read: anyone signed in with a Helix role (what they see is then limited by production).
+AnyRole = Annotated[Principal, Depends(require(*ANY_ROLE))]

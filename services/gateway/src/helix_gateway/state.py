@@ -19,12 +19,13 @@ from helix.assets import AssetStore
 from helix.auth import Principal, TokenVerifier
 from helix.bus import HelixBus, ProcessedEvents
 from helix_gateway.fanout import Fanout
+from helix_gateway.fields import AssetId, ProductionId, Version
 from helix_gateway.problems import ProblemError
 from helix_gateway.projection import register_projections
 from helix_gateway.readmodel import ReadModel, make_engine, migrate, normalize_url
-from helix_gateway.readmodel.tables import Production
+from helix_gateway.readmodel.tables import Asset, Production
 from helix_gateway.review_client import ReviewClient
-from helix_gateway.security import ensure_sees_production
+from helix_gateway.security import AnyRole, ensure_sees_production
 from helix_gateway.settings import GatewaySettings
 
 log = structlog.get_logger("helix.gateway")
@@ -113,3 +114,20 @@ async def visible_production(gw: GatewayState, principal: Principal, production_
     if production is None:
         raise ProblemError(404, f"no production {production_id!r}")
     return production
+
+
+async def _visible_production(production_id: ProductionId, gw: Gateway, principal: AnyRole) -> Production:
+    return await visible_production(gw, principal, production_id)
+
+
+async def _visible_asset(asset_id: AssetId, gw: Gateway, principal: AnyRole, version: Version = None) -> tuple[Asset, list[int]]:
+    found = await gw.read_model.asset(asset_id, version)
+    if found is None:
+        raise ProblemError(404, f"no asset {asset_id!r}" + (f" version {version}" if version else ""))
+    ensure_sees_production(principal, found[0].production_id)
+    return found
+
+
+# A route's production, or asset version (and every version number), checked for its caller.
+VisibleProduction = Annotated[Production, Depends(_visible_production)]
+VisibleAsset = Annotated[tuple[Asset, list[int]], Depends(_visible_asset)]

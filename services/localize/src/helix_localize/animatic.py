@@ -269,7 +269,10 @@ def _language(locale: str) -> str:
 
 
 def _run(command: list[str]) -> None:
-    done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=Path(command[command.index("-i") + 1]).parent)
+    # Its own session: the SIGTERM a stopping service gets (its process group's) must not kill a cut
+    # the drain is waiting for.
+    done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=Path(command[command.index("-i") + 1]).parent,
+                          start_new_session=True)
     if done.returncode != 0:
         raise RuntimeError(f"ffmpeg failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
 

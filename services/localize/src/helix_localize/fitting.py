@@ -20,9 +20,12 @@ overshoot and what was done.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
+from pydantic import ConfigDict, Field
+
+from helix.documents import FittedLine
 
 Synthesize = Callable[[list["Line"], list[float]], Awaitable[list[np.ndarray]]]
 # Shorter adaptations of the lines that do not fit (each with its room in seconds), all at once.
@@ -39,29 +42,19 @@ class Line:
     next_start: float | None  # when the next line starts (None: the last line)
 
 
-@dataclass
-class Fitted:
-    line_id: str
-    speaker: str
-    text: str
-    slot_start: float
-    slot_end: float
-    start: float
-    end: float
-    rate: float = 1.0  # VITS speaking rate used
-    stretch: float = 1.0  # time-stretch factor applied after synthesis (1.0: none)
-    overshoot_ms: float = 0.0
-    method: str = "natural"  # natural | rate | rate+stretch | shortened | overshoot
-    audio: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32), repr=False)
-    original: str | None = None  # a shortened line: the text it replaces
+class Fitted(FittedLine):
+    """A line as it is placed (`helix.documents.FittedLine`: what the timing report records),
+    with its audio and, for a shortened line, the text it replaces."""
 
-    def report(self) -> dict[str, object]:
-        row = asdict(self)
-        row.pop("audio")
-        row.pop("original")
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    audio: np.ndarray = Field(default_factory=lambda: np.zeros(0, np.float32), exclude=True, repr=False)
+    original: str | None = Field(None, exclude=True)  # a shortened line: the text it replaces
+
+    def report(self) -> FittedLine:
+        row = self.model_dump()
         for key in ("slot_start", "slot_end", "start", "end", "rate", "stretch", "overshoot_ms"):
-            row[key] = round(float(row[key]), 4)  # type: ignore[arg-type]
-        return row
+            row[key] = round(float(row[key]), 4)
+        return FittedLine.model_validate(row)
 
 
 @dataclass(frozen=True)
@@ -159,5 +152,6 @@ def _place(line: Line, audio: np.ndarray, rate: float, space: float, settings: F
             seconds = len(audio) / sr
     overshoot = max(0.0, seconds - space)
     end = line.start + min(seconds, space)
-    return Fitted(line.line_id, line.speaker, line.text, line.start, line.end, line.start, end, rate, factor,
-                  overshoot * 1000, "overshoot" if overshoot > 0 else method, audio)
+    return Fitted(line_id=line.line_id, speaker=line.speaker, text=line.text, slot_start=line.start, slot_end=line.end, start=line.start,
+                  end=end, rate=rate, stretch=factor, overshoot_ms=overshoot * 1000, method="overshoot" if overshoot > 0 else method,
+                  audio=audio)

@@ -17,7 +17,6 @@ from fractions import Fraction
 from typing import Any
 
 from helix.documents import (
-    FittedLine,
     MarketProfileDocument,
     SubtitleQcReport,
     Timeline,
@@ -279,7 +278,7 @@ class Localizer:
         report = TimingReport(locale=locale, timeline=ctx.timeline_ref, voice=VoiceCast(model=loaded.ref, speakers=speakers),
                               loudness_lufs=round(track.loudness_lufs, 2), target_lufs=self.settings.localize_loudness_lufs,
                               sample_rate=track.rate, seconds=round(track.seconds, 3), rate_cap=fit_settings.rate_cap,
-                              lines=[FittedLine.model_validate(f.report()) for f in fitted], changes=changes)
+                              lines=[f.report() for f in fitted], changes=changes)
         summary = VoiceoverSummary(locale=locale, role="dub", changes=changes, timing=TimingSummary(
             lines=len(fitted), overshoots=sum(f.overshoot_ms > 0 for f in fitted),
             max_overshoot_ms=round(max((f.overshoot_ms for f in fitted), default=0.0), 1),

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import Select, select, tuple_
 from sqlalchemy.orm import sessionmaker
 
 from helix_review.dashboard import Dashboard, build_dashboard
@@ -26,59 +27,53 @@ class Queries:
 
     def list_queue(self, *, page_size: int, cursor: str, productions: list[str]) -> Page:
         """Pending items, highest risk first, then oldest: one index range scan per page."""
-        size = bounded(page_size)
-        query = select(ReviewItem).where(ReviewItem.status == PENDING)
-        if productions:
-            query = query.where(ReviewItem.production_id.in_(productions))
-        if (key := cursor_key(cursor, 3)) is not None:
-            query = query.where(
-                tuple_(ReviewItem.priority, ReviewItem.created_at, ReviewItem.id) > (key[0], datetime.fromisoformat(key[1]), key[2])
-            )
-        query = query.order_by(ReviewItem.priority, ReviewItem.created_at, ReviewItem.id).limit(size + 1)
-        with self.sessions() as s:
-            rows = list(s.scalars(query))
-        return page(rows, size, lambda r: [r.priority, r.created_at.isoformat(), r.id])
+        query = _where(select(ReviewItem), ReviewItem.status == PENDING, ReviewItem.production_id.in_(productions) if productions else None)
+        return self._page(query, (ReviewItem.priority, ReviewItem.created_at, ReviewItem.id), cursor, page_size)
 
     def list_items(self, *, page_size: int, cursor: str, production_id: str, status: str) -> Page:
-        size = bounded(page_size)
-        query = select(ReviewItem)
-        if production_id:
-            query = query.where(ReviewItem.production_id == production_id)
-        if status:
-            query = query.where(ReviewItem.status == status)
-        if (key := cursor_key(cursor, 2)) is not None:
-            query = query.where(tuple_(ReviewItem.created_at, ReviewItem.id) > (datetime.fromisoformat(key[0]), key[1]))
-        query = query.order_by(ReviewItem.created_at, ReviewItem.id).limit(size + 1)
-        with self.sessions() as s:
-            rows = list(s.scalars(query))
-        return page(rows, size, lambda r: [r.created_at.isoformat(), r.id])
+        query = _where(select(ReviewItem), ReviewItem.production_id == production_id if production_id else None,
+                       ReviewItem.status == status if status else None)
+        return self._page(query, (ReviewItem.created_at, ReviewItem.id), cursor, page_size)
 
     def list_audit(self, *, page_size: int, cursor: str, item_id: str, production_id: str) -> Page:
-        size = bounded(page_size)
-        query = select(AuditEntry)
-        if item_id:
-            query = query.where(AuditEntry.item_id == item_id)
-        if production_id:
-            query = query.where(AuditEntry.production_id == production_id)
-        if (key := cursor_key(cursor, 1)) is not None:
-            query = query.where(AuditEntry.id > int(key[0]))
-        with self.sessions() as s:
-            rows = list(s.scalars(query.order_by(AuditEntry.id).limit(size + 1)))
-        return page(rows, size, lambda r: [r.id])
+        query = _where(select(AuditEntry), AuditEntry.item_id == item_id if item_id else None,
+                       AuditEntry.production_id == production_id if production_id else None)
+        return self._page(query, (AuditEntry.id,), cursor, page_size)
 
     def list_consents(self, *, page_size: int, cursor: str, performer: str) -> Page:
-        size = bounded(page_size)
         query = select(Consent)
         if performer:
             query = query.where(Consent.performer_key == name_key(performer))
-        if (key := cursor_key(cursor, 2)) is not None:
-            query = query.where(tuple_(Consent.recorded_at, Consent.id) > (datetime.fromisoformat(key[0]), key[1]))
+        return self._page(query, (Consent.recorded_at, Consent.id), cursor, page_size)
+
+    def _page(self, query: Select[Any], columns: tuple[Any, ...], cursor: str, page_size: int) -> Page:
+        """One keyset page ordered by `columns`; the cursor holds the last row's values of them."""
+        size = bounded(page_size)
+        if (key := cursor_key(cursor, len(columns))) is not None:
+            after = tuple(datetime.fromisoformat(k) if _is_time(c) else k for c, k in zip(columns, key, strict=True))
+            query = query.where(tuple_(*columns) > after if len(columns) > 1 else columns[0] > after[0])
         with self.sessions() as s:
-            rows = list(s.scalars(query.order_by(Consent.recorded_at, Consent.id).limit(size + 1)))
-        return page(rows, size, lambda r: [r.recorded_at.isoformat(), r.id])
+            rows = list(s.scalars(query.order_by(*columns).limit(size + 1)))
+        return page(rows, size, lambda r: [_plain(getattr(r, c.key)) for c in columns])
 
     def dashboard(self, *, productions: list[str], window_hours: int, sla_seconds: float, now: datetime | None = None) -> Dashboard:
         now = now or utcnow()
         return build_dashboard(self.sessions, productions=productions, window=timedelta(hours=window_hours or 24),
                                sla_seconds=sla_seconds, now=now)
 
+
+
+def _where(query: Select[Any], *conditions: Any) -> Select[Any]:
+    """`query` with every condition that is not None."""
+    for condition in conditions:
+        if condition is not None:
+            query = query.where(condition)
+    return query
+
+
+def _is_time(column: Any) -> bool:
+    return column.key in ("created_at", "recorded_at")
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value

@@ -11,16 +11,8 @@ storyboards share the engine's batches.
 
 from __future__ import annotations
 
-from helix.events import (
-    Actor,
-    CloudEvent,
-    FrameRequested,
-    GenerationRequest,
-    ImageRevisionRequested,
-    ReviewApproved,
-    ReviewDecision,
-    ReviewRevisionRequested,
-)
+from helix.events import Actor, CloudEvent, GenerationRequest, ReviewApproved, ReviewDecision
+from helix.events.data import FrameRequested, ImageRevisionRequested, ReviewRevisionRequested
 from helix.generation.ids import ImageAssetId, Reaction, ScriptAssetId, ScriptPart, reaction_job_id
 from helix.generation.service import TypedAssetId, cause
 from helix_visual.settings import VisualSettings

@@ -39,11 +39,12 @@ import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
 import structlog
 
 from helix.models import EngineStopped
+from helix.models.batching import Running
 from helix.models.loading import LoadedLM
 
 log = structlog.get_logger("helix.writer.engine")
@@ -295,7 +296,7 @@ class _Row:
 # --- the continuous engine --------------------------------------------------------------
 
 
-class QueuedEngine:
+class QueuedEngine(Running):
     """The lifecycle both text engines share (continuous batching here, the padded-`generate`
     baseline in `static_engine.py`): the request checks, grammars compiled off the model's
     thread, a bounded queue (a full one holds the caller back: backpressure), one worker thread
@@ -366,13 +367,6 @@ class QueuedEngine:
             if executor is not None:
                 executor.shutdown(wait=True)
         self._executor = self._compiler = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
 
     @property
     def queued(self) -> int:

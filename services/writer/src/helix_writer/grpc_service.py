@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import grpc
 import structlog
@@ -126,6 +127,19 @@ class WriterServicer(writer_pb2_grpc.WriterServiceServicer):
         self.max_new_tokens = max_new_tokens
         self.temperature = temperature
 
+    async def _admit(self, context: grpc.aio.ServicerContext, request: Any, check: Callable[[Any], int], roles: tuple[Role, ...],
+                     what: str) -> tuple[Any, int]:
+        """The caller (from their token, with one of `roles`, assigned to the production) and the
+        number of candidates asked for; aborts with the gRPC status that says why not."""
+        principal = await authorize(context, self.verifier, *roles, what=what)
+        try:
+            candidates = check(request)
+        except InvalidRewrite as exc:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        if not principal.assigned_to(request.production_id):
+            await context.abort(grpc.StatusCode.PERMISSION_DENIED, f"not assigned to production {request.production_id}")
+        return principal, candidates
+
     def budget(self, request: writer_pb2.RewriteLineRequest) -> int:
         words = request.target_syllables if request.HasField("target_syllables") else len(request.line.split())
         return max(16, min(self.max_new_tokens, 3 * words + 8))
@@ -134,13 +148,7 @@ class WriterServicer(writer_pb2_grpc.WriterServiceServicer):
         self, request: writer_pb2.RewriteLineRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[writer_pb2.RewriteChunk]:
         # Who asks comes from their token, never from the request (requested_by is ignored).
-        principal = await authorize(context, self.verifier, Role.DIRECTOR, Role.STUDIO_SYSTEM, what="rewriting lines")
-        try:
-            candidates = validate(request)
-        except InvalidRewrite as exc:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
-        if not principal.assigned_to(request.production_id):
-            await context.abort(grpc.StatusCode.PERMISSION_DENIED, f"not assigned to production {request.production_id}")
+        principal, candidates = await self._admit(context, request, validate, (Role.DIRECTOR, Role.STUDIO_SYSTEM), "rewriting lines")
         messages = rewrite_messages(request)
         budget = self.budget(request)
         model = f"{self.engine.lm.ref.id}@{self.engine.lm.ref.revision}"
@@ -185,13 +193,7 @@ class WriterServicer(writer_pb2_grpc.WriterServiceServicer):
     async def ShortenLines(  # noqa: N802
         self, request: writer_pb2.ShortenLinesRequest, context: grpc.aio.ServicerContext
     ) -> writer_pb2.ShortenLinesResponse:
-        principal = await authorize(context, self.verifier, Role.STUDIO_SYSTEM, what="shortening dubbed lines")
-        try:
-            candidates = validate_shorten(request)
-        except InvalidRewrite as exc:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
-        if not principal.assigned_to(request.production_id):
-            await context.abort(grpc.StatusCode.PERMISSION_DENIED, f"not assigned to production {request.production_id}")
+        principal, candidates = await self._admit(context, request, validate_shorten, (Role.STUDIO_SYSTEM,), "shortening dubbed lines")
         log.info("shorten lines", production_id=request.production_id, requested_by=principal.subject, lines=len(request.lines),
                  market=request.market)
 

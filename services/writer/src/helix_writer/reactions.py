@@ -11,16 +11,8 @@ decision is the same request, and the ordinary request path does the work.
 
 from __future__ import annotations
 
-from helix.events import (
-    Actor,
-    CloudEvent,
-    GenerationRequest,
-    ReviewApproved,
-    ReviewDecision,
-    ReviewRevisionRequested,
-    ScriptRevisionRequested,
-    StoryboardRequested,
-)
+from helix.events import Actor, CloudEvent, GenerationRequest, ReviewApproved, ReviewDecision
+from helix.events.data import ReviewRevisionRequested, ScriptRevisionRequested, StoryboardRequested
 from helix.generation.ids import Reaction, ScriptAssetId, ScriptPart, reaction_job_id
 from helix.generation.service import TypedAssetId, cause
 

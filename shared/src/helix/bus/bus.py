@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -277,20 +277,28 @@ class HelixBus:
             return
         await msg.ack()
 
-    async def _process_batch(self, spec: _Consumer, records: tuple[Message, ...]) -> None:
+    async def decode_all(self, records: Sequence[Message], *, group: str, handles: tuple[type[EventData], ...],
+                         undecodable: Callable[[Message, str], Awaitable[None]] | None = None) -> list[tuple[Message, CloudEvent[Any]]]:
+        """The events of a poll this consumer handles: what cannot be decoded or validated goes
+        to the DLQ with its reason (then to `undecodable`), other types are skipped."""
         decoded: list[tuple[Message, CloudEvent[Any]]] = []
         for raw in records:
             try:
                 event = decode(raw.value())
             except DecodeError as exc:
-                await self.dead_letter(raw, group=spec.group, kind=exc.kind, reason=str(exc))
-                EVENTS_CONSUMED.labels(group=spec.group, type="-", outcome="dead_lettered").inc()
+                await self.dead_letter(raw, group=group, kind=exc.kind, reason=str(exc))
+                if undecodable is not None:
+                    await undecodable(raw, str(exc))
+                EVENTS_CONSUMED.labels(group=group, type="-", outcome="dead_lettered").inc()
                 continue
-            if spec.handles and not isinstance(event.data, spec.handles):
-                EVENTS_CONSUMED.labels(group=spec.group, type=event.type, outcome="skipped").inc()
+            if handles and not isinstance(event.data, handles):
+                EVENTS_CONSUMED.labels(group=group, type=event.type, outcome="skipped").inc()
                 continue
             decoded.append((raw, event))
+        return decoded
 
+    async def _process_batch(self, spec: _Consumer, records: tuple[Message, ...]) -> None:
+        decoded = await self.decode_all(records, group=spec.group, handles=spec.handles)
         already = await self.processed.seen_many(spec.group, [e.id for _, e in decoded])
         fresh: list[tuple[Message, CloudEvent[Any]]] = []
         for raw, event in decoded:

@@ -44,7 +44,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from helix.bus.fence import OwnershipLost
 from helix.events.data import ID_PATTERN, EventData, JobFailed
-from helix.events.envelope import CloudEvent, DecodeError, decode
+from helix.events.envelope import CloudEvent
 from helix.events.topics import Topic
 from helix.metrics import EVENTS_CONSUMED, HANDLE_SECONDS, JOBS_IN_FLIGHT
 
@@ -213,19 +213,7 @@ class RequestConsumer:
     async def _take(self, messages: list[Message]) -> None:
         """Decode, dead-letter what cannot be read, skip duplicates, start a job per request.
         Offsets advance only once every message of the poll is settled (a failure rewinds)."""
-        decoded: list[tuple[Message, CloudEvent[Any]]] = []
-        for raw in messages:
-            try:
-                event = decode(raw.value())
-            except DecodeError as exc:
-                await self.bus.dead_letter(raw, group=self.group, kind=exc.kind, reason=str(exc))
-                await self._fail_undecodable(raw, str(exc))
-                EVENTS_CONSUMED.labels(group=self.group, type="-", outcome="dead_lettered").inc()
-                continue
-            if self.handles and not isinstance(event.data, self.handles):
-                EVENTS_CONSUMED.labels(group=self.group, type=event.type, outcome="skipped").inc()
-                continue
-            decoded.append((raw, event))
+        decoded = await self.bus.decode_all(messages, group=self.group, handles=self.handles, undecodable=self._fail_undecodable)
         seen = await self.bus.processed.seen_many(self.group, [e.id for _, e in decoded])
         for raw in messages:
             if (part := self._partition_of(raw)) is not None:

@@ -19,13 +19,14 @@ def event_schema(model: type) -> dict[str, Any]:
 
 def export_schemas(directory: Path) -> list[Path]:
     """Write one `<type>.v<version>.json` per event type; returns the files written."""
+    return _write(directory, {f"{m.event_type}.v{m.schema_version}.json": event_schema(m) for m in EVENT_MODELS})
+
+
+def _write(directory: Path, schemas: dict[str, dict[str, Any]]) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
-    written = []
-    for model in EVENT_MODELS:
-        path = directory / f"{model.event_type}.v{model.schema_version}.json"
-        path.write_text(json.dumps(event_schema(model), indent=2, sort_keys=True) + "\n")
-        written.append(path)
-    return written
+    for name, schema in schemas.items():
+        (directory / name).write_text(json.dumps(schema, indent=2, sort_keys=True) + "\n")
+    return [directory / name for name in schemas]
 
 
 def document_schema(model: type) -> dict[str, Any]:
@@ -47,10 +48,4 @@ def export_document_schemas(directory: Path) -> list[Path]:
     """Write one `document.<name>.json` per stored document model; returns the files written."""
     from helix.documents import DOCUMENT_MODELS
 
-    directory.mkdir(parents=True, exist_ok=True)
-    written = []
-    for model in DOCUMENT_MODELS:
-        path = directory / f"document.{document_name(model)}.json"
-        path.write_text(json.dumps(document_schema(model), indent=2, sort_keys=True) + "\n")
-        written.append(path)
-    return written
+    return _write(directory, {f"document.{document_name(m)}.json": document_schema(m) for m in DOCUMENT_MODELS})

@@ -81,7 +81,7 @@ R = TypeVar("R", bound=GenerationRequest)
 R_co = TypeVar("R_co", bound=GenerationRequest, covariant=True)
 Work = Callable[["Job[Any]"], Awaitable[list[str] | None]]
 
-__all__ = ["GeneratorKit", "Job", "JobClosed", "JobGaveUp", "JobRefused", "Work"]
+__all__ = ["GeneratorKit", "Job", "JobClosed", "JobGaveUp", "JobRefused", "Work"]  # the kit's API (helix.generation re-exports it)
 
 
 class JobRefused(Exception):

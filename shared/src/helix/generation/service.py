@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 import structlog
 
@@ -123,6 +123,16 @@ class GeneratorService:
         await asyncio.to_thread(self.store.ensure_bucket)
         await self.bus.start()
         self._server, self.grpc_address = await start_server(self.name, address=grpc_address, models=models, add=add)
+
+    async def start(self) -> None:
+        raise NotImplementedError  # each generator starts its engine and gRPC server (`start_serving`)
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
 
     async def stop(self) -> None:
         """Stop taking work; running jobs get `jobs_drain_s` to finish; then the engine stops."""

@@ -23,7 +23,7 @@ import time
 from collections.abc import Awaitable, Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Generic, Self, TypeVar
 
 import structlog
 
@@ -68,7 +68,24 @@ class Pending(Generic[S]):
         self.step_tasks.append(self.loop.create_task(self.on_step(step, total)))
 
 
-class Batcher(Generic[S, R]):
+class Running:
+    """An engine that is started and stopped, also as `async with engine:`."""
+
+    async def start(self) -> None:
+        raise NotImplementedError
+
+    async def stop(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+
+class Batcher(Running, Generic[S, R]):
     def __init__(self, *, key: Callable[[S], Hashable], max_batch: int = 8, max_queue: int = 64, batch_wait_s: float = 0.01,
                  name: str = "engine") -> None:
         if max_batch < 1 or max_queue < 1:
@@ -117,13 +134,6 @@ class Batcher(Generic[S, R]):
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None
-
-    async def __aenter__(self) -> Any:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
 
     @property
     def queued(self) -> int:

@@ -8,26 +8,21 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import structlog
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from helix.assets import AssetIntegrityError, AssetNotFound, InvalidAssetKey
 from helix.assets.keys import MEDIA_TYPES
-from helix.auth import Principal
 from helix.events import Actor, AssetKind, AssetSummary, DecisionRef, ModelRef
-from helix_gateway.fields import ApiId
 from helix_gateway.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor
 from helix_gateway.problems import ProblemError, problem_responses
-from helix_gateway.readmodel.tables import Asset
-from helix_gateway.security import ANY_ROLE, ensure_sees_production, require
-from helix_gateway.state import Gateway, GatewayState, visible_production
+from helix_gateway.state import Gateway, VisibleAsset, VisibleProduction
 from helix_gateway.tree import AssetTree, build_tree
 
 log = structlog.get_logger("helix.gateway")
 
 router = APIRouter(tags=["assets"], responses=problem_responses(401, 403, 422))
 
-Version = Annotated[int | None, Query(ge=1, le=999_999, description="Asset version (default: the newest)")]
 
 
 class AssetView(BaseModel):
@@ -75,26 +70,16 @@ class Download(BaseModel):
     expires_at: datetime
 
 
-async def visible_asset(gw: GatewayState, principal: Principal, asset_id: str, version: int | None) -> tuple[Asset, list[int]]:
-    found = await gw.read_model.asset(asset_id, version)
-    if found is None:
-        raise ProblemError(404, f"no asset {asset_id!r}" + (f" version {version}" if version else ""))
-    ensure_sees_production(principal, found[0].production_id)
-    return found
-
-
 @router.get("/productions/{production_id}/assets", summary="A production's asset versions, newest first", responses=problem_responses(404))
 async def list_assets(
-    production_id: Annotated[ApiId, Path(description="Production id")],
+    production: VisibleProduction,
     gw: Gateway,
-    principal: Annotated[Principal, Depends(require(*ANY_ROLE))],
     kind: Annotated[AssetKind | None, Query(description="Only this kind")] = None,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Page[AssetView]:
-    await visible_production(gw, principal, production_id)
     after = decode_cursor(cursor, datetime, str, int) if cursor else None
-    rows = await gw.read_model.assets(production_id, kind=kind.value if kind else None, after=after, limit=limit + 1)  # type: ignore[arg-type]
+    rows = await gw.read_model.assets(production.production_id, kind=kind.value if kind else None, after=after, limit=limit + 1)  # type: ignore[arg-type]
     page = rows[:limit]
     next_cursor = encode_cursor(page[-1].created_at, page[-1].asset_id, page[-1].version) if len(rows) > limit else None
     return Page[AssetView](items=[AssetView.model_validate(a) for a in page], next_cursor=next_cursor)
@@ -102,23 +87,15 @@ async def list_assets(
 
 @router.get("/productions/{production_id}/tree", summary="Every asset of a production under the assets it was made from, with statuses",
             responses=problem_responses(404))
-async def production_tree(
-    production_id: Annotated[ApiId, Path(description="Production id")],
-    gw: Gateway,
-    principal: Annotated[Principal, Depends(require(*ANY_ROLE))],
-) -> AssetTree:
-    await visible_production(gw, principal, production_id)
-    return build_tree(production_id, [asset for asset, _job in await gw.read_model.production_assets(production_id)])
+async def production_tree(production: VisibleProduction, gw: Gateway) -> AssetTree:
+    pid = production.production_id
+    return build_tree(pid, [asset for asset, _job in await gw.read_model.production_assets(pid)])
 
 
 @router.get("/assets/{asset_id}", summary="An asset version with its lineage", responses=problem_responses(404))
-async def get_asset(
-    asset_id: Annotated[ApiId, Path(description="Asset id")],
-    gw: Gateway,
-    principal: Annotated[Principal, Depends(require(*ANY_ROLE))],
-    version: Version = None,
-) -> AssetDetail:
-    asset, versions = await visible_asset(gw, principal, asset_id, version)
+async def get_asset(found: VisibleAsset, gw: Gateway) -> AssetDetail:
+    asset, versions = found
+    asset_id = asset.asset_id
     generated = asset.generated()
     if generated is None:
         raise ProblemError(404, f"asset {asset_id} has no generated event yet")
@@ -139,13 +116,9 @@ async def get_asset(
 
 
 @router.get("/assets/{asset_id}/download", summary="A short-lived download URL", responses=problem_responses(404, 502))
-async def download_asset(
-    asset_id: Annotated[ApiId, Path(description="Asset id")],
-    gw: Gateway,
-    principal: Annotated[Principal, Depends(require(*ANY_ROLE))],
-    version: Version = None,
-) -> Download:
-    asset, _ = await visible_asset(gw, principal, asset_id, version)
+async def download_asset(found: VisibleAsset, gw: Gateway) -> Download:
+    asset, _ = found
+    asset_id = asset.asset_id
     lifetime = min(gw.settings.presign_seconds, gw.settings.presign_max_seconds)
     issued = datetime.now(UTC)  # the URL's clock starts when it is signed: never promise longer
     try:
@@ -167,13 +140,9 @@ async def download_asset(
     responses={**problem_responses(404, 502), 200: {"content": {media: {} for media in MEDIA_TYPES},
                                                      "description": "The asset's bytes, as the media type it was stored as"}},
 )
-async def asset_content(
-    asset_id: Annotated[ApiId, Path(description="Asset id")],
-    gw: Gateway,
-    principal: Annotated[Principal, Depends(require(*ANY_ROLE))],
-    version: Version = None,
-) -> Response:
-    asset, _ = await visible_asset(gw, principal, asset_id, version)
+async def asset_content(found: VisibleAsset, gw: Gateway) -> Response:
+    asset, _ = found
+    asset_id = asset.asset_id
     try:
         data = await asyncio.to_thread(gw.store.get, asset.object_key)
     except AssetNotFound:

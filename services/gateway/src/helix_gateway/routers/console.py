@@ -13,13 +13,13 @@ from datetime import UTC, datetime
 from pathlib import Path as FilePath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 
 from helix.assets import AssetIntegrityError, AssetNotFound
-from helix.auth import Principal, Role
+from helix.auth import Role
 from helix.events import AnimaticSummary, AssetGenerated, AssetKind, CloudEvent, VoiceoverSummary
 from helix.generation.ids import LocaleAssetId, LocalePart, ScriptAssetId, ScriptPart
 from helix_gateway.console_views import (
@@ -37,7 +37,7 @@ from helix_gateway.problems import ProblemError, problem_responses
 from helix_gateway.readmodel.tables import Asset
 from helix_gateway.review_views import item_view
 from helix_gateway.routers.reviews import Reviewer
-from helix_gateway.security import ANY_ROLE, ensure_reviews_in, require, reviewer_productions
+from helix_gateway.security import AnyRole, ensure_reviews_in, reviewer_productions
 from helix_gateway.state import Gateway, GatewayState
 
 STATIC = FilePath(__file__).resolve().parent.parent / "console"
@@ -64,7 +64,7 @@ async def console_page(
 
 
 @router.get("/console/me", summary="Who the token belongs to and what the console may offer them")
-async def console_session(principal: Annotated[Principal, Depends(require(*ANY_ROLE))]) -> SessionView:
+async def console_session(principal: AnyRole) -> SessionView:
     admin = Role.ADMIN in principal.roles
     reviewer = admin or Role.REVIEWER in principal.roles
     return SessionView(subject=principal.subject, roles=sorted(r.value for r in principal.roles),

@@ -8,17 +8,13 @@ current state from the jobs and assets endpoints.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.background import BackgroundTask
 
-from helix.auth import Principal
-from helix_gateway.fields import ApiId
 from helix_gateway.problems import problem_responses
-from helix_gateway.security import ANY_ROLE, require
-from helix_gateway.state import Gateway, visible_production
+from helix_gateway.state import Gateway, VisibleProduction
 
 router = APIRouter(tags=["events"], responses=problem_responses(401, 403, 404, 422))
 
@@ -29,14 +25,9 @@ router = APIRouter(tags=["events"], responses=problem_responses(401, 403, 404, 4
     response_class=EventSourceResponse,
     responses={200: {"description": "An endless event stream", "content": {"text/event-stream": {"schema": {"type": "string"}}}}},
 )
-async def production_events(
-    production_id: Annotated[ApiId, Path(description="Production id")],
-    gw: Gateway,
-    principal: Annotated[Principal, Depends(require(*ANY_ROLE))],
-) -> EventSourceResponse:
-    await visible_production(gw, principal, production_id)
+async def production_events(production: VisibleProduction, gw: Gateway) -> EventSourceResponse:
     # Subscribe before answering, so nothing published after the response starts is missed.
-    subscription = gw.fanout.subscribe(production_id)
+    subscription = gw.fanout.subscribe(production.production_id)
 
     async def stream() -> AsyncIterator[ServerSentEvent]:
         try:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from types import UnionType
 from typing import Annotated, Any, Union, get_args, get_origin
 
-from fastapi import APIRouter, Depends, Path, Request, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 from pydantic import BaseModel, Field, create_model
 from pydantic.fields import FieldInfo
 
@@ -37,7 +37,7 @@ from helix.events import (
     TextureRequested,
 )
 from helix.events.data import Id, Locale, ShortText
-from helix_gateway.fields import ApiId, ApiModel
+from helix_gateway.fields import ApiId, ApiModel, ProductionId
 from helix_gateway.ids import new_job_id
 from helix_gateway.problems import ProblemError, problem_responses
 from helix_gateway.readmodel.tables import Job, Production
@@ -132,7 +132,7 @@ def _endpoint(what: str, event_model: type[GenerationRequest]) -> Callable[..., 
     Body = body_model(event_model)
 
     async def request_generation(
-        production_id: Annotated[ApiId, Path(description="Production id")],
+        production_id: ProductionId,
         body: Body,
         request: Request,
         response: Response,

@@ -5,14 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from helix.auth import Principal
 from helix_gateway.fields import ApiId
 from helix_gateway.problems import ProblemError, problem_responses
-from helix_gateway.security import ANY_ROLE, ensure_sees_production, require
-from helix_gateway.state import Gateway, visible_production
+from helix_gateway.security import AnyRole, ensure_sees_production
+from helix_gateway.state import Gateway, VisibleProduction
 
 router = APIRouter(tags=["jobs"], responses=problem_responses(401, 403, 404, 422))
 
@@ -42,21 +41,20 @@ class JobList(BaseModel):
 @router.get("/productions/{production_id}/jobs", summary="A production's jobs, the most recently updated first",
             responses=problem_responses(404))
 async def list_jobs(
-    production_id: Annotated[ApiId, Path(description="Production id")],
+    production: VisibleProduction,
     gw: Gateway,
-    principal: Annotated[Principal, Depends(require(*ANY_ROLE))],
     status: Annotated[Literal["requested", "accepted", "progress", "failed", "completed"] | None, Query(description="Only jobs in this state")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> JobList:
-    await visible_production(gw, principal, production_id)
-    return JobList(items=[JobView.model_validate(j) for j in await gw.read_model.jobs(production_id, status=status, limit=limit)])
+    jobs = await gw.read_model.jobs(production.production_id, status=status, limit=limit)
+    return JobList(items=[JobView.model_validate(j) for j in jobs])
 
 
 @router.get("/jobs/{job_id}", summary="A job's status")
 async def get_job(
     job_id: Annotated[ApiId, Path(description="Job id")],
     gw: Gateway,
-    principal: Annotated[Principal, Depends(require(*ANY_ROLE))],
+    principal: AnyRole,
 ) -> JobView:
     job = await gw.read_model.job(job_id)
     if job is None:

@@ -5,18 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from helix.auth import Principal, Role
 from helix.events.data import Locale
 from helix.v1 import review_pb2
-from helix_gateway.fields import ApiId, ApiModel, text
+from helix_gateway.fields import ApiModel, ProductionId, text
 from helix_gateway.ids import production_id_for
 from helix_gateway.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor
 from helix_gateway.problems import ProblemError, problem_responses
 from helix_gateway.readmodel.tables import Production
-from helix_gateway.security import ANY_ROLE, actor_proto, ensure_sees_production, require, sees_all_productions
+from helix_gateway.security import AnyRole, actor_proto, ensure_sees_production, require, sees_all_productions
 from helix_gateway.state import Gateway
 
 router = APIRouter(prefix="/productions", tags=["productions"], responses=problem_responses(400, 401, 403, 422))
@@ -50,7 +50,6 @@ class ProductionView(BaseModel):
     created_at: datetime
 
 
-ProductionId = Annotated[ApiId, Path(description="Production id")]
 
 
 @router.post(
@@ -88,7 +87,7 @@ async def create_production(
 @router.get("", summary="Productions you may see, newest first")
 async def list_productions(
     gw: Gateway,
-    principal: Annotated[Principal, Depends(require(*ANY_ROLE))],
+    principal: AnyRole,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Page[ProductionView]:
@@ -104,7 +103,7 @@ async def list_productions(
 async def get_production(
     production_id: ProductionId,
     gw: Gateway,
-    principal: Annotated[Principal, Depends(require(*ANY_ROLE))],
+    principal: AnyRole,
 ) -> ProductionView:
     ensure_sees_production(principal, production_id)
     production = await gw.read_model.production(production_id)

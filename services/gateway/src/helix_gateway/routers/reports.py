@@ -5,22 +5,20 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import PlainTextResponse
 
 from helix.assets import AssetIntegrityError, AssetNotFound
 from helix.auth import Principal, Role
 from helix_gateway.credits import AssetAttribution, Credits, attribute, build_credits, credits_markdown
-from helix_gateway.fields import ApiId
+from helix_gateway.fields import ProductionId
 from helix_gateway.ledger import Ledger, build_ledger, finished_minutes
 from helix_gateway.problems import ProblemError, problem_responses
-from helix_gateway.routers.assets import Version, visible_asset
-from helix_gateway.security import ANY_ROLE, require
-from helix_gateway.state import Gateway, GatewayState, visible_production
+from helix_gateway.security import AnyRole, require
+from helix_gateway.state import Gateway, GatewayState, VisibleAsset, visible_production
 
 router = APIRouter(tags=["reports"], responses=problem_responses(401, 403, 404, 422, 502))
 
-ProductionId = Annotated[ApiId, Path(description="Production id")]
 Accountable = Annotated[Principal, Depends(require(Role.STUDIO_SYSTEM, Role.DIRECTOR))]
 
 
@@ -54,7 +52,7 @@ async def production_ledger(production_id: ProductionId, gw: Gateway, principal:
 async def production_credits(
     production_id: ProductionId,
     gw: Gateway,
-    principal: Annotated[Principal, Depends(require(*ANY_ROLE))],
+    principal: AnyRole,
     format: Annotated[Literal["json", "markdown"], Query(description="json (default) or markdown")] = "json",  # noqa: A002
 ) -> Credits:
     production = await visible_production(gw, principal, production_id)
@@ -69,12 +67,7 @@ async def production_credits(
 
 
 @router.get("/assets/{asset_id}/attribution", summary="Which parts of an asset a person wrote and which a model generated")
-async def asset_attribution(
-    asset_id: Annotated[ApiId, Path(description="Asset id")],
-    gw: Gateway,
-    principal: Annotated[Principal, Depends(require(*ANY_ROLE))],
-    version: Version = None,
-) -> AssetAttribution:
-    asset, _ = await visible_asset(gw, principal, asset_id, version)
+async def asset_attribution(found: VisibleAsset, gw: Gateway) -> AssetAttribution:
+    asset, _ = found
     body = await _read(gw, asset.object_key) if (asset.media_type or "").endswith("json") and asset.object_key else None
     return attribute(asset, body)
