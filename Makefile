@@ -6,7 +6,7 @@ export UV_PYTHON_DOWNLOADS := never
 export PATH := $(HOME)/.local/bin:$(shell python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))' 2>/dev/null):$(PATH)
 RUN := uv run --all-packages --locked
 
-.PHONY: setup demo test test-slow test-fast infra-up infra-down infra-status asyncapi schemas bench clean
+.PHONY: setup demo test test-slow test-fast typecheck infra-up infra-down infra-status asyncapi schemas bench clean
 
 setup:
 	@./deploy/local/setup.sh
@@ -14,12 +14,16 @@ setup:
 demo: setup  ## the whole production, stack up to animatics, then everything stopped (KEEP=1 leaves it running)
 	$(RUN) helix demo $(if $(KEEP),--keep,)
 
-test: setup  ## ruff + every test but the slow fault suites (CI runs those too: .ci/run)
+test: setup  ## ruff + the type checker + every test but the slow fault suites (CI runs those too: .ci/run)
 	$(RUN) ruff check shared services dev tests bench
+	$(RUN) mypy
 	$(RUN) pytest -m "not slow"
 
 test-slow: setup  ## the slow suites: services killed and the store taken away mid-job
 	$(RUN) pytest -m slow
+
+typecheck: setup  ## mypy over shared/ and services/ (configured in pyproject.toml)
+	$(RUN) mypy
 
 test-fast: setup  ## contracts and unit tests only, no servers
 	$(RUN) pytest shared/tests services

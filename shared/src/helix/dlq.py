@@ -16,9 +16,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
 from helix.bus import DLQ_HEADER_PREFIX
+from helix.bus.messages import error_code, header_pairs, position
 from helix.events import Topic
 from helix.settings import HelixSettings
 
@@ -83,13 +84,14 @@ def read(settings: HelixSettings, *, timeout: float = 10.0) -> Iterator[DeadLett
             msg = consumer.poll(0.5)
             if msg is None:
                 continue
-            if msg.error():
-                if msg.error().code() == -191:  # _PARTITION_EOF: this partition is read to its end
+            if (code := error_code(msg)) is not None:
+                if code == KafkaError._PARTITION_EOF:  # this partition is read to its end
                     remaining.discard(msg.partition())
                     continue
                 raise KafkaException(msg.error())
             deadline = time.monotonic() + timeout
-            yield DeadLetter(msg.partition(), msg.offset(), msg.key(), msg.value() or b"", list(msg.headers() or []))
+            _topic, partition, offset = position(msg)
+            yield DeadLetter(partition, offset, msg.key(), msg.value() or b"", header_pairs(msg))
     finally:
         consumer.close()
 
@@ -113,7 +115,7 @@ def replay(settings: HelixSettings, letters: Iterable[DeadLetter], *, timeout: f
         if not target:
             failures.append(f"{letter.coordinates}: no {DLQ_HEADER_PREFIX}topic header, so no topic to return it to")
             continue
-        headers = [*letter.original_headers, (REPLAYED_FROM, f"{settings.topic(Topic.DLQ)}:{letter.coordinates}".encode())]
+        headers: list[tuple[str, str | bytes | None]] = [*letter.original_headers, (REPLAYED_FROM, f"{settings.topic(Topic.DLQ)}:{letter.coordinates}".encode())]
 
         def delivered(err: Any, _msg: Any, letter: DeadLetter = letter) -> None:
             if err is not None:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import MutableMapping
+from typing import Any
 
 import structlog
+from structlog.types import Processor
 
 from helix.telemetry import current_trace_ids
 
 
-def _add_trace_ids(_logger: object, _method: str, event_dict: dict) -> dict:
+def _add_trace_ids(_logger: object, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     event_dict.update(current_trace_ids())
     return event_dict
 
@@ -18,11 +21,11 @@ def _add_trace_ids(_logger: object, _method: str, event_dict: dict) -> dict:
 def configure_logging(service: str, *, level: str = "INFO", json: bool = True) -> None:
     """Route structlog and std logging (FastStream, confluent, uvicorn) through one renderer."""
 
-    def add_service(_logger: object, _method: str, event_dict: dict) -> dict:
+    def add_service(_logger: object, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
         event_dict.setdefault("service", service)  # a processor, so threads' lines carry it too
         return event_dict
 
-    shared = [
+    shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
         add_service,
         structlog.stdlib.add_log_level,

@@ -24,6 +24,7 @@ import hashlib
 import io
 import json
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -148,7 +149,7 @@ class ContentCredentials:
         return media_type in c2pa.Builder.get_supported_mime_types()
 
     def sign(self, data: bytes, media_type: str, *, title: str, model: str | None, revision: str | None, parameters: dict[str, Any],
-             generation: dict[str, Any], composite: bool, ingredients: list[tuple[str, bytes, str]] = ()) -> Signed:
+             generation: dict[str, Any], composite: bool, ingredients: Sequence[tuple[str, bytes, str]] = ()) -> Signed:
         """`data` with Content Credentials: created by a model, or composed with one (revisions, dubs)."""
         import c2pa
 
@@ -184,7 +185,9 @@ class ContentCredentials:
 
         body = json.dumps(manifest, sort_keys=True, separators=(",", ":"), default=str).encode()
         key = serialization.load_pem_private_key(self.key.read_bytes(), password=None)
-        signature = key.sign(body, ec.ECDSA(hashes.SHA256()))  # type: ignore[call-arg, union-attr]
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise ValueError(f"the signing key {self.key} is not an elliptic-curve key (C2PA's ES256 needs one)")
+        signature = key.sign(body, ec.ECDSA(hashes.SHA256()))
         return json.dumps({"manifest": manifest, "signature": signature.hex(), "chain": self.chain.read_text()}, default=str).encode()
 
     def verify(self, data: bytes, media_type: str, sidecar: bytes | None = None) -> Verdict:
@@ -223,11 +226,14 @@ class ContentCredentials:
         manifest = envelope["manifest"]
         chain = x509.load_pem_x509_certificates(envelope["chain"].encode())
         body = json.dumps(manifest, sort_keys=True, separators=(",", ":"), default=str).encode()
+        signer = chain[0].public_key()
+        if not isinstance(signer, ec.EllipticCurvePublicKey):
+            return Verdict("invalid", "the sidecar's signer is not an elliptic-curve key", manifest)
         try:
-            chain[0].public_key().verify(bytes.fromhex(envelope["signature"]), body, ec.ECDSA(hashes.SHA256()))  # type: ignore[call-arg, union-attr]
+            signer.verify(bytes.fromhex(envelope["signature"]), body, ec.ECDSA(hashes.SHA256()))
         except InvalidSignature:
             return Verdict("invalid", "the sidecar's signature does not verify", manifest)
-        bound = next((a["data"] for a in manifest.get("assertions", []) if a.get("label") == "org.helix.content"), {})
+        bound: dict[str, Any] = next((a["data"] for a in manifest.get("assertions", []) if a.get("label") == "org.helix.content"), {})
         if bound.get("sha256") != hashlib.sha256(data).hexdigest():
             return Verdict("invalid", "the sidecar does not match the bytes (sha256)", manifest)
         anchors = x509.load_pem_x509_certificates(self.anchors.read_bytes()) if self.anchors else []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 import structlog
 
@@ -14,6 +14,8 @@ from helix.metrics import serve_metrics
 from helix.settings import HelixSettings
 from helix.telemetry import setup_tracing
 
+S = TypeVar("S", bound=HelixSettings)
+
 
 class Service(Protocol):
     async def start(self) -> None: ...
@@ -21,7 +23,7 @@ class Service(Protocol):
     async def stop(self) -> None: ...
 
 
-def run_service(settings: HelixSettings, make: Callable[[HelixSettings], Service]) -> None:
+def run_service(settings: S, make: Callable[[S], Service]) -> None:
     """Serve until SIGTERM/SIGINT (what Kubernetes sends), then stop cleanly."""
 
     async def serve() -> None:
@@ -48,7 +50,8 @@ def dump_tasks() -> None:
     of a service that seems stuck: `kill -USR1 <pid>`)."""
     log = structlog.get_logger("helix")
     for task in asyncio.all_tasks():
-        where, awaited = [], task.get_coro()
+        where: list[str] = []
+        awaited: Any = task.get_coro()  # a coroutine, a generator-based one, or a future: read by duck typing
         while awaited is not None:  # down the chain of awaits to what the task really waits for
             frame = getattr(awaited, "cr_frame", None) or getattr(awaited, "gi_frame", None)
             if frame is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -132,9 +132,9 @@ class HelixSettings(BaseSettings):
         state.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{state / (self.service_name + '.db')}"
 
-    def kafka_client_config(self) -> dict[str, str]:
+    def kafka_client_config(self) -> dict[str, str | int | float | bool]:
         """librdkafka settings shared by producers, consumers and the admin client."""
-        config = {"bootstrap.servers": self.kafka_bootstrap, "security.protocol": self.kafka_security_protocol.lower()}
+        config: dict[str, str | int | float | bool] = {"bootstrap.servers": self.kafka_bootstrap, "security.protocol": self.kafka_security_protocol.lower()}
         if self.kafka_sasl_mechanism:
             config["sasl.mechanism"] = self.kafka_sasl_mechanism
         if self.kafka_sasl_username:
@@ -146,10 +146,10 @@ class HelixSettings(BaseSettings):
         return config
 
 
-def load_settings(**overrides: object) -> HelixSettings:
+def load_settings(**overrides: Any) -> HelixSettings:
     """Settings from the environment, then `.helix/infra.env`, then defaults."""
     env_file = infra_env_file()
-    return HelixSettings(_env_file=env_file if env_file.is_file() else None, **overrides)  # type: ignore[call-arg]
+    return HelixSettings(_env_file=env_file if env_file.is_file() else None, **overrides)
 
 
 @lru_cache(maxsize=1)

@@ -13,7 +13,7 @@ Two kinds of models live here:
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
@@ -61,6 +61,9 @@ class _Draft(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+DraftT = TypeVar("DraftT", bound=_Draft)
+
+
 # --- drafts: what the model writes -------------------------------------------------------
 
 
@@ -102,19 +105,19 @@ class ScenesDraft(_Draft):
     scenes: list[SceneDraft] = Field(min_length=1, max_length=5)
 
 
-def exactly(model: type[_Draft], field: str, count: int) -> type[_Draft]:
+def exactly(model: type[DraftT], field: str, count: int) -> type[DraftT]:
     """`model` with its list `field` holding exactly `count` items: the grammar then makes
     the model write that many (e.g. the scenes of one act)."""
     annotation = model.model_fields[field].annotation
     return create_model(f"{model.__name__}{count}", __base__=model,
-                        **{field: (annotation, Field(min_length=count, max_length=count))})  # type: ignore[call-overload]
+                        **{field: (annotation, Field(min_length=count, max_length=count))})  # type: ignore[call-overload]  # a field named at run time
 
 
-def at_most(model: type[_Draft], field: str, count: int) -> type[_Draft]:
+def at_most(model: type[DraftT], field: str, count: int) -> type[DraftT]:
     """`model` with its list `field` holding 1 to `count` items (a chunk that fits a budget)."""
     annotation = model.model_fields[field].annotation
     return create_model(f"{model.__name__}Max{count}", __base__=model,
-                        **{field: (annotation, Field(min_length=1, max_length=count))})  # type: ignore[call-overload]
+                        **{field: (annotation, Field(min_length=1, max_length=count))})  # type: ignore[call-overload]  # a field named at run time
 
 
 class PlaceDraft(_Draft):

@@ -88,7 +88,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     for module in (health, productions, generation, jobs, assets, reports, reviews, consents, audit, events, console):
         app.include_router(module.router)
     app.mount("/console/static", console.static, name="console-static")
-    app.openapi = _openapi_builder(app)  # type: ignore[method-assign]
+    app.openapi = _openapi_builder(app)  # type: ignore[method-assign]  # FastAPI's documented way to extend its schema
     return app
 
 
@@ -110,7 +110,7 @@ def _openapi_builder(app: FastAPI) -> Callable[[], dict[str, Any]]:
             if not route.include_in_schema:
                 continue
             roles = roles_of(route)
-            for method in route.methods:
+            for method in route.methods or ():
                 operation = schema["paths"].get(route.path_format, {}).get(method.lower())
                 if operation is None:
                     continue

@@ -149,7 +149,7 @@ def parse_cues(body: bytes, media_type: str) -> list[Cue]:
     if "subrip" in media_type:
         raw = [(c.start.total_seconds(), c.end.total_seconds(), c.content) for c in srt.parse(text)]
     elif "vtt" in media_type:
-        raw = [(_clock(c.start), _clock(c.end), c.text) for c in webvtt.from_buffer(io.StringIO(text))]
+        raw = [(_clock(c.start), _clock(c.end), c.text) for c in webvtt.from_buffer(io.StringIO(text)).captions]
     else:
         raw = _ttml(text)
     return [Cue(index=i + 1, start=round(s, 3), end=round(e, 3), text=t,

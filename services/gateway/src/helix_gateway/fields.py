@@ -26,9 +26,12 @@ def check_text(value: str) -> str:
     return value
 
 
-def text(max_length: int, *, min_length: int = 0) -> Any:
-    """A stripped string of bounded length."""
-    return Annotated[str, StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length), AfterValidator(check_text)]
+def bounded(max_length: int, *, min_length: int = 0) -> StringConstraints:
+    """A stripped string of bounded length: `Annotated[str, bounded(300), CHECKED]`."""
+    return StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length)
+
+
+CHECKED = AfterValidator(check_text)  # no control characters or unpaired surrogates
 
 
 def _check_strings(value: Any) -> Any:

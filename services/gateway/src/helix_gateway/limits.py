@@ -76,7 +76,7 @@ def _methods_for(scope: dict[str, Any]) -> list[str]:
     methods: set[str] = set()
     for route in api_routes(scope["app"]):
         if route.path_regex.match(scope["path"]):
-            methods |= set(route.methods)
+            methods |= route.methods or set()
     if "GET" in methods:
         methods.add("HEAD")
     return sorted(methods)

@@ -9,6 +9,7 @@ as a stack trace.
 from __future__ import annotations
 
 import http
+from collections.abc import Mapping
 from typing import Any
 
 import grpc
@@ -62,7 +63,7 @@ def problem_response(
     title: str | None = None,
     type: str = "about:blank",
     errors: list[ValidationIssue] | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     problem = Problem(
         type=type,

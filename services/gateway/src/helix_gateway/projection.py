@@ -14,6 +14,7 @@ from helix.bus import DEFAULT_TRANSIENT, HelixBus
 from helix.events import (
     AssetGenerated,
     CloudEvent,
+    EventData,
     JobAccepted,
     JobCompleted,
     JobFailed,
@@ -31,7 +32,7 @@ GROUP = "gateway"
 # A locked or restarting database is worth retrying; the bus backs off between attempts.
 TRANSIENT = (*DEFAULT_TRANSIENT, OperationalError)
 
-_REVIEW_STATUS = {
+_REVIEW_STATUS: dict[type[EventData], str] = {
     ReviewApproved: "approved",
     ReviewRejected: "rejected",
     ReviewRevisionRequested: "revision_requested",

@@ -17,7 +17,7 @@ from helix.v1 import review_pb2, review_pb2_grpc
 _tracer = trace.get_tracer("helix.gateway.review_client")
 
 
-class _TraceContext(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[misc]
+class _TraceContext(grpc.aio.UnaryUnaryClientInterceptor):
     async def intercept_unary_unary(self, continuation: Any, details: grpc.aio.ClientCallDetails, request: Any) -> Any:
         method = details.method.decode() if isinstance(details.method, bytes) else details.method
         with _tracer.start_as_current_span(method.lstrip("/"), kind=SpanKind.CLIENT, attributes={"rpc.system": "grpc", "rpc.method": method}):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field
 
 from helix.settings import HelixSettings, infra_env_file
@@ -22,7 +24,7 @@ class GatewaySettings(HelixSettings):
     max_body_bytes: int = Field(2 * 1024 * 1024, ge=1024)
 
 
-def load_gateway_settings(**overrides: object) -> GatewaySettings:
+def load_gateway_settings(**overrides: Any) -> GatewaySettings:
     """Settings from the environment, then `.helix/infra.env`, then defaults."""
     env_file = infra_env_file()
-    return GatewaySettings(_env_file=env_file if env_file.is_file() else None, **overrides)  # type: ignore[call-arg]
+    return GatewaySettings(_env_file=env_file if env_file.is_file() else None, **overrides)

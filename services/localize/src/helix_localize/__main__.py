@@ -8,7 +8,7 @@ from helix_localize.settings import load_localize_settings
 
 
 def main() -> None:
-    run_service(load_localize_settings(), LocalizeApp)  # type: ignore[arg-type]
+    run_service(load_localize_settings(), LocalizeApp)
 
 
 if __name__ == "__main__":

@@ -67,7 +67,7 @@ class WriterShortener:
         self.model = ModelRef(id=model_id or response.model or "writer", revision=revision or "unknown")
         found = {line.line_id: list(line.candidates) for line in response.lines}
         log.info("localize.shorter_lines", locale=self.locale, asked=len(long), answered=sum(bool(c) for c in found.values()))
-        return [min(found.get(line.line_id) or [None], key=lambda t: len(t or "")) for line, _ in long]
+        return [min(found[line.line_id], key=len) if found.get(line.line_id) else None for line, _ in long]
 
     async def _call(self, request: writer_pb2.ShortenLinesRequest) -> writer_pb2.ShortenLinesResponse:
         retrying = AsyncRetrying(stop=stop_after_delay(self.timeout_s), wait=wait_exponential_jitter(multiplier=0.5, max=10.0),

@@ -42,7 +42,7 @@ from helix.events import AnimaticRequested, AnimaticSummary, AssetKind, ModelRef
 from helix.generation import GeneratedAsset, Job, JobRefused
 from helix.generation.approvals import Approvals
 from helix.generation.ids import ImageAssetId, LocaleAssetId, LocalePart, ScriptAssetId, ScriptPart
-from helix.generation.reader import Documents, NotApproved
+from helix.generation.reader import AssetRef, Documents, NotApproved
 from helix.story import Script
 from helix_localize import formats
 
@@ -105,7 +105,7 @@ class Editor:
                 source_voice = await self._approved(production_id, parsed, "source voice-over")
         last_cue = 0.0
         if subtitles is not None:  # a cue may stay up past its line (minimum duration): the picture waits for it
-            read = await self.documents.version(production_id, LocaleAssetId.parse(subtitles.asset_id), subtitles.version)  # type: ignore[arg-type]
+            read = await self.documents.version(production_id, LocaleAssetId.from_id(subtitles.asset_id), subtitles.version)
             cues = formats.read_timed(read.data, read.stored.media_type, subtitles.asset_id)
             last_cue = max((end for _start, end, _text in cues), default=0.0)
         cuts, off = await self._cuts(production_id, script, script_part.script_id, line_timeline, last_cue)
@@ -178,17 +178,16 @@ class Editor:
             inputs: dict[str, Any] = {"frames": [], "dub": work / "dub.wav", "subtitles": None, "source_voice": None}
             for n, c in enumerate(plan.cuts):
                 path = work / f"shot{n:04d}.png"
-                path.write_bytes(await self._bytes(plan.production_id, ImageAssetId.parse(c.frame.asset_id), c.frame))  # type: ignore[arg-type]
+                path.write_bytes(await self._bytes(plan.production_id, ImageAssetId.from_id(c.frame.asset_id), c.frame))
                 inputs["frames"].append(path)
-            inputs["dub"].write_bytes(await self._bytes(plan.production_id, LocaleAssetId.parse(plan.dub.asset_id), plan.dub))  # type: ignore[arg-type]
+            inputs["dub"].write_bytes(await self._bytes(plan.production_id, LocaleAssetId.from_id(plan.dub.asset_id), plan.dub))
             if plan.subtitles is not None:
-                part = LocaleAssetId.parse(plan.subtitles.asset_id)
-                assert part is not None
+                part = LocaleAssetId.from_id(plan.subtitles.asset_id)
                 inputs["subtitles"] = work / f"subtitles{'.vtt' if part.part is LocalePart.SUBTITLES_VTT else '.srt'}"
                 inputs["subtitles"].write_bytes(await self._bytes(plan.production_id, part, plan.subtitles))
             if plan.source_voice is not None:
                 inputs["source_voice"] = work / "source.wav"
-                inputs["source_voice"].write_bytes(await self._bytes(plan.production_id, LocaleAssetId.parse(plan.source_voice.asset_id),  # type: ignore[arg-type]
+                inputs["source_voice"].write_bytes(await self._bytes(plan.production_id, LocaleAssetId.from_id(plan.source_voice.asset_id),
                                                                      plan.source_voice))
             began = time.perf_counter()
             command = ffmpeg_command(plan, req, inputs, work / "animatic.mp4")
@@ -225,7 +224,7 @@ class Editor:
         except NotApproved as exc:
             raise NotReady(str(exc)) from None
 
-    async def _bytes(self, production_id: str, asset: Any, ref: VersionRef) -> bytes:
+    async def _bytes(self, production_id: str, asset: AssetRef, ref: VersionRef) -> bytes:
         return (await self.documents.version(production_id, asset, ref.version)).data
 
 

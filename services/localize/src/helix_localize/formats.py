@@ -14,12 +14,13 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from datetime import timedelta
 from fractions import Fraction
-from typing import Any, Literal
+from typing import Any
 
+from helix.events.data import SubtitleFormat
 from helix.generation.jobs import JobRefused
 from helix_localize.subtitles import Event
 
-Format = Literal["srt", "vtt", "ttml"]
+Format = SubtitleFormat
 MEDIA_TYPES: dict[str, str] = {"srt": "application/x-subrip", "vtt": "text/vtt", "ttml": "application/ttml+xml"}
 EXTENSIONS: dict[str, str] = {"srt": "srt", "vtt": "vtt", "ttml": "ttml"}
 IMSC_TEXT = "http://www.w3.org/ns/ttml/profile/imsc1.1/text"

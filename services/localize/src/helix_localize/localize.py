@@ -121,7 +121,8 @@ class Localizer:
             data, media_type = await self._timed_source(req.production_id, req.timed_source_asset_id)
             cues = formats.read_timed(data, media_type, req.timed_source_asset_id)
             line_timeline = timeline.from_studio(cues, lines, req.timed_source_asset_id)
-            parents, made, model = [script_asset, req.timed_source_asset_id], [], None  # the studio's timing, matched to the lines
+            made: list[str] = []  # the asset ids made on the way
+            parents, model = [script_asset, req.timed_source_asset_id], None  # the studio's timing, matched to the lines
         else:  # Helix's own source-language voice-over becomes the timeline
             model_name = voice.pick_voice(self.settings.voices(), req.source_locale)
             loaded = self.speaker.loaded(model_name)
@@ -227,12 +228,12 @@ class Localizer:
             asset = LocaleAssetId(locale, _FORMAT_PART[fmt], req.job_id)
             if await ctx.job.resumed(asset.kind, str(asset)) is None:
                 await ctx.job.store(GeneratedAsset(
-                    kind=asset.kind, asset_id=str(asset), data=formats.write(result.events, fmt, language=locale, fps=ctx.fps),  # type: ignore[arg-type]
+                    kind=asset.kind, asset_id=str(asset), data=formats.write(result.events, fmt, language=locale, fps=ctx.fps),
                     media_type=formats.MEDIA_TYPES[fmt], ext=formats.EXTENSIONS[fmt], model=model,
                     inputs={"translation": translation_id, "timeline": ctx.timeline.source},
                     parameters={"locale": locale, "format": fmt, "events": len(result.events), "frame_rate": report.frame_rate,
                                 "audience": req.audience}, parents=parents,
-                    summary=SubtitlesSummary(locale=locale, format=fmt, events=len(result.events), qc=qc_summary)))  # type: ignore[arg-type]
+                    summary=SubtitlesSummary(locale=locale, format=fmt, events=len(result.events), qc=qc_summary)))
             ids.append(str(asset))
         asset = LocaleAssetId(locale, LocalePart.SUBTITLES_QC, req.job_id)
         if await ctx.job.resumed(asset.kind, str(asset)) is None:

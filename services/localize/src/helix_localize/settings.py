@@ -45,6 +45,6 @@ class LocalizeSettings(HelixSettings):
         return self.localize_voices or {"*": str(helix_home() / "models" / "tiny-vits")}
 
 
-def load_localize_settings(**overrides: object) -> LocalizeSettings:
+def load_localize_settings(**overrides: Any) -> LocalizeSettings:
     env_file = infra_env_file()
-    return LocalizeSettings(_env_file=env_file if env_file.is_file() else None, **overrides)  # type: ignore[call-arg]
+    return LocalizeSettings(_env_file=env_file if env_file.is_file() else None, **overrides)

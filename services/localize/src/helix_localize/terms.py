@@ -60,6 +60,11 @@ def find_terms(text: str, terms: list[LockedTerm]) -> list[tuple[int, int, Locke
     return sorted(spans, key=lambda s: s[0])
 
 
+def _placing(targets: list[str]) -> Callable[[re.Match[str]], str]:
+    """Puts back the term whose placeholder ⟦n⟧ the model kept."""
+    return lambda match: targets[int(match[1]) - 1]
+
+
 async def translate_locked(lines: list[str], terms: list[LockedTerm], translate: Translate, *, joiner: str = " ") -> list[ProtectedLine]:
     """Translate `lines` (in batches through `translate`) keeping every locked term; `joiner`
     puts segments back together ("" for languages written without spaces)."""
@@ -79,7 +84,7 @@ async def translate_locked(lines: list[str], terms: list[LockedTerm], translate:
         if not spans:
             out[i].target, out[i].method = result, "plain"
         elif sorted(int(n) for n in _PLACEHOLDER_RE.findall(result)) == list(range(1, len(spans) + 1)):
-            out[i].target = _PLACEHOLDER_RE.sub(lambda m, s=spans: s[int(m[1]) - 1][2].target, result)
+            out[i].target = _PLACEHOLDER_RE.sub(_placing([term.target for _, _, term in spans]), result)
             out[i].method = "placeholders"
         else:
             retry.append(i)
@@ -87,7 +92,8 @@ async def translate_locked(lines: list[str], terms: list[LockedTerm], translate:
         pieces: list[str] = []
         layout: list[list[str | LockedTerm]] = []
         for i in retry:
-            line, row, cursor = lines[i], [], 0
+            line, cursor = lines[i], 0
+            row: list[str | LockedTerm] = []
             for start, end, term in found[i]:
                 if line[cursor:start].strip():
                     row.append(line[cursor:start])
@@ -103,7 +109,7 @@ async def translate_locked(lines: list[str], terms: list[LockedTerm], translate:
             parts = [part.target if isinstance(part, LockedTerm) else next(translated).strip() for part in row]
             out[i].target = joiner.join(p for p in parts if p)
             out[i].method = "segments"
-    for line in out:  # written without spaces (ja, zh, th), a term stands next to other letters
-        line.missing = [t.target for t in line.terms
-                        if not (_pattern(t.target).search(line.target) if joiner else t.target.lower() in line.target.lower())]
+    for protected in out:  # written without spaces (ja, zh, th), a term stands next to other letters
+        protected.missing = [t.target for t in protected.terms if not (_pattern(t.target).search(protected.target) if joiner
+                                                                       else t.target.lower() in protected.target.lower())]
     return out

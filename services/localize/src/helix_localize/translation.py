@@ -19,7 +19,7 @@ from typing import Any
 from helix.events import ModelRef
 from helix.generation.jobs import JobRefused
 from helix.models.batching import Batcher, Pending
-from helix.models.loading import SharedInstances, model_source, pin, resolve_device, resolve_dtype, weights_hash
+from helix.models.loading import Device, Dtype, SharedInstances, model_source, pin, resolve_device, resolve_dtype, weights_hash
 
 NLLB_CODES = {"ar": "arb_Arab", "de": "deu_Latn", "en": "eng_Latn", "es": "spa_Latn", "fr": "fra_Latn", "hi": "hin_Deva",
               "it": "ita_Latn", "ja": "jpn_Jpan", "ko": "kor_Hang", "nl": "nld_Latn", "pl": "pol_Latn", "pt": "por_Latn",
@@ -61,10 +61,10 @@ class LoadedTranslator:
 _translators: SharedInstances[LoadedTranslator] = SharedInstances()
 
 
-def load_translator(model_id_or_path: str, *, revision: str = "main", dtype: str = "auto", device: str = "auto") -> LoadedTranslator:
+def load_translator(model_id_or_path: str, *, revision: str = "main", dtype: Dtype = "auto", device: Device = "auto") -> LoadedTranslator:
     model_id, local = model_source(model_id_or_path)
-    real_device = resolve_device(device)  # type: ignore[arg-type]
-    key = (model_id, revision, resolve_dtype(dtype, real_device), real_device)  # type: ignore[arg-type]
+    real_device = resolve_device(device)
+    key = (model_id, revision, resolve_dtype(dtype, real_device), real_device)
     return _translators.get(key, lambda: _load(*key, local=local))
 
 
@@ -118,7 +118,7 @@ class Translated:
 class Translator(Batcher[TranslateSpec, Translated]):
     """Batched translation; `translate(model, source, target, texts)` keeps the order of `texts`."""
 
-    def __init__(self, *, dtype: str = "auto", device: str = "auto", num_beams: int = 1, max_batch: int = 32, max_queue: int = 256,
+    def __init__(self, *, dtype: Dtype = "auto", device: Device = "auto", num_beams: int = 1, max_batch: int = 32, max_queue: int = 256,
                  batch_wait_s: float = 0.01) -> None:
         super().__init__(key=lambda s: (s.model, s.source, s.target), max_batch=max_batch, max_queue=max_queue,
                          batch_wait_s=batch_wait_s, name="translator")

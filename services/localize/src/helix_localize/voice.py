@@ -23,7 +23,7 @@ import numpy as np
 from helix.events import ModelRef
 from helix.generation.jobs import JobRefused
 from helix.models.batching import Batcher, Pending
-from helix.models.loading import SharedInstances, model_source, pin, resolve_device, weights_hash
+from helix.models.loading import Device, SharedInstances, model_source, pin, resolve_device, weights_hash
 
 
 @dataclass(frozen=True, eq=False)
@@ -39,9 +39,9 @@ class LoadedVoice:
 _voices: SharedInstances[LoadedVoice] = SharedInstances()
 
 
-def load_voice(model_id_or_path: str, *, revision: str = "main", device: str = "auto") -> LoadedVoice:
+def load_voice(model_id_or_path: str, *, revision: str = "main", device: Device = "auto") -> LoadedVoice:
     model_id, local = model_source(model_id_or_path)
-    real_device = resolve_device(device)  # type: ignore[arg-type]
+    real_device = resolve_device(device)
     return _voices.get((model_id, revision, real_device), lambda: _load(model_id, revision, real_device, local=local))
 
 
@@ -50,7 +50,7 @@ def _load(model_id: str, revision: str, device: str, *, local: bool) -> LoadedVo
 
     kwargs, pinned = pin(model_id, revision, local=local, hash_folder=weights_hash)
     tokenizer = AutoTokenizer.from_pretrained(model_id, **kwargs)
-    model = VitsModel.from_pretrained(model_id, **kwargs).to(device).eval()
+    model = VitsModel.from_pretrained(model_id, **kwargs).to(device).eval()  # type: ignore[arg-type]  # stubs type `to` for dtypes only
     resolved = pinned or getattr(model.config, "_commit_hash", None) or revision
     return LoadedVoice(model, tokenizer, ModelRef(id=model_id, revision=resolved), int(model.config.sampling_rate),
                        int(model.config.num_speakers), device)
@@ -107,7 +107,7 @@ class Speech:
 
 
 class Speaker(Batcher[SpeechSpec, Speech]):
-    def __init__(self, *, device: str = "auto", max_batch: int = 16, max_queue: int = 256, batch_wait_s: float = 0.01) -> None:
+    def __init__(self, *, device: Device = "auto", max_batch: int = 16, max_queue: int = 256, batch_wait_s: float = 0.01) -> None:
         super().__init__(key=lambda s: (s.model, s.speaker, round(s.rate, 3)), max_batch=max_batch, max_queue=max_queue,
                          batch_wait_s=batch_wait_s, name="speech engine")
         self.device = device

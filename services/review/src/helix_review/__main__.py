@@ -8,7 +8,7 @@ from helix_review.settings import load_review_settings
 
 
 def main() -> None:
-    run_service(load_review_settings(), ReviewApp)  # type: ignore[arg-type]
+    run_service(load_review_settings(), ReviewApp)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast, overload
 
 import grpc
 import structlog
@@ -24,6 +24,12 @@ T = TypeVar("T")
 log = structlog.get_logger("helix.review")
 
 
+@overload
+def _ts(value: datetime) -> Timestamp: ...
+@overload
+def _ts(value: None) -> None: ...
+@overload
+def _ts(value: datetime | None) -> Timestamp | None: ...
 def _ts(value: datetime | None) -> Timestamp | None:
     if value is None:
         return None
@@ -47,7 +53,7 @@ def _actor_pb(subject: str, roles: list[str]) -> common_pb2.Actor:
 
 
 def finding_pb(f: Finding) -> review_pb2.Finding:
-    msg = review_pb2.Finding(finding_id=f.id, item_id=f.item_id, check=f.check, severity=f.severity, message=f.message,
+    msg = review_pb2.Finding(finding_id=f.id, item_id=f.item_id, check=f.check, severity=cast(review_pb2.Severity, f.severity), message=f.message,
                              open=f.open, blocks_approval=f.blocks_approval, subject=f.subject)
     if f.resolved_at is not None:
         msg.resolution.CopyFrom(common_pb2.AuditStamp(actor=_actor_pb(f.resolved_by or "", []), at=_ts(f.resolved_at),

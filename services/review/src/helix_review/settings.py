@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field
 
 from helix.settings import HelixSettings, infra_env_file
@@ -20,6 +22,6 @@ class ReviewSettings(HelixSettings):
     review_sla_seconds: float = Field(4 * 3600, gt=0, description="an item should be decided within this long of arriving")
 
 
-def load_review_settings(**overrides: object) -> ReviewSettings:
+def load_review_settings(**overrides: Any) -> ReviewSettings:
     env_file = infra_env_file()
-    return ReviewSettings(_env_file=env_file if env_file.is_file() else None, **overrides)  # type: ignore[call-arg]
+    return ReviewSettings(_env_file=env_file if env_file.is_file() else None, **overrides)

@@ -8,7 +8,7 @@ from helix_visual.settings import load_visual_settings
 
 
 def main() -> None:
-    run_service(load_visual_settings(), VisualApp)  # type: ignore[arg-type]
+    run_service(load_visual_settings(), VisualApp)
 
 
 if __name__ == "__main__":

@@ -98,7 +98,7 @@ class ImageEngine(Batcher[ImageSpec, ImageResult]):
             kwargs["negative_prompt"] = [r.spec.negative_prompt or "" for r in batch]
         if spec.init_image is not None:
             pipe = loaded.img2img
-            kwargs.update(image=[decode(r.spec.init_image).resize((spec.width, spec.height)) for r in batch],  # type: ignore[arg-type]
+            kwargs.update(image=[decode(_init_image(r.spec)).resize((spec.width, spec.height)) for r in batch],
                           strength=spec.strength)
         else:
             pipe = loaded.text2img
@@ -111,6 +111,12 @@ class ImageEngine(Batcher[ImageSpec, ImageResult]):
         done = time.perf_counter()
         return [ImageResult(image=image, seconds=done - r.submitted_at, model_seconds=took, compute_seconds=took / len(batch),
                             batch_size=len(batch), steps_run=steps_run) for r, image in zip(batch, images, strict=True)]
+
+
+def _init_image(spec: ImageSpec) -> bytes:
+    if spec.init_image is None:  # batches are keyed on the spec's shape: image-to-image never shares with text-to-image
+        raise ValueError("a text-to-image request in an image-to-image batch")
+    return spec.init_image
 
 
 def _step_callback(batch: list[Pending[ImageSpec]]) -> Callable[..., dict[str, Any]]:

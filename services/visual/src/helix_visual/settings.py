@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -47,6 +47,6 @@ class VisualSettings(HelixSettings):
         return {DEFAULT_MODEL: self.visual_model or str(helix_home() / "models" / "tiny-sd"), **self.visual_models}
 
 
-def load_visual_settings(**overrides: object) -> VisualSettings:
+def load_visual_settings(**overrides: Any) -> VisualSettings:
     env_file = infra_env_file()
-    return VisualSettings(_env_file=env_file if env_file.is_file() else None, **overrides)  # type: ignore[call-arg]
+    return VisualSettings(_env_file=env_file if env_file.is_file() else None, **overrides)

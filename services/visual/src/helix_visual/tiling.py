@@ -48,7 +48,7 @@ def tiled(modules: list[Any], axes: Axes) -> Iterator[int]:
     for module in modules:
         for conv in module.modules():
             if isinstance(conv, torch.nn.Conv2d) and isinstance(conv.padding, tuple) and any(conv.padding):
-                conv._conv_forward = types.MethodType(forward, conv)
+                setattr(conv, "_conv_forward", types.MethodType(forward, conv))  # noqa: B010  (an instance attribute shadows the method)
                 patched.append(conv)
     try:
         yield len(patched)

@@ -8,7 +8,7 @@ from helix_writer.settings import load_writer_settings
 
 
 def main() -> None:
-    run_service(load_writer_settings(), WriterApp)  # type: ignore[arg-type]
+    run_service(load_writer_settings(), WriterApp)
 
 
 if __name__ == "__main__":

@@ -35,8 +35,8 @@ class WriterApp(GeneratorService):
 
         super().__init__(settings, SERVICE)
         self.settings: WriterSettings = settings
-        loaded = load_causal_lm(ensure_model(settings), revision=settings.writer_revision, dtype=settings.writer_dtype,  # type: ignore[arg-type]
-                                device=settings.writer_device)  # type: ignore[arg-type]
+        loaded = load_causal_lm(ensure_model(settings), revision=settings.writer_revision, dtype=settings.writer_dtype,
+                                device=settings.writer_device)
         engine = TextEngine if settings.writer_engine == "continuous" else StaticTextEngine
         self.engine = engine(loaded, max_batch=settings.writer_max_batch, max_queue=settings.writer_max_queue)
         generator = JsonGenerator(self.engine)

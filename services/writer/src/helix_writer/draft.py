@@ -34,7 +34,7 @@ class Draft:
     examples: str | None = None  # a studio's prefix set (few-shot scripts)
 
     def script(self) -> Script:
-        return Script(production_id=self.production_id, logline=self.logline, title=self.title, title_author=self.title_author,  # type: ignore[arg-type]
+        return Script(production_id=self.production_id, logline=self.logline, title=self.title, title_author=self.title_author,
                       locale=self.locale, target_locales=self.target_locales, acts=self.acts, characters=self.characters,
                       places=list(self.places.values()), scenes=self.scenes, stale=self.stale)
 

@@ -446,8 +446,10 @@ class QueuedEngine(Running):
                     admitted = sorted(self._ready, key=lambda j: (j.request.priority, j.order))[:free]
                     for job in admitted:
                         self._ready.remove(job)
+                space = self._space
+                assert space is not None  # made by start(), before the worker runs
                 for job in admitted:
-                    job.loop.call_soon_threadsafe(self._space.release)  # type: ignore[union-attr]
+                    job.loop.call_soon_threadsafe(space.release)
                 try:
                     with torch.inference_mode():
                         self._step(admitted, outbox)

@@ -1,4 +1,4 @@
-"""writer.proto's WriterService over the `TextEngine`: dialogue rewrites streamed token by
+"""writer.proto's WriterService over a text engine (`TextEngine`, or the static one): dialogue rewrites streamed token by
 token to people (`RewriteLine`), and shorter adaptations of dubbed lines for the localize
 service (`ShortenLines`, batch priority).
 
@@ -22,7 +22,7 @@ from helix.auth import Role, TokenVerifier
 from helix.events.data import ID_PATTERN
 from helix.grpc import abort_for, authorize, cancel_all
 from helix.v1 import writer_pb2, writer_pb2_grpc
-from helix_writer.engine import BATCH, INTERACTIVE, GenerationRequest, TextEngine, TokenStream
+from helix_writer.engine import BATCH, INTERACTIVE, GenerationRequest, QueuedEngine, TokenStream
 from helix_writer.prompts import data
 
 log = structlog.get_logger("helix.writer")
@@ -115,13 +115,13 @@ def _seed(seed: int, line_id: str, n: int) -> int:
 
 
 class WriterServicer(writer_pb2_grpc.WriterServiceServicer):
-    """Streams dialogue rewrites from a running `TextEngine`.
+    """Streams dialogue rewrites from a running text engine.
 
     `max_new_tokens` caps each candidate; a line's own length (and target syllables) set a
     smaller budget: about three tokens per syllable/word asked for, at least 16.
     """
 
-    def __init__(self, engine: TextEngine, verifier: TokenVerifier, *, max_new_tokens: int = 96, temperature: float = 0.8) -> None:
+    def __init__(self, engine: QueuedEngine, verifier: TokenVerifier, *, max_new_tokens: int = 96, temperature: float = 0.8) -> None:
         self.engine = engine
         self.verifier = verifier
         self.max_new_tokens = max_new_tokens
@@ -215,7 +215,8 @@ class WriterServicer(writer_pb2_grpc.WriterServiceServicer):
         return writer_pb2.ShortenLinesResponse(lines=lines, model=f"{self.engine.lm.ref.id}@{self.engine.lm.ref.revision}")
 
 
-def add_to_server(server: grpc.aio.Server, engine: TextEngine, verifier: TokenVerifier, **kwargs: object) -> WriterServicer:
-    servicer = WriterServicer(engine, verifier, **kwargs)  # type: ignore[arg-type]
+def add_to_server(server: grpc.aio.Server, engine: QueuedEngine, verifier: TokenVerifier, *, max_new_tokens: int = 96,
+                  temperature: float = 0.8) -> WriterServicer:
+    servicer = WriterServicer(engine, verifier, max_new_tokens=max_new_tokens, temperature=temperature)
     writer_pb2_grpc.add_WriterServiceServicer_to_server(servicer, server)
     return servicer

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -73,7 +74,7 @@ class StoryWriter:
     def budget(self, schema: type[BaseModel]) -> int:
         return json_budget(schema, self.generator.tokens_per_char)
 
-    def fitting(self, messages: prompts.Messages, make: Any, largest: int) -> type[BaseModel]:
+    def fitting(self, messages: prompts.Messages, make: Callable[[int], type[D]], largest: int) -> type[D]:
         """The largest `make(n)` schema (n ≤ largest) whose budget fits what the context leaves."""
         room = self.generator.room(messages)
         for n in range(largest, 0, -1):

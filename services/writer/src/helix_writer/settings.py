@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
+from helix.models.loading import Device, Dtype
 from helix.settings import HelixSettings, helix_home, infra_env_file
 
 
@@ -15,8 +16,8 @@ class WriterSettings(HelixSettings):
     # itself under .helix/models (noise, but the real code path, shapes and timings).
     writer_model: str = ""
     writer_revision: str = "main"
-    writer_dtype: str = "auto"
-    writer_device: str = "auto"
+    writer_dtype: Dtype = "auto"
+    writer_device: Device = "auto"
     writer_max_batch: int = Field(16, ge=1, le=256)
     writer_max_queue: int = Field(64, ge=1, le=10_000)
     writer_grpc_address: str = "127.0.0.1:50071"
@@ -31,6 +32,6 @@ class WriterSettings(HelixSettings):
         return self.writer_model or str(helix_home() / "models" / "tiny-llama")
 
 
-def load_writer_settings(**overrides: object) -> WriterSettings:
+def load_writer_settings(**overrides: Any) -> WriterSettings:
     env_file = infra_env_file()
-    return WriterSettings(_env_file=env_file if env_file.is_file() else None, **overrides)  # type: ignore[call-arg]
+    return WriterSettings(_env_file=env_file if env_file.is_file() else None, **overrides)

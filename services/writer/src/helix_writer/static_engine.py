@@ -163,13 +163,15 @@ class _RowControl:
             elif step >= job.request.max_new_tokens:
                 job.finish_reason = "length"
                 self.active[i] = False
-            elif self.matchers[i] is not None:
-                if self.matchers[i].is_terminated():
+            elif (matcher := self.matchers[i]) is not None:
+                if matcher.is_terminated():
                     self.active[i] = False
                 else:
-                    self.matchers[i].fill_next_token_bitmask(self.bitmask, i)
+                    assert self.bitmask is not None  # allocated whenever a row has a grammar
+                    matcher.fill_next_token_bitmask(self.bitmask, i)
                     fill.append(i)
         if fill:
+            assert self.bitmask is not None
             device = scores.device
             if device.type == "cuda":
                 xgr.apply_token_bitmask_inplace(scores, self.bitmask.to(device, non_blocking=True), indices=fill)

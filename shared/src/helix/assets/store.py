@@ -158,8 +158,8 @@ class AssetStore:
 
     def _put_bytes(self, key: AssetKey, data: bytes, media_type: str, digest: str | None = None, *, job_id: str | None = None) -> None:
         digest = digest or hashlib.sha256(data).hexdigest()
-        metadata = {SHA256_META: digest, **({JOB_META: job_id} if job_id else {})}
-        self.client.put_object(self.bucket, str(key), io.BytesIO(data), len(data), content_type=media_type, metadata=metadata)  # type: ignore[arg-type]
+        metadata: dict[str, str | list[str] | tuple[str]] = {SHA256_META: digest, **({JOB_META: job_id} if job_id else {})}
+        self.client.put_object(self.bucket, str(key), io.BytesIO(data), len(data), content_type=media_type, metadata=metadata)
 
     # --- reading -----------------------------------------------------------------------
 

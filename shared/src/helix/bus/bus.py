@@ -40,6 +40,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 from helix.bus.admin import ensure_topics
 from helix.bus.dedupe import ProcessedEvents
 from helix.bus.health import BROKER, fold_client_noise
+from helix.bus.messages import header_text
 from helix.bus.requests import RequestConsumer, RunJob
 from helix.events.data import EventData
 from helix.events.envelope import CONTENT_TYPE, CloudEvent, DecodeError, decode, encode, new_event
@@ -111,7 +112,7 @@ class HelixBus:
             client_id=source.strip("/").replace("/", "-") or "helix",
             acks="all",
             enable_idempotence=True,
-            config=config,  # type: ignore[arg-type]
+            config=config,  # type: ignore[arg-type]  # librdkafka keys from the settings; FastStream's TypedDict lists only some
             # FastStream logs through std logging (JSON via helix.logs); its per-message
             # lines are debug: Helix logs the outcomes that matter itself.
             logger=logging.getLogger("helix.bus.faststream"),
@@ -263,7 +264,8 @@ class HelixBus:
         )(on_batch)
 
     async def _on_batch(self, spec: _Consumer, msg: KafkaMessage) -> None:
-        records: tuple[Message, ...] = msg.raw_message  # type: ignore[assignment]
+        raw = msg.raw_message  # a batch subscriber gets a tuple
+        records: tuple[Message, ...] = raw if isinstance(raw, tuple) else (raw,)
         try:
             await self._process_batch(spec, records)
         except asyncio.CancelledError:
@@ -319,7 +321,7 @@ class HelixBus:
         """One call of a batch handler for the whole poll: each event's outcome, or None to
         send each event its own way."""
         assert spec.batch_handler is not None
-        links = [trace.Link(trace.get_current_span(propagate.extract(_headers(raw))).get_span_context()) for raw, _ in fresh]
+        links = [trace.Link(trace.get_current_span(propagate.extract(header_text(raw))).get_span_context()) for raw, _ in fresh]
         with self.tracer.start_as_current_span(
             f"process {spec.topic}", kind=SpanKind.CONSUMER, links=links,
             attributes={"messaging.system": "kafka", "messaging.destination.name": spec.topic,
@@ -328,8 +330,11 @@ class HelixBus:
             events = [event for _, event in fresh]
             results: list[BatchOutcomes | None] = []
 
+            handler = spec.batch_handler
+            assert handler is not None  # a batch consumer is registered with its handler
+
             async def call() -> None:
-                results.append(await spec.batch_handler(events))  # type: ignore[misc]
+                results.append(await handler(events))
 
             try:
                 await self._with_retries(spec, events[0].type, call)
@@ -354,7 +359,7 @@ class HelixBus:
 
     async def _handle(self, spec: _Consumer, raw: Message, event: CloudEvent[Any]) -> str:
         """Run the handler in the producer's trace, with bounded retries; dead-letter on failure."""
-        parent = propagate.extract(_headers(raw))
+        parent = propagate.extract(header_text(raw))
         attributes = {
             **_span_attributes(spec.topic, event),
             "messaging.consumer.group.name": spec.group,
@@ -398,7 +403,7 @@ class HelixBus:
     async def dead_letter(self, raw: Message, *, group: str, kind: str, reason: str) -> None:
         """Send the original message to the DLQ: value and key untouched, headers kept,
         and `helix-dlq-*` headers saying where it came from and why it failed."""
-        headers = {k: (v or b"").decode("utf-8", "replace") for k, v in (raw.headers() or [])}
+        headers = header_text(raw, "utf-8", "replace")
         headers.update(
             {
                 f"{DLQ_HEADER_PREFIX}reason": reason[:4000],
@@ -413,10 +418,6 @@ class HelixBus:
         await self.broker.publish(raw.value() or b"", self.settings.topic(Topic.DLQ), key=raw.key(), headers=headers)
         DEAD_LETTERS.labels(group=group, kind=kind).inc()
         log.warning("bus.dead_lettered", kind=kind, reason=reason[:500], topic=raw.topic(), offset=raw.offset(), group=group)
-
-
-def _headers(raw: Message) -> dict[str, str]:
-    return {k: (v or b"").decode("latin-1") for k, v in raw.headers() or []}
 
 
 def _span_attributes(topic: str, event: CloudEvent[Any]) -> dict[str, str]:

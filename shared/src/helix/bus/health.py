@@ -69,7 +69,7 @@ class BrokerHealth:
         """A metadata request every `every_s` (faster while the broker is away)."""
         from confluent_kafka.admin import AdminClient
 
-        admin = AdminClient({**config, "logger": _QUIET})
+        admin = AdminClient({**config, "logger": _QUIET})  # type: ignore[dict-item]  # librdkafka takes a logging.Logger here; the stubs list only scalars
         while True:
             try:
                 await asyncio.to_thread(admin.list_topics, timeout=min(5.0, max(1.0, every_s)))

@@ -43,6 +43,7 @@ from opentelemetry import propagate
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from helix.bus.fence import OwnershipLost
+from helix.bus.messages import error_code, header_text, position
 from helix.events.data import ID_PATTERN, EventData, JobFailed
 from helix.events.envelope import CloudEvent
 from helix.events.topics import Topic
@@ -191,9 +192,10 @@ class RequestConsumer:
             self._commit_async()
 
     def _usable(self, message: Message) -> bool:
-        if message.error() is None:
+        code = error_code(message)
+        if code is None:
             return True
-        if message.error().code() != KafkaError._PARTITION_EOF:
+        if code != KafkaError._PARTITION_EOF:
             log.warning("requests.consume_error", group=self.group, error=str(message.error())[:300])
         return False
 
@@ -217,7 +219,7 @@ class RequestConsumer:
         seen = await self.bus.processed.seen_many(self.group, [e.id for _, e in decoded])
         for raw in messages:
             if (part := self._partition_of(raw)) is not None:
-                part.next_offset = max(part.next_offset or 0, raw.offset() + 1)
+                part.next_offset = max(part.next_offset or 0, position(raw)[2] + 1)
         for raw, event in decoded:
             running = self._event_ids.get(event.id)
             if event.id in seen or (running is not None and not running.lost):
@@ -228,13 +230,13 @@ class RequestConsumer:
             if part is None:
                 continue  # revoked between the poll and here: the next owner has it
             self._event_ids[event.id] = part.fence
-            part.running[raw.offset()] = asyncio.create_task(self._job(raw, event, part), name=f"job-{event.id}")
+            part.running[position(raw)[2]] = asyncio.create_task(self._job(raw, event, part), name=f"job-{event.id}")
         JOBS_IN_FLIGHT.labels(group=self.group).set(self.in_flight)
 
     async def _job(self, raw: Message, event: CloudEvent[Any], part: _Partition) -> None:
         """One request, in the producer's trace; its outcome settles its offset."""
         started = time.perf_counter()
-        parent = propagate.extract({k: (v or b"").decode("latin-1") for k, v in raw.headers() or []})
+        parent = propagate.extract(header_text(raw))
         outcome = "handled"
         with self.bus.tracer.start_as_current_span(
             f"process {self.topic}", context=parent, kind=SpanKind.CONSUMER,
@@ -264,9 +266,10 @@ class RequestConsumer:
             with contextlib.suppress(Exception):  # a failed mark only means a later copy is resumed, not redone
                 await self.bus.processed.mark_many(self.group, [event.id])
         with self._lock:
-            part.running.pop(raw.offset(), None)
+            offset = position(raw)[2]
+            part.running.pop(offset, None)
             if outcome == "lost" and not part.fence.lost:
-                part.blocked.add(raw.offset())  # stopped unfinished while still ours: redelivered after a restart
+                part.blocked.add(offset)  # stopped unfinished while still ours: redelivered after a restart
         if self._event_ids.get(event.id) is part.fence:
             del self._event_ids[event.id]
         JOBS_IN_FLIGHT.labels(group=self.group).set(self.in_flight)
@@ -287,15 +290,16 @@ class RequestConsumer:
         assert self._consumer is not None
         firsts: dict[tuple[str, int], int] = {}
         for m in messages:
-            key = (m.topic(), m.partition())
-            firsts[key] = min(firsts.get(key, m.offset()), m.offset())
+            topic, partition, offset = position(m)
+            firsts[(topic, partition)] = min(firsts.get((topic, partition), offset), offset)
         for (topic, partition), offset in firsts.items():
             with contextlib.suppress(KafkaException):
                 self._consumer.seek(TopicPartition(topic, partition, offset))
 
     def _partition_of(self, raw: Message) -> _Partition | None:
         with self._lock:
-            return self._partitions.get((raw.topic(), raw.partition()))
+            topic, partition, _offset = position(raw)
+            return self._partitions.get((topic, partition))
 
     # --- commits and the fence -------------------------------------------------------------------
 

@@ -117,6 +117,9 @@ class AssetKind(StrEnum):
     ANIMATIC = "animatic"
 
 
+SubtitleFormat = Literal["srt", "vtt", "ttml"]  # the subtitle files a localization writes
+
+
 class Authorship(StrEnum):
     AI = "ai"
     HUMAN = "human"
@@ -365,7 +368,7 @@ class LocalizeRequested(GenerationRequest):
     target_locales: list[Locale] = Field(min_length=1, max_length=50)
     deliverables: list[Deliverable] = Field(default_factory=lambda: [Deliverable.SUBTITLES], min_length=1, max_length=3)
     subtitle_format: Literal["srt", "vtt"] = "vtt"
-    formats: list[Literal["srt", "vtt", "ttml"]] | None = Field(
+    formats: list[SubtitleFormat] | None = Field(
         None, min_length=1, max_length=3, description="Subtitle files to deliver; default: [subtitle_format]")
     frame_rate: float | None = Field(None, gt=0, le=120, description="Frames per second of the picture (23.976 = 24000/1001); default 23.976")
     audience: Literal["adult", "children"] = Field("adult", description="Reading speeds for adults or children")
@@ -374,7 +377,7 @@ class LocalizeRequested(GenerationRequest):
     glossary: list[ShortText] = Field(default_factory=list, max_length=500,
                                       description="Terms never translated (besides the script's character and place names)")
 
-    def subtitle_formats(self) -> list[str]:
+    def subtitle_formats(self) -> list[SubtitleFormat]:
         return list(dict.fromkeys(self.formats or [self.subtitle_format]))
 
 

@@ -11,7 +11,7 @@ import json
 import uuid
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar, cast
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, create_model
 
@@ -45,12 +45,14 @@ class CloudEvent(BaseModel, Generic[D]):
 def envelope_model(model: type[EventData]) -> type[CloudEvent[Any]]:
     """The named envelope of one event type (e.g. `AssetGeneratedEvent`), whose `type` is
     the constant event type: what the JSON Schemas and the AsyncAPI document publish."""
-    return create_model(  # type: ignore[call-overload, no-any-return]
+    event_type: Any = Literal[model.event_type]  # a Literal built at run time: a value to mypy, a type to pydantic
+    named = create_model(
         f"{model.__name__}Event",
-        __base__=CloudEvent[model],  # type: ignore[valid-type]
+        __base__=CloudEvent[model],  # type: ignore[valid-type]  # a generic parameterised with a run-time class
         __module__=__name__,
-        type=(Literal[model.event_type], Field(description="The CloudEvents type")),
+        type=(event_type, Field(description="The CloudEvents type")),
     )
+    return cast(type[CloudEvent[Any]], named)
 
 
 def new_event(data: D, *, source: str, event_id: str | None = None, time: datetime | None = None) -> CloudEvent[D]:

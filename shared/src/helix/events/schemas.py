@@ -7,11 +7,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
+from helix.events.data import EventData
 from helix.events.envelope import envelope_model
 from helix.events.registry import EVENT_MODELS
 
 
-def event_schema(model: type) -> dict[str, Any]:
+def event_schema(model: type[EventData]) -> dict[str, Any]:
     schema = envelope_model(model).model_json_schema()
     schema["$id"] = model.schema_uri()
     return schema
@@ -29,8 +32,8 @@ def _write(directory: Path, schemas: dict[str, dict[str, Any]]) -> list[Path]:
     return [directory / name for name in schemas]
 
 
-def document_schema(model: type) -> dict[str, Any]:
-    schema = model.model_json_schema()  # type: ignore[attr-defined]
+def document_schema(model: type[BaseModel]) -> dict[str, Any]:
+    schema = model.model_json_schema()
     schema["$id"] = f"urn:helix:document:{document_name(model)}"
     return schema
 

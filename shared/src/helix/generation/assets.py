@@ -63,10 +63,9 @@ class C2paRecord(BaseModel):
     digital_source_type: Literal["trainedAlgorithmicMedia", "composite"] = "trainedAlgorithmicMedia"
 
 
-class Provenance(BaseModel):
-    """The sidecar's provenance of one stored version: everything its event says beyond the
-    store's facts. Written by the kit, read by the kit (resume) and by whoever builds on the
-    version (a revision reads the parameters of the version the reviewer saw)."""
+class Origin(BaseModel):
+    """What any stored version says of how it was made; empty for one Helix did not make (a
+    studio's upload): no job, no model, no inputs."""
 
     model_config = ConfigDict(extra="allow")  # a generator's own additions (`GeneratedAsset.extra`) ride along
 
@@ -77,6 +76,13 @@ class Provenance(BaseModel):
     seed: int | None = None
     parents: list[str] = Field(default_factory=list)
     authorship: Authorship = Authorship.AI
+
+
+class Provenance(Origin):
+    """The sidecar's provenance of one generated version: everything its event says beyond the
+    store's facts. Written by the kit, read by the kit (resume) and by whoever builds on the
+    version (a revision reads the parameters of the version the reviewer saw)."""
+
     generated_by: Actor
     generated_at: AwareDatetime
     requested_by: Actor | None = None

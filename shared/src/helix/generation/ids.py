@@ -158,6 +158,13 @@ class ScriptAssetId:
         return parsed
 
     @classmethod
+    def from_id(cls, asset_id: str) -> ScriptAssetId:
+        """`parse`, for an id that must be one (read from a stored document): a ValueError otherwise."""
+        if (parsed := cls.parse(asset_id)) is None:
+            raise ValueError(f"{asset_id!r} is not a script part's asset id")
+        return parsed
+
+    @classmethod
     def parse(cls, asset_id: str) -> ScriptAssetId | None:
         match = _SCRIPT_ASSET.fullmatch(asset_id)
         if match is None:
@@ -199,6 +206,13 @@ class ImageAssetId:
     @property
     def kind(self) -> AssetKind:
         return AssetKind(self.family.value)
+
+    @classmethod
+    def from_id(cls, asset_id: str) -> ImageAssetId:
+        """`parse`, for an id that must be one (read from a stored document): a ValueError otherwise."""
+        if (parsed := cls.parse(asset_id)) is None:
+            raise ValueError(f"{asset_id!r} is not an image's asset id")
+        return parsed
 
     @classmethod
     def parse(cls, asset_id: str) -> ImageAssetId | None:
@@ -257,6 +271,13 @@ class LocaleAssetId:
     @property
     def kind(self) -> AssetKind:
         return self.part.kind
+
+    @classmethod
+    def from_id(cls, asset_id: str) -> LocaleAssetId:
+        """`parse`, for an id that must be one (read from a stored document): a ValueError otherwise."""
+        if (parsed := cls.parse(asset_id)) is None:
+            raise ValueError(f"{asset_id!r} is not a localization's asset id")
+        return parsed
 
     @classmethod
     def parse(cls, asset_id: str) -> LocaleAssetId | None:

@@ -27,9 +27,9 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, w
 
 from helix.assets import AssetNotFound, Store, StoredAsset
 from helix.bus import DEFAULT_TRANSIENT
-from helix.events.data import AssetKind
+from helix.events.data import AssetKind, Authorship
 from helix.generation.approvals import Approvals
-from helix.generation.assets import Provenance
+from helix.generation.assets import Origin, Provenance
 from helix.generation.jobs import JobRefused
 
 M = TypeVar("M", bound=BaseModel)
@@ -71,14 +71,11 @@ class CorruptDocument(Exception):
     """A stored document does not validate against its model: a fault to fix, then replay."""
 
 
-_UNKNOWN = Provenance.model_construct(job_id=None, inputs={}, parameters={}, parents=[], seed=None)
-
-
 @dataclass(frozen=True)
 class Read(Generic[T]):
     stored: StoredAsset
     data: bytes
-    provenance: Provenance  # empty (no job, no model) for an asset Helix did not make: a studio's upload
+    provenance: Origin  # a generated version's `Provenance`; empty (no job, no model) for a studio's upload
     document: T
 
     @property
@@ -98,7 +95,7 @@ class Documents:
         self.store_outage_s = store_outage_s
         self.transient = transient
         self.entries = entries
-        self._cache: OrderedDict[tuple[str, str, int], tuple[StoredAsset, bytes, Provenance]] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, str, int], tuple[StoredAsset, bytes, Origin]] = OrderedDict()
 
     # --- the approved version --------------------------------------------------------------
 
@@ -156,7 +153,7 @@ class Documents:
         except AssetNotFound:
             return []
 
-    def _read_version(self, production_id: str, asset: AssetRef, version: int) -> tuple[StoredAsset, bytes, Provenance] | None:
+    def _read_version(self, production_id: str, asset: AssetRef, version: int) -> tuple[StoredAsset, bytes, Origin] | None:
         chosen = next((v for v in self._versions(production_id, asset) if v.key.version == version), None)
         if chosen is None:
             return None
@@ -166,10 +163,11 @@ class Documents:
         except AssetNotFound:
             return None
         recorded = sidecar.get("provenance") or {}
-        if not recorded.get("generated_by"):
-            return chosen, data, _UNKNOWN  # stored by someone other than a generator (an upload)
         try:
-            provenance = Provenance.model_validate(recorded)
+            if recorded.get("generated_by"):
+                provenance: Origin = Provenance.model_validate(recorded)
+            else:  # no generator: a person's upload
+                provenance = Origin.model_validate({"authorship": Authorship.HUMAN, **recorded})
         except ValidationError as exc:
             raise CorruptDocument(f"the provenance of {chosen.key} does not validate: {exc}") from None
         return chosen, data, provenance

@@ -61,7 +61,7 @@ def cause(event: CloudEvent[ReviewDecision]) -> DecisionRef:
     """The decision a reaction's request names as its cause."""
     decision = event.data
     return DecisionRef(decision_id=decision.decision_id, event_id=event.id, asset_id=decision.asset_id,
-                       asset_version=decision.asset_version, outcome=status_of(decision))  # type: ignore[arg-type]
+                       asset_version=decision.asset_version, outcome=status_of(decision))
 
 
 class GeneratorService:

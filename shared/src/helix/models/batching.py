@@ -20,10 +20,10 @@ import asyncio
 import contextlib
 import itertools
 import time
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Callable, Coroutine, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Generic, Self, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
 import structlog
 
@@ -33,7 +33,7 @@ log = structlog.get_logger("helix.models.batching")
 S = TypeVar("S")
 R = TypeVar("R")
 INTERACTIVE, BATCH = 0, 1  # priorities: a person waiting comes first
-OnStep = Callable[[int, int], Awaitable[None]]
+OnStep = Callable[[int, int], Coroutine[Any, Any, None]]
 
 
 @dataclass

@@ -149,7 +149,7 @@ def _load(model_id: str, revision: str, dtype: str, device: str, *, local: bool)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     model = AutoModelForCausalLM.from_pretrained(model_id, dtype=getattr(torch, dtype), **revision_kwargs)
-    model.to(device)
+    model.to(device)  # type: ignore[arg-type]  # transformers' stubs type `to` for the dtype form only
     model.eval()
 
     resolved = pinned or getattr(model.config, "_commit_hash", None) or revision
@@ -185,7 +185,7 @@ def tiny_fallback(folder: Path, *, kind: str, setting: str, marker: str = "confi
     if (folder / marker).exists():
         return folder
     try:
-        from helix_dev.models import build
+        from helix_dev.models import build  # type: ignore[import-untyped]  # the development package ships no py.typed
     except ImportError:
         raise RuntimeError(f"no model is configured ({setting}) and there is no tiny {kind} model at {folder}: set {setting} to a "
                            f"Hugging Face id or a folder, or build one with `helix models tiny --kind {kind} {folder}` where the "

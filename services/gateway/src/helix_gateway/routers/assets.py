@@ -16,6 +16,7 @@ from helix.assets.keys import MEDIA_TYPES
 from helix.events import Actor, AssetKind, AssetSummary, DecisionRef, ModelRef
 from helix_gateway.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor
 from helix_gateway.problems import ProblemError, problem_responses
+from helix_gateway.readmodel.tables import Asset
 from helix_gateway.state import Gateway, VisibleAsset, VisibleProduction
 from helix_gateway.tree import AssetTree, build_tree
 
@@ -70,6 +71,12 @@ class Download(BaseModel):
     expires_at: datetime
 
 
+def _object_key(asset: Asset) -> str:
+    if asset.object_key is None:  # a decision projected before the asset's own event
+        raise ProblemError(404, f"asset {asset.asset_id!r} version {asset.version} has no stored object yet")
+    return asset.object_key
+
+
 @router.get("/productions/{production_id}/assets", summary="A production's asset versions, newest first", responses=problem_responses(404))
 async def list_assets(
     production: VisibleProduction,
@@ -79,7 +86,7 @@ async def list_assets(
     limit: Limit = 50,
 ) -> Page[AssetView]:
     after = decode_cursor(cursor, datetime, str, int) if cursor else None
-    rows = await gw.read_model.assets(production.production_id, kind=kind.value if kind else None, after=after, limit=limit + 1)  # type: ignore[arg-type]
+    rows = await gw.read_model.assets(production.production_id, kind=kind.value if kind else None, after=after, limit=limit + 1)
     page = rows[:limit]
     next_cursor = encode_cursor(page[-1].created_at, page[-1].asset_id, page[-1].version) if len(rows) > limit else None
     return Page[AssetView](items=[AssetView.model_validate(a) for a in page], next_cursor=next_cursor)
@@ -101,7 +108,7 @@ async def get_asset(found: VisibleAsset, gw: Gateway) -> AssetDetail:
         raise ProblemError(404, f"asset {asset_id} has no generated event yet")
     sidecar, sidecar_error = None, None
     try:
-        sidecar = await asyncio.to_thread(gw.store.sidecar, asset.object_key)
+        sidecar = await asyncio.to_thread(gw.store.sidecar, _object_key(asset))
     except (AssetNotFound, AssetIntegrityError, InvalidAssetKey) as exc:
         sidecar_error = f"{type(exc).__name__}: {exc}"
     except Exception as exc:  # the store is away: the read model still answers
@@ -122,7 +129,7 @@ async def download_asset(found: VisibleAsset, gw: Gateway) -> Download:
     lifetime = min(gw.settings.presign_seconds, gw.settings.presign_max_seconds)
     issued = datetime.now(UTC)  # the URL's clock starts when it is signed: never promise longer
     try:
-        url = await asyncio.to_thread(gw.store.presign, asset.object_key, timedelta(seconds=lifetime))
+        url = await asyncio.to_thread(gw.store.presign, _object_key(asset), timedelta(seconds=lifetime))
     except AssetNotFound:
         raise ProblemError(404, f"asset {asset_id!r} version {asset.version} is not in the asset store") from None
     except InvalidAssetKey as exc:
@@ -144,7 +151,7 @@ async def asset_content(found: VisibleAsset, gw: Gateway) -> Response:
     asset, _ = found
     asset_id = asset.asset_id
     try:
-        data = await asyncio.to_thread(gw.store.get, asset.object_key)
+        data = await asyncio.to_thread(gw.store.get, _object_key(asset))
     except AssetNotFound:
         raise ProblemError(404, f"asset {asset_id!r} version {asset.version} is not in the asset store") from None
     except AssetIntegrityError:

@@ -12,7 +12,7 @@ from pydantic import AwareDatetime, Field, field_validator
 
 from helix.auth import Principal, Role
 from helix.v1 import common_pb2, review_pb2
-from helix_gateway.fields import ApiId, ApiModel, text
+from helix_gateway.fields import CHECKED, ApiId, ApiModel, bounded
 from helix_gateway.pagination import Cursor, Limit, Page
 from helix_gateway.review_views import ConsentView, consent_view
 from helix_gateway.routers.reviews import REVIEW_ERRORS
@@ -22,8 +22,8 @@ from helix_gateway.state import Gateway
 router = APIRouter(prefix="/consents", tags=["consents"], responses=REVIEW_ERRORS)
 
 Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
-Performer = text(500, min_length=1)
-Reason = text(2_000, min_length=1)
+Performer = Annotated[str, bounded(500, min_length=1), CHECKED]
+Reason = Annotated[str, bounded(2_000, min_length=1), CHECKED]
 
 
 class ConsentCreate(ApiModel):

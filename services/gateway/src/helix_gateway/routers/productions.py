@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from helix.auth import Principal, Role
 from helix.events.data import Locale
 from helix.v1 import review_pb2
-from helix_gateway.fields import ApiModel, ProductionId, text
+from helix_gateway.fields import CHECKED, ApiModel, ProductionId, bounded
 from helix_gateway.ids import production_id_for
 from helix_gateway.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor
 from helix_gateway.problems import ProblemError, problem_responses
@@ -21,11 +21,11 @@ from helix_gateway.state import Gateway
 
 router = APIRouter(prefix="/productions", tags=["productions"], responses=problem_responses(400, 401, 403, 422))
 
-Title = text(300, min_length=1)
-Logline = text(2_000, min_length=1)
-Name = text(500, min_length=1)
-Term = text(200, min_length=1)
-Style = text(500)
+Title = Annotated[str, bounded(300, min_length=1), CHECKED]
+Logline = Annotated[str, bounded(2_000, min_length=1), CHECKED]
+Name = Annotated[str, bounded(500, min_length=1), CHECKED]
+Term = Annotated[str, bounded(200, min_length=1), CHECKED]
+Style = Annotated[str, bounded(500), CHECKED]
 
 
 class ProductionCreate(ApiModel):
@@ -93,7 +93,7 @@ async def list_productions(
 ) -> Page[ProductionView]:
     after = decode_cursor(cursor, datetime, str) if cursor else None
     visible = None if sees_all_productions(principal) else list(principal.productions)
-    rows = await gw.read_model.productions(visible=visible, after=after, limit=limit + 1)  # type: ignore[arg-type]
+    rows = await gw.read_model.productions(visible=visible, after=after, limit=limit + 1)
     page = rows[:limit]
     next_cursor = encode_cursor(page[-1].created_at, page[-1].production_id) if len(rows) > limit else None
     return Page[ProductionView](items=[ProductionView.model_validate(p) for p in page], next_cursor=next_cursor)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import PlainTextResponse
 
 from helix.assets import AssetIntegrityError, AssetNotFound
@@ -47,6 +47,7 @@ async def production_ledger(production_id: ProductionId, gw: Gateway, principal:
 @router.get(
     "/productions/{production_id}/credits",
     summary="Who wrote what: people and models credited for the approved work (JSON or Markdown)",
+    response_model=Credits,
     responses={200: {"content": {"text/markdown": {}}}},
 )
 async def production_credits(
@@ -54,7 +55,7 @@ async def production_credits(
     gw: Gateway,
     principal: AnyRole,
     format: Annotated[Literal["json", "markdown"], Query(description="json (default) or markdown")] = "json",  # noqa: A002
-) -> Credits:
+) -> Credits | Response:
     production = await visible_production(gw, principal, production_id)
     rows = await gw.read_model.production_assets(production_id)
     try:
@@ -62,7 +63,7 @@ async def production_credits(
     except (AssetNotFound, AssetIntegrityError) as exc:
         raise ProblemError(502, f"an approved asset could not be read: {exc}") from None
     if format == "markdown":
-        return PlainTextResponse(credits_markdown(credits), media_type="text/markdown; charset=utf-8")  # type: ignore[return-value]
+        return PlainTextResponse(credits_markdown(credits), media_type="text/markdown; charset=utf-8")
     return credits
 
 

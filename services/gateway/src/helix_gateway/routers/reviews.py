@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from helix.auth import Principal, Role
 from helix.v1 import common_pb2, review_pb2
-from helix_gateway.fields import ApiId, ApiModel, text
+from helix_gateway.fields import CHECKED, ApiId, ApiModel, bounded
 from helix_gateway.pagination import Cursor, Limit, Page
 from helix_gateway.problems import ProblemError, problem_responses
 from helix_gateway.review_views import (
@@ -39,8 +39,8 @@ router = APIRouter(prefix="/reviews", tags=["reviews"], responses=REVIEW_ERRORS)
 
 Reviewer = Annotated[Principal, Depends(require(Role.REVIEWER))]
 ItemId = Annotated[ApiId, Path(description="Review item id")]
-Notes = text(20_000)
-Reason = text(2_000, min_length=1)
+Notes = Annotated[str, bounded(20_000), CHECKED]
+Reason = Annotated[str, bounded(2_000, min_length=1), CHECKED]
 
 
 class ClaimRequest(ApiModel):
