@@ -38,6 +38,12 @@ INFRA = ("kafka", "minio")
 
 
 @dataclass
+
+def torch_threads() -> int:
+    """One machine, three services running models (writer, visual, localize): each gets an
+    equal share of the cores, so their thread pools do not fight over them."""
+    return max(1, (os.cpu_count() or 1) // 3)
+
 class Running:
     name: str
     pid: int
@@ -86,7 +92,8 @@ class LocalStack:
         common = {**os.environ, **env, "HELIX_LOG_JSON": "true",
                   "HELIX_REVIEW_GRPC_ADDRESS": addresses["review"], "HELIX_WRITER_GRPC_ADDRESS": addresses["writer"],
                   "HELIX_VISUAL_GRPC_ADDRESS": addresses["visual"], "HELIX_LOCALIZE_GRPC_ADDRESS": addresses["localize"],
-                  "HELIX_LOCALIZE_WRITER_ADDRESS": addresses["writer"]}  # dubbing asks the writer for shorter lines
+                  "HELIX_LOCALIZE_WRITER_ADDRESS": addresses["writer"],  # dubbing asks the writer for shorter lines
+                  "HELIX_TORCH_THREADS": os.environ.get("HELIX_TORCH_THREADS", str(torch_threads()))}
         bin_dir = Path(sys.executable).parent
         for name in [s for s in SERVICES if s in services]:
             running = state.services.get(name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import signal
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
@@ -31,6 +32,7 @@ def run_service(settings: S, make: Callable[[S], Service]) -> None:
         setup_tracing(settings)
         if settings.metrics_port:
             serve_metrics(settings.metrics_port)
+        limit_threads(settings.torch_threads)
         service = make(settings)
         await service.start()
         structlog.get_logger("helix").info("service.started", service=settings.service_name)
@@ -43,6 +45,16 @@ def run_service(settings: S, make: Callable[[S], Service]) -> None:
         await service.stop()
 
     asyncio.run(serve())
+
+
+def limit_threads(threads: int | None) -> None:
+    """Cap torch's CPU thread pools (a service without torch has none to cap)."""
+    if threads is None or importlib.util.find_spec("torch") is None:
+        return
+    import torch
+
+    torch.set_num_threads(threads)
+    structlog.get_logger("helix").info("service.torch_threads", threads=threads)
 
 
 def dump_tasks() -> None:

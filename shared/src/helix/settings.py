@@ -66,6 +66,10 @@ class HelixSettings(BaseSettings):
     jobs_max_in_flight: int = Field(32, ge=1, le=1_000)
     # How long a stopping generator lets running jobs finish before it leaves the group.
     jobs_drain_s: float = Field(25.0, ge=0)
+    # CPU threads each model call may use (torch's intra-op pool). Unset: torch's default, one
+    # per core of the machine, which oversubscribes it when several services share it (a
+    # laptop, a node): set it to the container's CPU limit.
+    torch_threads: int | None = Field(None, ge=1, le=512)
     # Messages taken per poll: one dedupe query, one bulk mark, one commit per batch.
     consumer_batch_max: int = Field(100, ge=1, le=10_000)
     consumer_poll_interval_s: float = Field(0.05, gt=0, le=5)
