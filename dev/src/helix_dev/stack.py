@@ -37,13 +37,13 @@ SERVICES = ("review", "writer", "visual", "localize", "gateway")
 INFRA = ("kafka", "minio")
 
 
-@dataclass
-
 def torch_threads() -> int:
     """One machine, three services running models (writer, visual, localize): each gets an
     equal share of the cores, so their thread pools do not fight over them."""
     return max(1, (os.cpu_count() or 1) // 3)
 
+
+@dataclass
 class Running:
     name: str
     pid: int
