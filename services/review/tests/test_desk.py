@@ -5,39 +5,19 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from helix.db import make_engine
-from helix.events import Actor, Region
-from helix.settings import HelixSettings
+from helix.events import Region
 from helix_review.dashboard import percentile
-from helix_review.db import OutboxEvent, ReviewItem, migrate, session_factory, utcnow
+from helix_review.db import OutboxEvent
 from helix_review.decisions import sampled_for_second_review
 from helix_review.desk import ReviewDesk
 from helix_review.errors import FailedPrecondition, InvalidArgument, PermissionDenied
 from helix_review.records import new_id
 
-ANNA = Actor(subject="anna", roles=["reviewer"])
-BEN = Actor(subject="ben", roles=["reviewer"])
-
-
-@pytest.fixture
-def desk(tmp_path: Path) -> ReviewDesk:
-    engine = make_engine(f"sqlite:///{tmp_path / 'review.db'}")
-    migrate(engine)
-    return ReviewDesk(session_factory(engine), HelixSettings(), second_share=1.0)
-
-
-def add_item(desk: ReviewDesk, kind: str = "frame", *, age: timedelta = timedelta(0), production: str = "prod-a") -> str:
-    item_id = new_id()
-    with desk.sessions() as s, s.begin():
-        s.add(ReviewItem(id=item_id, event_id=f"evt-{item_id}", asset_id=f"asset-{item_id}", asset_version=1, production_id=production,
-                         kind=kind, object_key="k", sha256="0" * 64, media_type="image/png", size_bytes=1, event_json="{}",
-                         status="pending", priority=0.0, created_at=utcnow() - age))
-    return item_id
+from .conftest import ANNA, BEN, add_item
 
 
 def test_handling_time_runs_from_the_first_claim_and_travels_in_the_event(desk: ReviewDesk) -> None:
@@ -118,7 +98,7 @@ def test_sampling_takes_about_the_configured_share() -> None:
 
 
 def test_dashboard_counts_depth_age_breaches_and_staffing(desk: ReviewDesk) -> None:
-    desk.second_share = 0.0
+    desk.decisions.second_share = 0.0
     for age_h in (1, 2, 6):  # three frames waiting; one past a 4 h SLA
         add_item(desk, "frame", age=timedelta(hours=age_h))
     decided = []

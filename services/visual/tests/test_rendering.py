@@ -33,6 +33,12 @@ def test_sizes_the_model_cannot_make_are_refused(renderer: Renderer) -> None:
     assert renderer.checked(spec()) == (spec(), {})
 
 
+def test_an_image_to_image_request_with_no_denoising_step_left_is_refused(renderer: Renderer) -> None:
+    with pytest.raises(JobRefused, match="strength 0.3 of 2 steps leaves no denoising step"):
+        renderer.checked(spec(init_image=b"png", strength=0.3))
+    assert renderer.checked(spec(init_image=b"png", strength=0.5))[0].strength == 0.5  # one step: allowed
+
+
 def test_a_long_prompt_is_truncated_with_a_note(renderer: Renderer) -> None:
     long_prompt = ", ".join(f"detail number {n}" for n in range(60))
     checked, notes = renderer.checked(spec(prompt=long_prompt))

@@ -63,8 +63,8 @@ class WriterShortener:
             log.warning("localize.writer_unreachable", locale=self.locale, lines=len(long), code=exc.code().name,
                         detail=(exc.details() or "")[:200])
             return [None] * len(long)
-        model_id, _, revision = response.model.rpartition("@")
-        self.model = ModelRef(id=model_id or response.model or "writer", revision=revision or "unknown")
+        model_id, pinned, revision = response.model.rpartition("@")  # "id@revision", or an id alone
+        self.model = ModelRef(id=(model_id if pinned else response.model) or "writer", revision=(revision if pinned else "") or "unknown")
         found = {line.line_id: list(line.candidates) for line in response.lines}
         log.info("localize.shorter_lines", locale=self.locale, asked=len(long), answered=sum(bool(c) for c in found.values()))
         return [min(found[line.line_id], key=len) if found.get(line.line_id) else None for line, _ in long]

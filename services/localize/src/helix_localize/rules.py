@@ -59,7 +59,8 @@ def frame_rate(value: float | str | None) -> Fraction:
         return Fraction(24000, 1001)
     exact = Fraction(str(value))
     nominal = round(exact)
-    rate = Fraction(nominal * 1000, 1001) if nominal and abs(exact - Fraction(nominal * 1000, 1001)) < Fraction(1, 500) else exact
+    near_ntsc = exact != nominal and abs(exact - Fraction(nominal * 1000, 1001)) < Fraction(1, 500)  # 23.976, 29.97, 59.94
+    rate = Fraction(nominal * 1000, 1001) if near_ntsc else exact
     if not 1 <= rate <= 120:
         raise JobRefused(f"frame rate {value} is outside 1-120 frames per second")
     return rate

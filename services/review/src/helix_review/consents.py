@@ -126,11 +126,12 @@ class Consents:
 
     def set_policy(self, actor: Actor, production_id: str, banned_terms: list[str], performers: list[str]) -> Policy:
         with self.sessions() as s, s.begin():
-            for name in performers:
+            names = sorted({" ".join(p.split()) for p in performers if p.strip()})  # a blank name would match every text
+            for name in names:
                 register_performer(s, name, ())
             policy = s.get(Policy, production_id) or Policy(production_id=production_id)
             policy.banned_terms = sorted({t.strip() for t in banned_terms if t.strip()})
-            policy.performers = sorted({" ".join(p.split()) for p in performers if p.strip()})
+            policy.performers = names
             policy.updated_by = actor.subject
             policy.updated_at = utcnow()
             s.add(policy)

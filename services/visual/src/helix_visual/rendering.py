@@ -54,6 +54,8 @@ class Renderer:
                 raise JobRefused(f"{side} {value} is not a multiple of {factor}, which model {spec.model!r} needs")
             if not factor * 8 <= value <= largest:
                 raise JobRefused(f"{side} {value} is outside what model {spec.model!r} makes here ({factor * 8}-{largest} pixels)")
+        if spec.init_image is not None and int(spec.steps * spec.strength) < 1:  # diffusers would run no step at all
+            raise JobRefused(f"strength {spec.strength} of {spec.steps} steps leaves no denoising step: raise the steps or the strength")
         notes: dict[str, Any] = {}
         limit = loaded.max_prompt_tokens
         tokenizer = loaded.text2img.tokenizer

@@ -81,6 +81,8 @@ def _published(annotation: Any) -> Any:
     if annotation == Id:
         return ApiId
     origin, args = get_origin(annotation), get_args(annotation)
+    if origin is Annotated:  # constraints kept, the type inside rewritten (`list[Id]` with a max length)
+        return Annotated[(_published(args[0]), *annotation.__metadata__)]
     if origin is list:
         return list[_published(args[0])]  # type: ignore[misc]  # a list type built at run time
     if origin in (Union, UnionType):

@@ -19,7 +19,7 @@ class Severity(IntEnum):  # numbering matches review.proto's Severity
     CRITICAL = 5
 
 
-# Risk points per open finding: one critical outweighs any number of lows.
+# Risk points per open finding: one critical outweighs the lows any one asset gets (up to a hundred).
 RISK_POINTS = {Severity.INFO: 0.0, Severity.LOW: 1.0, Severity.MEDIUM: 5.0, Severity.HIGH: 25.0, Severity.CRITICAL: 100.0}
 
 

@@ -1,0 +1,162 @@
+"""The consent registry and policies on the desk: a recorded consent closes the findings it
+covers, a revoked or expired one reopens them (on revoke, on the sweep, before an approval),
+admins resolve findings with a reason, and every change is audited."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from helix_review.checks import Severity
+from helix_review.db import AuditEntry, Consent, Performer, Policy, utcnow
+from helix_review.desk import ReviewDesk
+from helix_review.errors import FailedPrecondition, InvalidArgument, NotFound
+
+from .conftest import ADMIN, add_finding, add_item, finding, item
+
+
+def actions(desk: ReviewDesk) -> list[str]:
+    with desk.sessions() as s:
+        return list(s.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
+
+
+def expire(desk: ReviewDesk, consent_id: str) -> None:
+    with desk.sessions() as s, s.begin():
+        found = s.get(Consent, consent_id)
+        assert found is not None
+        found.expires_at = utcnow() - timedelta(seconds=1)
+
+
+def named(
+    desk: ReviewDesk, kind: str = "frame", production: str = "prod-a", subject: str = "Ann Lee", status: str = "pending"
+) -> tuple[str, str]:
+    """An item with an open, blocking consent finding naming `subject`: (item id, finding id)."""
+    item_id = add_item(desk, kind, production=production, status=status, priority=-25.0)
+    return item_id, add_finding(
+        desk, item_id, subject=subject, message=f"{subject} appears in this {kind} under consent x for 'likeness'"
+    )
+
+
+def test_resolving_a_finding_needs_a_reason_and_an_open_finding(desk: ReviewDesk) -> None:
+    item_id, finding_id = named(desk)
+    with pytest.raises(InvalidArgument):
+        desk.consents.resolve_finding(finding_id, ADMIN, "   ")
+    with pytest.raises(NotFound):
+        desk.consents.resolve_finding("nope", ADMIN, "fine")
+    resolved = desk.consents.resolve_finding(finding_id, ADMIN, "  cleared by legal ")
+    assert (resolved.open, resolved.resolved_by, resolved.resolution_reason) == (False, "root", "cleared by legal")
+    assert item(desk, item_id).risk_score == 0.0  # its only finding is closed: it drops to the back of the queue
+    with pytest.raises(FailedPrecondition, match="already resolved"):
+        desk.consents.resolve_finding(finding_id, ADMIN, "again")
+    assert actions(desk) == ["finding.resolved"]
+
+
+@pytest.mark.parametrize(
+    ("performer", "scopes", "match"),
+    [("  ", ["name"], "names its performer"), ("Ann Lee", [], r"got \(none\)"), ("Ann Lee", ["name", "smell"], "got smell")],
+)
+def test_a_consent_names_its_performer_and_known_scopes(desk: ReviewDesk, performer: str, scopes: list[str], match: str) -> None:
+    with pytest.raises(InvalidArgument, match=match):
+        desk.consents.record_consent(ADMIN, performer, scopes, [], None, "signed")
+
+
+def test_a_consent_that_has_already_expired_is_refused(desk: ReviewDesk) -> None:
+    with pytest.raises(InvalidArgument, match="already expired"):
+        desk.consents.record_consent(ADMIN, "Ann Lee", ["name"], [], utcnow() - timedelta(minutes=1), "signed")
+
+
+def test_a_recorded_consent_closes_the_pending_findings_it_covers(desk: ReviewDesk) -> None:
+    covered_item, covered = named(desk, subject="ANN LEE")  # matched whatever the case
+    _, other_production = named(desk, production="prod-b")
+    _, needs_voice = named(desk, kind="voiceover")
+    _, decided = named(desk, status="rejected")
+    _, someone_else = named(desk, subject="Bo Stone")
+    given = desk.consents.record_consent(
+        ADMIN, " Ann  Lee ", ["likeness", "name", "likeness"], ["prod-a"], None, "signed", aliases=["Annie"]
+    )
+    assert given.performer == "Ann Lee" and given.scopes == ["likeness", "name"] and given.production_ids == ["prod-a"]
+    closed = finding(desk, covered)
+    assert (closed.open, closed.consent_id, closed.resolution_reason) == (False, given.id, f"consent {given.id} recorded")
+    assert item(desk, covered_item).risk_score == 0.0
+    assert all(finding(desk, f).open for f in (other_production, needs_voice, decided, someone_else))
+    assert actions(desk) == ["consent.recorded", "finding.resolved"]
+    with desk.sessions() as s:
+        assert s.get(Performer, "ann lee").aliases == ["Annie"]  # type: ignore[union-attr]
+
+
+def test_revoking_a_consent_reopens_what_relied_on_it(desk: ReviewDesk) -> None:
+    item_id, finding_id = named(desk)
+    given = desk.consents.record_consent(ADMIN, "Ann Lee", ["likeness"], [], None, "signed")
+    assert not finding(desk, finding_id).open
+    revoked = desk.consents.revoke_consent(given.id, ADMIN, "withdrawn")
+    assert revoked.revoked_by == "root" and revoked.revoke_reason == "withdrawn" and revoked.revoked_at is not None
+    reopened = finding(desk, finding_id)
+    assert reopened.open and reopened.resolved_by is None and reopened.resolution_reason is None
+    assert reopened.message == f"Ann Lee appears in this frame: its consent {given.id} has expired or been revoked"
+    assert item(desk, item_id).risk_score == 25.0
+    assert actions(desk)[-2:] == ["consent.revoked", "finding.reopened"]
+    with pytest.raises(FailedPrecondition, match="already revoked"):
+        desk.consents.revoke_consent(given.id, ADMIN, "again")
+    with pytest.raises(NotFound):
+        desk.consents.revoke_consent("nope", ADMIN, "x")
+
+
+def test_the_sweep_reopens_findings_of_expired_consents_once(desk: ReviewDesk) -> None:
+    _, first = named(desk)
+    _, second = named(desk)
+    given = desk.consents.record_consent(ADMIN, "Ann Lee", ["likeness"], [], utcnow() + timedelta(days=1), "signed")
+    assert desk.consents.recheck_consents() == 0  # still valid
+    expire(desk, given.id)
+    assert desk.consents.recheck_consents() == 2
+    assert finding(desk, first).open and finding(desk, second).open
+    assert desk.consents.recheck_consents() == 0
+
+
+def test_the_sweep_looks_at_the_time_it_is_given(desk: ReviewDesk) -> None:
+    _, finding_id = named(desk)
+    desk.consents.record_consent(ADMIN, "Ann Lee", ["likeness"], [], utcnow() + timedelta(hours=1), "signed")
+    assert desk.consents.recheck_consents(now=utcnow() + timedelta(hours=2)) == 1
+    assert finding(desk, finding_id).open
+
+
+def test_rechecking_an_item_reopens_what_relied_on_its_lapsed_consents_only(desk: ReviewDesk) -> None:
+    mine, my_finding = named(desk)
+    _, same_consent = named(desk)
+    _, other_consent = named(desk, subject="Bo Stone")
+    ann = desk.consents.record_consent(ADMIN, "Ann Lee", ["likeness"], [], None, "signed")
+    bo = desk.consents.record_consent(ADMIN, "Bo Stone", ["likeness"], [], None, "signed")
+    for lapsed in (ann, bo):
+        expire(desk, lapsed.id)
+    desk.consents.recheck_item(mine, utcnow())
+    assert finding(desk, my_finding).open and finding(desk, same_consent).open  # Ann's consent lapsed for every asset
+    assert not finding(desk, other_consent).open  # Bo's waits for the sweep: this item never relied on it
+
+
+def test_a_policy_is_cleaned_replaced_and_registers_its_performers(desk: ReviewDesk) -> None:
+    policy = desk.consents.set_policy(ADMIN, "prod-a", [" Fizzcola ", "", "Fizzcola", "Pier"], ["Ann  Lee", "Ann Lee"])
+    assert (policy.banned_terms, policy.performers, policy.updated_by) == (["Fizzcola", "Pier"], ["Ann Lee"], "root")
+    desk.consents.set_policy(ADMIN, "prod-a", ["Moon"], [])
+    with desk.sessions() as s:
+        assert [(p.production_id, p.banned_terms, p.performers) for p in s.scalars(select(Policy))] == [("prod-a", ["Moon"], [])]
+        assert s.scalars(select(Performer.name)).all() == ["Ann Lee"]  # registered, and kept
+        details = s.scalars(select(AuditEntry.details).where(AuditEntry.action == "policy.set").order_by(AuditEntry.id)).all()
+    assert details[0] == {"banned_terms": ["Fizzcola", "Pier"], "performers": ["Ann Lee"]}
+
+
+def test_a_blank_performer_name_is_neither_kept_nor_registered(desk: ReviewDesk) -> None:
+    policy = desk.consents.set_policy(ADMIN, "prod-a", [], [" ", "", "Ann Lee"])
+    assert policy.performers == ["Ann Lee"]
+    with desk.sessions() as s:
+        assert s.scalars(select(Performer.name)).all() == ["Ann Lee"], "a blank name would match every text"
+
+
+def test_severity_of_a_reopened_finding_counts_again(desk: ReviewDesk) -> None:
+    item_id = add_item(desk, priority=-5.0)
+    add_finding(desk, item_id, check="policy_terms", severity=Severity.MEDIUM, blocks_approval=False)
+    finding_id = add_finding(desk, item_id, subject="Ann Lee")
+    given = desk.consents.record_consent(ADMIN, "Ann Lee", ["likeness"], [], None, "signed")
+    assert item(desk, item_id).risk_score == 5.0 and not finding(desk, finding_id).open
+    desk.consents.revoke_consent(given.id, ADMIN, "withdrawn")
+    assert item(desk, item_id).risk_score == 30.0
