@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from helix.documents import StoryboardDocument
 from helix.events import AssetGenerated, new_event
 from helix.events.examples import example
-from helix.story import Camera, Shot, ShotType, Storyboard
 from helix_gateway.ledger import build_ledger, finished_minutes
 from helix_gateway.readmodel.tables import Asset, Job
+
+from .conftest import storyboard_document
 
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
@@ -63,13 +63,8 @@ def test_finished_minutes_sum_the_newest_approved_storyboards() -> None:
         return Asset(asset_id=asset_id, version=version, production_id="p", kind="storyboard", object_key=f"{asset_id}/{version}",
                      review_status=status, created_at=T0)
 
-    def body(*durations: int) -> bytes:
-        shots = [Shot(shot_id=f"sh{i}", shot_type=ShotType.WIDE, camera=Camera.STATIC, subjects=["ANA"], action="waits",
-                      location="KITCHEN", duration_s=d) for i, d in enumerate(durations)]
-        board = Storyboard(production_id="p", script_id="script-1", scene_id="s1", shots=shots)
-        return StoryboardDocument(level="storyboard-s1", script_id="script-1", content=board).model_dump_json().encode()
-
-    bodies = {"s1/1": body(100), "s1/2": body(30, 30), "s2/1": body(60), "s3/1": body(999)}
+    bodies = {"s1/1": storyboard_document("p", 100), "s1/2": storyboard_document("p", 30, 30),
+              "s2/1": storyboard_document("p", 60), "s3/1": storyboard_document("p", 999)}
     rows = [(board("s1", 1, "approved"), None), (board("s1", 2, "approved"), None), (board("s2", 1, "approved"), None),
             (board("s3", 1, "rejected"), None)]
     assert finished_minutes(rows, bodies.__getitem__) == pytest.approx(2.0)

@@ -1,15 +1,31 @@
-"""Visual test fixtures: one tiny random Stable Diffusion pipeline per session, loaded like a real checkpoint."""
+"""Visual test fixtures: one tiny random Stable Diffusion pipeline per session, loaded like a real checkpoint, and the
+service's steps run as kit jobs on the core's in-memory store and bus (`Studio`)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
+from helix.documents import StoryboardDocument
+from helix.events import Actor, AssetGenerated, AssetKind, GenerationRequest, JobCompleted, JobFailed, ReviewApproved, new_event
+from helix.events.examples import example
+from helix.generation import GeneratorKit, Job
+from helix.generation.approvals import Approvals
+from helix.generation.ids import ImageAssetId, ScriptAssetId
+from helix.generation.reader import Documents
 from helix.models.diffusion import LoadedPipeline, load_image_pipeline
+from helix.story import Camera, Shot, ShotType, Storyboard
+from helix.testing import MemoryBus, MemoryStore
 from helix_dev.models.tiny_diffusion import build_tiny_sd
 from helix_visual.engine import ImageEngine
+from helix_visual.images import decode
+from helix_visual.rendering import Renderer
+from helix_visual.settings import VisualSettings
 
 
 @pytest.fixture(scope="session")
@@ -26,3 +42,80 @@ def tiny_sd(tiny_sd_dir: Path) -> LoadedPipeline:
 async def engine(tiny_sd: LoadedPipeline) -> AsyncIterator[ImageEngine]:
     async with ImageEngine({"default": tiny_sd}, max_batch=8, max_queue=16) as eng:
         yield eng
+
+
+# --- the visual service's steps on the core's in-memory store and bus ------------------------------
+
+PRODUCTION = "lighthouse"
+R = TypeVar("R", bound=GenerationRequest)
+VisualStep = Callable[[Renderer, Job[Any]], Awaitable[list[str]]]
+
+
+def image_request(request_type: type[R], job_id: str = "job-1", **fields: object) -> R:
+    """A valid visual request (`helix.events.examples`) at a size the tiny pipeline makes quickly."""
+    values: dict[str, Any] = {"production_id": PRODUCTION, "job_id": job_id, "width": 64, "height": 64, "steps": 2, "seed": 7,
+                              "shot_id": None}
+    return example(request_type, **{**values, **fields})  # type: ignore[return-value]
+
+
+@dataclass
+class Studio:
+    """The visual service's renderer over a `MemoryStore`, a `MemoryBus` and a SQLite record of review decisions."""
+
+    store: MemoryStore
+    bus: MemoryBus
+    approvals: Approvals
+    renderer: Renderer
+    kit: GeneratorKit
+
+    async def run(self, request: GenerationRequest, step: VisualStep) -> JobCompleted | JobFailed:
+        """One request as a kit job through `step`; its one outcome."""
+        await self.kit.run(new_event(request, source="/tests"), lambda job: step(self.renderer, job))
+        return self.outcome(request.job_id)
+
+    def outcome(self, job_id: str) -> JobCompleted | JobFailed:
+        ends = [e for e in [*self.bus.of_type(JobCompleted), *self.bus.of_type(JobFailed)] if e.job_id == job_id]
+        assert len(ends) == 1, ends
+        return ends[0]
+
+    def generated(self, asset_id: str) -> list[AssetGenerated]:
+        return [e for e in self.bus.of_type(AssetGenerated) if e.asset_id == asset_id]
+
+    def image(self, asset_id: str, version: int = 1) -> Any:
+        """A stored image version, decoded."""
+        parsed = ImageAssetId.parse(asset_id)
+        assert parsed is not None
+        key = self.store.versions(PRODUCTION, parsed.kind, asset_id)[version - 1].key
+        return decode(self.store.get(key))
+
+    async def approve(self, asset_id: str, kind: AssetKind, version: int = 1) -> None:
+        await self.approvals.record(ReviewApproved(production_id=PRODUCTION, decision_id=f"ok-{asset_id}-{version}", asset_id=asset_id,
+                                                   kind=kind, asset_version=version, reviewer=Actor(subject="rhea"),
+                                                   decided_at=datetime.now(UTC)))
+
+    def put_storyboard(self, asset_id: str, shots: list[Shot]) -> None:
+        """A writer's storyboard document for one scene, stored as the writer stores it."""
+        part = ScriptAssetId.parse(asset_id)
+        assert part is not None and part.scene is not None
+        board = Storyboard(production_id=PRODUCTION, script_id=part.script_id, scene_id=part.scene, shots=shots)
+        body = StoryboardDocument(level=part.name, script_id=part.script_id, content=board)
+        self.store.put(production_id=PRODUCTION, kind=AssetKind.STORYBOARD, asset_id=asset_id, data=body.model_dump_json().encode(),
+                       media_type="application/json", ext="json")
+
+
+def shot(shot_id: str, location: str = "the lamp room", subjects: tuple[str, ...] = ("MARA",), action: str = "trims the wick") -> Shot:
+    return Shot(shot_id=shot_id, shot_type=ShotType.MEDIUM, camera=Camera.STATIC, subjects=list(subjects), action=action,
+                location=location, duration_s=2)
+
+
+@pytest.fixture
+def visual_settings() -> VisualSettings:
+    return VisualSettings(c2pa_enabled=False, retry_attempts=1, visual_progress_every_s=0)
+
+
+@pytest.fixture
+def studio(engine: ImageEngine, visual_settings: VisualSettings, tmp_path: Path) -> Studio:
+    store, bus = MemoryStore(), MemoryBus()
+    approvals = Approvals(f"sqlite:///{tmp_path / 'visual.db'}")
+    renderer = Renderer(engine, Documents(store, approvals, store_outage_s=1), visual_settings, {"default": ["sdpa"]})
+    return Studio(store, bus, approvals, renderer, GeneratorKit(service="visual", store=store, bus=bus, settings=visual_settings))

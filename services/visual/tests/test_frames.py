@@ -1,0 +1,91 @@
+"""Storyboard frames: one frame per shot of the approved storyboard (or one from a prompt), named
+after the job and the shot; shots of the same place and people share their noise; a reference
+image anchors every frame; what cannot be drawn is refused with the reason."""
+
+from __future__ import annotations
+
+from helix.events import AssetKind, FrameRequested, JobCompleted, JobFailed, JobProgress, SceneRequested
+from helix.generation.ids import ImageAssetId, ImageFamily
+from helix_visual.frames import render_frames
+from helix_visual.plates import render_plate
+from helix_visual.prompts import shot_prompt, shot_seed, stable_seed, with_style
+
+from .conftest import PRODUCTION, Studio, image_request, shot
+
+BOARD = "script-j1-storyboard-s1"
+SHOTS = [shot("s1-shot1"), shot("s1-shot2", action="looks out to sea"), shot("s1-shot3", location="the harbour")]
+
+
+async def approved_board(studio: Studio) -> None:
+    studio.put_storyboard(BOARD, SHOTS)
+    await studio.approve(BOARD, AssetKind.STORYBOARD)
+
+
+async def test_a_frame_from_a_prompt_alone_is_frame_one_of_its_job(studio: Studio) -> None:
+    done = await studio.run(image_request(FrameRequested, prompt="a lighthouse in fog", style="ink wash", seed=None), render_frames)
+    asset = str(ImageAssetId(ImageFamily.FRAME, "job-1", "1"))
+    assert isinstance(done, JobCompleted) and done.asset_ids == [asset]
+    (event,) = studio.generated(asset)
+    assert event.inputs == {"prompt": with_style("a lighthouse in fog", "ink wash")} and event.parent_asset_ids == []
+    assert event.seed == stable_seed(PRODUCTION, "job-1")
+
+
+async def test_every_shot_of_the_approved_storyboard_gets_its_frame(studio: Studio) -> None:
+    await approved_board(studio)
+    request = image_request(FrameRequested, prompt="storyboard frame", storyboard_asset_id=BOARD, style="pencil", seed=None,
+                            parent_asset_ids=[BOARD, "script-j1-script"])
+    done = await studio.run(request, render_frames)
+    ids = [f"frame-job-1-{s.shot_id}" for s in SHOTS]
+    assert isinstance(done, JobCompleted) and done.asset_ids == ids
+    events = [studio.generated(i)[0] for i in ids]
+    for event, board_shot in zip(events, SHOTS, strict=True):
+        assert event.kind == "frame" and event.parent_asset_ids == [BOARD, "script-j1-script"], "the storyboard once, then the rest"
+        assert event.inputs["prompt"] == shot_prompt(board_shot, extra="storyboard frame", style="pencil")
+        assert event.inputs["shot"]["shot_id"] == board_shot.shot_id and event.inputs["storyboard_version"] == 1
+        assert event.seed == shot_seed(PRODUCTION, board_shot)
+    assert events[0].seed == events[1].seed != events[2].seed, "same place and people, same noise; another place, other noise"
+    fractions = [p.fraction for p in studio.bus.of_type(JobProgress) if p.job_id == "job-1"]
+    assert fractions and max(fractions) <= 1.0 and fractions[-1] > 2 / 3, "progress counts every frame of the job"
+
+
+async def test_a_frame_request_with_a_shot_draws_that_shot_only(studio: Studio) -> None:
+    await approved_board(studio)
+    done = await studio.run(image_request(FrameRequested, storyboard_asset_id=BOARD, shot_id="s1-shot2", seed=11), render_frames)
+    assert isinstance(done, JobCompleted) and done.asset_ids == ["frame-job-1-s1-shot2"]
+    assert studio.generated("frame-job-1-s1-shot2")[0].seed == shot_seed(11, SHOTS[1]), "the request's seed is the base of the shot's"
+
+
+async def test_what_a_storyboard_cannot_give_is_refused(studio: Studio) -> None:
+    studio.put_storyboard(BOARD, SHOTS)
+    unapproved = await studio.run(image_request(FrameRequested, storyboard_asset_id=BOARD), render_frames)
+    assert isinstance(unapproved, JobFailed) and "is not approved" in unapproved.error and not unapproved.retriable
+
+    await studio.approve(BOARD, AssetKind.STORYBOARD)
+    missing_shot = await studio.run(image_request(FrameRequested, job_id="job-2", storyboard_asset_id=BOARD, shot_id="s1-shot9"),
+                                    render_frames)
+    assert isinstance(missing_shot, JobFailed) and missing_shot.error == f"no shot s1-shot9 in storyboard {BOARD}"
+
+    studio.put_storyboard("script-j1-storyboard-s2", [])
+    await studio.approve("script-j1-storyboard-s2", AssetKind.STORYBOARD)
+    empty = await studio.run(image_request(FrameRequested, job_id="job-3", storyboard_asset_id="script-j1-storyboard-s2"), render_frames)
+    assert isinstance(empty, JobFailed) and empty.error == "storyboard script-j1-storyboard-s2 has no shots"
+
+    not_a_board = await studio.run(image_request(FrameRequested, job_id="job-4", storyboard_asset_id="script-j1-script"), render_frames)
+    assert isinstance(not_a_board, JobFailed) and "script-j1-script is not a storyboard" in not_a_board.error
+    assert studio.store.puts == 2, "nothing but the two storyboards was stored"
+
+
+async def test_a_reference_image_anchors_the_frame_image_to_image(studio: Studio) -> None:
+    await studio.run(image_request(SceneRequested, job_id="ref", prompt="a grey sea"), render_plate)
+    first = await studio.run(image_request(FrameRequested, job_id="job-a", reference_asset_id="scene-ref", strength=0.5,
+                                                    steps=4), render_frames)
+    plain = await studio.run(image_request(FrameRequested, job_id="job-b", steps=4), render_frames)
+    assert isinstance(first, JobCompleted) and isinstance(plain, JobCompleted)
+    (anchored,), (free,) = studio.generated("frame-job-a-1"), studio.generated("frame-job-b-1")
+    assert anchored.inputs["reference_asset_id"] == "scene-ref" and anchored.inputs["reference_version"] == 1
+    assert anchored.parent_asset_ids == ["scene-ref"] and anchored.parameters["strength"] == 0.5
+    assert "strength" not in free.parameters and "reference_asset_id" not in free.inputs
+    assert anchored.parameters["steps_run"] == 2 and free.parameters["steps_run"] == 4, "image to image: the last half of the steps"
+
+    missing = await studio.run(image_request(FrameRequested, job_id="job-c", reference_asset_id="scene-nowhere"), render_frames)
+    assert isinstance(missing, JobFailed) and missing.error == f"no image asset scene-nowhere in production {PRODUCTION}"
