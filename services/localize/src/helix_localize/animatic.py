@@ -127,12 +127,13 @@ class Editor:
             raise NotReady("no scene of the script has dialogue on the timeline")
         frames = await self._approved_frames(production_id)
         total = max(max(ends.values()), last_cue) + 0.5  # the last line (or cue), and a breath
+        board_ids = [ScriptAssetId(script_id, ScriptPart.STORYBOARD, scene_id) for scene_id in on]
+        boards = await asyncio.gather(*(self._read_approved(production_id, b, StoryboardDocument, "storyboard") for b in board_ids))
         cuts: list[AnimaticCut] = []
-        for n, scene_id in enumerate(on):
+        for n, (scene_id, board_id, read) in enumerate(zip(on, board_ids, boards, strict=True)):
             begin = 0.0 if n == 0 else starts[scene_id]
             finish = starts[on[n + 1]] if n + 1 < len(on) else total
-            board_id = ScriptAssetId(script_id, ScriptPart.STORYBOARD, scene_id)
-            board = (await self._read_approved(production_id, board_id, StoryboardDocument, "storyboard")).document.content
+            board = read.document.content
             if not board.shots:
                 raise NotReady(f"storyboard {board_id} has no shots")
             weights = [max(1, shot.duration_s) for shot in board.shots]
@@ -150,15 +151,15 @@ class Editor:
         """(storyboard, shot) -> the frame approved last for it. Which shot a frame draws is in
         its first version's provenance (a revision is a later version of the same asset)."""
         found: dict[tuple[str, str], tuple[Any, VersionRef]] = {}
-        for approved in await self.approvals.approved_of(production_id, AssetKind.FRAME):
-            frame = ImageAssetId.parse(approved.asset_id)
-            if frame is None:
-                continue  # a frame Helix did not draw: no shot to place it on
-            if approved.asset_id not in self._frame_of:
-                first = (await self.documents.version(production_id, frame, 1)).provenance
-                shot = first.inputs.get("shot") or {}
-                boards = [p for p in first.parents if (b := ScriptAssetId.parse(p)) and b.part is ScriptPart.STORYBOARD]
-                self._frame_of[approved.asset_id] = (boards[0] if boards else "", str(shot.get("shot_id", "")))
+        approved_frames = [(a, f) for a in await self.approvals.approved_of(production_id, AssetKind.FRAME)
+                           if (f := ImageAssetId.parse(a.asset_id)) is not None]  # a frame Helix did not draw has no shot
+        unplaced = list({str(f): f for a, f in approved_frames if a.asset_id not in self._frame_of}.values())
+        firsts = await asyncio.gather(*(self.documents.version(production_id, f, 1) for f in unplaced))  # read side by side
+        for frame, first in zip(unplaced, firsts, strict=True):
+            shot = first.provenance.inputs.get("shot") or {}
+            boards = [p for p in first.provenance.parents if (b := ScriptAssetId.parse(p)) and b.part is ScriptPart.STORYBOARD]
+            self._frame_of[str(frame)] = (boards[0] if boards else "", str(shot.get("shot_id", "")))
+        for approved, _frame in approved_frames:
             key = self._frame_of[approved.asset_id]
             if key[0] and key[1] and (key not in found or found[key][0] < approved.decided_at):
                 found[key] = (approved.decided_at, VersionRef(asset_id=approved.asset_id, version=approved.version))

@@ -13,6 +13,8 @@ Planning reads approved documents (cached); the cut itself runs on the request p
 
 from __future__ import annotations
 
+import asyncio
+
 import structlog
 
 from helix.documents import ScriptDocument
@@ -82,12 +84,13 @@ class LocalizeReactions:
         dubs = sorted({(track.job, track.locale) for approved in await self.approvals.approved_of(decision.production_id, AssetKind.VOICEOVER)
                        if (track := LocaleAssetId.parse(approved.asset_id)) is not None and track.part is LocalePart.VOICEOVER_WAV})
         requests: list[GenerationRequest] = []
-        for localization_job, locale in dubs:
-            try:
-                plan = await self.editor.plan(decision.production_id, localization_job, locale)
-            except NotReady as why:
-                log.debug("localize.animatic_not_ready", job=localization_job, locale=locale, why=str(why))
+        plans = await asyncio.gather(*(self.editor.plan(decision.production_id, job, locale) for job, locale in dubs), return_exceptions=True)
+        for (localization_job, locale), plan in zip(dubs, plans, strict=True):
+            if isinstance(plan, NotReady):
+                log.debug("localize.animatic_not_ready", job=localization_job, locale=locale, why=str(plan))
                 continue
+            if isinstance(plan, BaseException):
+                raise plan
             log.info("localize.animatic_ready", job=localization_job, locale=locale, shots=len(plan.cuts), seconds=round(plan.duration, 1))
             requests.append(AnimaticRequested(production_id=decision.production_id, job_id=animatic_job_id(locale, plan_digest(plan)),
                                               requested_by=LOCALIZE, localization_job_id=localization_job, locale=locale,
