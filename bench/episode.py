@@ -151,21 +151,23 @@ def read_topic(topic: Topic) -> list[Any]:
     return events
 
 
-def hops(pid: str) -> dict[str, list[float]]:
+def hops(pid: str) -> tuple[dict[str, list[float]], list[tuple[float, str]]]:
     """Helix's own latency between services, from the events' own timestamps: a request on the
     bus until its job is accepted; a review decision until the job it set off is accepted (the
-    job's `accepted` names the decision it answers)."""
+    job's `accepted` names the decision it answers). Also the slowest decisions, with their jobs."""
     requests = {e.data.job_id: e.time for t in (Topic.WRITER_REQUESTS, Topic.VISUAL_REQUESTS, Topic.LOCALIZE_REQUESTS)
                 for e in read_topic(t) if e.data.production_id == pid}
     decisions = {e.data.decision_id: e.time for e in read_topic(Topic.REVIEW_DECISIONS) if e.data.production_id == pid}
     accepted = [e.data for e in read_topic(Topic.JOBS_STATUS) if e.data.production_id == pid and isinstance(e.data, JobAccepted)]
     out: dict[str, list[float]] = {"request_to_accepted_ms": [], "decision_to_accepted_ms": []}
-    for job in {a.job_id: a for a in accepted}.values():
+    by_job: list[tuple[float, str]] = []
+    for job in {a.job_id: a for a in reversed(accepted)}.values():  # a job's first acceptance (a resumed one is accepted again)
         if job.job_id in requests:
             out["request_to_accepted_ms"].append((job.at - requests[job.job_id]).total_seconds() * 1000)
         if job.caused_by is not None and job.caused_by.decision_id in decisions:
             out["decision_to_accepted_ms"].append((job.at - decisions[job.caused_by.decision_id]).total_seconds() * 1000)
-    return out
+            by_job.append((round(out["decision_to_accepted_ms"][-1], 1), job.job_id))
+    return out, sorted(by_job, reverse=True)[:5]
 
 
 def images_per_call(pid: str) -> float:
@@ -216,7 +218,7 @@ def main() -> None:
     try:
         state = stack.up()
         outcome = asyncio.run(run(state.gateway_url, args.scenes, locales, args.timeout))
-        hop = hops(outcome["production_id"])
+        hop, slowest = hops(outcome["production_id"])
         per_call = images_per_call(outcome["production_id"])
     finally:
         if not args.keep:
@@ -262,7 +264,8 @@ def main() -> None:
         "date": datetime.now().date().isoformat(), "stages": {k: {m: round(v, 2) for m, v in f.items()} for k, f in stages.items()},
         "hops_ms": {k: {"p50": round(percentile(v, 0.5), 1), "p99": round(percentile(v, 0.99), 1), "n": len(v)} for k, v in hop.items()},
         "review_wait_s": {"p50": round(percentile(review, 0.5), 1), "p99": round(percentile(review, 0.99), 1), "n": len(review)},
-        "decisions": outcome["decisions"], "frames_images_per_call": round(per_call, 2), "shorter_line_items": rewrites})
+        "decisions": outcome["decisions"], "frames_images_per_call": round(per_call, 2), "shorter_line_items": rewrites,
+        "slowest_decision_to_accepted_ms": [{"ms": ms, "job_id": job} for ms, job in slowest]})
 
 
 if __name__ == "__main__":

@@ -18,15 +18,13 @@ from helix.models.loading import LoadedLM
 from helix_writer.engine import BATCH, INTERACTIVE, GenerationRequest, TextEngine, json_safe_schema
 from helix_writer.static_engine import StaticTextEngine
 
+from .conftest import chat
+
 ENGINES = {"continuous": TextEngine, "static": StaticTextEngine}
 
 
-def chat(text: str) -> list[dict]:
-    return [{"role": "system", "content": "You write dialogue."}, {"role": "user", "content": text}]
-
-
 @pytest.fixture(params=sorted(ENGINES))
-async def engine(request: pytest.FixtureRequest, tiny_lm: LoadedLM) -> AsyncIterator[Any]:
+async def engine(request: pytest.FixtureRequest, tiny_lm: LoadedLM, one_thread: None) -> AsyncIterator[Any]:
     async with ENGINES[request.param](tiny_lm, max_batch=16, max_queue=64) as eng:
         yield eng
 
