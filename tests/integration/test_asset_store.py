@@ -58,6 +58,8 @@ def test_same_bytes_twice_is_one_version_new_bytes_a_new_one(store: AssetStore) 
     assert again == first
     assert second.key.version == 2
     assert [v.key.version for v in store.versions("lighthouse", "frame", "frame-1")] == [1, 2]
+    reverted = _put(store, b"v1 bytes")  # the first bytes again, after others: a revert is the newest version
+    assert reverted.key.version == 3 and not reverted.reused
 
 
 def test_presigned_url_downloads_the_object(store: AssetStore) -> None:

@@ -94,6 +94,16 @@ def test_restoring_title_characters_and_places_puts_them_back_and_clears_their_m
     assert draft.stale == []
 
 
+def test_restoring_a_title_restores_who_wrote_it() -> None:
+    draft = sample_draft()
+    draft.title, draft.title_author = "A person's title", "human"
+    body = TitleDocument(level="title", script_id=draft.script_id, content=TitleContent(title="The model's title"))
+    draft.restore("title", body, Authorship.AI)
+    assert (draft.title, draft.title_author) == ("The model's title", "ai"), "a reverted title credits the model again"
+    draft.restore("title", body, Authorship.HUMAN)
+    assert draft.title_author == "human"
+
+
 def test_restoring_the_scenes_keeps_each_scenes_dialogue_by_its_id() -> None:
     draft = sample_draft()
     before = {s.scene_id: s.dialogue for s in draft.scenes}

@@ -164,6 +164,16 @@ async def test_going_back_brings_the_version_before_back_as_the_newest(desk: Stu
     assert [c.name for c in draft.characters] == ["Mara", "Jonah"]
 
 
+async def test_undoing_an_edit_makes_the_script_as_it_was_the_newest_version(desk: Studio) -> None:
+    draft = await desk.put_script(sample_draft())
+    before = desk.body("script-job-0-script")
+    await desk.editor.edit_dialogue(desk.script_job("job-2"), draft, "s1", [EditedLine(line_id="s1-l1", speaker="MARA", text="Changed.")])
+    assert desk.body("script-job-0-script") != before
+    await desk.editor.revert(desk.script_job("job-3"), draft, "dialogue-s1", None)
+    assert len(desk.versions("script-job-0-script")) == 3, "the undo is the newest script, though its bytes equal the first"
+    assert desk.body("script-job-0-script")["content"] == before["content"]
+
+
 async def test_going_back_to_a_named_outline_brings_its_acts_too(desk: Studio) -> None:
     draft = await desk.put_script(sample_draft())
     scenes = desk.body("script-job-0-scenes")["content"]

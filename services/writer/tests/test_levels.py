@@ -15,7 +15,7 @@ from helix.generation.ids import ScriptAssetId, ScriptPart
 from helix.story import MAX_LINES_PER_SCENE, CharactersDraft, Level, ScenesDraft, Script, StaleMark, exactly, json_budget
 from helix_writer.draft import Draft
 from helix_writer.fountain import to_fountain
-from helix_writer.levels import _derive
+from helix_writer.levels import _derive, fresh_ids
 
 from .conftest import LOGLINE, PRODUCTION, RecordingGenerator, Studio, by_a_person, sample_draft, script_request
 
@@ -215,3 +215,10 @@ async def test_assembling_unchanged_parts_again_is_the_same_version(desk: Studio
     assert len(desk.versions(f"{SCRIPT}-script")) == 2
     stale = StaleMark(part="places", because="scenes", job_id="job-3")
     assert desk.body(f"{SCRIPT}-script")["content"]["stale"] == [stale.model_dump()]
+
+
+def test_fresh_ids_continue_after_what_is_kept_and_never_repeat_one() -> None:
+    make = lambda n: f"s1-l{n}"  # noqa: E731
+    assert fresh_ids(make, {"s1-l2"}, 2, after=1) == ["s1-l3", "s1-l4"], "a person kept s1-l2 alone"
+    assert fresh_ids(make, set(), 2, after=0) == ["s1-l1", "s1-l2"]
+    assert fresh_ids(make, {"s1-l1", "s1-l2", "s1-l5"}, 3, after=2) == ["s1-l3", "s1-l4", "s1-l6"]

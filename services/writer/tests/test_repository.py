@@ -106,6 +106,16 @@ async def test_a_persons_version_is_stored_verbatim_as_theirs_with_its_diff(desk
     assert event.authorship is Authorship.HUMAN and event.model is None and event.asset_id == "script-job-0-characters"
 
 
+async def test_a_persons_scenes_are_diffed_against_the_scenes_as_stored(desk: Studio) -> None:
+    draft = await desk.put_script(sample_draft())
+    scenes = desk.body("script-job-0-scenes")["content"]
+    await desk.repository.store_human(desk.script_job("job-2"), draft, "scenes", [{**scenes[0], "summary": "Rewritten."}, *scenes[1:]])
+    diff = desk.provenance("script-job-0-scenes")["diff_from_previous"]
+    changed = [row for row in diff.splitlines() if row[:1] in "+-" and not row.startswith(("---", "+++"))]
+    assert any("Rewritten." in row for row in changed)
+    assert not [row for row in changed if "dialogue" in row], "no field the stored level never held"
+
+
 async def test_the_first_version_of_a_part_by_a_person_is_diffed_against_nothing(desk: Studio) -> None:
     draft = sample_draft("script-job-5")
     await desk.repository.store_human(desk.script_job("job-5"), draft, "title", {"title": "Mine"})

@@ -60,11 +60,11 @@ class Draft:
     def fresh(self, name: str) -> None:
         self.stale = [m for m in self.stale if m.part != name]
 
-    def restore(self, name: str, body: LevelDocument[Any]) -> None:
-        """Put a stored version of one part back into the draft (resume, revert)."""
+    def restore(self, name: str, body: LevelDocument[Any], author: Authorship = Authorship.AI) -> None:
+        """Put a stored version of one part back into the draft (resume, revert), written by `author`."""
         content = body.content
         if name == ScriptPart.TITLE:
-            self.title = content.title
+            self.title, self.title_author = content.title, "ai" if author is Authorship.AI else "human"
         elif name == ScriptPart.CHARACTERS:
             self.characters = list(content)
         elif name == ScriptPart.SCENES:

@@ -96,7 +96,7 @@ class ScriptEditor:
         """Bring back an earlier version of a level as its newest version (undo); returns the version restored."""
         part = draft.part(name)
         read = await self.repository.version(draft.production_id, part, version)
-        draft.restore(name, read.document)
+        draft.restore(name, read.document, read.provenance.authorship)
         stored = read.document.model_dump(mode="json", exclude_none=True, exclude={"level", "script_id", "content", "reverted_from"})
         verbatim = json.loads(read.data)["content"]  # the earlier version's content exactly as it was stored
         await self.repository.store_level(job, draft, name, verbatim, [], parents=[], authorship=read.provenance.authorship,

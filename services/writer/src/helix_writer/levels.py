@@ -57,6 +57,18 @@ D = TypeVar("D", bound=BaseModel)
 SCENES_PER_ACT_CALL = 6
 
 
+
+def fresh_ids(make: Callable[[int], str], taken: set[str], count: int, *, after: int) -> list[str]:
+    """`count` new ids `make(after + 1)`, `make(after + 2)`, … skipping any already taken (a
+    person may have kept `s1-l2` alone: more lines are then `s1-l3`, `s1-l4`, never a second `s1-l2`)."""
+    fresh: list[str] = []
+    n = after
+    while len(fresh) < count:
+        n += 1
+        if (candidate := make(n)) not in taken:
+            fresh.append(candidate)
+    return fresh
+
 class StoryWriter:
     """The writer's generation steps; each runs inside a kit `Job`."""
 
@@ -242,8 +254,9 @@ class StoryWriter:
             schema = self.fitting(messages, lambda n: at_most(DialogueDraft, "lines", n), want)
             out = await self.generate(messages, schema, seed=req.seed, salt=f"{name}-{len(lines)}")
             outs.append(out)
-            lines += [DialogueLine(line_id=line_id(scene.scene_id, len(lines) + n), **line.model_dump())
-                      for n, line in enumerate(out.value.lines, start=1)][: limit - len(lines)]
+            new = out.value.lines[: limit - len(lines)]
+            ids = fresh_ids(lambda n: line_id(scene.scene_id, n), {x.line_id for x in lines}, len(new), after=len(lines))
+            lines += [DialogueLine(line_id=i, **line.model_dump()) for i, line in zip(ids, new, strict=True)]
             if out.value.scene_done and not more:
                 break
         scene.dialogue = lines
@@ -260,8 +273,8 @@ class StoryWriter:
             sys = self.sys(draft, req.notes)
             messages = prompts.scenes(sys, draft.logline, draft.title, draft.characters, draft.acts or [act], act, draft.scenes, count)
             out = await self.generate(messages, self.fitting(messages, lambda n: exactly(ScenesDraft, "scenes", n), count), seed=req.seed)
-            start = len(draft.scenes)
-            added = [SceneScript(scene_id=scene_id(start + n), act=act.number, **s.model_dump()) for n, s in enumerate(out.value.scenes, 1)]
+            ids = fresh_ids(scene_id, {s.scene_id for s in draft.scenes}, len(out.value.scenes), after=len(draft.scenes))
+            added = [SceneScript(scene_id=i, act=act.number, **s.model_dump()) for i, s in zip(ids, out.value.scenes, strict=True)]
             draft.scenes += added
             await self.repository.store_level(job, draft, ScriptPart.SCENES, [s.model_dump(exclude={"dialogue"}) for s in draft.scenes], messages, out,
                                    parents=[ScriptPart.TITLE, ScriptPart.CHARACTERS], extra={"acts": [a.model_dump() for a in draft.acts]})

@@ -78,9 +78,12 @@ class ScriptRepository:
 
     async def store_human(self, job: Job[Any], draft: Draft, name: str, content: Any) -> None:
         """A person's version of a part, verbatim, with its diff from the version before."""
-        previous = await self.latest(draft.production_id, draft.part(name))
+        part = draft.part(name)
+        model = part_document(part)
+        previous = await self.documents.latest(draft.production_id, part, model) if model is not None else None
         new_text = json.dumps(content, indent=2, ensure_ascii=False)
-        old_text = json.dumps(_plain(previous.content) if previous else None, indent=2, ensure_ascii=False)
+        old = json.loads(previous.data)["content"] if previous is not None else None  # as it was stored, not as the model re-dumps it
+        old_text = json.dumps(old, indent=2, ensure_ascii=False)
         diff = "".join(difflib.unified_diff(old_text.splitlines(True), new_text.splitlines(True), "previous", "rewritten"))
         await self.store_level(job, draft, name, content, [], parents=[], authorship=Authorship.HUMAN, diff=diff)
 
@@ -111,9 +114,3 @@ class ScriptRepository:
         draft.assets[name] = str(part)
         return stored
 
-
-def _plain(content: Any) -> Any:
-    """A document's content as the JSON it was stored as."""
-    if isinstance(content, list):
-        return [_plain(c) for c in content]
-    return content.model_dump(mode="json") if hasattr(content, "model_dump") else content

@@ -70,12 +70,16 @@ class StoredAsset:
 
 
 def reusable(existing: list[StoredAsset], digest: str, job_id: str | None) -> StoredAsset | None:
-    """The version a put of these bytes (by this job) returns instead of writing: the same
-    bytes, or what the same job stored before. One rule, for every store."""
-    for stored in existing:
-        if stored.sha256 == digest or (job_id is not None and stored.job_id == job_id):
-            return StoredAsset(stored.key, stored.sha256, stored.size_bytes, stored.media_type, reused=True, job_id=stored.job_id)
-    return None
+    """The version a put of these bytes (by this job) returns instead of writing: what the
+    same job stored before (a re-run, whatever its new signature did to the bytes), or the
+    newest version when it holds the same bytes (a redelivery). Bytes equal to an older
+    version only are a new version: a revert must become the newest. One rule, for every
+    store; `existing` is in version order."""
+    same_job = [s for s in existing if job_id is not None and s.job_id == job_id]
+    found = same_job[-1] if same_job else (existing[-1] if existing and existing[-1].sha256 == digest else None)
+    if found is None:
+        return None
+    return StoredAsset(found.key, found.sha256, found.size_bytes, found.media_type, reused=True, job_id=found.job_id)
 
 
 def _client(endpoint: str, settings: HelixSettings) -> Minio:
