@@ -4,7 +4,8 @@ Callers `await batcher.submit(spec)`. Requests wait in a bounded queue (`max_que
 it is full, `submit` waits before enqueuing, which holds back the Kafka consumer that
 called it (backpressure). One task takes the most urgent request (interactive before batch
 work, then oldest first) and every queued request with the same `key(spec)`, up to
-`max_batch`, and runs them as ONE call of `run_batch` in a worker thread, never on the
+`max_batch` (with `size`, the ones closest in size to it: a batch is padded to its
+longest), and runs them as ONE call of `run_batch` in a worker thread, never on the
 event loop. A request whose caller gave up is dropped before it runs; a running request
 sees `cancelled` (a batch of only cancelled requests may stop early). `report_step` hands
 per-step progress back to the caller on the event loop.
@@ -87,10 +88,14 @@ class Running:
 
 class Batcher(Running, Generic[S, R]):
     def __init__(self, *, key: Callable[[S], Hashable], max_batch: int = 8, max_queue: int = 64, batch_wait_s: float = 0.01,
-                 name: str = "engine") -> None:
+                 name: str = "engine", size: Callable[[S], float] | None = None) -> None:
+        """`key`: which requests can share a call. `size` (optional): how long a request's
+        output will be; a batch is padded to its longest, so the oldest request is joined by
+        the compatible ones closest to its size rather than by the next in line."""
         if max_batch < 1 or max_queue < 1:
             raise ValueError("max_batch and max_queue must be at least 1")
         self.key = key
+        self.size = size
         self.max_batch = max_batch
         self.max_queue = max_queue
         self.batch_wait_s = batch_wait_s
@@ -164,7 +169,11 @@ class Batcher(Running, Generic[S, R]):
     def _take_batch(self) -> list[Pending[S]]:
         live = sorted((r for r in self._pending if not r.cancelled), key=lambda r: (r.priority, r.order))
         dropped = [r for r in self._pending if r.cancelled]
-        batch = [] if not live else [r for r in live if self.key(r.spec) == self.key(live[0].spec)][: self.max_batch]
+        batch = [] if not live else [r for r in live if self.key(r.spec) == self.key(live[0].spec)]
+        if self.size is not None and len(batch) > self.max_batch:
+            size, target = self.size, self.size(batch[0].spec)  # the oldest always goes; its neighbours in size join it
+            batch = [batch[0], *sorted(batch[1:], key=lambda r: abs(size(r.spec) - target))]
+        batch = batch[: self.max_batch]
         for request in (*batch, *dropped):
             self._pending.remove(request)
             assert self._space is not None
