@@ -84,3 +84,25 @@ def test_stretch_shortens_by_the_factor() -> None:
     audio = np.sin(np.linspace(0, 2000, SR * 2)).astype(np.float32)
     assert len(stretch(audio, 1.25, SR)) == int(round(len(audio) / 1.25))
     assert stretch(audio, 1.0, SR) is audio
+
+
+def test_rates_snap_up_to_the_grid_so_lines_share_synthesis_calls() -> None:
+    assert smooth([1.0, 1.12, 1.0], 0.1, 1.3, grid=0.05) == pytest.approx([1.05, 1.15, 1.05]), "never slower than needed"
+    assert smooth([1.0, 1.29], 0.5, 1.3, grid=0.05) == pytest.approx([1.0, 1.3]), "the cap still holds"
+    assert smooth([1.1, 1.0], 0.1, 1.3, grid=0.05) == pytest.approx([1.1, 1.0]), "a rate on the grid stays"
+
+
+async def test_every_shortened_line_is_spoken_again_in_one_call() -> None:
+    calls: list[int] = []
+
+    async def counting(batch: list[Line], rates: list[float]) -> list[np.ndarray]:
+        calls.append(len(batch))
+        return await fake_synth(batch, rates)
+
+    async def shorten(long: list[tuple[Line, float]]) -> list[str | None]:
+        return ["w" * 10 for _ in long]
+
+    spec = lines(("x" * 60, 0.0, 2.0), ("y" * 10, 4.0, 5.0), ("z" * 60, 6.0, 8.0), ("v" * 10, 10.0, 11.0))
+    fitted = await fit(spec, counting, shorten, SETTINGS)
+    assert [f.method for f in fitted].count("shortened") == 2
+    assert calls[-1] == 2 and len(calls) == 3, "natural, faster, then both shortened lines together"

@@ -19,6 +19,7 @@ overshoot and what was done.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -67,6 +68,7 @@ class FitSettings:
     borrow: float = 0.5  # share of the silence after a line it may use
     min_gap_s: float = 2 / 24
     fade_s: float = 0.03
+    rate_grid: float = 0.05  # rates snap up to this grid: lines at one rate share a synthesis call
 
 
 def room(line: Line, settings: FitSettings) -> float:
@@ -78,13 +80,16 @@ def room(line: Line, settings: FitSettings) -> float:
     return max(limit - line.start, 0.05)
 
 
-def smooth(rates: list[float], step: float, cap: float) -> list[float]:
-    """Each rate raised so that neighbours differ by at most `step` (never lowered), capped."""
+def smooth(rates: list[float], step: float, cap: float, grid: float = 0.0) -> list[float]:
+    """Each rate raised so that neighbours differ by at most `step` (never lowered), then up
+    to the next multiple of `grid` (none: 0), capped."""
     out = list(rates)
     for i in range(len(out)):
         for j in range(len(out)):
             out[i] = max(out[i], rates[j] - step * abs(i - j))
-    return [min(r, cap) for r in out]
+    if grid > 0:
+        out = [math.ceil(round(r / grid, 6)) * grid for r in out]
+    return [min(round(r, 6), cap) for r in out]
 
 
 def stretch(audio: np.ndarray, factor: float, sample_rate: int) -> np.ndarray:
@@ -108,7 +113,7 @@ async def fit(lines: list[Line], synthesize: Synthesize, shorten: Shorten | None
     needed = [max(len(a) / sr / r, 0.0) for a, r in zip(natural, rooms, strict=True)]
     floor = settings.min_rate if settings.allow_slowdown else 1.0  # slower than natural only when asked
     wanted = [max(floor, n) for n in needed]
-    rates = smooth(wanted, settings.rate_step, settings.rate_cap)
+    rates = smooth(wanted, settings.rate_step, settings.rate_cap, settings.rate_grid)
     audio = list(natural)
     faster = [i for i, r in enumerate(rates) if abs(r - 1.0) > 1e-3]
     if faster:
@@ -119,16 +124,16 @@ async def fit(lines: list[Line], synthesize: Synthesize, shorten: Shorten | None
     long = [i for i, item in enumerate(fitted) if item.overshoot_ms > 0]
     if long and shorten is not None:  # every line that does not fit asks at once
         shorter_lines = await shorten([(lines[i], rooms[i]) for i in long])
-        for i, shorter in zip(long, shorter_lines, strict=True):
+        retry = [(i, Line(lines[i].line_id, lines[i].speaker, shorter, lines[i].start, lines[i].end, lines[i].next_start))
+                 for i, shorter in zip(long, shorter_lines, strict=True) if shorter and shorter.strip() and shorter != lines[i].text]
+        redone = await synthesize([line for _, line in retry], [rates[i] for i, _ in retry]) if retry else []  # in one go
+        for (i, line), audio_of in zip(retry, redone, strict=True):
             item = fitted[i]
-            if shorter and shorter.strip() and shorter != lines[i].text:
-                line = Line(lines[i].line_id, lines[i].speaker, shorter, lines[i].start, lines[i].end, lines[i].next_start)
-                (redone,) = await synthesize([line], [rates[i]])
-                candidate = _place(line, redone, rates[i], rooms[i], settings)
-                if candidate.overshoot_ms < item.overshoot_ms:
-                    candidate.method = "shortened" if candidate.overshoot_ms == 0 else "shortened+overshoot"
-                    candidate.original = lines[i].text
-                    fitted[i] = candidate
+            candidate = _place(line, audio_of, rates[i], rooms[i], settings)
+            if candidate.overshoot_ms < item.overshoot_ms:
+                candidate.method = "shortened" if candidate.overshoot_ms == 0 else "shortened+overshoot"
+                candidate.original = lines[i].text
+                fitted[i] = candidate
     for item in fitted:  # never into the next line: fade out at the limit
         if item.overshoot_ms > 0:
             keep = int((item.end - item.start) * sr)
