@@ -44,7 +44,7 @@ from typing import Any, Literal
 import structlog
 
 from helix.models import EngineStopped
-from helix.models.batching import Running
+from helix.models.batching import Running, queue_limits
 from helix.models.loading import LoadedLM
 
 log = structlog.get_logger("helix.writer.engine")
@@ -311,12 +311,8 @@ class QueuedEngine(Running):
 
     def __init__(self, lm: LoadedLM, *, max_batch: int = 16, max_queue: int = 64, batch_wait_s: float = 0.005,
                  max_new_tokens_limit: int = 8192) -> None:
-        if max_batch < 1 or max_queue < 1:
-            raise ValueError("max_batch and max_queue must be at least 1")
+        self.max_batch, self.max_queue, self.batch_wait_s = queue_limits(max_batch, max_queue, batch_wait_s)
         self.lm = lm
-        self.max_batch = max_batch
-        self.max_queue = max_queue
-        self.batch_wait_s = batch_wait_s
         self.max_new_tokens_limit = max_new_tokens_limit
         self.stats = EngineStats()
         self.grammars = Grammars(lm)

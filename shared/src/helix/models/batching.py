@@ -69,6 +69,15 @@ class Pending(Generic[S]):
         self.step_tasks.append(self.loop.create_task(self.on_step(step, total)))
 
 
+def queue_limits(max_batch: int, max_queue: int, batch_wait_s: float) -> tuple[int, int, float]:
+    """An engine's limits, checked: at least one request per call and in the queue."""
+    if max_batch < 1 or max_queue < 1:
+        raise ValueError("max_batch and max_queue must be at least 1")
+    if batch_wait_s < 0:
+        raise ValueError("batch_wait_s cannot be negative")
+    return max_batch, max_queue, batch_wait_s
+
+
 class Running:
     """An engine that is started and stopped, also as `async with engine:`."""
 
@@ -92,14 +101,8 @@ class Batcher(Running, Generic[S, R]):
         """`key`: which requests can share a call. `size` (optional): how long a request's
         output will be; a batch is padded to its longest, so the oldest request is joined by
         the compatible ones closest to its size rather than by the next in line."""
-        if max_batch < 1 or max_queue < 1:
-            raise ValueError("max_batch and max_queue must be at least 1")
-        self.key = key
-        self.size = size
-        self.max_batch = max_batch
-        self.max_queue = max_queue
-        self.batch_wait_s = batch_wait_s
-        self.name = name
+        self.max_batch, self.max_queue, self.batch_wait_s = queue_limits(max_batch, max_queue, batch_wait_s)
+        self.key, self.size, self.name = key, size, name
         self.stats = BatcherStats()
         self._pending: list[Pending[S]] = []
         self._running: list[Pending[S]] = []
