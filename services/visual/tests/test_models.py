@@ -4,6 +4,9 @@ loads like a real one, pinned by the hash of its weights."""
 from __future__ import annotations
 
 import json
+import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -45,3 +48,55 @@ def test_a_few_step_scheduler_is_chosen_by_name(tiny_sd_dir: Path) -> None:
     assert type(turbo.text2img.scheduler).__name__ == "EulerAncestralDiscreteScheduler"
     assert turbo.text2img.scheduler.config.timestep_spacing == "trailing"
     assert turbo.img2img.unet is turbo.text2img.unet, "image-to-image shares the modules"
+
+
+def _encode_batches_while_counting(tiny_sd: LoadedPipeline, count: Callable[[str], int]) -> list[BaseException]:
+    """The engine encodes padded batches in one thread while another counts prompt tokens."""
+    tokenizer = tiny_sd.text2img.tokenizer
+    prompts = ["a red door", "a long corridor of doors under a cold morning light, with rain " * 3]
+    errors: list[BaseException] = []
+
+    def encode() -> None:
+        try:
+            for _ in range(400):
+                tokenizer(prompts, padding="max_length", max_length=77, truncation=True, return_tensors="pt")
+        except BaseException as exc:  # noqa: BLE001 - the failure is the result
+            errors.append(exc)
+
+    def counting() -> None:
+        try:
+            for _ in range(400):
+                count(prompts[1] * 4)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=encode), threading.Thread(target=counting)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as the interpreter can: the race shows in a few rounds
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    return errors
+
+
+def test_counting_prompt_tokens_never_unpads_a_batch_being_encoded(tiny_sd: LoadedPipeline) -> None:
+    tokenizer = tiny_sd.text2img.tokenizer
+    assert tiny_sd.read_prompt("A red door.") == (len(tokenizer("A red door.")["input_ids"]), "A red door.")
+    long = "A Red door, opened slowly; " * 10
+    count, kept = tiny_sd.read_prompt(long)
+    assert count == len(tokenizer(long, truncation=False)["input_ids"]) > 77
+    assert long.startswith(kept) and len(tokenizer(kept)["input_ids"]) == 77, "the part read fills the encoder exactly"
+    assert _encode_batches_while_counting(tiny_sd, tiny_sd.prompt_tokens) == []
+
+
+def test_counting_with_the_pipelines_own_tokenizer_is_the_race(tiny_sd: LoadedPipeline) -> None:
+    """Why counting has its own copy: the shared tokenizer, unlocked, does unpad a batch (this could pass by luck)."""
+    tokenizer = tiny_sd.text2img.tokenizer
+    errors = _encode_batches_while_counting(tiny_sd, lambda prompt: len(tokenizer(prompt, truncation=False)["input_ids"]))
+    if not errors:
+        pytest.skip("the race did not show in 400 rounds this time")
+    assert any("Unable to create tensor" in str(e) or "borrowed" in str(e) for e in errors), errors

@@ -58,11 +58,9 @@ class Renderer:
             raise JobRefused(f"strength {spec.strength} of {spec.steps} steps leaves no denoising step: raise the steps or the strength")
         notes: dict[str, Any] = {}
         limit = loaded.max_prompt_tokens
-        tokenizer = loaded.text2img.tokenizer
-        ids = tokenizer(spec.prompt, truncation=False)["input_ids"]
-        if len(ids) > limit:
-            kept = tokenizer.decode(ids[1 : limit - 1], skip_special_tokens=True)
-            notes = {"prompt_truncated": True, "prompt_tokens": len(ids), "prompt_token_limit": limit, "prompt_as_read": kept}
+        count, kept = loaded.read_prompt(spec.prompt)
+        if count > limit:
+            notes = {"prompt_truncated": True, "prompt_tokens": count, "prompt_token_limit": limit, "prompt_as_read": kept}
             spec = replace(spec, prompt=kept)
         return spec, notes
 

@@ -12,7 +12,9 @@ device, scheduler) per process.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +46,7 @@ class LoadedPipeline:
     dtype: str
     scheduler: str
     is_tiny: bool = False
+    _counting: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def vae_scale_factor(self) -> int:
@@ -59,8 +62,33 @@ class LoadedPipeline:
         """The side length the UNet was configured for (its sample size × the VAE's factor)."""
         return int(self.text2img.unet.config.sample_size) * self.vae_scale_factor
 
+    @cached_property
+    def _counter(self) -> Any:
+        # A fast tokenizer keeps its padding and truncation settings in shared state: counting
+        # with the pipeline's own tokenizer (truncation off) while the engine encodes a batch
+        # (padding on) in another thread left that batch ragged. Counting uses its own copy of
+        # the tokenizer's core, never the pipeline's.
+        from tokenizers import Tokenizer
+
+        counter = Tokenizer.from_str(self.text2img.tokenizer.backend_tokenizer.to_str())
+        counter.no_truncation()
+        counter.no_padding()
+        return counter
+
+    def read_prompt(self, prompt: str) -> tuple[int, str]:
+        """The prompt's token count (start and end tokens included) and the part of it the text
+        encoder reads: all of it when it fits, else the text up to the last token that fits.
+        Safe beside a batch being encoded in another thread."""
+        with self._counting:
+            encoding = self._counter.encode(prompt)
+        count = len(encoding.ids)
+        if count <= self.max_prompt_tokens:
+            return count, prompt
+        last_kept = self.max_prompt_tokens - 2  # the end token takes the last place
+        return count, prompt[: encoding.offsets[last_kept][1]].strip()
+
     def prompt_tokens(self, prompt: str) -> int:
-        return len(self.text2img.tokenizer(prompt, truncation=False)["input_ids"])
+        return self.read_prompt(prompt)[0]
 
     def modules(self) -> list[Any]:
         """The torch modules that run per denoising step and decode (for tiling and tuning)."""
