@@ -93,7 +93,10 @@ class LocalStack:
                   "HELIX_REVIEW_GRPC_ADDRESS": addresses["review"], "HELIX_WRITER_GRPC_ADDRESS": addresses["writer"],
                   "HELIX_VISUAL_GRPC_ADDRESS": addresses["visual"], "HELIX_LOCALIZE_GRPC_ADDRESS": addresses["localize"],
                   "HELIX_LOCALIZE_WRITER_ADDRESS": addresses["writer"],  # dubbing asks the writer for shorter lines
-                  "HELIX_TORCH_THREADS": os.environ.get("HELIX_TORCH_THREADS", str(torch_threads()))}
+                  "HELIX_TORCH_THREADS": os.environ.get("HELIX_TORCH_THREADS", str(torch_threads())),
+                  # one replica of each generator and no autoscaler: each takes every request
+                  # as it comes, and its engine batches and queues them
+                  "HELIX_JOBS_MAX_IN_FLIGHT": os.environ.get("HELIX_JOBS_MAX_IN_FLIGHT", "256")}
         bin_dir = Path(sys.executable).parent
         for name in [s for s in SERVICES if s in services]:
             running = state.services.get(name)

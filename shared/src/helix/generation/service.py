@@ -82,8 +82,9 @@ class GeneratorService:
     def listen(self, requests_topic: Topic, steps: Mapping[type[GenerationRequest], Step], *, react: React,
                decided: tuple[type[ReviewDecision], ...]) -> None:
         """Requests, each a job of its own as it arrives (`steps` by request type); review
-        decisions one by one: each is recorded (`approvals`), then those of the `decided`
-        types go to `react`, and the requests it returns are published."""
+        decisions as they come in a poll: each is recorded (`approvals`), then those of the
+        `decided` types go to `react`, side by side, and the requests it returns are published.
+        A reaction that fails is retried alone or dead-lettered; the others are not run again."""
         self.requests_topic = requests_topic
         self.steps = dict(steps)
 
@@ -92,13 +93,20 @@ class GeneratorService:
 
         self.bus.request_consumer(requests_topic, group=f"{self.name}-requests", handles=tuple(steps), run=run)
 
-        async def on_decision(event: CloudEvent[Any]) -> None:
-            await self.approvals.record(event.data)
+        async def react_to(event: CloudEvent[Any]) -> None:
             if isinstance(event.data, decided):
                 await self.publish_reactions(event, await react(event, parse_asset_id(event.data.asset_id)))
 
-        on_decision.__doc__ = react.__doc__
-        self.bus.consumer(Topic.REVIEW_DECISIONS, group=self.name, handles=DECISIONS)(on_decision)
+        async def on_decisions(events: list[CloudEvent[Any]]) -> list[BaseException | None]:
+            # Approvals are recorded in the order review made them; the reactions of a poll run
+            # side by side (forty storyboards approved at once are forty reads, not a queue).
+            for event in events:
+                await self.approvals.record(event.data)
+            outcomes = await asyncio.gather(*(react_to(event) for event in events), return_exceptions=True)
+            return [outcome if isinstance(outcome, BaseException) else None for outcome in outcomes]
+
+        on_decisions.__doc__ = react.__doc__
+        self.bus.batch_consumer(Topic.REVIEW_DECISIONS, group=self.name, handles=DECISIONS)(on_decisions)
 
     async def handle(self, event: CloudEvent[Any]) -> None:
         """One request straight to its step, with no bus in between (tests, benchmarks)."""
