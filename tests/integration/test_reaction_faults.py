@@ -179,8 +179,6 @@ def in_flight(port: int) -> float:
     return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith("helix_jobs_in_flight{"))
 
 
-@pytest.mark.xfail(reason="timed out at 300 s in the fresh-clone CI of 2026-12-03 (passed before): open defect, under investigation",
-                   strict=False)
 async def test_a_replica_stalled_past_its_session_stores_nothing_for_work_that_moved(settings: HelixSettings, models: dict[str, Path],
                                                                                    tmp_path: Path) -> None:
     AssetStore(settings).ensure_bucket()
@@ -190,7 +188,6 @@ async def test_a_replica_stalled_past_its_session_stores_nothing_for_work_that_m
     for n, port in enumerate(ports):  # each its own folder: log and database
         (tmp_path / f"r{n}").mkdir()
         replicas.append(visual_service(settings.model_copy(update={"metrics_port": port}), models, tmp_path / f"r{n}").start())
-    stalled, other = replicas
     jobs = []
     try:
         def joined(n: int) -> bool:
@@ -201,10 +198,12 @@ async def test_a_replica_stalled_past_its_session_stores_nothing_for_work_that_m
         for n in range(24):  # many productions (keys): the work spreads over every partition, so over both replicas
             job = f"plate-{n:02d}"
             jobs.append(job)
-            data = SceneRequested(production_id=f"p{n % 6}", job_id=job, requested_by=DANA, prompt=f"harbour {n}", width=128, height=128,
-                                  steps=12, seed=n)
+            data = SceneRequested(production_id=f"p{n}", job_id=job, requested_by=DANA, prompt=f"harbour {n}", width=128, height=128,
+                                  steps=40, seed=n)
             produce_raw(settings, Topic.VISUAL_REQUESTS, encode(new_event(data, source="/tests")), key=data.production_id.encode())
-        await wait_for(lambda: in_flight(ports[0]) > 0, what="the first replica at work", timeout=120)
+        await wait_for(lambda: any(in_flight(port) > 0 for port in ports), what="a replica at work", timeout=120)
+        at_work = next(n for n, port in enumerate(ports) if in_flight(port) > 0)  # the partitions a replica holds are the group's choice
+        stalled = replicas[at_work]
         assert stalled.proc is not None
         os.kill(stalled.proc.pid, signal.SIGSTOP)  # a long stall, or a network partition: past the 6 s session timeout
         await asyncio.sleep(15)
@@ -224,6 +223,6 @@ async def test_a_replica_stalled_past_its_session_stores_nothing_for_work_that_m
     assert len(per_asset) == len(jobs) and set(per_asset.values()) == {1}, "one version of each plate announced: one review item each"
     store = AssetStore(settings)
     assert all(len(store.versions(e.data.production_id, "scene", e.data.asset_id)) == 1 for e in events), "one version stored"
-    log = (tmp_path / "r0" / "visual.log").read_text(errors="replace")
+    log = (tmp_path / f"r{at_work}" / "visual.log").read_text(errors="replace")
     assert any(mark in log for mark in ("requests.fenced", "requests.partitions_lost", "requests.revoked")), \
         "the stalled replica learned that its partitions had moved"

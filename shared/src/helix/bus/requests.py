@@ -17,7 +17,9 @@ batch, and a batch that outlasts `max.poll.interval.ms` gets its consumer evicte
   and their `Fence` reports it; before any store or announcement a job confirms with the
   group coordinator (a synchronous offset commit, which only a current member can make)
   that it still owns its request. A replica that stalled past the session timeout and wakes
-  up cannot store or announce anything for work that moved.
+  up cannot store or announce anything for work that moved. A refused confirmation (a new
+  group generation, a rebalance, the coordinator away) only makes the job wait: the
+  partition is given up when the group revokes or loses it, never on a refused commit.
 - **Bad messages and given-up jobs are dead-lettered** with the reason (`helix.dlq.v1`); a
   request whose data does not validate also ends its job as failed, with the reason, so no
   job stays "requested" for ever.
@@ -58,8 +60,16 @@ log = structlog.get_logger("helix.bus.requests")
 # dead-lettered (`JobGaveUp`), `OwnershipLost` when it stopped because its partition moved.
 RunJob = Callable[[CloudEvent[Any], "PartitionFence"], Awaitable[None]]
 # Errors that say this consumer is no longer the member that owned the partition.
-_NOT_A_MEMBER = {KafkaError.UNKNOWN_MEMBER_ID, KafkaError.ILLEGAL_GENERATION, KafkaError.FENCED_INSTANCE_ID}
-_REBALANCING = {KafkaError.REBALANCE_IN_PROGRESS}
+_COMMIT_STUCK_S = 30.0  # a fence commit that has not answered by then is asked again
+# A fence commit refused for one of these says "not now", not "not yours": the group changed
+# generation, is rebalancing, or its coordinator is away (a broker restart). The job waits at
+# the fence until a commit goes through or the group revokes or loses the partition.
+_NOT_NOW = {
+    KafkaError.UNKNOWN_MEMBER_ID, KafkaError.ILLEGAL_GENERATION, KafkaError.FENCED_INSTANCE_ID, KafkaError.REBALANCE_IN_PROGRESS,
+    KafkaError.COORDINATOR_LOAD_IN_PROGRESS, KafkaError.COORDINATOR_NOT_AVAILABLE, KafkaError.NOT_COORDINATOR,
+    KafkaError.REQUEST_TIMED_OUT, KafkaError.NETWORK_EXCEPTION,
+    KafkaError._TRANSPORT, KafkaError._TIMED_OUT, KafkaError._WAIT_COORD, KafkaError._ALL_BROKERS_DOWN,
+}
 
 
 class PartitionFence:
@@ -348,8 +358,8 @@ class RequestConsumer:
                 self._confirming = asyncio.create_task(self._confirm_round(fence.key))
             try:
                 await asyncio.shield(self._confirming)
-            except _Rebalancing:
-                await asyncio.sleep(0.2)  # wait for the rebalance to say whose it is
+            except _Unconfirmed:
+                await asyncio.sleep(0.5)  # wait for the group to say whose it is
         raise OwnershipLost(f"partition {fence.key[1]} of {fence.key[0]} moved to another consumer")
 
     async def _confirm_round(self, key: tuple[str, int]) -> None:
@@ -367,16 +377,26 @@ class RequestConsumer:
             return
         try:
             offsets = [TopicPartition(key[0], key[1], safe)]
-            await asyncio.get_running_loop().run_in_executor(self._committer, lambda: consumer.commit(offsets=offsets, asynchronous=False))
+            committing = asyncio.get_running_loop().run_in_executor(self._committer, lambda: consumer.commit(offsets=offsets, asynchronous=False))
+            await asyncio.wait_for(committing, timeout=_COMMIT_STUCK_S)
+        except TimeoutError:
+            # A synchronous commit can hang past a broker restart (confluent-kafka-python #1801):
+            # leave its thread behind and ask again on a fresh one.
+            log.warning("requests.commit_stuck", group=self.group, partition=key[1], after_s=_COMMIT_STUCK_S)
+            self._committer = ThreadPoolExecutor(1, thread_name_prefix=f"{self.group}-commit")
+            raise _Unconfirmed() from None
         except KafkaException as exc:
             code = exc.args[0].code() if exc.args and isinstance(exc.args[0], KafkaError) else None
-            if code in _NOT_A_MEMBER:
+            if code in _NOT_NOW:
+                # Not proof that the partition moved: a cooperative rebalance bumps the group's
+                # generation and keeps most partitions where they are, and after a broker restart
+                # the member rejoins. Only the group's own word (revoked, or lost, delivered by
+                # the consumer's poll) takes a partition away; until it comes or a commit goes
+                # through, the job writes nothing. Dropping the partition here while the consumer
+                # still held it skipped every later request on it.
                 log.warning("requests.fenced", group=self.group, partition=key[1], error=str(exc)[:200])
-                self._lose([key])
-                raise OwnershipLost(f"this consumer is no longer a member of {self.group}: {exc}") from None
-            if code in _REBALANCING:
-                raise _Rebalancing() from None
-            raise  # the broker is away: the job retries like any transient failure
+                raise _Unconfirmed() from None
+            raise  # anything else (an authorization failure): the job fails like on any fault
         self._confirmed_at = started
 
     # --- rebalances (called from the consumer's thread, inside consume()) -----------------------------
@@ -386,6 +406,10 @@ class RequestConsumer:
             for tp in partitions:
                 key = (tp.topic, tp.partition)
                 self._partitions[key] = _Partition(PartitionFence(self, key))
+        # A partition paused at capacity, then lost and assigned again, comes back still paused:
+        # start every new one resumed (the poll loop pauses them again if it is at capacity).
+        with contextlib.suppress(KafkaException):
+            consumer.resume(partitions)
         log.info("requests.assigned", group=self.group, partitions=sorted(tp.partition for tp in partitions))
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
@@ -410,5 +434,5 @@ class RequestConsumer:
                     self._loop.call_soon_threadsafe(task.cancel)
 
 
-class _Rebalancing(Exception):
+class _Unconfirmed(Exception):
     pass
