@@ -89,7 +89,9 @@ def test_counting_prompt_tokens_never_unpads_a_batch_being_encoded(tiny_sd: Load
     long = "A Red door, opened slowly; " * 10
     count, kept = tiny_sd.read_prompt(long)
     assert count == len(tokenizer(long, truncation=False)["input_ids"]) > 77
-    assert long.startswith(kept) and len(tokenizer(kept)["input_ids"]) == 77, "the part read fills the encoder exactly"
+    assert long.startswith(kept) and 70 <= len(tokenizer(kept)["input_ids"]) <= 77, "the part read fits the encoder, nearly full"
+    odd = "xq" * 300  # no spaces: any cut falls inside a word, and a cut word can tokenize longer
+    assert len(tokenizer(tiny_sd.read_prompt(odd)[1])["input_ids"]) <= 77
     assert _encode_batches_while_counting(tiny_sd, tiny_sd.prompt_tokens) == []
 
 

@@ -81,11 +81,15 @@ class LoadedPipeline:
         Safe beside a batch being encoded in another thread."""
         with self._counting:
             encoding = self._counter.encode(prompt)
-        count = len(encoding.ids)
-        if count <= self.max_prompt_tokens:
-            return count, prompt
-        last_kept = self.max_prompt_tokens - 2  # the end token takes the last place
-        return count, prompt[: encoding.offsets[last_kept][1]].strip()
+            count = len(encoding.ids)
+            if count <= self.max_prompt_tokens:
+                return count, prompt
+            last_kept = self.max_prompt_tokens - 2  # the end token takes the last place
+            while True:  # a cut inside a word can tokenize longer than the tokens it kept: cut earlier
+                kept = prompt[: encoding.offsets[last_kept][1]].strip()
+                if last_kept <= 1 or len(self._counter.encode(kept).ids) <= self.max_prompt_tokens:
+                    return count, kept
+                last_kept -= 1
 
     def prompt_tokens(self, prompt: str) -> int:
         return self.read_prompt(prompt)[0]
