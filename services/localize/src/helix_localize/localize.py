@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+import numpy as np
+
 from helix.documents import (
     MarketProfileDocument,
     SubtitleQcReport,
@@ -31,7 +33,9 @@ from helix.events import (
     AssetKind,
     Authorship,
     Deliverable,
+    HeardLine,
     LineChange,
+    ListeningSummary,
     LocalizeRequested,
     ModelRef,
     SubtitleQcSummary,
@@ -47,6 +51,7 @@ from helix.generation.reader import AnyAsset, Documents
 from helix.story import Script
 from helix_localize import audio, fitting, formats, market, qc, source, subtitles, terms, timeline, translation, voice
 from helix_localize.adaptation import WriterShortener
+from helix_localize.listening import Listener
 from helix_localize.rules import frame_rate, rules_for
 from helix_localize.settings import LocalizeSettings
 
@@ -74,11 +79,13 @@ class Context:
 
 
 class Localizer:
-    def __init__(self, documents: Documents, translator: translation.Translator, speaker: voice.Speaker, settings: LocalizeSettings) -> None:
+    def __init__(self, documents: Documents, translator: translation.Translator, speaker: voice.Speaker, settings: LocalizeSettings,
+                 listener: Listener | None = None) -> None:
         self.documents = documents
         self.translator = translator
         self.speaker = speaker
         self.settings = settings
+        self.listener = listener
 
     # --- the steps, in order -----------------------------------------------------------------
 
@@ -134,7 +141,9 @@ class Localizer:
                                    target_lufs=self.settings.localize_loudness_lufs)
             made, model, parents = [], loaded.ref, [script_asset]
             cost = _cost([(s.model_seconds, s.compute_seconds) for s in speeches], loaded.device)
-            summary = VoiceoverSummary(locale=req.source_locale, role="source")
+            listening = await self.listen(req.source_locale, [(t.line_id, line.text, s.audio, s.sampling_rate, t.start)
+                                                              for t, line, s in zip(line_timeline.lines, lines, speeches, strict=True)])
+            summary = VoiceoverSummary(locale=req.source_locale, role="source", listening=listening)
             for part, fmt in ((LocalePart.VOICEOVER_WAV, "wav"), (LocalePart.VOICEOVER_FLAC, "flac")):
                 vo = LocaleAssetId(req.source_locale, part, req.job_id)
                 await job.store(GeneratedAsset(
@@ -280,7 +289,8 @@ class Localizer:
                               loudness_lufs=round(track.loudness_lufs, 2), target_lufs=self.settings.localize_loudness_lufs,
                               sample_rate=track.rate, seconds=round(track.seconds, 3), rate_cap=fit_settings.rate_cap,
                               lines=[f.report() for f in fitted], changes=changes)
-        summary = VoiceoverSummary(locale=locale, role="dub", changes=changes, timing=TimingSummary(
+        listening = await self.listen(locale, [(f.line_id, f.text, f.audio, loaded.sampling_rate, f.start) for f in fitted])
+        summary = VoiceoverSummary(locale=locale, role="dub", changes=changes, listening=listening, timing=TimingSummary(
             lines=len(fitted), overshoots=sum(f.overshoot_ms > 0 for f in fitted),
             max_overshoot_ms=round(max((f.overshoot_ms for f in fitted), default=0.0), 1),
             max_speedup=round(max((f.rate * f.stretch for f in fitted), default=1.0), 3), shortened=len(changes),
@@ -298,6 +308,23 @@ class Localizer:
                                            media_type=JSON, ext="json", parameters={"locale": locale, "report": "timing"},
                                            **{**common, "parents": [*ids[:2], *parents]}))
         return ids
+
+    async def listen(self, locale: str, lines: list[tuple[str, str, Any, int, float]]) -> ListeningSummary | None:
+        """The listening QC of a track's lines `(line_id, text, audio, rate, start on the track)`;
+        None when it is off. The language is the locale's, never guessed from the audio."""
+        if self.listener is None:
+            return None
+        listener = self.listener
+        heard, took = await asyncio.to_thread(listener.hear_all, [(lid, text, wave, rate) for lid, text, wave, rate, _ in lines],
+                                              locale.split("-")[0].lower())
+        starts = {lid: start for lid, _, _, _, start in lines}
+        limit = self.settings.localize_listen_wer_limit
+        flagged = sorted((h for h in heard if h.over(limit)), key=lambda h: -h.wer)
+        return ListeningSummary(
+            model=listener.ref(), lines=len(heard), median_wer=round(float(np.median([h.wer for h in heard])) if heard else 0.0, 4),
+            wer_limit=limit, seconds=round(took, 3),
+            flagged=[HeardLine(line_id=h.line_id, text=h.text[:2_000], transcript=h.transcript[:2_000], wer=h.wer, cer=h.cer,
+                               start=round(starts[h.line_id], 3), end=round(starts[h.line_id] + h.seconds, 3)) for h in flagged[:500]])
 
     # --- helpers -------------------------------------------------------------------------------
 

@@ -37,9 +37,24 @@ class LocalizeSettings(HelixSettings):
     localize_shorten_timeout_s: float = Field(120.0, ge=1)
     localize_writer_address: str = "127.0.0.1:50071"
     localize_grpc_address: str = "127.0.0.1:50091"  # health and ServerInfo only
+    # The listening QC: every voiced line transcribed back (Whisper, CTranslate2 format) and
+    # compared with its text; lines over the word error rate limit become review findings.
+    # The model: a folder; empty, the packaged Whisper base (`helix models real whisper-base`).
+    # Off by default while the default voices are the tiny random ones (every line would be
+    # flagged, at a second or more of Whisper each); the real profile turns it on.
+    localize_listen: bool = False
+    localize_listen_model: str = ""
+    localize_listen_wer_limit: float = Field(0.3, ge=0, le=1)
 
     def translation_models(self) -> dict[str, str]:
         return self.localize_translation_models or {"*": str(helix_home() / "models" / "tiny-marian")}
+
+    def listen_model(self) -> str:
+        if self.localize_listen_model:
+            return self.localize_listen_model
+        from helix.models.packaged import whisper_base
+
+        return str(whisper_base())
 
     def voices(self) -> dict[str, str]:
         return self.localize_voices or {"*": str(helix_home() / "models" / "tiny-vits")}

@@ -1,5 +1,5 @@
-"""Text to speech with `transformers`' `VitsModel` (the MMS-TTS family), per language and per
-character voice, batched (`Speaker`, a Batcher: lines of one model, speaker and speaking
+"""Text to speech with `transformers`' `VitsModel` (the MMS-TTS family), or a Piper or eSpeak NG
+voice (`programs`), per language and per character voice, batched (`Speaker`, a Batcher: lines of one model, speaker and speaking
 rate share one forward pass).
 
 Voices (`HELIX_LOCALIZE_VOICES`, JSON): `"de": "facebook/mms-tts-deu"`, `"*"` for any
@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -24,6 +24,7 @@ from helix.events import ModelRef
 from helix.generation.jobs import JobRefused
 from helix.models.batching import Batcher, Pending
 from helix.models.loading import Device, SharedInstances, model_source, pin, resolve_device, weights_hash
+from helix_localize import programs
 
 
 @dataclass(frozen=True, eq=False)
@@ -34,6 +35,39 @@ class LoadedVoice:
     sampling_rate: int
     speakers: int
     device: str
+
+
+    def speak(self, texts: list[str], speaker: int, rate: float, seed: int) -> tuple[list[np.ndarray], float]:
+        """The lines in one forward pass (padded together), seeded; also the seconds it took."""
+        import torch
+
+        inputs = self.tokenizer([text or "…" for text in texts], return_tensors="pt", padding=True).to(self.device)
+        started = time.perf_counter()
+        with torch.inference_mode(), torch.random.fork_rng(devices=[] if self.device == "cpu" else None):
+            torch.manual_seed(seed)
+            out = self.model(**inputs, speaker_id=speaker if self.speakers > 1 else None, speaking_rate=rate)
+        took = time.perf_counter() - started
+        waves = out.waveform.float().cpu().numpy()
+        lengths = out.sequence_lengths.cpu().tolist() if out.sequence_lengths is not None else [waves.shape[1]] * len(texts)
+        return [waves[i, : int(lengths[i])].astype(np.float32) for i in range(len(texts))], took
+
+
+class Voice(Protocol):
+    """What the Speaker needs of a voice: a VITS model here, a Piper or eSpeak NG voice (`programs`)."""
+
+    @property
+    def ref(self) -> ModelRef: ...
+
+    @property
+    def sampling_rate(self) -> int: ...
+
+    @property
+    def speakers(self) -> int: ...
+
+    @property
+    def device(self) -> str: ...
+
+    def speak(self, texts: list[str], speaker: int, rate: float, seed: int) -> tuple[list[np.ndarray], float]: ...
 
 
 _voices: SharedInstances[LoadedVoice] = SharedInstances()
@@ -112,26 +146,17 @@ class Speaker(Batcher[SpeechSpec, Speech]):
                          batch_wait_s=batch_wait_s, name="speech engine", size=lambda s: len(s.text))  # audio grows with the text
         self.device = device
 
-    def loaded(self, model: str) -> LoadedVoice:
+    def loaded(self, model: str) -> Voice:
+        if programs.is_program_voice(model):
+            return programs.load_program_voice(model)
         return load_voice(model, device=self.device)
 
     async def say(self, spec: SpeechSpec) -> Speech:
         return await self.submit(spec)
 
     def run_batch(self, batch: list[Pending[SpeechSpec]]) -> list[Speech]:
-        import torch
-
         spec = batch[0].spec
         loaded = self.loaded(spec.model)
-        texts = [r.spec.text or "…" for r in batch]
-        inputs = loaded.tokenizer(texts, return_tensors="pt", padding=True).to(loaded.device)
         seed = sum(r.spec.seed for r in batch) % (2**63)
-        started = time.perf_counter()
-        with torch.inference_mode(), torch.random.fork_rng(devices=[] if loaded.device == "cpu" else None):
-            torch.manual_seed(seed)
-            out = loaded.model(**inputs, speaker_id=spec.speaker if loaded.speakers > 1 else None, speaking_rate=spec.rate)
-        took = time.perf_counter() - started
-        waves = out.waveform.float().cpu().numpy()
-        lengths = out.sequence_lengths.cpu().tolist() if out.sequence_lengths is not None else [waves.shape[1]] * len(batch)
-        return [Speech(waves[i, : int(lengths[i])].astype(np.float32), loaded.sampling_rate, took, took / len(batch))
-                for i in range(len(batch))]
+        waves, took = loaded.speak([r.spec.text for r in batch], spec.speaker, spec.rate, seed)
+        return [Speech(wave, loaded.sampling_rate, took, took / len(batch)) for wave in waves]

