@@ -36,6 +36,9 @@ need ffmpeg && need ffprobe || apt_install ffmpeg ||
 # languages itself (GPL-3: run as a program, never linked into Helix).
 need espeak-ng || apt_install espeak-ng ||
   echo "(espeak-ng not installed: Piper and eSpeak voices cannot speak and their tests skip; apt-get install espeak-ng)"
+# Apertium (GPL-2, run as a program) translates en→es for real where no neural model exists.
+need apertium && apertium -l 2>/dev/null | grep -qx '\s*eng-spa' || apt_install apertium-eng-spa ||
+  echo "(apertium-eng-spa not installed: Apertium translation tests skip; apt-get install apertium-eng-spa)"
 need kcat || apt_install kcat || echo "(kcat not installed: tests use confluent-kafka's admin client instead)"
 
 if ! need uv; then

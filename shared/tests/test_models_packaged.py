@@ -30,3 +30,17 @@ def test_the_packaged_piper_voice_is_found_with_its_config() -> None:
 def test_a_package_that_is_not_installed_says_so() -> None:
     with pytest.raises(packaged.PackageMissing, match="no-such-weights is not installed"):
         packaged.package_data("no_such_weights")
+
+
+def test_helix_models_real_prepares_what_it_is_asked_and_refuses_what_it_does_not_know(tmp_path: Path,
+                                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from helix.cli import app
+
+    monkeypatch.setenv("HELIX_HOME", str(tmp_path))
+    result = CliRunner().invoke(app, ["models", "real", "whisper-base", "piper-en-joe"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "models" / "whisper-base" / "model.bin").is_file() and "en_US-joe-medium.onnx" in result.output.replace("\n", "")
+    bad = CliRunner().invoke(app, ["models", "real", "gpt-5"])
+    assert bad.exit_code != 0 and "unknown model gpt-5" in bad.output

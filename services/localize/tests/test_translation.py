@@ -4,6 +4,7 @@ callers, the target language told the model's way, unknown pairs refused."""
 from __future__ import annotations
 
 import asyncio
+import shutil
 
 import pytest
 
@@ -35,3 +36,24 @@ def test_models_are_picked_per_pair_most_specific_first() -> None:
     assert pick_model(models, "en", "ja-JP") == "nllb" and pick_model(models, "fr", "ja") == "m2m"
     with pytest.raises(JobRefused, match="unknown language pair fr→ja"):
         pick_model({"en-*": "nllb"}, "fr", "ja")
+
+
+needs_apertium = pytest.mark.skipif(shutil.which("apertium") is None,
+                                    reason="the apertium program is not installed (make setup installs apertium-eng-spa)")
+
+
+@needs_apertium
+async def test_apertium_translates_english_to_spanish_line_by_line_in_one_batch() -> None:
+    lines = ["The lamp must burn tonight.", "Lane is in the garden.", "⟦0⟧ is my friend."]
+    async with Translator(device="cpu") as translator:
+        done = await translator.translate("apertium:eng-spa", "en", "es-ES", lines)
+        assert translator.loaded("apertium:eng-spa").ref.id == "apertium:eng-spa"
+    spanish = [d.text for d in done]
+    assert len(spanish) == 3 and "lámpara" in spanish[0] and "noche" in spanish[0] and "jardín" in spanish[1]
+    assert spanish[2].startswith("⟦0⟧"), "a locked term's placeholder passes through untouched"
+
+
+@needs_apertium
+def test_an_apertium_pair_that_is_not_installed_is_refused_with_the_pairs_there_are() -> None:
+    with pytest.raises(JobRefused, match="Apertium has no pair 'eng-xx'.*eng-spa"):
+        Translator(device="cpu").loaded("apertium:eng-xx")

@@ -11,6 +11,10 @@ Model names (`HELIX_LOCALIZE_VOICES`):
   en_US-joe-medium voice;
 - `espeak:<espeak voice>`, e.g. `espeak:es`, `espeak:de`.
 
+And one translator that is a program: Apertium (Debian `apertium-<pair>`, GPL-2, run as a
+process), rule-based, clumsy but real, for the pairs installed (`apertium -l`):
+`HELIX_LOCALIZE_TRANSLATION_MODELS='{"en-es": "apertium:eng-spa"}'`.
+
 Piper is run with its noise at zero, so the same line gives the same audio (the model's
 sampled prosody would differ on every call). The speaking rate is Piper's own
 (`length_scale` = 1 / rate), like VITS's `speaking_rate`.
@@ -34,7 +38,7 @@ from helix.events import ModelRef
 from helix.generation.jobs import JobRefused
 from helix.models.loading import SharedInstances
 
-PIPER_PREFIX, ESPEAK_PREFIX = "piper:", "espeak:"
+PIPER_PREFIX, ESPEAK_PREFIX, APERTIUM_PREFIX = "piper:", "espeak:", "apertium:"
 _CLAUSE = re.compile(r"([^.,;:!?…]+)([.,;:!?…]*)")
 
 
@@ -169,10 +173,62 @@ def _load(model: str) -> PiperVoice | EspeakVoice:
     if config.get("phoneme_type", "espeak") != "espeak":
         raise ValueError(f"Piper voice {path.name} uses {config['phoneme_type']!r} phonemes; Helix phonemizes with espeak-ng only")
     espeak_program()
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = 1  # lines of a batch run one after another; the service's other work keeps the cores
-    session = onnxruntime.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])  # onnxruntime's own thread pool
     return PiperVoice(session=session, phoneme_ids=config["phoneme_id_map"], espeak_voice=config["espeak"]["voice"],
                       length_scale=float(config.get("inference", {}).get("length_scale", 1.0)),
                       ref=ModelRef(id=f"piper:{path.stem}", revision=file_hash(path)),
                       sampling_rate=int(config["audio"]["sample_rate"]), speakers=int(config.get("num_speakers", 1)))
+
+
+@dataclass(frozen=True, eq=False)
+class ApertiumPair:
+    """An installed Apertium mode (`eng-spa`): lines in, lines out, one process per batch."""
+
+    mode: str
+    ref: ModelRef
+    device: str = "cpu"
+    dtype: str = "none"  # rules and dictionaries, no weights
+    family: str = "apertium"
+
+    def target_prefix(self, target: str) -> str:
+        return ""  # the mode is the pair: nothing to tell it
+
+    def forced_bos(self, target: str) -> None:
+        return None
+
+    def translate(self, texts: list[str]) -> tuple[list[str], float]:
+        """Each text on a line of its own (Apertium keeps line breaks); `-u`: unknown words as
+        written, without its `*` mark. A text's own line breaks are folded into spaces."""
+        program = shutil.which("apertium")
+        if program is None:
+            raise FileNotFoundError("the apertium program is not installed (Debian: apt-get install apertium-eng-spa)")
+        started = time.perf_counter()
+        lines = [" ".join(text.split()) for text in texts]
+        out = subprocess.run([program, "-u", self.mode], input="\n".join(lines) + "\n", capture_output=True, text=True, check=True,
+                             timeout=300).stdout
+        translated = out.rstrip("\n").split("\n")
+        if len(translated) != len(lines):  # it merged or split a line: one call per line instead
+            translated = [subprocess.run([program, "-u", self.mode], input=line + "\n", capture_output=True, text=True, check=True,
+                                         timeout=60).stdout.strip() for line in lines]
+        return [t.strip() for t in translated], time.perf_counter() - started
+
+
+def is_program_translator(model: str) -> bool:
+    return model.startswith(APERTIUM_PREFIX)
+
+
+_pairs: SharedInstances[ApertiumPair] = SharedInstances()
+
+
+def load_apertium(model: str) -> ApertiumPair:
+    def load() -> ApertiumPair:
+        mode = model.removeprefix(APERTIUM_PREFIX)
+        program = shutil.which("apertium")
+        if program is None:
+            raise FileNotFoundError("the apertium program is not installed (Debian: apt-get install apertium-eng-spa)")
+        modes = subprocess.run([program, "-l"], capture_output=True, text=True, timeout=30).stdout.split()
+        if mode not in modes:
+            raise JobRefused(f"Apertium has no pair {mode!r} here (installed: {', '.join(modes) or 'none'})")
+        return ApertiumPair(mode=mode, ref=ModelRef(id=f"apertium:{mode}", revision="debian"))
+
+    return _pairs.get((model,), load)

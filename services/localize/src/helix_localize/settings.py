@@ -12,9 +12,11 @@ from helix.settings import HelixSettings, helix_home, infra_env_file
 class LocalizeSettings(HelixSettings):
     service_name: str = "localize"
     # Translation models per language pair ("en-de", "en-*", "*-de", "*"; "en-de@formal"):
-    # a Hugging Face id or a folder. Empty: the tiny random Marian Helix builds, for every pair.
+    # a Hugging Face id or a folder, or `apertium:<mode>` (e.g. `apertium:eng-spa`, the Debian
+    # program). Empty: the tiny random Marian Helix builds, for every pair.
     localize_translation_models: dict[str, str] = Field(default_factory=dict)
-    # Voices per locale or language ("de-DE", "de", "*"): a VITS / MMS-TTS id or folder.
+    # Voices per locale or language ("de-DE", "de", "*"): a VITS / MMS-TTS id or folder,
+    # `piper:joe` / `piper:<path.onnx>` (a Piper voice), or `espeak:<voice>` (eSpeak NG).
     # Empty: the tiny random VITS Helix builds, for every language.
     localize_voices: dict[str, str] = Field(default_factory=dict)
     localize_character_voices: dict[str, int] = Field(default_factory=dict)  # character -> speaker of the voice model

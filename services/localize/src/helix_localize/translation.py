@@ -20,6 +20,7 @@ from helix.events import ModelRef
 from helix.generation.jobs import JobRefused
 from helix.models.batching import Batcher, Pending
 from helix.models.loading import Device, Dtype, SharedInstances, model_source, pin, resolve_device, resolve_dtype, weights_hash
+from helix_localize import programs
 
 NLLB_CODES = {"ar": "arb_Arab", "de": "deu_Latn", "en": "eng_Latn", "es": "spa_Latn", "fr": "fra_Latn", "hi": "hin_Deva",
               "it": "ita_Latn", "ja": "jpn_Jpan", "ko": "kor_Hang", "nl": "nld_Latn", "pl": "pol_Latn", "pt": "por_Latn",
@@ -126,7 +127,9 @@ class Translator(Batcher[TranslateSpec, Translated]):
         self.device = device
         self.num_beams = num_beams
 
-    def loaded(self, model: str) -> LoadedTranslator:
+    def loaded(self, model: str) -> LoadedTranslator | programs.ApertiumPair:
+        if programs.is_program_translator(model):
+            return programs.load_apertium(model)
         return load_translator(model, dtype=self.dtype, device=self.device)
 
     async def translate(self, model: str, source: str, target: str, texts: list[str]) -> list[Translated]:
@@ -142,6 +145,9 @@ class Translator(Batcher[TranslateSpec, Translated]):
 
         spec = batch[0].spec
         loaded = self.loaded(spec.model)
+        if isinstance(loaded, programs.ApertiumPair):
+            texts, took = loaded.translate([r.spec.text for r in batch])
+            return [Translated(text, took, took / len(batch)) for text in texts]
         tokenizer = loaded.tokenizer
         prefix = loaded.target_prefix(spec.target)
         texts = [f"{prefix} {r.spec.text}" if prefix else r.spec.text for r in batch]
