@@ -37,7 +37,7 @@ need ffmpeg && need ffprobe || apt_install ffmpeg ||
 need espeak-ng || apt_install espeak-ng ||
   echo "(espeak-ng not installed: Piper and eSpeak voices cannot speak and their tests skip; apt-get install espeak-ng)"
 # Apertium (GPL-2, run as a program) translates en→es for real where no neural model exists.
-need apertium && apertium -l 2>/dev/null | grep -qx '\s*eng-spa' || apt_install apertium-eng-spa ||
+need apertium && apertium -l 2>/dev/null | grep -x '\s*eng-spa' >/dev/null || apt_install apertium-eng-spa ||
   echo "(apertium-eng-spa not installed: Apertium translation tests skip; apt-get install apertium-eng-spa)"
 need kcat || apt_install kcat || echo "(kcat not installed: tests use confluent-kafka's admin client instead)"
 
