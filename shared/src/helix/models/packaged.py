@@ -112,8 +112,5 @@ def smollm2(dest: Path | None = None) -> Path:
 
 def file_hash(path: Path) -> str:
     """`sha256:<hex>` of one file (a voice's ONNX: its revision)."""
-    digest = hashlib.sha256()
     with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return f"sha256:{digest.hexdigest()}"
+        return f"sha256:{hashlib.file_digest(fh, 'sha256').hexdigest()}"
