@@ -134,3 +134,31 @@ async def test_a_request_that_does_not_validate_is_dead_lettered_and_its_job_fai
     assert headers["helix-dlq-kind"] == b"invalid_data" and b"width" in headers["helix-dlq-reason"]
     (failed,) = statuses
     assert isinstance(failed, JobFailed) and failed.job_id == "bad-size" and "width" in failed.error and not failed.retriable
+
+
+class _ConsumeCrashesOnce(Consumer):
+    """confluent-kafka's consume() raises SystemError when a callback left an error behind
+    (confluent-kafka-python #865): seen once after a broker restart, it ended the poll loop."""
+
+    crashed = 0
+
+    def consume(self, *args: Any, **kwargs: Any) -> list[Any]:
+        if not type(self).crashed and self.assignment():
+            type(self).crashed += 1
+            raise SystemError("<built-in method consume> returned a result with an exception set")
+        return super().consume(*args, **kwargs)
+
+
+async def test_a_crash_inside_consume_does_not_end_the_poll_loop(infra_env: dict[str, str], tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("helix.bus.requests.Consumer", _ConsumeCrashesOnce)
+    settings = make_settings(infra_env, tmp_path)
+    jobs = Jobs()
+    bus = await consuming(settings, jobs)
+    try:
+        await eventually(lambda: _ConsumeCrashesOnce.crashed == 1, timeout=30, what="consume() to crash once")
+        send(settings, scene("after-the-crash"))
+        await eventually(lambda: "after-the-crash" in jobs.finished, timeout=30, what="a request sent after the crash")
+    finally:
+        await bus.stop()
+    assert jobs.runs == {"after-the-crash": 1}

@@ -191,6 +191,13 @@ class RequestConsumer:
                 log.warning("requests.poll_failed", group=self.group, error=str(exc)[:300])
                 await asyncio.sleep(1.0)
                 continue
+            except Exception:
+                # confluent-kafka raises SystemError from consume() when a callback left a Python
+                # error behind (confluent-kafka-python #865, seen after a broker restart). The
+                # consumer itself is fine; a poll loop that died here left its partitions unread.
+                log.exception("requests.poll_crashed", group=self.group)
+                await asyncio.sleep(1.0)
+                continue
             fresh = [m for m in messages if self._usable(m)]
             if fresh:
                 try:
@@ -401,7 +408,37 @@ class RequestConsumer:
 
     # --- rebalances (called from the consumer's thread, inside consume()) -----------------------------
 
+    # An exception must never leave a callback: librdkafka cannot see it, the rebalance is left
+    # half done (a lost partition never unassigned, the member never rejoining) and the next
+    # consume() raises SystemError. Each callback logs what went wrong and finishes its work.
+
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        try:
+            self._assign(consumer, partitions)
+        except Exception:
+            log.exception("requests.assign_callback_failed", group=self.group)
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        keys = [(tp.topic, tp.partition) for tp in partitions]
+        try:
+            # What finished here is not redone by the next owner. Asynchronously: a synchronous
+            # commit inside the callback can hang while the coordinator is away, and with it
+            # the whole consumer.
+            offsets = self._offsets(keys)
+            if offsets:
+                consumer.commit(offsets=offsets, asynchronous=True)
+        except Exception as exc:
+            log.info("requests.commit_failed", group=self.group, error=str(exc)[:200])
+        finally:
+            self._lose(keys)
+        log.info("requests.revoked", group=self.group, partitions=sorted(k[1] for k in keys))
+
+    def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        keys = [(tp.topic, tp.partition) for tp in partitions]
+        self._lose(keys)
+        log.warning("requests.partitions_lost", group=self.group, partitions=sorted(k[1] for k in keys))
+
+    def _assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         with self._lock:
             for tp in partitions:
                 key = (tp.topic, tp.partition)
@@ -412,17 +449,6 @@ class RequestConsumer:
             consumer.resume(partitions)
         log.info("requests.assigned", group=self.group, partitions=sorted(tp.partition for tp in partitions))
 
-    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        keys = [(tp.topic, tp.partition) for tp in partitions]
-        self._commit_sync(consumer, keys)  # what finished here is not redone by the next owner
-        self._lose(keys)
-        log.info("requests.revoked", group=self.group, partitions=sorted(k[1] for k in keys))
-
-    def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        keys = [(tp.topic, tp.partition) for tp in partitions]
-        self._lose(keys)
-        log.warning("requests.partitions_lost", group=self.group, partitions=sorted(k[1] for k in keys))
-
     def _lose(self, keys: list[tuple[str, int]]) -> None:
         """The partitions are someone else's now: their jobs stop and can publish nothing more."""
         with self._lock:
@@ -430,7 +456,7 @@ class RequestConsumer:
         for part in parts:
             part.fence.mark_lost()
             for task in part.running.values():
-                if self._loop is not None:
+                if self._loop is not None and not self._loop.is_closed():
                     self._loop.call_soon_threadsafe(task.cancel)
 
 
