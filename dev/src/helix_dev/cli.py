@@ -82,13 +82,18 @@ def infra_env() -> None:
 Services = Annotated[list[str] | None, typer.Argument(help="Which services (default: all: review, writer, visual, localize, gateway)")]
 
 
-def up(services: Services = None) -> None:
-    """Kafka, MinIO and every Helix service as processes on this machine (tiny models unless
-    settings name real checkpoints); waits until each answers."""
+Profile = Annotated[str, typer.Option("--profile", help="real: the real small models from the package registries where they "
+                                                      "exist (readable words, real voices); tiny: random-weight models everywhere "
+                                                      "(fast; noise)")]
+
+
+def up(services: Services = None, profile: Profile = "tiny") -> None:
+    """Kafka, MinIO and every Helix service as processes on this machine, with the models of a
+    profile (settings in the environment win); waits until each answers."""
     from helix_dev.stack import SERVICES, LocalStack
 
     try:
-        state = LocalStack().up(tuple(services or SERVICES))
+        state = LocalStack().up(tuple(services or SERVICES), profile=profile)
     except (RuntimeError, TimeoutError, ValueError) as exc:
         console.print(f"[red]helix up failed:[/] {exc}")
         raise typer.Exit(1) from None
@@ -135,6 +140,7 @@ def status(
 
 def demo(
     keep: Annotated[bool, typer.Option("--keep", help="leave the stack running afterwards (helix down stops it)")] = False,
+    profile: Profile = "real",
     foundation: Annotated[bool, typer.Option("--foundation", help="only one asset event through the broker into the store")] = False,
 ) -> None:
     """The main job: a production from a logline to an animatic per target locale, reviewed over the API."""
@@ -145,7 +151,7 @@ def demo(
         return
     from helix_dev.demo import run
 
-    raise typer.Exit(run(keep=keep))
+    raise typer.Exit(run(keep=keep, profile=profile))
 
 
 TINY_KINDS = ("llama", "sd", "marian", "vits")

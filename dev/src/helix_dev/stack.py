@@ -3,9 +3,10 @@
 `up` starts the local infrastructure (`helix_dev.infra`: Kafka, MinIO, PostgreSQL) and then
 the services in the order they depend on each other (review before the gateway that calls
 it), each on free ports, its log under `.helix/logs/`, its pid under `.helix/run/`, and waits
-until each answers (gRPC health, or the gateway's `/readyz`). Models are the tiny ones Helix
-builds itself unless settings name real checkpoints (HELIX_WRITER_MODEL, HELIX_VISUAL_MODEL,
-HELIX_LOCALIZE_TRANSLATION_MODELS, HELIX_LOCALIZE_VOICES: the environment passes through).
+until each answers (gRPC health, or the gateway's `/readyz`). Models come from a profile
+(`helix_dev.profiles`: `tiny`, Helix's own random-weight models, or `real`, the real small
+models from the package registries); settings in the environment win over the profile's
+(HELIX_WRITER_MODEL, HELIX_VISUAL_MODEL, HELIX_LOCALIZE_TRANSLATION_MODELS, HELIX_LOCALIZE_VOICES).
 Where everything runs is kept in `.helix/stack.json`, which `status` and `down` read.
 
 `status` reads the live system: each service's process and health, each topic's end offset
@@ -28,6 +29,7 @@ from helix.events import Topic
 from helix.settings import helix_home, load_settings
 from helix_dev.infra.local import LocalInfra
 from helix_dev.infra.process import free_port, pid_alive, port_open, read_pid, start_detached, stop_process
+from helix_dev.profiles import get_profile
 
 console = Console(stderr=True)
 # Start order: what a service calls must already answer.
@@ -55,6 +57,7 @@ class Running:
 class StackState:
     gateway_url: str = ""
     services: dict[str, Running] = field(default_factory=dict)
+    profile: str = "tiny"
 
 
 class LocalStack:
@@ -70,26 +73,33 @@ class LocalStack:
         if not self.state_file.is_file():
             return StackState()
         raw = json.loads(self.state_file.read_text())
-        return StackState(raw.get("gateway_url", ""), {k: Running(**v) for k, v in raw.get("services", {}).items()})
+        return StackState(raw.get("gateway_url", ""), {k: Running(**v) for k, v in raw.get("services", {}).items()}, raw.get("profile", "tiny"))
 
     def _save(self, state: StackState) -> None:
-        self.state_file.write_text(json.dumps({"gateway_url": state.gateway_url, "services": {k: asdict(v) for k, v in state.services.items()}},
-                                              indent=1))
+        self.state_file.write_text(json.dumps({"gateway_url": state.gateway_url, "profile": state.profile,
+                                               "services": {k: asdict(v) for k, v in state.services.items()}}, indent=1))
 
     # --- up / down --------------------------------------------------------------------------
 
-    def up(self, services: tuple[str, ...] = SERVICES, *, timeout: float = 600.0) -> StackState:
+    def up(self, services: tuple[str, ...] = SERVICES, *, profile: str = "tiny", timeout: float = 600.0) -> StackState:
         unknown = sorted(set(services) - set(SERVICES))
         if unknown:
             raise ValueError(f"unknown service(s) {', '.join(unknown)}; choose from {', '.join(SERVICES)}")
-        env = self.infra.up(INFRA)
+        chosen = get_profile(profile)
         state = self.state()
+        running = [name for name, r in state.services.items() if pid_alive(r.pid)]
+        if running and state.profile != chosen.name:
+            raise ValueError(f"{', '.join(running)} already run with the {state.profile} profile: `helix down` first")
+        with console.status(f"making the {chosen.name} profile's models ready (once; cached under .helix/models)"):
+            models = chosen.prepare()
+        state.profile = chosen.name
+        env = self.infra.up(INFRA)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         addresses = {name: (state.services[name].address if name in state.services and pid_alive(state.services[name].pid)
                             else f"127.0.0.1:{free_port()}") for name in SERVICES}
         gateway_port = int(addresses["gateway"].rsplit(":", 1)[1])
-        common = {**os.environ, **env, "HELIX_LOG_JSON": "true",
+        common = {**models, **os.environ, **env, "HELIX_LOG_JSON": "true",
                   "HELIX_REVIEW_GRPC_ADDRESS": addresses["review"], "HELIX_WRITER_GRPC_ADDRESS": addresses["writer"],
                   "HELIX_VISUAL_GRPC_ADDRESS": addresses["visual"], "HELIX_LOCALIZE_GRPC_ADDRESS": addresses["localize"],
                   "HELIX_LOCALIZE_WRITER_ADDRESS": addresses["writer"],  # dubbing asks the writer for shorter lines
@@ -154,7 +164,7 @@ class LocalStack:
             alive = pid_alive(pid)
             services[name] = {"pid": pid if alive else None, "address": running.address if running else "",
                               "answering": bool(running and alive and self._answers(running))}
-        return {"infra": self.infra.status(), "services": services, "topics": topic_lag(), "review": review_queue(state.gateway_url)}
+        return {"infra": self.infra.status(), "profile": state.profile, "services": services, "topics": topic_lag(), "review": review_queue(state.gateway_url)}
 
 
 def grpc_serving(address: str) -> bool:

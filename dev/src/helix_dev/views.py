@@ -13,7 +13,8 @@ def status_view(report: dict[str, Any]) -> Group:
     for name, row in report.get("infra", {}).items():
         if row.get("running") or name in ("kafka", "minio"):
             infra.add_row(name, _yes(row.get("running")), str(row.get("address") or "-"), _yes(row.get("answering")))
-    services = Table("service", "pid", "address", "answering", title="Services", title_justify="left")
+    services = Table("service", "pid", "address", "answering", title=f"Services (models: the {report.get('profile', 'tiny')} profile)",
+                     title_justify="left")
     for name, row in report.get("services", {}).items():
         services.add_row(name, str(row.get("pid") or "-"), row.get("address") or "-", _yes(row.get("answering")))
     topics = Table("topic", "messages", "consumer lag (group: messages behind)", title="Topics", title_justify="left")

@@ -4,6 +4,7 @@ its two request types on its own topic, and its consumer of review decisions."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,29 @@ def test_the_tiny_models_are_made_only_where_none_are_configured(tmp_path: Path,
     built.clear()
     ensure_models(LocalizeSettings(localize_voices={"de": "facebook/mms-tts-deu"}))
     assert [how["kind"] for _, how in built] == ["marian"], "configured voices are never replaced by the tiny one"
+
+
+def test_a_tiny_model_named_as_the_fallback_is_made_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HELIX_HOME", str(tmp_path))
+    built: list[Path] = []
+    monkeypatch.setattr(loading, "tiny_fallback", lambda folder, **how: built.append(folder) or folder)
+    ensure_models(LocalizeSettings(localize_voices={"en": "/models/vits-en", "*": str(tmp_path / "models" / "tiny-vits")}))
+    assert built == [tmp_path / "models" / "tiny-marian", tmp_path / "models" / "tiny-vits"]
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="the espeak-ng program is not installed (make setup installs it)")
+def test_an_espeak_voice_that_is_not_installed_stops_the_service_at_start_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(loading, "tiny_fallback", lambda folder, **how: folder)
+    with pytest.raises(RuntimeError, match=r"HELIX_LOCALIZE_VOICES\['es'\] = 'espeak:klingon' cannot be used here: espeak-ng has no voice"):
+        ensure_models(LocalizeSettings(localize_voices={"es": "espeak:klingon"}))
+    ensure_models(LocalizeSettings(localize_voices={"es": "espeak:es"}))  # an installed one starts
+
+
+@pytest.mark.skipif(shutil.which("apertium") is None, reason="the apertium program is not installed (make setup installs apertium-eng-spa)")
+def test_an_apertium_pair_that_is_not_installed_stops_the_service_at_start_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(loading, "tiny_fallback", lambda folder, **how: folder)
+    with pytest.raises(RuntimeError, match=r"\['en-xx'\] = 'apertium:eng-xxx' cannot be used here: Apertium has no pair 'eng-xxx'"):
+        ensure_models(LocalizeSettings(localize_translation_models={"en-xx": "apertium:eng-xxx"}))
 
 
 def test_the_app_wires_its_steps_reactions_and_engines(tmp_path: Path) -> None:

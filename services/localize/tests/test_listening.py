@@ -35,6 +35,7 @@ def listener() -> Listener:
 LINES = {"a": "The lamp must burn tonight.", "b": "I have never been to the seaside in winter."}
 
 
+@pytest.mark.real_models
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="the Piper voice needs the espeak-ng program (make setup installs it)")
 async def test_a_real_voice_passes_and_noise_or_a_swapped_line_is_flagged(listener: Listener, tiny_vits: str) -> None:
     async with Speaker(device="cpu") as speaker:

@@ -34,6 +34,7 @@ def test_phonemes_keep_clause_punctuation() -> None:
     assert any(ch in phonemes for ch in "ɛəɪˈ"), "IPA, not the letters"
 
 
+@pytest.mark.real_models
 @needs_espeak
 async def test_the_packaged_piper_voice_speaks_the_same_line_the_same_way_and_faster_when_asked() -> None:
     async with Speaker(device="cpu") as speaker:

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from helix.models import EngineStopped
 from helix.models.loading import LoadedLM
-from helix_writer.engine import BATCH, INTERACTIVE, GenerationRequest, TextEngine, json_safe_schema
+from helix_writer.engine import BATCH, INTERACTIVE, GenerationRequest, TextEngine, json_safe_schema, penalise_repeats
 from helix_writer.static_engine import StaticTextEngine
 
 from .conftest import chat
@@ -53,6 +53,25 @@ async def test_left_padding_does_not_change_a_greedy_row(engine: Any) -> None:
     _, batched = await asyncio.gather(engine.generate(long_prompt), engine.generate(short))
     assert engine.stats.largest_batch >= 2
     assert batched.text == alone.text
+
+
+def test_the_repetition_penalty_lowers_what_a_row_already_wrote() -> None:
+    import torch
+
+    scores = torch.tensor([2.0, -1.0, 3.0, 0.5])
+    penalise_repeats(scores, [0, 1, 1], 2.0)
+    assert scores.tolist() == [1.0, -2.0, 3.0, 0.5], "positive scores divided, negative multiplied, the others untouched"
+
+
+async def test_a_greedy_row_with_a_repetition_penalty_repeats_itself_less(engine: Any) -> None:
+    def req(penalty: float) -> GenerationRequest:
+        return GenerationRequest(chat("Hi."), max_new_tokens=32, min_new_tokens=32, temperature=0, repetition_penalty=penalty)
+
+    plain, penalised = await asyncio.gather(engine.generate(req(1.0)), engine.generate(req(3.0)))
+    repeats = {name: len(ids) - len(set(ids)) for name, ids in
+               (("plain", engine.lm.tokenizer.encode(plain.text, add_special_tokens=False)),
+                ("penalised", engine.lm.tokenizer.encode(penalised.text, add_special_tokens=False)))}
+    assert penalised.text != plain.text and repeats["penalised"] < repeats["plain"], repeats
 
 
 async def test_seed_reproduces_a_sampled_row(engine: Any) -> None:

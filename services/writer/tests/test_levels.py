@@ -140,7 +140,10 @@ async def test_continuing_a_scenes_dialogue_adds_the_lines_asked_for_numbered_af
     await continued(studio, draft, Level.DIALOGUE, 3, "s1")
     dialogue = draft.scenes[0].dialogue
     assert dialogue[:2] == before and [x.line_id for x in dialogue[2:]] == ["s1-l3", "s1-l4", "s1-l5"]
-    assert studio.generator.asked("DialogueDraft")[0].schema.__name__ == "DialogueDraftMax3"
+    schema = studio.generator.asked("DialogueDraft")[0].schema
+    assert schema.__name__ == "DialogueDraftOfCast3"
+    line = schema.model_json_schema()["$defs"]["DialogueLineOfCast"]
+    assert line["properties"]["speaker"]["enum"] == [c.name for c in draft.characters], "the grammar offers the cast's names only"
     assert "Continue the scene's dialogue where it stops." in studio.generator.calls[0].prompt
     assert len(studio.body(f"{SCRIPT}-dialogue-s1")["content"]) == 5 and len(studio.versions(f"{SCRIPT}-dialogue-s2")) == 1
     assert len(studio.body(f"{SCRIPT}-script")["content"]["scenes"][0]["dialogue"]) == 5

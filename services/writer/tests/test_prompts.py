@@ -118,7 +118,7 @@ def test_a_scenes_dialogue_is_begun_with_its_context() -> None:
     assert "Previous scene: (this is the first scene)" in text
     assert "Place: <place>Lamp room</place> <description></description>" in text
     assert "This scene (climax): <beat>They argue.</beat>" in text
-    assert "Dialogue so far" not in text and text.endswith("Write the scene's dialogue.")
+    assert "Dialogue so far" not in text and "Write the scene's dialogue. Each line is one or two short spoken sentences" in text
 
 
 def test_a_scenes_dialogue_is_continued_from_its_last_twelve_lines() -> None:
@@ -128,7 +128,7 @@ def test_a_scenes_dialogue_is_continued_from_its_last_twelve_lines() -> None:
     assert "Previous scene: <beat>Calm.</beat>" in text and "<description>brass</description>" in text
     assert "<line>MARA: line 3</line>" in text and "<line>MARA: line 14</line>" in text
     assert "line 2<" not in text and "line 1<" not in text
-    assert text.endswith("Continue the scene's dialogue where it stops.")
+    assert "Continue the scene's dialogue where it stops. Each line" in text
 
 
 def test_a_storyboard_is_planned_from_at_most_twenty_lines() -> None:

@@ -14,6 +14,7 @@ from helix.models.loading import LoadedLM, load_causal_lm, weights_hash
 from helix.models.packaged import smollm2
 from helix_writer.engine import GenerationRequest, JsonGenerator, TextEngine
 
+pytestmark = pytest.mark.real_models
 COMMON = {"the", "a", "and", "of", "to", "in", "is", "it", "on", "with", "at", "her", "his", "she", "he", "was", "for"}
 
 

@@ -13,7 +13,7 @@ Two kinds of models live here:
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
@@ -136,6 +136,18 @@ class DialogueDraft(_Draft):
 
     lines: list[DialogueLineDraft] = Field(min_length=1, max_length=8)
     scene_done: bool
+
+
+def spoken_by(names: list[str], count: int) -> type[DialogueDraft]:
+    """Up to `count` lines of a scene, each spoken by one of the cast's `names`: the grammar
+    lets the model choose a speaker, never invent one (a small model otherwise names people
+    from its prompt's examples, or nobody)."""
+    if not names:
+        return at_most(DialogueDraft, "lines", count)
+    speaker: Any = Literal[tuple(dict.fromkeys(names))]  # the cast, known at run time
+    line = create_model("DialogueLineOfCast", __base__=DialogueLineDraft, speaker=(speaker, ...))
+    return create_model(f"DialogueDraftOfCast{count}", __base__=DialogueDraft,
+                        lines=(list[line], Field(min_length=1, max_length=count)))
 
 
 class LineDraft(_Draft):

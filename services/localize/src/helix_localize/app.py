@@ -6,7 +6,11 @@ are cut into an animatic."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 from helix.events import Topic
+from helix.generation.jobs import JobRefused
 from helix.generation.service import GeneratorService
 from helix.settings import helix_home
 from helix_localize import reactions, requests
@@ -16,14 +20,32 @@ SERVICE = "localize"
 
 
 def ensure_models(settings: LocalizeSettings) -> None:
-    """The tiny models where no real ones are configured (`helix.models.loading.tiny_fallback`)."""
+    """The tiny models wherever the settings use them (by default, or named as a fallback:
+    `helix.models.loading.tiny_fallback`), and the program backends checked at start-up: an
+    eSpeak NG voice or an Apertium pair that is not installed stops the service with the reason."""
     from helix.models.loading import tiny_fallback
+    from helix_localize.programs import is_program_translator, is_program_voice, load_apertium, load_program_voice
 
     models = helix_home() / "models"
-    if not settings.localize_translation_models:
-        tiny_fallback(models / "tiny-marian", kind="marian", setting="HELIX_LOCALIZE_TRANSLATION_MODELS")
-    if not settings.localize_voices:
-        tiny_fallback(models / "tiny-vits", kind="vits", setting="HELIX_LOCALIZE_VOICES")
+    tiny = {str(models / "tiny-marian"): ("marian", "HELIX_LOCALIZE_TRANSLATION_MODELS"),
+            str(models / "tiny-vits"): ("vits", "HELIX_LOCALIZE_VOICES")}
+    for model in dict.fromkeys([*settings.translation_models().values(), *settings.voices().values()]):
+        if model in tiny:
+            kind, setting = tiny[model]
+            tiny_fallback(Path(model), kind=kind, setting=setting)
+    for key, model in settings.translation_models().items():
+        if is_program_translator(model):
+            _check(lambda: load_apertium(model), f"HELIX_LOCALIZE_TRANSLATION_MODELS[{key!r}] = {model!r}")
+    for key, model in settings.voices().items():
+        if is_program_voice(model):
+            _check(lambda: load_program_voice(model), f"HELIX_LOCALIZE_VOICES[{key!r}] = {model!r}")
+
+
+def _check(load: Callable[[], object], setting: str) -> None:
+    try:
+        load()
+    except (JobRefused, FileNotFoundError, ValueError) as exc:
+        raise RuntimeError(f"{setting} cannot be used here: {exc}") from None
 
 
 class LocalizeApp(GeneratorService):

@@ -68,6 +68,7 @@ class GenerationRequest:
     seed: int | None = None
     min_new_tokens: int = 0
     priority: int = BATCH
+    repetition_penalty: float = 1.0  # > 1: tokens this row already wrote are less likely (small models loop without it)
 
 
 @dataclass(frozen=True)
@@ -276,12 +277,26 @@ class _Sampler:
         no_eos = [i for i, r in enumerate(rows) if r.matcher is None and len(r.job.tokens) < r.job.request.min_new_tokens]
         if no_eos:
             scores[torch.tensor(no_eos, device=scores.device)[:, None], torch.tensor(self.eos, device=scores.device)] = float("-inf")
+        for i, row in enumerate(rows):
+            if row.job.request.repetition_penalty != 1.0 and row.job.tokens:
+                penalise_repeats(scores[i], row.job.tokens, row.job.request.repetition_penalty)
         chosen = torch.argmax(scores, dim=-1).tolist()
         for i, row in enumerate(rows):
             if row.temperature > 0:
                 probs = torch.softmax(scores[i].float() / row.temperature, dim=-1)
                 chosen[i] = int(torch.multinomial(probs, 1, generator=row.generator).item())
         return chosen
+
+
+def penalise_repeats(scores: Any, tokens: list[int], penalty: float) -> None:
+    """The repetition penalty of CTRL (Keskar et al. 2019), as `transformers` applies it: each
+    token a row already wrote has its score divided by `penalty` (multiplied, if negative), in
+    place. Tokens the grammar forbids stay forbidden."""
+    import torch
+
+    ids = torch.tensor(sorted(set(tokens)), device=scores.device)
+    picked = scores[ids]
+    scores[ids] = torch.where(picked > 0, picked / penalty, picked * penalty)
 
 
 @dataclass(eq=False)
@@ -662,10 +677,11 @@ class JsonGenerator:
     """The writer's `StructuredGenerator` over an engine: JSON constrained to a pydantic
     model's schema, with the parameters it really ran with and its model time."""
 
-    def __init__(self, engine: Any, *, temperature: float = 0.8) -> None:
+    def __init__(self, engine: Any, *, temperature: float = 0.8, repetition_penalty: float = 1.0) -> None:
         self.engine = engine
         self.model_ref = engine.lm.ref
         self.temperature = temperature
+        self.repetition_penalty = repetition_penalty
         self.tokens_per_char = engine.tokens_per_char
 
     def room(self, messages: list[dict[str, str]]) -> int:
@@ -676,10 +692,11 @@ class JsonGenerator:
         from helix_writer.structured import Generated
 
         request = GenerationRequest(messages=messages, max_new_tokens=max_new_tokens, json_schema=schema.model_json_schema(),
-                                    temperature=self.temperature, seed=seed)
+                                    temperature=self.temperature, seed=seed, repetition_penalty=self.repetition_penalty)
         result = await self.engine.generate(request)
         on_gpu = self.engine.lm.device.startswith("cuda")
-        parameters = {"grammar": "json-schema", "temperature": request.temperature, "max_new_tokens": request.max_new_tokens,
+        parameters = {"grammar": "json-schema", "temperature": request.temperature, "repetition_penalty": request.repetition_penalty,
+                      "max_new_tokens": request.max_new_tokens,
                       "new_tokens": result.new_tokens, "finish_reason": result.finish_reason, "dtype": self.engine.lm.dtype,
                       "device": self.engine.lm.device, "engine": type(self.engine).__name__}
         cost = AssetCost(model_seconds=round(result.model_seconds, 6), gpu_seconds=round(result.compute_seconds if on_gpu else 0.0, 6),

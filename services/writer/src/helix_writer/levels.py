@@ -35,7 +35,6 @@ from helix.story import (
     ActsDraft,
     Character,
     CharactersDraft,
-    DialogueDraft,
     DialogueLine,
     Level,
     Place,
@@ -43,9 +42,9 @@ from helix.story import (
     SceneScript,
     ScenesDraft,
     TitleDraft,
-    at_most,
     exactly,
     json_budget,
+    spoken_by,
 )
 from helix_writer import prompts
 from helix_writer.draft import Draft, authorship, keep_dialogue
@@ -247,11 +246,12 @@ class StoryWriter:
         limit = min(MAX_LINES_PER_SCENE, len(lines) + more) if more else MAX_LINES_PER_SCENE
         outs: list[Generated[Any]] = []
         messages: prompts.Messages = []
+        cast = [c.name for c in draft.characters]
         while len(lines) < limit:
             messages = prompts.dialogue(sys, draft.logline, draft.title, draft.characters, draft.scenes[i - 1] if i else None, scene,
                                         draft.places.get(scene.place), lines)
             want = min(8, limit - len(lines))
-            schema = self.fitting(messages, lambda n: at_most(DialogueDraft, "lines", n), want)
+            schema = self.fitting(messages, lambda n: spoken_by(cast, n), want)
             out = await self.generate(messages, schema, seed=req.seed, salt=f"{name}-{len(lines)}")
             outs.append(out)
             new = out.value.lines[: limit - len(lines)]

@@ -87,7 +87,8 @@ def places_summary(names: list[str]) -> Messages:
 def dialogue(sys: dict[str, str], logline: str, title_text: str, cast: list[Character], previous: SceneScript | None,
              scene: SceneScript, where: Place | None, so_far: list[DialogueLine]) -> Messages:
     lines = "\n".join(data("line", f"{line.speaker}: {line.text}") for line in so_far[-12:])
-    ask = "Continue the scene's dialogue where it stops." if so_far else "Write the scene's dialogue."
+    ask = ("Continue the scene's dialogue where it stops." if so_far else "Write the scene's dialogue.") + \
+        " Each line is one or two short spoken sentences that move the scene on."
     return [sys, {"role": "user", "content": (
         f"{data('logline', logline)}\n{data('title', title_text)}\nCharacters:\n{_cast(cast)}\n"
         f"Previous scene: {data('beat', previous.beat) if previous else '(this is the first scene)'}\n"

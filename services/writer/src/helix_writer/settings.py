@@ -27,6 +27,10 @@ class WriterSettings(HelixSettings):
     # A studio's example scripts by name (a folder of .fountain/.txt files), chosen per
     # production with `prefix_set` in the script request.
     writer_prefix_sets: dict[str, str] = Field(default_factory=dict)
+    # Sampling for the script's levels. A small real model (SmolLM2-135M) loops and rambles at
+    # the defaults; the demo's real profile runs it at 0.5 with a repetition penalty of 1.3.
+    writer_temperature: float = Field(0.8, ge=0, le=2)
+    writer_repetition_penalty: float = Field(1.0, ge=1, le=2)
 
     def model_path(self) -> str:
         return self.writer_model or str(helix_home() / "models" / "tiny-llama")

@@ -39,7 +39,7 @@ import structlog
 
 from helix.models import EngineStopped
 from helix.models.loading import LoadedLM
-from helix_writer.engine import FinishReason, GenerationResult, QueuedEngine, _Job
+from helix_writer.engine import FinishReason, GenerationResult, QueuedEngine, _Job, penalise_repeats
 from helix_writer.engine import _flush as flush
 
 log = structlog.get_logger("helix.writer.static_engine")
@@ -184,6 +184,9 @@ class _RowControl:
             no_eos = [i for i in live if self.matchers[i] is None and step < self.rows[i].request.min_new_tokens]
             if no_eos:
                 scores[torch.tensor(no_eos, device=scores.device)[:, None], torch.tensor(self.eos, device=scores.device)] = float("-inf")
+            for i in live:
+                if (penalty := self.rows[i].request.repetition_penalty) != 1.0 and step > 0:
+                    penalise_repeats(scores[i], input_ids[i, self.prompt_len:].tolist(), penalty)
             greedy = torch.argmax(scores, dim=-1).tolist()
             sampled = [i for i in live if self.temperatures[i] > 0]
             draws: list[int] = []

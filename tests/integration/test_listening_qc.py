@@ -1,0 +1,89 @@
+"""The dub QC that listens, on the real broker and store with the real small models: the English
+voice-over spoken by Piper (en_US-joe) passes Whisper base's ear; the same script dubbed by
+the tiny random voice is flagged line by line; and a line whose audio was swapped for another
+line's is flagged, alone, with what was heard beside what should have been said."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from typing import Any
+
+import pytest
+
+from helix.events import Actor, LocalizeRequested, Topic, VoiceoverSummary, decode
+from helix.settings import HelixSettings
+from helix_localize.app import LocalizeApp
+from helix_localize.voice import Speech, SpeechSpec
+from tests.integration.kafka_helpers import read_topic_async
+from tests.integration.test_localize_service import approve, earnest_script, finished, localize_settings, models, send
+
+pytestmark = [pytest.mark.infra, pytest.mark.real_models,
+              pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="Piper's phonemes need the espeak-ng program (make setup installs it)")]
+__all__ = ["models"]  # the tiny Marian and VITS fixture, shared with the localize service's tests
+DANA = Actor(subject="dana", roles=["director"])
+SAID = "Have you got the cucumber sandwiches cut for Lady Bracknell?"  # s1-l6
+SPOKEN_INSTEAD = "I believe it is customary in good society to take some slight refreshment at five o'clock."  # s1-l11
+
+
+@pytest.fixture(scope="module")
+def whisper() -> str:
+    from helix.models.packaged import PackageMissing, whisper_base
+
+    try:
+        return str(whisper_base())
+    except PackageMissing as exc:
+        pytest.skip(str(exc))
+
+
+def listening_settings(settings: HelixSettings, models: dict[str, str], whisper: str) -> Any:
+    return localize_settings(settings, models, localize_voices={"en": "piper:joe", "*": models["vits"]}, localize_listen=True,
+                             localize_listen_model=whisper)
+
+
+async def voiceovers(settings: HelixSettings, job_id: str) -> dict[str, VoiceoverSummary]:
+    """The WAV voice-overs a job announced, by locale, with what review reads of them."""
+    events = [decode(r.value()).data for r in await read_topic_async(settings, Topic.ASSETS_GENERATED, count=10_000, timeout=3)]
+    found = {}
+    for event in events:
+        summary = event.typed_summary()
+        if event.job_id == job_id and isinstance(summary, VoiceoverSummary) and event.media_type == "audio/wav":
+            found[summary.locale] = summary
+    return found
+
+
+async def test_piper_passes_the_tiny_voice_is_flagged(settings: HelixSettings, models: dict[str, str], whisper: str) -> None:
+    async with LocalizeApp(listening_settings(settings, models, whisper)) as app:
+        script = earnest_script(settings, "script-listen")
+        await approve(settings, app, script)
+        send(settings, LocalizeRequested(production_id="earnest", job_id="listen-1", requested_by=DANA, source_asset_id=script,
+                                         target_locales=["de-DE"], deliverables=["voiceover"]))
+        jobs = [e for e in await finished(settings, "listen-1", timeout=300) if e.data.job_id == "listen-1"]
+    assert jobs[-1].type == "helix.job.completed", jobs[-1].data
+    tracks = await voiceovers(settings, "listen-1")
+    english, dub = tracks["en"].listening, tracks["de-DE"].listening
+    assert english is not None and dub is not None
+    assert english.lines == 12 and english.model.id.endswith("whisper-base")
+    assert english.median_wer <= 0.1 and english.flagged == [], [(h.text, h.transcript) for h in english.flagged]
+    assert dub.lines == 12 and len(dub.flagged) >= 10 and dub.median_wer > 0.5, "the random voice's noise is heard as noise"
+
+
+async def test_a_line_whose_audio_was_swapped_is_flagged(settings: HelixSettings, models: dict[str, str], whisper: str) -> None:
+    async with LocalizeApp(listening_settings(settings, models, whisper)) as app:
+        say = app.speaker.say
+
+        async def swapped(spec: SpeechSpec) -> Speech:  # the audio of another line, as a mixed-up take would be
+            return await say(dataclasses.replace(spec, text=SPOKEN_INSTEAD) if spec.text == SAID else spec)
+
+        app.speaker.say = swapped  # type: ignore[method-assign]
+        script = earnest_script(settings, "script-swap")
+        await approve(settings, app, script)
+        send(settings, LocalizeRequested(production_id="earnest", job_id="listen-2", requested_by=DANA, source_asset_id=script,
+                                         target_locales=["de-DE"], deliverables=["voiceover"]))
+        jobs = [e for e in await finished(settings, "listen-2", timeout=300) if e.data.job_id == "listen-2"]
+    assert jobs[-1].type == "helix.job.completed", jobs[-1].data
+    english = (await voiceovers(settings, "listen-2"))["en"].listening
+    assert english is not None
+    (heard,) = english.flagged
+    assert heard.line_id == "s1-l6" and heard.text == SAID and "refreshment" in heard.transcript.lower()
+    assert heard.wer > 0.5 and heard.end > heard.start
