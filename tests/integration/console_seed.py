@@ -16,7 +16,18 @@ from PIL import Image
 
 from helix.assets import AssetStore
 from helix.bus import HelixBus
-from helix.events import Actor, AssetCost, AssetKind, Authorship, FrameRequested, ModelRef, new_event
+from helix.events import (
+    Actor,
+    AssetCost,
+    AssetKind,
+    Authorship,
+    FrameRequested,
+    HeardLine,
+    ListeningSummary,
+    ModelRef,
+    VoiceoverSummary,
+    new_event,
+)
 from helix.generation.assets import GeneratedAsset
 from helix.generation.jobs import GeneratorKit, Job
 from helix.settings import HelixSettings
@@ -124,6 +135,10 @@ async def seed_every_kind(settings: HelixSettings, production_id: str, *, reques
         await put(AssetKind.TEXTURE, f"texture-{tag}-stone", png(64, 64, 5), "image/png", "png", PAINTER, inputs={"prompt": "wet stone"})
         await put(AssetKind.SUBTITLES, f"{script}-de-DE-srt", SRT.encode(), "application/x-subrip", "srt", WRITER,
                   parameters={"locale": "de-DE", "qc": {"passed": True, "breaches": 0, "rules": []}, "locked_terms_missing": 1})
+        heard = HeardLine(line_id="s1-l2", text="Nicht heute Nacht.", transcript="Nicht heute Nachtlicht.", wer=0.67, cer=0.2, start=0.2, end=0.8)
+        listening = ListeningSummary(model=ModelRef(id="whisper:whisper-base", revision="sha256:0"), lines=3, median_wer=0.0, wer_limit=0.3,
+                                     flagged=[heard], seconds=1.0)
         await put(AssetKind.VOICEOVER, f"{script}-de-DE-voiceover", wav(), "audio/wav", "wav", VOICE,
-                  parameters={"locale": "de-DE", "timing": {"lines": 2, "overshoots": 0, "max_overshoot_ms": 0}})
+                  parameters={"locale": "de-DE", "timing": {"lines": 2, "overshoots": 0, "max_overshoot_ms": 0}},
+                  summary=VoiceoverSummary(locale="de-DE", listening=listening))
     return seeded

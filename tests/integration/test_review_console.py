@@ -153,6 +153,19 @@ async def test_reviewer_works_every_kind_with_the_keyboard(world: World) -> None
                 await page.keyboard.press("Control+Enter")
                 decided.append((match["asset"], "revision_requested"))
                 revision_asked = True
+            elif kind == "voiceover":
+                # The listening QC's flagged line, beside its text, plays on its own; its blocking
+                # finding keeps the track from approval, so the reviewer sends it back.
+                heard = page.locator("table.listening tbody tr")
+                assert await heard.count() == 1
+                assert "Nicht heute Nachtlicht." in await heard.inner_text() and "0.2–0.8 s" in await heard.inner_text()
+                await heard.locator("button").click()
+                await page.wait_for_function("document.querySelector('#content audio').currentTime >= 0.2")
+                await page.screenshot(path=str(ARTIFACTS / "voiceover-listening.png"), full_page=True)
+                await page.keyboard.press("r")
+                await page.keyboard.type("Line s1-l2 is heard as another word: record it again.")
+                await page.keyboard.press("Control+Enter")
+                decided.append((match["asset"], "rejected"))
             elif kind == "scene" and not rejected:
                 await page.keyboard.press("r")
                 await page.keyboard.type("The cliff is off model.")

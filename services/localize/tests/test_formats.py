@@ -96,3 +96,13 @@ def test_a_studio_timed_source_in_each_format_reads_the_same(events: tuple[str, 
 def test_a_timed_source_that_does_not_parse_is_refused_with_the_reason(bad: bytes) -> None:
     with pytest.raises(formats.TimedSourceError, match="timed source"):
         formats.read_timed(bad)
+
+
+def test_text_with_markup_characters_reads_back_as_written_in_every_format() -> None:
+    # A line a small model wrote with a tag and an ampersand in it: a WebVTT cue that kept them
+    # as they were opened a tag, and the reader refused the file (the animatic was never cut).
+    evs = [Event(0.5, 2.0, ["Tom & Mara </speaker>", "a < b > c"], "s1-l1"), Event(2.5, 4.0, ["<i>not markup</i>"], "s1-l2")]
+    for fmt in ("srt", "vtt", "ttml"):
+        data = formats.write(evs, fmt, language="es", fps=FPS)  # type: ignore[arg-type]
+        written = [e.text.replace("<", "‹").replace(">", "›") if fmt == "srt" else e.text for e in evs]  # SubRip has no escapes
+        assert [text for _, _, text in formats.read_timed(data, formats.MEDIA_TYPES[fmt])] == written, fmt

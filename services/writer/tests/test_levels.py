@@ -141,7 +141,7 @@ async def test_continuing_a_scenes_dialogue_adds_the_lines_asked_for_numbered_af
     dialogue = draft.scenes[0].dialogue
     assert dialogue[:2] == before and [x.line_id for x in dialogue[2:]] == ["s1-l3", "s1-l4", "s1-l5"]
     schema = studio.generator.asked("DialogueDraft")[0].schema
-    assert schema.__name__ == "DialogueDraftOfCast3"
+    assert schema.__name__ == "DialogueDraftOfCast1to3"
     line = schema.model_json_schema()["$defs"]["DialogueLineOfCast"]
     assert line["properties"]["speaker"]["enum"] == [c.name for c in draft.characters], "the grammar offers the cast's names only"
     assert "Continue the scene's dialogue where it stops." in studio.generator.calls[0].prompt

@@ -138,16 +138,18 @@ class DialogueDraft(_Draft):
     scene_done: bool
 
 
-def spoken_by(names: list[str], count: int) -> type[DialogueDraft]:
-    """Up to `count` lines of a scene, each spoken by one of the cast's `names`: the grammar
-    lets the model choose a speaker, never invent one (a small model otherwise names people
-    from its prompt's examples, or nobody)."""
-    if not names:
-        return at_most(DialogueDraft, "lines", count)
-    speaker: Any = Literal[tuple(dict.fromkeys(names))]  # the cast, known at run time
-    line = create_model("DialogueLineOfCast", __base__=DialogueLineDraft, speaker=(speaker, ...))
-    return create_model(f"DialogueDraftOfCast{count}", __base__=DialogueDraft,
-                        lines=(list[line], Field(min_length=1, max_length=count)))
+def spoken_by(names: list[str], count: int, *, at_least: int = 1) -> type[DialogueDraft]:
+    """`at_least` to `count` lines of a scene, each spoken by one of the cast's `names`: the
+    grammar lets the model choose a speaker, never invent one (a small model otherwise names
+    people from its prompt's examples, or nobody), and a scene's first chunk can ask for a
+    few lines (a small model otherwise ends a scene after one)."""
+    at_least = max(1, min(at_least, count))
+    line: Any = DialogueLineDraft
+    if names:
+        speaker: Any = Literal[tuple(dict.fromkeys(names))]  # the cast, known at run time
+        line = create_model("DialogueLineOfCast", __base__=DialogueLineDraft, speaker=(speaker, ...))
+    return create_model(f"DialogueDraftOfCast{at_least}to{count}", __base__=DialogueDraft,
+                        lines=(list[line], Field(min_length=at_least, max_length=count)))
 
 
 class LineDraft(_Draft):

@@ -7,6 +7,7 @@ are cut into an animatic."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from helix.events import Topic
@@ -35,10 +36,10 @@ def ensure_models(settings: LocalizeSettings) -> None:
             tiny_fallback(Path(model), kind=kind, setting=setting)
     for key, model in settings.translation_models().items():
         if is_program_translator(model):
-            _check(lambda: load_apertium(model), f"HELIX_LOCALIZE_TRANSLATION_MODELS[{key!r}] = {model!r}")
+            _check(partial(load_apertium, model), f"HELIX_LOCALIZE_TRANSLATION_MODELS[{key!r}] = {model!r}")
     for key, model in settings.voices().items():
         if is_program_voice(model):
-            _check(lambda: load_program_voice(model), f"HELIX_LOCALIZE_VOICES[{key!r}] = {model!r}")
+            _check(partial(load_program_voice, model), f"HELIX_LOCALIZE_VOICES[{key!r}] = {model!r}")
 
 
 def _check(load: Callable[[], object], setting: str) -> None:

@@ -43,8 +43,9 @@ def write(events: list[Event], fmt: Format, *, language: str, fps: Fraction) -> 
 def to_srt(events: list[Event]) -> bytes:
     import srt
 
+    # SubRip has no escapes and players read `<…>` as tags: angle brackets become ‹ ›.
     subtitles = [srt.Subtitle(index=n, start=timedelta(milliseconds=round(e.start * 1000)), end=timedelta(milliseconds=round(e.end * 1000)),
-                              content=e.text)
+                              content=e.text.replace("<", "‹").replace(">", "›"))
                  for n, e in enumerate(events, start=1)]
     return srt.compose(subtitles, reindex=False).encode("utf-8")
 
@@ -56,12 +57,19 @@ def _vtt_time(seconds: float) -> str:
     return f"{hours:02d}:{minutes:02d}:{rest // 1000:02d}.{rest % 1000:03d}"
 
 
+def _vtt_text(line: str) -> str:
+    """Cue text as WebVTT requires it: `&`, `<` and `>` escaped (a `<` opens a tag otherwise,
+    and a reader refuses the file, or drops the words)."""
+    return line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def to_vtt(events: list[Event]) -> bytes:
     import webvtt
 
     document = webvtt.WebVTT()
     for n, event in enumerate(events, start=1):
-        document.captions.append(webvtt.Caption(_vtt_time(event.start), _vtt_time(event.end), event.lines, identifier=str(n)))
+        document.captions.append(webvtt.Caption(_vtt_time(event.start), _vtt_time(event.end), [_vtt_text(x) for x in event.lines],
+                                                identifier=str(n)))
     return document.content.encode("utf-8")
 
 

@@ -279,7 +279,7 @@ class _Sampler:
             scores[torch.tensor(no_eos, device=scores.device)[:, None], torch.tensor(self.eos, device=scores.device)] = float("-inf")
         for i, row in enumerate(rows):
             if row.job.request.repetition_penalty != 1.0 and row.job.tokens:
-                penalise_repeats(scores[i], row.job.tokens, row.job.request.repetition_penalty)
+                penalise_repeats(scores[i], row.job.tokens, row.job.request.repetition_penalty, word_tokens(self.lm.tokenizer))
         chosen = torch.argmax(scores, dim=-1).tolist()
         for i, row in enumerate(rows):
             if row.temperature > 0:
@@ -288,15 +288,31 @@ class _Sampler:
         return chosen
 
 
-def penalise_repeats(scores: Any, tokens: list[int], penalty: float) -> None:
+def penalise_repeats(scores: Any, tokens: list[int], penalty: float, words: frozenset[int] | None = None) -> None:
     """The repetition penalty of CTRL (Keskar et al. 2019), as `transformers` applies it: each
     token a row already wrote has its score divided by `penalty` (multiplied, if negative), in
-    place. Tokens the grammar forbids stay forbidden."""
+    place. Only `words` (tokens with a letter in them) when given: penalising the quotes,
+    braces and commas a JSON answer must repeat kept a small model from closing its strings.
+    Tokens the grammar forbids stay forbidden."""
     import torch
 
-    ids = torch.tensor(sorted(set(tokens)), device=scores.device)
+    repeated = sorted({t for t in tokens if words is None or t in words})
+    if not repeated:
+        return
+    ids = torch.tensor(repeated, device=scores.device)
     picked = scores[ids]
     scores[ids] = torch.where(picked > 0, picked / penalty, picked * penalty)
+
+
+_word_tokens: dict[int, frozenset[int]] = {}
+
+
+def word_tokens(tokenizer: Any) -> frozenset[int]:
+    """The ids of `tokenizer`'s tokens that hold a letter (decoded once per tokenizer)."""
+    key = id(tokenizer)
+    if key not in _word_tokens:
+        _word_tokens[key] = frozenset(i for i in range(len(tokenizer)) if any(ch.isalpha() for ch in tokenizer.decode([i])))
+    return _word_tokens[key]
 
 
 @dataclass(eq=False)

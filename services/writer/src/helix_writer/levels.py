@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Callable
+from functools import partial
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -54,6 +55,7 @@ from helix_writer.structured import Generated, StructuredGenerator
 
 D = TypeVar("D", bound=BaseModel)
 SCENES_PER_ACT_CALL = 6
+FIRST_LINES = 4  # the least a scene's dialogue opens with
 
 
 
@@ -251,7 +253,8 @@ class StoryWriter:
             messages = prompts.dialogue(sys, draft.logline, draft.title, draft.characters, draft.scenes[i - 1] if i else None, scene,
                                         draft.places.get(scene.place), lines)
             want = min(8, limit - len(lines))
-            schema = self.fitting(messages, lambda n: spoken_by(cast, n), want)
+            first = 1 if lines else FIRST_LINES  # a scene opens with a few lines, then goes on until the model says it is done
+            schema = self.fitting(messages, partial(spoken_by, cast, at_least=first), want)
             out = await self.generate(messages, schema, seed=req.seed, salt=f"{name}-{len(lines)}")
             outs.append(out)
             new = out.value.lines[: limit - len(lines)]

@@ -39,7 +39,7 @@ import structlog
 
 from helix.models import EngineStopped
 from helix.models.loading import LoadedLM
-from helix_writer.engine import FinishReason, GenerationResult, QueuedEngine, _Job, penalise_repeats
+from helix_writer.engine import FinishReason, GenerationResult, QueuedEngine, _Job, penalise_repeats, word_tokens
 from helix_writer.engine import _flush as flush
 
 log = structlog.get_logger("helix.writer.static_engine")
@@ -121,6 +121,7 @@ class _RowControl:
         self.rows = rows
         self.prompt_len = prompt_len
         self.eos = list(lm.eos_token_ids)
+        self.tokenizer = lm.tokenizer
         self.matchers = [xgr.GrammarMatcher(g) if g is not None else None for g in grammars]
         self.constrained = [i for i, m in enumerate(self.matchers) if m is not None]
         self.bitmask = xgr.allocate_token_bitmask(len(rows), lm.vocab_size) if self.constrained else None
@@ -186,7 +187,7 @@ class _RowControl:
                 scores[torch.tensor(no_eos, device=scores.device)[:, None], torch.tensor(self.eos, device=scores.device)] = float("-inf")
             for i in live:
                 if (penalty := self.rows[i].request.repetition_penalty) != 1.0 and step > 0:
-                    penalise_repeats(scores[i], input_ids[i, self.prompt_len:].tolist(), penalty)
+                    penalise_repeats(scores[i], input_ids[i, self.prompt_len:].tolist(), penalty, word_tokens(self.tokenizer))
             greedy = torch.argmax(scores, dim=-1).tolist()
             sampled = [i for i in live if self.temperatures[i] > 0]
             draws: list[int] = []

@@ -58,6 +58,29 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+// What the listening QC heard: each flagged line beside its text, with a button that plays
+// just that line's segment of the track.
+function listeningTable(listening, player) {
+  const caption = `Heard by ${listening.model.id}: ${listening.lines} lines, median word error rate ${listening.median_wer.toFixed(2)}, ` +
+    `${listening.flagged.length} over ${listening.wer_limit}`;
+  const table = el("table", { class: "listening" }, el("caption", { text: caption }),
+    el("thead", {}, el("tr", {}, ...["", "line", "at", "should say", "was heard", "WER"].map((h) => el("th", { text: h })))));
+  const body = el("tbody");
+  for (const line of listening.flagged) {
+    const play = el("button", { text: "▶", "aria-label": `Play line ${line.line_id}`, onclick: () => {
+      player.currentTime = line.start;
+      const stop = () => { if (player.currentTime >= line.end) { player.pause(); player.removeEventListener("timeupdate", stop); } };
+      player.addEventListener("timeupdate", stop);
+      player.play();
+    } });
+    body.append(el("tr", {}, el("td", {}, play), el("td", { text: line.line_id }),
+      el("td", { class: "num", text: `${line.start.toFixed(1)}–${line.end.toFixed(1)} s` }), el("td", { text: line.text }),
+      el("td", { text: line.transcript }), el("td", { class: "num", text: line.wer.toFixed(2) })));
+  }
+  table.append(body);
+  return table;
+}
+
 // --- signing in ------------------------------------------------------------------------------
 
 async function signIn(token) {
@@ -330,7 +353,10 @@ function renderContent(current, content = $("content")) {
     parts.push(table);
     if (current.text) parts.push(el("pre", { class: "text", text: current.text }));
   } else if (current.view === "audio") {
-    parts.push(el("audio", { controls: "", src, "aria-label": "The voice-over" }));
+    const player = el("audio", { controls: "", src, "aria-label": "The voice-over" });
+    parts.push(player);
+    const listening = current.summary && current.summary.listening;
+    if (listening) parts.push(listeningTable(listening, player));
     if (current.timing) {
       parts.push(el("h3", { text: "Timing report" }), el("pre", { class: "text", text: JSON.stringify(current.timing, null, 1) }));
     }
