@@ -70,6 +70,7 @@ def _prepare_real() -> dict[str, str]:
         # SmolLM2-135M loops and rambles at the default sampling: cooler, and penalised for repeats
         "HELIX_WRITER_TEMPERATURE": "0.5",
         "HELIX_WRITER_REPETITION_PENALTY": "1.3",
+        "HELIX_WRITER_LINES_PER_SCENE": "8",  # it writes a short scene well and a long one badly
         "HELIX_LOCALIZE_TRANSLATION_MODELS": json.dumps({"en-es": "apertium:eng-spa", "*": _tiny("tiny-marian")}),
         "HELIX_LOCALIZE_VOICES": json.dumps({"en": "piper:joe", "es": "espeak:es", "*": _tiny("tiny-vits")}),
         "HELIX_LOCALIZE_LISTEN": "true",

@@ -66,6 +66,14 @@ async def test_a_script_is_written_level_by_level_each_part_its_own_asset_with_i
     assert studio.store.get(fountain.key) == to_fountain(script).encode()
 
 
+async def test_a_scene_opens_with_a_few_lines_and_stops_at_the_writers_limit(studio: Studio) -> None:
+    studio.writer.lines_per_scene = 5
+    draft = await write(studio, empty_draft())
+    assert all(1 <= len(scene.dialogue) <= 5 for scene in draft.scenes)
+    firsts = [c.schema for c in studio.generator.asked("DialogueDraft") if c.seed in {_derive(7, f"dialogue-{s.scene_id}-0") for s in draft.scenes}]
+    assert firsts and all(schema.model_fields["lines"].metadata[0].min_length == 4 for schema in firsts), "a scene opens with four lines"
+
+
 async def test_every_generation_gets_the_budget_its_schema_needs_and_a_seed_of_its_own_step(studio: Studio) -> None:
     draft = await write(studio, empty_draft(), script_request(seed=7))
     calls = studio.generator.calls

@@ -41,7 +41,7 @@ class WriterApp(GeneratorService):
         self.engine = engine(loaded, max_batch=settings.writer_max_batch, max_queue=settings.writer_max_queue)
         generator = JsonGenerator(self.engine, temperature=settings.writer_temperature, repetition_penalty=settings.writer_repetition_penalty)
         self.repository = ScriptRepository(self.documents, generator.model_ref)
-        self.writer = StoryWriter(generator, self.repository)
+        self.writer = StoryWriter(generator, self.repository, lines_per_scene=settings.writer_lines_per_scene)
         self.editor = ScriptEditor(self.writer, self.repository)
         self.requests = WriterRequests(self.writer, self.editor, self.repository, settings.writer_prefix_sets)
         self.listen(Topic.WRITER_REQUESTS, self.requests.steps(), react=reactions.react, decided=reactions.HANDLED)

@@ -73,9 +73,10 @@ def fresh_ids(make: Callable[[int], str], taken: set[str], count: int, *, after:
 class StoryWriter:
     """The writer's generation steps; each runs inside a kit `Job`."""
 
-    def __init__(self, generator: StructuredGenerator, repository: ScriptRepository) -> None:
+    def __init__(self, generator: StructuredGenerator, repository: ScriptRepository, *, lines_per_scene: int = MAX_LINES_PER_SCENE) -> None:
         self.generator = generator
         self.repository = repository
+        self.lines_per_scene = min(lines_per_scene, MAX_LINES_PER_SCENE)  # a scene's dialogue as first written (more on request)
 
     async def generate(self, messages: prompts.Messages, schema: type[D], *, seed: int | None, salt: str = "") -> Generated[D]:
         # The budget is the most tokens the longest JSON the schema allows can take, so a
@@ -245,7 +246,7 @@ class StoryWriter:
             return
         sys = self.sys(draft, req.notes)
         lines = list(scene.dialogue) if more else []
-        limit = min(MAX_LINES_PER_SCENE, len(lines) + more) if more else MAX_LINES_PER_SCENE
+        limit = min(MAX_LINES_PER_SCENE, len(lines) + more) if more else self.lines_per_scene
         outs: list[Generated[Any]] = []
         messages: prompts.Messages = []
         cast = [c.name for c in draft.characters]

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from helix.models.loading import Device, Dtype
 from helix.settings import HelixSettings, helix_home, infra_env_file
+from helix.story import MAX_LINES_PER_SCENE
 
 
 class WriterSettings(HelixSettings):
@@ -31,6 +32,9 @@ class WriterSettings(HelixSettings):
     # the defaults; the demo's real profile runs it at 0.5 with a repetition penalty of 1.3.
     writer_temperature: float = Field(0.8, ge=0, le=2)
     writer_repetition_penalty: float = Field(1.0, ge=1, le=2)
+    # The most lines a scene's dialogue is first written with (a person can ask for more): a
+    # small model writes a short scene well and a long one badly (the real profile: 8).
+    writer_lines_per_scene: int = Field(MAX_LINES_PER_SCENE, ge=1, le=MAX_LINES_PER_SCENE)
 
     def model_path(self) -> str:
         return self.writer_model or str(helix_home() / "models" / "tiny-llama")
