@@ -102,9 +102,9 @@ def main() -> None:
     asyncio.run(engine_run(lm, 2, 8))
     sequential_run(lm, 1, 8)  # warm-ups
     engine_s, engine_tokens = asyncio.run(engine_run(lm, args.requests, args.new_tokens))
-    stock_s, stock_tokens = sequential_run(lm, args.requests, args.new_tokens)
+    generate_s, generate_tokens = sequential_run(lm, args.requests, args.new_tokens)
     print(f"writer (SmolLM2-135M): engine {engine_tokens / engine_s:.1f} tokens/s, stock generate per request "
-          f"{stock_tokens / stock_s:.1f} tokens/s ({args.requests} requests × {args.new_tokens} tokens)")
+          f"{generate_tokens / generate_s:.1f} tokens/s ({args.requests} requests × {args.new_tokens} tokens)")
     del lm
     load_program_voice("piper:joe")
 
@@ -132,7 +132,7 @@ def main() -> None:
     print(f"tiny random VITS saying the same lines: median WER {noise_wer:.3f}")
     if args.no_record:
         return
-    record("real_small.writer_tokens_per_s", value=engine_tokens / engine_s, unit="tokens/s", baseline=stock_tokens / stock_s,
+    record("real_small.writer_tokens_per_s", value=engine_tokens / engine_s, unit="tokens/s", baseline=generate_tokens / generate_s,
            description=f"SmolLM2-135M-Instruct through the writer's engine, {args.requests} requests × {args.new_tokens} tokens, CPU float32",
            baseline_label="stock model.generate once per request (same model, sampling and token counts)")
     shape = f"{len(texts)} Earnest lines, {helix_audio:.0f} s of speech"
