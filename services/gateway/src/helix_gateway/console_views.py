@@ -5,7 +5,7 @@
 - text (script levels, dialogue, storyboards, Fountain): a readable rendering that marks
   what a person wrote, and a line diff against the version it replaces;
 - subtitles: the cues as a timing table (SubRip, WebVTT or TTML), with the QC findings;
-- audio: a player and the timing report;
+- audio: a player, the listening QC's flagged lines (each plays its own segment) and the timing report;
 and for every kind the lineage (model, seed, prompt, parents), the provenance findings
 and the attribution. Revisions name the version they replace, for side-by-side views.
 """
