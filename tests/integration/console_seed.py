@@ -84,9 +84,10 @@ def _json(content: object, **extra: object) -> bytes:
 
 
 async def seed_every_kind(settings: HelixSettings, production_id: str, *, requested_by: str = "dora", images: int = 3,
-                          tag: str = "") -> Seeded:
+                          tag: str = "", misheard: bool = False) -> Seeded:
     """Store one or more assets of every kind for `production_id` (and one revision each of a
-    title and a frame); their `helix.asset.generated` events go out on the broker."""
+    title and a frame); their `helix.asset.generated` events go out on the broker. With
+    `misheard`, the voice-over's listening QC flagged one line (a blocking finding)."""
     tag = tag or uuid.uuid4().hex[:6]
     script = f"script-{tag}"
     board = f"{script}-storyboard-s1"
@@ -137,7 +138,7 @@ async def seed_every_kind(settings: HelixSettings, production_id: str, *, reques
                   parameters={"locale": "de-DE", "qc": {"passed": True, "breaches": 0, "rules": []}, "locked_terms_missing": 1})
         heard = HeardLine(line_id="s1-l2", text="Nicht heute Nacht.", transcript="Nicht heute Nachtlicht.", wer=0.67, cer=0.2, start=0.2, end=0.8)
         listening = ListeningSummary(model=ModelRef(id="whisper:whisper-base", revision="sha256:0"), lines=3, median_wer=0.0, wer_limit=0.3,
-                                     flagged=[heard], seconds=1.0)
+                                     flagged=[heard] if misheard else [], seconds=1.0)
         await put(AssetKind.VOICEOVER, f"{script}-de-DE-voiceover", wav(), "audio/wav", "wav", VOICE,
                   parameters={"locale": "de-DE", "timing": {"lines": 2, "overshoots": 0, "max_overshoot_ms": 0}},
                   summary=VoiceoverSummary(locale="de-DE", listening=listening))

@@ -55,7 +55,7 @@ async def world(infra_env: dict[str, str], tmp_path_factory: pytest.TempPathFact
     async with gateway_stack(make_settings(infra_env, folder), folder, review_overrides={"review_second_share": 1.0}) as stack:
         production = await create_production(stack)
         pid = production["production_id"]
-        seeded = await seed_every_kind(stack.settings, pid, requested_by="dora")
+        seeded = await seed_every_kind(stack.settings, pid, requested_by="dora", misheard=True)
         async with stack.client(stack.token("root", "admin")) as admin:
             await poll(admin, "/reviews/queue?limit=100", lambda r: len(r.json()["items"]) == seeded.items, what="the seeded queue")
         async with playwright_api.async_playwright() as p:
