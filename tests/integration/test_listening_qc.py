@@ -56,15 +56,21 @@ async def voiceovers(settings: HelixSettings, job_id: str) -> dict[str, Voiceove
     return found
 
 
+async def dubbed(settings: HelixSettings, app: LocalizeApp, script_id: str, job_id: str) -> dict[str, VoiceoverSummary]:
+    """An approved Earnest script dubbed into de-DE by `app`; the job completes and its
+    voice-overs (the English source and the dub) are returned by locale."""
+    script = earnest_script(settings, script_id)
+    await approve(settings, app, script)
+    send(settings, LocalizeRequested(production_id="earnest", job_id=job_id, requested_by=DANA, source_asset_id=script,
+                                     target_locales=["de-DE"], deliverables=["voiceover"]))
+    jobs = [e for e in await finished(settings, job_id, timeout=300) if e.data.job_id == job_id]
+    assert jobs[-1].type == "helix.job.completed", jobs[-1].data
+    return await voiceovers(settings, job_id)
+
+
 async def test_piper_passes_the_tiny_voice_is_flagged(settings: HelixSettings, models: dict[str, str], whisper: str) -> None:
     async with LocalizeApp(listening_settings(settings, models, whisper)) as app:
-        script = earnest_script(settings, "script-listen")
-        await approve(settings, app, script)
-        send(settings, LocalizeRequested(production_id="earnest", job_id="listen-1", requested_by=DANA, source_asset_id=script,
-                                         target_locales=["de-DE"], deliverables=["voiceover"]))
-        jobs = [e for e in await finished(settings, "listen-1", timeout=300) if e.data.job_id == "listen-1"]
-    assert jobs[-1].type == "helix.job.completed", jobs[-1].data
-    tracks = await voiceovers(settings, "listen-1")
+        tracks = await dubbed(settings, app, "script-listen", "listen-1")
     english, dub = tracks["en"].listening, tracks["de-DE"].listening
     assert english is not None and dub is not None
     assert english.lines == 12 and english.model.id.endswith("whisper-base")
@@ -80,13 +86,7 @@ async def test_a_line_whose_audio_was_swapped_is_flagged(settings: HelixSettings
             return await say(dataclasses.replace(spec, text=SPOKEN_INSTEAD) if spec.text == SAID else spec)
 
         app.speaker.say = swapped  # type: ignore[method-assign]
-        script = earnest_script(settings, "script-swap")
-        await approve(settings, app, script)
-        send(settings, LocalizeRequested(production_id="earnest", job_id="listen-2", requested_by=DANA, source_asset_id=script,
-                                         target_locales=["de-DE"], deliverables=["voiceover"]))
-        jobs = [e for e in await finished(settings, "listen-2", timeout=300) if e.data.job_id == "listen-2"]
-    assert jobs[-1].type == "helix.job.completed", jobs[-1].data
-    english = (await voiceovers(settings, "listen-2"))["en"].listening
+        english = (await dubbed(settings, app, "script-swap", "listen-2"))["en"].listening
     assert english is not None
     (heard,) = english.flagged
     assert heard.line_id == "s1-l6" and heard.text == SAID and "refreshment" in heard.transcript.lower()
