@@ -151,22 +151,25 @@ def read_topic(topic: Topic) -> list[Any]:
     return events
 
 
-def hops(pid: str) -> tuple[dict[str, list[float]], list[tuple[float, str]]]:
+def hops(pid: str) -> tuple[dict[str, list[float]], list[tuple[float, str, float | None]]]:
     """Helix's own latency between services, from the events' own timestamps: a request on the
     bus until its job is accepted; a review decision until the job it set off is accepted (the
-    job's `accepted` names the decision it answers). Also the slowest decisions, with their jobs."""
+    job's `accepted` names the decision it answers). Also the slowest decisions, with their jobs
+    and how much of the wait was the reaction (decision until its request was on the bus)."""
     requests = {e.data.job_id: e.time for t in (Topic.WRITER_REQUESTS, Topic.VISUAL_REQUESTS, Topic.LOCALIZE_REQUESTS)
                 for e in read_topic(t) if e.data.production_id == pid}
     decisions = {e.data.decision_id: e.time for e in read_topic(Topic.REVIEW_DECISIONS) if e.data.production_id == pid}
     accepted = [e.data for e in read_topic(Topic.JOBS_STATUS) if e.data.production_id == pid and isinstance(e.data, JobAccepted)]
     out: dict[str, list[float]] = {"request_to_accepted_ms": [], "decision_to_accepted_ms": []}
-    by_job: list[tuple[float, str]] = []
+    by_job: list[tuple[float, str, float | None]] = []
     for job in {a.job_id: a for a in reversed(accepted)}.values():  # a job's first acceptance (a resumed one is accepted again)
         if job.job_id in requests:
             out["request_to_accepted_ms"].append((job.at - requests[job.job_id]).total_seconds() * 1000)
         if job.caused_by is not None and job.caused_by.decision_id in decisions:
             out["decision_to_accepted_ms"].append((job.at - decisions[job.caused_by.decision_id]).total_seconds() * 1000)
-            by_job.append((round(out["decision_to_accepted_ms"][-1], 1), job.job_id))
+            reacted = requests.get(job.job_id)
+            reaction_ms = round((reacted - decisions[job.caused_by.decision_id]).total_seconds() * 1000, 1) if reacted else None
+            by_job.append((round(out["decision_to_accepted_ms"][-1], 1), job.job_id, reaction_ms))
     return out, sorted(by_job, reverse=True)[:5]
 
 
@@ -265,7 +268,7 @@ def main() -> None:
         "hops_ms": {k: {"p50": round(percentile(v, 0.5), 1), "p99": round(percentile(v, 0.99), 1), "n": len(v)} for k, v in hop.items()},
         "review_wait_s": {"p50": round(percentile(review, 0.5), 1), "p99": round(percentile(review, 0.99), 1), "n": len(review)},
         "decisions": outcome["decisions"], "frames_images_per_call": round(per_call, 2), "shorter_line_items": rewrites,
-        "slowest_decision_to_accepted_ms": [{"ms": ms, "job_id": job} for ms, job in slowest]})
+        "slowest_decision_to_accepted_ms": [{"ms": ms, "job_id": job, "reaction_ms": reaction} for ms, job, reaction in slowest]})
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from typing import Any
 
 from helix.events import AnimaticRequested, AssetKind, Deliverable, LocalizeRequested, ReviewApproved, new_event
 from helix.events.examples import example
-from helix.generation.ids import Reaction, animatic_job_id, parse_asset_id, reaction_job_id
+from helix.generation.ids import ImageAssetId, Reaction, animatic_job_id, parse_asset_id, reaction_job_id
 from helix_localize.animatic import Editor, plan_digest
 from helix_localize.reactions import LOCALIZE, LocalizeReactions
 
@@ -50,6 +50,18 @@ async def test_the_approval_that_completes_an_animatic_asks_for_it_once_per_plan
         assert isinstance(request, AnimaticRequested) and (request.localization_job_id, request.locale) == (LOCALIZATION, "de-DE")
         assert request.job_id == animatic_job_id("de-DE", plan_digest(plan)), "the plan is the job: the same inputs, the same job"
         assert request.caused_by is not None and request.caused_by.asset_id == asset_id
+
+
+async def test_a_frame_is_placed_in_its_shot_when_it_is_approved_not_when_the_animatic_is_ready(desk: Desk) -> None:
+    inputs = await animatic_inputs(desk, approve=False)
+    frame = inputs.frames["s1-shot1"]
+    await desk.approve(frame, AssetKind.FRAME)
+    editor = Editor(desk.documents, desk.approvals)
+    event = new_event(example(ReviewApproved, production_id=PRODUCTION, asset_id=frame, kind="frame", decision_id="dec-8"), source="/tests")
+    parsed = parse_asset_id(frame)
+    assert isinstance(parsed, ImageAssetId) and editor.shot_of(parsed) is None
+    assert await LocalizeReactions(desk.documents, desk.approvals, editor).react(event, parsed) == [], "the dub is not approved yet"
+    assert editor.shot_of(parsed) == ("script-earn-storyboard-s1", "s1-shot1")
 
 
 async def test_an_animatic_not_ready_yet_or_an_approval_that_cannot_complete_one_asks_for_nothing(desk: Desk) -> None:

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from helix.models import EngineStopped
 from helix.models.loading import LoadedLM
-from helix_writer.engine import BATCH, INTERACTIVE, GenerationRequest, TextEngine, json_safe_schema, penalise_repeats
+from helix_writer.engine import BATCH, INTERACTIVE, GenerationRequest, TextEngine, json_safe_schema, nucleus, penalise_repeats
 from helix_writer.static_engine import StaticTextEngine
 
 from .conftest import chat
@@ -61,6 +61,30 @@ def test_the_repetition_penalty_lowers_what_a_row_already_wrote() -> None:
     scores = torch.tensor([2.0, -1.0, 3.0, 0.5])
     penalise_repeats(scores, [0, 1, 1], 2.0)
     assert scores.tolist() == [1.0, -2.0, 3.0, 0.5], "positive scores divided, negative multiplied, the others untouched"
+
+
+def test_the_repetition_penalty_looks_back_only_over_its_window() -> None:
+    request = GenerationRequest(chat("Hi."), max_new_tokens=8, repetition_window=3)
+    assert request.recent([5, 6, 7, 8, 9]) == [7, 8, 9]
+    assert GenerationRequest(chat("Hi."), max_new_tokens=8, repetition_window=0).recent([5, 6, 7]) == [5, 6, 7]
+
+
+def test_nucleus_keeps_the_likeliest_tokens_up_to_top_p() -> None:
+    import torch
+
+    probs = torch.tensor([0.1, 0.5, 0.05, 0.3, 0.05])
+    assert nucleus(probs, 0.7).tolist() == pytest.approx([0.0, 0.5, 0.0, 0.3, 0.0]), "0.5 alone is short of 0.7; 0.5 + 0.3 reaches it"
+    assert nucleus(probs, 0.1).tolist() == pytest.approx([0.0, 0.5, 0.0, 0.0, 0.0]), "the likeliest token is always kept"
+    assert nucleus(probs, 1.0) is probs
+
+
+async def test_a_sampled_row_with_a_tiny_nucleus_writes_what_greedy_writes(engine: Any) -> None:
+    def req(**sampling: Any) -> GenerationRequest:
+        return GenerationRequest(chat("Hi."), max_new_tokens=16, min_new_tokens=16, seed=3, **sampling)
+
+    greedy, narrow, wide = await asyncio.gather(engine.generate(req(temperature=0)), engine.generate(req(temperature=1.5, top_p=1e-6)),
+                                                engine.generate(req(temperature=1.5)))
+    assert narrow.text == greedy.text and wide.text != greedy.text
 
 
 async def test_a_greedy_row_with_a_repetition_penalty_repeats_itself_less(engine: Any) -> None:

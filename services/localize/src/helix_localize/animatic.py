@@ -147,18 +147,28 @@ class Editor:
                 at += length
         return cuts, off
 
+    async def place(self, production_id: str, frames: list[ImageAssetId]) -> None:
+        """Learn which shot each frame draws (its first version's provenance), once per frame.
+        Done as each frame is approved, the reads are not left for the approval that completes
+        an animatic's inputs, which has every frame of the episode to place."""
+        unplaced = list({str(f): f for f in frames if str(f) not in self._frame_of}.values())
+        firsts = await asyncio.gather(*(self.documents.version(production_id, f, 1) for f in unplaced))  # read side by side
+        for frame, first in zip(unplaced, firsts, strict=True):
+            shot = first.provenance.inputs.get("shot") or {}
+            boards = [p for p in first.provenance.parents if (b := ScriptAssetId.parse(p)) and b.part is ScriptPart.STORYBOARD]
+            self._frame_of[str(frame)] = (boards[0] if boards else "", str(shot.get("shot_id", "")))
+
+    def shot_of(self, frame: ImageAssetId) -> tuple[str, str] | None:
+        """(storyboard, shot) of a frame placed already; None: not read yet."""
+        return self._frame_of.get(str(frame))
+
     async def _approved_frames(self, production_id: str) -> dict[tuple[str, str], VersionRef]:
         """(storyboard, shot) -> the frame approved last for it. Which shot a frame draws is in
         its first version's provenance (a revision is a later version of the same asset)."""
         found: dict[tuple[str, str], tuple[Any, VersionRef]] = {}
         approved_frames = [(a, f) for a in await self.approvals.approved_of(production_id, AssetKind.FRAME)
                            if (f := ImageAssetId.parse(a.asset_id)) is not None]  # a frame Helix did not draw has no shot
-        unplaced = list({str(f): f for a, f in approved_frames if a.asset_id not in self._frame_of}.values())
-        firsts = await asyncio.gather(*(self.documents.version(production_id, f, 1) for f in unplaced))  # read side by side
-        for frame, first in zip(unplaced, firsts, strict=True):
-            shot = first.provenance.inputs.get("shot") or {}
-            boards = [p for p in first.provenance.parents if (b := ScriptAssetId.parse(p)) and b.part is ScriptPart.STORYBOARD]
-            self._frame_of[str(frame)] = (boards[0] if boards else "", str(shot.get("shot_id", "")))
+        await self.place(production_id, [f for _a, f in approved_frames])
         for approved, _frame in approved_frames:
             key = self._frame_of[approved.asset_id]
             if key[0] and key[1] and (key not in found or found[key][0] < approved.decided_at):

@@ -17,7 +17,7 @@ import asyncio
 
 import structlog
 
-from helix.documents import ScriptDocument
+from helix.documents import ScriptDocument, StoryboardDocument
 from helix.events import (
     Actor,
     AnimaticRequested,
@@ -32,6 +32,7 @@ from helix.events import (
 from helix.generation.approvals import Approvals
 from helix.generation.ids import (
     ImageAssetId,
+    ImageFamily,
     LocaleAssetId,
     LocalePart,
     Reaction,
@@ -61,6 +62,10 @@ class LocalizeReactions:
         """A localization for an approved script; an animatic once everything it needs is approved."""
         if isinstance(asset, ScriptAssetId) and asset.part is ScriptPart.SCRIPT:
             return await self.localization_for(event, asset)
+        if isinstance(asset, ImageAssetId) and asset.family is ImageFamily.FRAME:
+            await self.editor.place(event.data.production_id, [asset])  # now, not when the last input of an animatic comes
+        if isinstance(asset, ScriptAssetId) and asset.part is ScriptPart.STORYBOARD:
+            await self.documents.approved(event.data.production_id, asset, StoryboardDocument, what="storyboard")  # read (and cached) now
         if (isinstance(asset, LocaleAssetId) and asset.part in _ANIMATIC_TRACKS) or isinstance(asset, ImageAssetId) or (
                 isinstance(asset, ScriptAssetId) and asset.part is ScriptPart.STORYBOARD):
             return await self.animatics_now_ready(event)

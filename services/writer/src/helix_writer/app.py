@@ -39,7 +39,8 @@ class WriterApp(GeneratorService):
                                 device=settings.writer_device)
         engine = TextEngine if settings.writer_engine == "continuous" else StaticTextEngine
         self.engine = engine(loaded, max_batch=settings.writer_max_batch, max_queue=settings.writer_max_queue)
-        generator = JsonGenerator(self.engine, temperature=settings.writer_temperature, repetition_penalty=settings.writer_repetition_penalty)
+        generator = JsonGenerator(self.engine, temperature=settings.writer_temperature, top_p=settings.writer_top_p,
+                                  repetition_penalty=settings.writer_repetition_penalty, repetition_window=settings.writer_repetition_window)
         self.repository = ScriptRepository(self.documents, generator.model_ref)
         self.writer = StoryWriter(generator, self.repository, lines_per_scene=settings.writer_lines_per_scene)
         self.editor = ScriptEditor(self.writer, self.repository)

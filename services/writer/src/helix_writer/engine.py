@@ -69,6 +69,15 @@ class GenerationRequest:
     min_new_tokens: int = 0
     priority: int = BATCH
     repetition_penalty: float = 1.0  # > 1: tokens this row already wrote are less likely (small models loop without it)
+    # Only the row's last `repetition_window` tokens are penalised (llama.cpp's `repeat_last_n`;
+    # 0: every token it wrote). Over a whole long answer the penalty soon covers every common
+    # word, and a small model then writes "Love. Yours. Him." to avoid them.
+    repetition_window: int = 64
+    top_p: float = 1.0  # nucleus sampling: draw from the likeliest tokens that together hold `top_p` of the probability
+
+    def recent(self, tokens: list[int]) -> list[int]:
+        """What the repetition penalty looks at: the last `repetition_window` of `tokens`."""
+        return tokens[-self.repetition_window:] if self.repetition_window > 0 else tokens
 
 
 @dataclass(frozen=True)
@@ -279,11 +288,12 @@ class _Sampler:
             scores[torch.tensor(no_eos, device=scores.device)[:, None], torch.tensor(self.eos, device=scores.device)] = float("-inf")
         for i, row in enumerate(rows):
             if row.job.request.repetition_penalty != 1.0 and row.job.tokens:
-                penalise_repeats(scores[i], row.job.tokens, row.job.request.repetition_penalty, word_tokens(self.lm.tokenizer))
+                penalise_repeats(scores[i], row.job.request.recent(row.job.tokens), row.job.request.repetition_penalty,
+                                 word_tokens(self.lm.tokenizer))
         chosen = torch.argmax(scores, dim=-1).tolist()
         for i, row in enumerate(rows):
             if row.temperature > 0:
-                probs = torch.softmax(scores[i].float() / row.temperature, dim=-1)
+                probs = nucleus(torch.softmax(scores[i].float() / row.temperature, dim=-1), row.job.request.top_p)
                 chosen[i] = int(torch.multinomial(probs, 1, generator=row.generator).item())
         return chosen
 
@@ -302,6 +312,20 @@ def penalise_repeats(scores: Any, tokens: list[int], penalty: float, words: froz
     ids = torch.tensor(repeated, device=scores.device)
     picked = scores[ids]
     scores[ids] = torch.where(picked > 0, picked / penalty, picked * penalty)
+
+
+def nucleus(probs: Any, top_p: float) -> Any:
+    """`probs` (one row) kept to its nucleus (Holtzman et al. 2020, as `transformers`' top-p):
+    the likeliest tokens whose probabilities together reach `top_p`, at least one; the rest
+    zero. `torch.multinomial` draws from what is left (it needs no renormalising)."""
+    import torch
+
+    if top_p >= 1.0:
+        return probs
+    ordered, order = torch.sort(probs, descending=True)
+    outside = torch.cumsum(ordered, dim=-1) - ordered >= top_p  # the mass before a token already reaches top_p
+    outside[0] = False
+    return probs.scatter(-1, order, ordered.masked_fill(outside, 0.0))
 
 
 _word_tokens: dict[int, frozenset[int]] = {}
@@ -693,11 +717,14 @@ class JsonGenerator:
     """The writer's `StructuredGenerator` over an engine: JSON constrained to a pydantic
     model's schema, with the parameters it really ran with and its model time."""
 
-    def __init__(self, engine: Any, *, temperature: float = 0.8, repetition_penalty: float = 1.0) -> None:
+    def __init__(self, engine: Any, *, temperature: float = 0.8, repetition_penalty: float = 1.0, repetition_window: int = 64,
+                 top_p: float = 1.0) -> None:
         self.engine = engine
         self.model_ref = engine.lm.ref
         self.temperature = temperature
         self.repetition_penalty = repetition_penalty
+        self.repetition_window = repetition_window
+        self.top_p = top_p
         self.tokens_per_char = engine.tokens_per_char
 
     def room(self, messages: list[dict[str, str]]) -> int:
@@ -708,10 +735,12 @@ class JsonGenerator:
         from helix_writer.structured import Generated
 
         request = GenerationRequest(messages=messages, max_new_tokens=max_new_tokens, json_schema=schema.model_json_schema(),
-                                    temperature=self.temperature, seed=seed, repetition_penalty=self.repetition_penalty)
+                                    temperature=self.temperature, seed=seed, repetition_penalty=self.repetition_penalty,
+                                    repetition_window=self.repetition_window, top_p=self.top_p)
         result = await self.engine.generate(request)
         on_gpu = self.engine.lm.device.startswith("cuda")
-        parameters = {"grammar": "json-schema", "temperature": request.temperature, "repetition_penalty": request.repetition_penalty,
+        parameters = {"grammar": "json-schema", "temperature": request.temperature, "top_p": request.top_p,
+                      "repetition_penalty": request.repetition_penalty, "repetition_window": request.repetition_window,
                       "max_new_tokens": request.max_new_tokens,
                       "new_tokens": result.new_tokens, "finish_reason": result.finish_reason, "dtype": self.engine.lm.dtype,
                       "device": self.engine.lm.device, "engine": type(self.engine).__name__}

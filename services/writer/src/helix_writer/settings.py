@@ -29,9 +29,12 @@ class WriterSettings(HelixSettings):
     # production with `prefix_set` in the script request.
     writer_prefix_sets: dict[str, str] = Field(default_factory=dict)
     # Sampling for the script's levels. A small real model (SmolLM2-135M) loops and rambles at
-    # the defaults; the demo's real profile runs it at 0.5 with a repetition penalty of 1.3.
+    # the defaults; the demo's real profile sets its own (see helix_dev.profiles). The penalty
+    # looks at the last `writer_repetition_window` tokens a generation wrote (0: all of them).
     writer_temperature: float = Field(0.8, ge=0, le=2)
+    writer_top_p: float = Field(1.0, gt=0, le=1)
     writer_repetition_penalty: float = Field(1.0, ge=1, le=2)
+    writer_repetition_window: int = Field(64, ge=0, le=4096)
     # The most lines a scene's dialogue is first written with (a person can ask for more): a
     # small model writes a short scene well and a long one badly (the real profile: 8).
     writer_lines_per_scene: int = Field(MAX_LINES_PER_SCENE, ge=1, le=MAX_LINES_PER_SCENE)

@@ -39,7 +39,7 @@ import structlog
 
 from helix.models import EngineStopped
 from helix.models.loading import LoadedLM
-from helix_writer.engine import FinishReason, GenerationResult, QueuedEngine, _Job, penalise_repeats, word_tokens
+from helix_writer.engine import FinishReason, GenerationResult, QueuedEngine, _Job, nucleus, penalise_repeats, word_tokens
 from helix_writer.engine import _flush as flush
 
 log = structlog.get_logger("helix.writer.static_engine")
@@ -187,7 +187,8 @@ class _RowControl:
                 scores[torch.tensor(no_eos, device=scores.device)[:, None], torch.tensor(self.eos, device=scores.device)] = float("-inf")
             for i in live:
                 if (penalty := self.rows[i].request.repetition_penalty) != 1.0 and step > 0:
-                    penalise_repeats(scores[i], input_ids[i, self.prompt_len:].tolist(), penalty, word_tokens(self.tokenizer))
+                    penalise_repeats(scores[i], self.rows[i].request.recent(input_ids[i, self.prompt_len:].tolist()), penalty,
+                                     word_tokens(self.tokenizer))
             greedy = torch.argmax(scores, dim=-1).tolist()
             sampled = [i for i in live if self.temperatures[i] > 0]
             draws: list[int] = []
@@ -195,7 +196,8 @@ class _RowControl:
                 index = torch.tensor(sampled, device=scores.device)
                 temps = torch.tensor([self.temperatures[i] for i in sampled], device=scores.device, dtype=scores.dtype)
                 probs = torch.softmax(scores[index] / temps[:, None], dim=-1)
-                draws = torch.cat([torch.multinomial(probs[k], 1, generator=self.generators[i]) for k, i in enumerate(sampled)]).tolist()
+                draws = torch.cat([torch.multinomial(nucleus(probs[k], self.rows[i].request.top_p), 1, generator=self.generators[i])
+                                   for k, i in enumerate(sampled)]).tolist()
             for i in live:
                 chosen[i] = greedy[i]
             for i, token in zip(sampled, draws, strict=True):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, String, delete, insert, select
@@ -10,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from helix.db import make_engine
+from helix.threads import control
 
 
 class _Base(DeclarativeBase):
@@ -63,11 +63,11 @@ class ProcessedEvents:
 
     async def seen_many(self, group: str, event_ids: list[str]) -> set[str]:
         """Which of these event ids this consumer group has already handled."""
-        return await asyncio.to_thread(self._seen_many, group, event_ids)
+        return await control(self._seen_many, group, event_ids)
 
     async def mark_many(self, group: str, event_ids: list[str]) -> None:
         """Record events as handled (ids already recorded are fine)."""
-        await asyncio.to_thread(self._mark_many, group, event_ids)
+        await control(self._mark_many, group, event_ids)
 
     def prune(self, older_than: datetime) -> int:
         """Drop ids older than the topic's retention: Kafka cannot redeliver them any more."""

@@ -9,7 +9,6 @@ name a kind, never a spelling of ids (ids are parsed in `helix.generation.ids`).
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 from typing import NamedTuple
 
@@ -18,6 +17,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from helix.db import UTCDateTime, make_engine
 from helix.events import AssetKind, ReviewApproved, ReviewDecision, ReviewRejected
+from helix.threads import control
 
 
 class Approved(NamedTuple):
@@ -82,12 +82,12 @@ class Approvals:
             return [Approved(a, v, d) for a, v, d in s.execute(query)]
 
     async def record(self, decision: ReviewDecision) -> None:
-        await asyncio.to_thread(self._record, decision)
+        await control(self._record, decision)
 
     async def approved_version(self, production_id: str, asset_id: str) -> int | None:
         """The newest version of the asset a person approved (and did not later reject); None: none."""
-        return await asyncio.to_thread(self._approved_version, production_id, asset_id)
+        return await control(self._approved_version, production_id, asset_id)
 
     async def approved_of(self, production_id: str, *kinds: AssetKind) -> list[Approved]:
         """Every approved version of those kinds in a production (e.g. every approved frame)."""
-        return await asyncio.to_thread(self._approved_of, production_id, kinds)
+        return await control(self._approved_of, production_id, kinds)

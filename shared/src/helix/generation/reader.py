@@ -16,7 +16,6 @@ a typed document, with its provenance.
 
 from __future__ import annotations
 
-import asyncio
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from helix.events.data import AssetKind, Authorship
 from helix.generation.approvals import Approvals
 from helix.generation.assets import Origin, Provenance
 from helix.generation.jobs import JobRefused
+from helix.threads import control
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
@@ -177,7 +177,7 @@ class Documents:
                                  retry=retry_if_exception_type(self.transient), reraise=True)
         async for attempt in retrying:
             with attempt:
-                return await asyncio.to_thread(call)
+                return await control(call)
         raise AssertionError("unreachable")  # pragma: no cover
 
 
