@@ -15,7 +15,12 @@
   hears them, against the tiny random VITS saying the same lines (the noise the demo spoke
   before).
 
-    uv run python bench/real_small.py
+The lines are the script the last `make demo` wrote (its `script-…-script.json` under
+`.helix/demo/`: what the demo's English voice-over said, through the same Speaker and
+Listener), or `--script` another; with no demo run yet, 12 lines of The Importance of
+Being Earnest.
+
+    uv run python bench/real_small.py [--script .helix/demo/<production>/script-…-script.json]
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from writer_throughput import engine_run, sequential_run  # noqa: E402
 
 from helix.models.loading import load_causal_lm  # noqa: E402
 from helix.models.packaged import piper_joe, smollm2, whisper_base  # noqa: E402
+from helix.story import Script  # noqa: E402
 from helix_localize.audio import resample  # noqa: E402
 from helix_localize.listening import WHISPER_RATE, Listener, error_rates  # noqa: E402
 from helix_localize.programs import load_program_voice, phonemize  # noqa: E402
@@ -45,6 +51,12 @@ from helix_localize.voice import Speaker, SpeechSpec  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 LINES = [line["en"] for line in json.loads((ROOT / "services" / "localize" / "tests" / "data" / "earnest" / "lines.json")
                                            .read_text(encoding="utf-8"))]
+
+
+def last_demo_script() -> Path | None:
+    """The assembled script of the newest demo production, if a demo has run here."""
+    scripts = sorted((ROOT / ".helix" / "demo").glob("*/script-*-script.json"), key=lambda p: p.stat().st_mtime)
+    return scripts[-1] if scripts else None
 
 
 def stock_piper(texts: list[str]) -> tuple[float, float, list[np.ndarray]]:
@@ -91,12 +103,18 @@ def stock_listen(folder: Path, waves: list[np.ndarray], rate: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--lines", type=int, default=len(LINES))
+    parser.add_argument("--lines", type=int, default=None, help="at most this many lines (default: all)")
     parser.add_argument("--requests", type=int, default=16, help="writer requests side by side")
     parser.add_argument("--new-tokens", type=int, default=64, help="tokens each writer request writes")
     parser.add_argument("--no-record", action="store_true")
+    parser.add_argument("--script", type=Path, default=last_demo_script(), help="a stored script document (the demo's by default)")
     args = parser.parse_args()
-    texts = LINES[: args.lines]
+    if args.script is not None:
+        script = Script.model_validate(json.loads(args.script.read_text(encoding="utf-8"))["content"])
+        texts = [line.text for scene in script.scenes for line in scene.dialogue][: args.lines]
+        source = f"the demo's script ({args.script.name})"
+    else:
+        texts, source = LINES[: args.lines], "Earnest lines"
 
     lm = load_causal_lm(str(smollm2()), dtype="float32", device="cpu")
     asyncio.run(engine_run(lm, 2, 8))
@@ -135,7 +153,7 @@ def main() -> None:
     record("real_small.writer_tokens_per_s", value=engine_tokens / engine_s, unit="tokens/s", baseline=generate_tokens / generate_s,
            description=f"SmolLM2-135M-Instruct through the writer's engine, {args.requests} requests × {args.new_tokens} tokens, CPU float32",
            baseline_label="stock model.generate once per request (same model, sampling and token counts)")
-    shape = f"{len(texts)} Earnest lines, {helix_audio:.0f} s of speech"
+    shape = f"{len(texts)} lines of {source}, {helix_audio:.0f} s of speech"
     record("real_small.speech_rtf_piper", value=helix_audio / helix_s, unit="× real time", baseline=stock_audio / stock_s,
            description=f"Piper en_US-joe-medium through the localize Speaker ({shape})",
            baseline_label="stock: Piper's ONNX once per line, default onnxruntime session, espeak-ng phonemes")

@@ -26,6 +26,7 @@ end unless `--keep`.
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 import subprocess
 import time
@@ -41,8 +42,10 @@ from rich.tree import Tree
 
 from helix.auth import Role, mint_token
 from helix.events import ModelRef
+from helix.generation.ids import LocaleAssetId, LocalePart, ScriptAssetId, ScriptPart
 from helix.report import fetch_ledger, print_ledger, write_chart
 from helix.settings import helix_home, load_settings
+from helix.story import Script
 from helix_dev.profiles import Profile, get_profile, origin
 from helix_dev.stack import LocalStack
 
@@ -249,8 +252,7 @@ async def summary(http: httpx.AsyncClient, pid: str, base: str, director: dict[s
     out = helix_home() / "demo" / pid
     out.mkdir(parents=True, exist_ok=True)
     files = Table("asset", "object in the store (bucket helix-assets)", "copy here", expand=True)
-    delivered = [a for a in await all_assets(http, pid, director)
-                 if a["kind"] == "animatic" or "-subtitles-" in a["asset_id"] or "-voiceover-wav-" in a["asset_id"]]
+    delivered = [a for a in await all_assets(http, pid, director) if delivers(a["asset_id"])]
     newest: dict[str, dict[str, Any]] = {}
     for asset in delivered:
         if asset["asset_id"] not in newest or newest[asset["asset_id"]]["version"] < asset["version"]:
@@ -262,6 +264,12 @@ async def summary(http: httpx.AsyncClient, pid: str, base: str, director: dict[s
         path.write_bytes(content.raise_for_status().content)
         files.add_row(f"{asset['asset_id']} v{asset['version']}", asset["object_key"], str(path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path))
     console.print(files)
+    for script in sorted(out.glob("script-*-script.json")):
+        content = Script.model_validate(json.loads(script.read_text())["content"])
+        lines = [line for scene in content.scenes for line in scene.dialogue][:4]
+        console.print(f"{script.name}: [bold]{content.title}[/], {len(content.scenes)} scenes; it opens:")
+        for line in lines:
+            console.print(f"  {line.speaker.upper()}: {line.text}")
     for animatic in sorted(out.glob("*animatic*.mp4")):
         console.print(f"{animatic.name}: {probe(animatic)}")
     console.print(f"Review console: [bold]{base}/console[/] (sign in with `helix token rhea --role reviewer -p {pid}`; "
@@ -325,6 +333,17 @@ async def real_or_noise(http: httpx.AsyncClient, pid: str, director: dict[str, s
         console.print(heard)
     if subtitles.row_count:
         console.print(subtitles)
+
+
+def delivers(asset_id: str) -> bool:
+    """What the demo copies out: the assembled script (JSON and Fountain), subtitles, dubbed
+    tracks and animatics."""
+    script = ScriptAssetId.parse(asset_id)
+    if script is not None:
+        return script.part in (ScriptPart.SCRIPT, ScriptPart.FOUNTAIN)
+    track = LocaleAssetId.parse(asset_id)
+    return track is not None and track.part in (LocalePart.ANIMATIC, LocalePart.VOICEOVER_WAV, LocalePart.SUBTITLES_SRT,
+                                                LocalePart.SUBTITLES_VTT, LocalePart.SUBTITLES_TTML, LocalePart.SUBTITLES_QC)
 
 
 def _branch(parent: Tree, node: dict[str, Any], depth: int = 0) -> None:

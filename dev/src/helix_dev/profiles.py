@@ -67,9 +67,14 @@ def _prepare_real() -> dict[str, str]:
         raise ProfileUnavailable("Apertium has no eng-spa pair here (Debian: apt-get install apertium-eng-spa); or use --profile tiny")
     return {
         "HELIX_WRITER_MODEL": str(writer),
-        # SmolLM2-135M loops and rambles at the default sampling: cooler, and penalised for repeats
+        # Measured on SmolLM2-135M: a whole-answer penalty of 1.3 made it write "Love. Yours. Him.";
+        # a light penalty over the last 64 tokens, a 0.9 nucleus and no 4-word run written twice
+        # give spoken lines that do not repeat.
         "HELIX_WRITER_TEMPERATURE": "0.5",
-        "HELIX_WRITER_REPETITION_PENALTY": "1.3",
+        "HELIX_WRITER_TOP_P": "0.9",
+        "HELIX_WRITER_REPETITION_PENALTY": "1.1",
+        "HELIX_WRITER_REPETITION_WINDOW": "64",
+        "HELIX_WRITER_NO_REPEAT_NGRAM": "4",
         "HELIX_WRITER_LINES_PER_SCENE": "8",  # it writes a short scene well and a long one badly
         "HELIX_LOCALIZE_TRANSLATION_MODELS": json.dumps({"en-es": "apertium:eng-spa", "*": _tiny("tiny-marian")}),
         "HELIX_LOCALIZE_VOICES": json.dumps({"en": "piper:joe", "es": "espeak:es", "*": _tiny("tiny-vits")}),

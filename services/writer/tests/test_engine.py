@@ -250,6 +250,24 @@ def test_length_bounded_strings_get_a_json_safe_pattern_within_the_bmp() -> None
     assert "pattern" not in schema["$defs"]["Character"]["properties"]["role"]
 
 
+def test_a_string_with_a_pattern_of_its_own_keeps_it_and_drops_its_length_bounds() -> None:
+    from helix.story import CharactersDraft
+
+    name = json_safe_schema(CharactersDraft.model_json_schema())["$defs"]["CharacterDraft"]["properties"]["name"]
+    assert name["pattern"] == CharactersDraft.model_json_schema()["$defs"]["CharacterDraft"]["properties"]["name"]["pattern"]
+    assert "minLength" not in name and "maxLength" not in name, "xgrammar warns about, and ignores, lengths beside a pattern"
+
+
+async def test_written_drafts_from_the_grammar_validate(engine: Any) -> None:
+    from helix.story import CharactersDraft, ScenesDraft
+
+    results = await asyncio.gather(*(engine.generate(GenerationRequest(chat(f"Story {i}."), max_new_tokens=2048, temperature=1.0, seed=i,
+                                                                       json_schema=draft.model_json_schema()))
+                                     for i, draft in enumerate([CharactersDraft, ScenesDraft] * 4)))
+    for result, draft in zip(results, [CharactersDraft, ScenesDraft] * 4, strict=True):
+        draft.model_validate_json(result.text)  # the patterns xgrammar compiled are the ones pydantic checks
+
+
 async def test_100_constrained_requests_validate(engine: Any) -> None:
     schema = CharacterSheet.model_json_schema()
     requests = [

@@ -15,7 +15,7 @@ from helix.generation.ids import ScriptAssetId, ScriptPart
 from helix.story import MAX_LINES_PER_SCENE, CharactersDraft, Level, ScenesDraft, Script, StaleMark, exactly, json_budget
 from helix_writer.draft import Draft
 from helix_writer.fountain import to_fountain
-from helix_writer.levels import _derive, fresh_ids
+from helix_writer.levels import _derive, fresh_ids, unsaid
 
 from .conftest import LOGLINE, PRODUCTION, RecordingGenerator, Studio, by_a_person, sample_draft, script_request
 
@@ -34,6 +34,15 @@ async def continued(studio: Studio, draft: Draft, level: Level, count: int, scen
 
 def empty_draft() -> Draft:
     return Draft(PRODUCTION, SCRIPT, LOGLINE)
+
+
+def test_a_line_already_said_in_the_scene_or_twice_in_a_chunk_is_left_out() -> None:
+    from helix.story import DialogueLine, DialogueLineDraft
+
+    said = [DialogueLine(line_id="s1-l1", speaker="Mira", text="You again?")]
+    written = [DialogueLineDraft(speaker="Tom", text=t) for t in ("You again?", "I only came to warm my hands.", "i only came to warm my hands.",
+                                                                    "Thank you.")]
+    assert [x.text for x in unsaid(said, written)] == ["I only came to warm my hands.", "Thank you."]
 
 
 def test_step_seeds_are_stable_distinct_per_step_and_fit_a_request_seed() -> None:

@@ -118,7 +118,7 @@ def test_a_scenes_dialogue_is_begun_with_its_context() -> None:
     assert "Previous scene: (this is the first scene)" in text
     assert "Place: <place>Lamp room</place> <description></description>" in text
     assert "This scene (climax): <beat>They argue.</beat>" in text
-    assert "Dialogue so far" not in text and "Write the scene's dialogue. Each line is one or two short spoken sentences" in text
+    assert "Dialogue so far" not in text and "Write the scene's dialogue. Each line is one short spoken sentence" in text
 
 
 def test_a_scenes_dialogue_is_continued_from_its_last_twelve_lines() -> None:

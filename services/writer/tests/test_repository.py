@@ -127,8 +127,8 @@ async def test_a_generated_part_records_its_prompt_generations_cost_and_lineage(
     draft = sample_draft()
     draft.assets["title"] = "script-job-0-title"
     messages = [{"role": "user", "content": "List the characters."}]
-    first = Generated(TitleDraft(title="a"), {"temperature": 0.8, "new_tokens": 12}, AssetCost(model_seconds=0.25))
-    second = Generated(TitleDraft(title="b"), {"temperature": 0.8, "new_tokens": 30}, AssetCost(model_seconds=0.5))
+    first = Generated(TitleDraft(title="Storm"), {"temperature": 0.8, "new_tokens": 12}, AssetCost(model_seconds=0.25))
+    second = Generated(TitleDraft(title="Calm"), {"temperature": 0.8, "new_tokens": 30}, AssetCost(model_seconds=0.5))
     job = desk.script_job("job-3", seed=11)
     stored = await desk.repository.store_level(job, draft, "characters", [], messages, first, second,
                                                parents=["title", "script-other-scenes", "places"])

@@ -33,7 +33,7 @@ async def test_a_generation_is_a_value_of_the_schema_with_the_parameters_it_real
     assert (out.parameters["device"], out.parameters["engine"]) == ("cpu", "TextEngine")
     assert out.cost is not None and out.cost.model_seconds > 0 and out.cost.gpu_seconds == 0 and out.cost.device == "cpu"
     with pytest.raises(dataclasses.FrozenInstanceError):
-        out.value = TitleDraft(title="x")  # type: ignore[misc]
+        out.value = TitleDraft(title="Xy")  # type: ignore[misc]
 
 
 async def test_a_seed_reproduces_a_generation_and_another_seed_varies_it(generator: RecordingGenerator) -> None:

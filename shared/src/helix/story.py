@@ -25,6 +25,22 @@ Short = Annotated[str, Field(min_length=1, max_length=80)]
 Beat = Annotated[str, Field(min_length=1, max_length=120)]
 Line = Annotated[str, Field(min_length=1, max_length=120)]
 
+# What a model may write (the drafts below): the grammar holds a small model to the shape of a
+# name and of a sentence, where it otherwise writes "1. mace", "I am not" or "| JAMES". A name
+# is one or two capitalised words; prose begins with a capital (or a letter of a script without
+# case, or ¿ ¡), never a digit, a space or a list marker, and has no "|"; a beat or a line of
+# dialogue ends as a sentence ends. xgrammar compiles the pattern, pydantic checks it again.
+_FIRST = "[A-Z¡¿\u00c0-\ud7ff\ue000-\uffff]"
+_REST = "[ !#-\\[\\]-{}~\u00a0-\ud7ff\ue000-\uffff]"  # a JSON string character but "|", with no escapes
+_END = "[.!?…。！？]"
+_WORD = "[A-Z\u00c0-\ud7ff\ue000-\uffff][a-z'\u00c0-\ud7ff\ue000-\uffff]{1,10}"
+WrittenName = Annotated[str, Field(min_length=2, max_length=23, pattern=f"^{_WORD}( {_WORD})?$")]
+WrittenTitle = Annotated[str, Field(min_length=2, max_length=80, pattern=f"^{_FIRST}{_REST}{{1,79}}$")]
+WrittenShort = Annotated[str, Field(min_length=8, max_length=80, pattern=f"^{_FIRST}{_REST}{{7,79}}$")]
+WrittenBeat = Annotated[str, Field(min_length=12, max_length=120, pattern=f"^{_FIRST}{_REST}{{10,118}}{_END}$")]
+_CLAUSE = "[ #-\\-/-\\[\\]-{}~\u00a0-\u2025\u2027-\u3001\u3003-\ud7ff\ue000-\uff00\uff02-\uff1e\uff20-\uffff]"  # _REST but . ! ? … 。！？
+WrittenLine = Annotated[str, Field(min_length=2, max_length=90, pattern=f"^{_FIRST}{_CLAUSE}{{1,88}}{_END}$")]
+
 
 Level = ScriptLevel  # the contract's level names (helix.events), top to bottom in LEVEL_ORDER
 
@@ -68,12 +84,12 @@ DraftT = TypeVar("DraftT", bound=_Draft)
 
 
 class TitleDraft(_Draft):
-    title: Short
+    title: WrittenTitle
 
 
 class CharacterDraft(_Draft):
-    name: Name
-    description: Short
+    name: WrittenName
+    description: WrittenShort
     voice_notes: Annotated[str, Field(max_length=60)]
 
 
@@ -88,7 +104,7 @@ class CharactersDraft(_Draft):
 
 
 class ActDraft(_Draft):
-    beat: Beat
+    beat: WrittenBeat
 
 
 class ActsDraft(_Draft):
@@ -96,9 +112,9 @@ class ActsDraft(_Draft):
 
 
 class SceneDraft(_Draft):
-    place: Name
+    place: WrittenName
     plot_element: PlotElement
-    beat: Beat
+    beat: WrittenBeat
 
 
 class ScenesDraft(_Draft):
@@ -121,13 +137,13 @@ def at_most(model: type[DraftT], field: str, count: int) -> type[DraftT]:
 
 
 class PlaceDraft(_Draft):
-    description: Short
+    description: WrittenShort
 
 
 class DialogueLineDraft(_Draft):
     speaker: Name
     parenthetical: Annotated[str, Field(max_length=30)] = ""
-    text: Line
+    text: WrittenLine
 
 
 class DialogueDraft(_Draft):
@@ -155,7 +171,7 @@ def spoken_by(names: list[str], count: int, *, at_least: int = 1) -> type[Dialog
 class LineDraft(_Draft):
     """One rewritten line of dialogue."""
 
-    text: Line
+    text: WrittenLine
 
 
 class ShotDraft(_Draft):

@@ -40,7 +40,8 @@ class WriterApp(GeneratorService):
         engine = TextEngine if settings.writer_engine == "continuous" else StaticTextEngine
         self.engine = engine(loaded, max_batch=settings.writer_max_batch, max_queue=settings.writer_max_queue)
         generator = JsonGenerator(self.engine, temperature=settings.writer_temperature, top_p=settings.writer_top_p,
-                                  repetition_penalty=settings.writer_repetition_penalty, repetition_window=settings.writer_repetition_window)
+                                  repetition_penalty=settings.writer_repetition_penalty, repetition_window=settings.writer_repetition_window,
+                                  no_repeat_ngram=settings.writer_no_repeat_ngram)
         self.repository = ScriptRepository(self.documents, generator.model_ref)
         self.writer = StoryWriter(generator, self.repository, lines_per_scene=settings.writer_lines_per_scene)
         self.editor = ScriptEditor(self.writer, self.repository)

@@ -74,6 +74,9 @@ class GenerationRequest:
     # word, and a small model then writes "Love. Yours. Him." to avoid them.
     repetition_window: int = 64
     top_p: float = 1.0  # nucleus sampling: draw from the likeliest tokens that together hold `top_p` of the probability
+    # > 0: no run of this many words repeats within the row (`transformers`' no_repeat_ngram_size,
+    # over word tokens only, so the JSON's keys and punctuation may repeat as they must).
+    no_repeat_ngram: int = 0
 
     def recent(self, tokens: list[int]) -> list[int]:
         """What the repetition penalty looks at: the last `repetition_window` of `tokens`."""
@@ -217,7 +220,10 @@ def json_safe_schema(schema: Any) -> Any:
     out = {key: json_safe_schema(value) for key, value in schema.items()}
     types = out.get("type")
     is_string = types == "string" or types == ["string"]
-    if is_string and ({"minLength", "maxLength"} & out.keys()) and not ({"pattern", "enum", "const", "format"} & out.keys()):
+    if is_string and "pattern" in out:  # the pattern bounds the length (xgrammar warns about, and ignores, both together)
+        out.pop("minLength", None)
+        out.pop("maxLength", None)
+    elif is_string and ({"minLength", "maxLength"} & out.keys()) and not ({"enum", "const", "format"} & out.keys()):
         low = int(out.pop("minLength", 0))
         high = out.pop("maxLength", None)
         out["pattern"] = f"^{_JSON_CHAR}{{{low},{'' if high is None else int(high)}}}$"
@@ -290,6 +296,9 @@ class _Sampler:
             if row.job.request.repetition_penalty != 1.0 and row.job.tokens:
                 penalise_repeats(scores[i], row.job.request.recent(row.job.tokens), row.job.request.repetition_penalty,
                                  word_tokens(self.lm.tokenizer))
+            if row.job.request.no_repeat_ngram and (banned := repeated_ngram_ends(row.job.tokens, row.job.request.no_repeat_ngram,
+                                                                                    word_tokens(self.lm.tokenizer))):
+                ban(scores[i], banned)
         chosen = torch.argmax(scores, dim=-1).tolist()
         for i, row in enumerate(rows):
             if row.temperature > 0:
@@ -312,6 +321,32 @@ def penalise_repeats(scores: Any, tokens: list[int], penalty: float, words: froz
     ids = torch.tensor(repeated, device=scores.device)
     picked = scores[ids]
     scores[ids] = torch.where(picked > 0, picked / penalty, picked * penalty)
+
+
+def repeated_ngram_ends(tokens: list[int], n: int, words: frozenset[int]) -> set[int]:
+    """The word tokens that would end a run of `n` word tokens the row has already written
+    (`transformers`' no_repeat_ngram_size, over `words` only)."""
+    if n < 1 or len(tokens) < n:
+        return set()
+    tail = tokens[len(tokens) - n + 1:]
+    if any(t not in words for t in tail):
+        return set()
+    ends: set[int] = set()
+    for start in range(len(tokens) - n + 1):
+        if tokens[start:start + n - 1] == tail and tokens[start + n - 1] in words:
+            ends.add(tokens[start + n - 1])
+    return ends
+
+
+def ban(scores: Any, tokens: set[int]) -> None:
+    """`tokens` never chosen, unless they are all the row may choose (the grammar's word comes first)."""
+    import torch
+
+    ids = torch.tensor(sorted(tokens), device=scores.device)
+    kept = scores[ids].clone()
+    scores[ids] = float("-inf")
+    if not torch.isfinite(scores).any():
+        scores[ids] = kept
 
 
 def nucleus(probs: Any, top_p: float) -> Any:
@@ -718,13 +753,14 @@ class JsonGenerator:
     model's schema, with the parameters it really ran with and its model time."""
 
     def __init__(self, engine: Any, *, temperature: float = 0.8, repetition_penalty: float = 1.0, repetition_window: int = 64,
-                 top_p: float = 1.0) -> None:
+                 top_p: float = 1.0, no_repeat_ngram: int = 0) -> None:
         self.engine = engine
         self.model_ref = engine.lm.ref
         self.temperature = temperature
         self.repetition_penalty = repetition_penalty
         self.repetition_window = repetition_window
         self.top_p = top_p
+        self.no_repeat_ngram = no_repeat_ngram
         self.tokens_per_char = engine.tokens_per_char
 
     def room(self, messages: list[dict[str, str]]) -> int:
@@ -736,11 +772,12 @@ class JsonGenerator:
 
         request = GenerationRequest(messages=messages, max_new_tokens=max_new_tokens, json_schema=schema.model_json_schema(),
                                     temperature=self.temperature, seed=seed, repetition_penalty=self.repetition_penalty,
-                                    repetition_window=self.repetition_window, top_p=self.top_p)
+                                    repetition_window=self.repetition_window, top_p=self.top_p, no_repeat_ngram=self.no_repeat_ngram)
         result = await self.engine.generate(request)
         on_gpu = self.engine.lm.device.startswith("cuda")
         parameters = {"grammar": "json-schema", "temperature": request.temperature, "top_p": request.top_p,
                       "repetition_penalty": request.repetition_penalty, "repetition_window": request.repetition_window,
+                      "no_repeat_ngram": request.no_repeat_ngram,
                       "max_new_tokens": request.max_new_tokens,
                       "new_tokens": result.new_tokens, "finish_reason": result.finish_reason, "dtype": self.engine.lm.dtype,
                       "device": self.engine.lm.device, "engine": type(self.engine).__name__}

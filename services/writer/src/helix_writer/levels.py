@@ -70,6 +70,17 @@ def fresh_ids(make: Callable[[int], str], taken: set[str], count: int, *, after:
             fresh.append(candidate)
     return fresh
 
+def unsaid(said: list[DialogueLine], written: list[Any]) -> list[Any]:
+    """The `written` lines that say something new: not a line of the scene already, not twice."""
+    seen = {line.text.casefold() for line in said}
+    new = []
+    for line in written:
+        if line.text.casefold() not in seen:
+            seen.add(line.text.casefold())
+            new.append(line)
+    return new
+
+
 class StoryWriter:
     """The writer's generation steps; each runs inside a kit `Job`."""
 
@@ -258,11 +269,11 @@ class StoryWriter:
             schema = self.fitting(messages, partial(spoken_by, cast, at_least=first), want)
             out = await self.generate(messages, schema, seed=req.seed, salt=f"{name}-{len(lines)}")
             outs.append(out)
-            new = out.value.lines[: limit - len(lines)]
+            new = unsaid(lines, out.value.lines)[: limit - len(lines)]
             ids = fresh_ids(lambda n: line_id(scene.scene_id, n), {x.line_id for x in lines}, len(new), after=len(lines))
             lines += [DialogueLine(line_id=i, **line.model_dump()) for i, line in zip(ids, new, strict=True)]
-            if out.value.scene_done and not more:
-                break
+            if not new or (out.value.scene_done and not more):
+                break  # done, or only saying again what was said (a line said twice is left out)
         scene.dialogue = lines
         await self.repository.store_level(job, draft, name, [line.model_dump() for line in scene.dialogue], messages, *outs,
                                parents=[ScriptPart.SCENES, ScriptPart.CHARACTERS, ScriptPart.PLACES])

@@ -35,6 +35,7 @@ class WriterSettings(HelixSettings):
     writer_top_p: float = Field(1.0, gt=0, le=1)
     writer_repetition_penalty: float = Field(1.0, ge=1, le=2)
     writer_repetition_window: int = Field(64, ge=0, le=4096)
+    writer_no_repeat_ngram: int = Field(0, ge=0, le=64)  # > 0: no run of this many words written twice in one answer
     # The most lines a scene's dialogue is first written with (a person can ask for more): a
     # small model writes a short scene well and a long one badly (the real profile: 8).
     writer_lines_per_scene: int = Field(MAX_LINES_PER_SCENE, ge=1, le=MAX_LINES_PER_SCENE)
