@@ -40,7 +40,7 @@ def test_a_line_already_said_in_the_scene_or_twice_in_a_chunk_is_left_out() -> N
     from helix.story import DialogueLine, DialogueLineDraft
 
     said = [DialogueLine(line_id="s1-l1", speaker="Mira", text="You again?")]
-    written = [DialogueLineDraft(speaker="Tom", text=t) for t in ("You again?", "I only came to warm my hands.", "i only came to warm my hands.",
+    written = [DialogueLineDraft(speaker="Tom", text=t) for t in ("You again?", "I only came to warm my hands.", "I ONLY came to warm my hands.",
                                                                     "Thank you.")]
     assert [x.text for x in unsaid(said, written)] == ["I only came to warm my hands.", "Thank you."]
 
