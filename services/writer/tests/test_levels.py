@@ -6,18 +6,36 @@ continuing a level, a reviewer's revision of one scene, and assembling the whole
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from helix.events import JobProgress, ScriptRequested
 from helix.generation import JobRefused
 from helix.generation.ids import ScriptAssetId, ScriptPart
-from helix.story import MAX_LINES_PER_SCENE, CharactersDraft, Level, ScenesDraft, Script, StaleMark, exactly, json_budget
+from helix.generation.reader import Documents
+from helix.story import (
+    MAX_LINES_PER_SCENE,
+    Act,
+    CharactersDraft,
+    Level,
+    PlotElement,
+    SceneDraft,
+    ScenesDraft,
+    Script,
+    StaleMark,
+    exactly,
+    json_budget,
+)
+from helix.testing import MemoryStore
+from helix_writer import prompts
 from helix_writer.draft import Draft
 from helix_writer.fountain import to_fountain
-from helix_writer.levels import _derive, fresh_ids, unsaid
+from helix_writer.levels import StoryWriter, _derive, fresh_ids, unsaid
+from helix_writer.repository import ScriptRepository
+from helix_writer.structured import Generated
 
-from .conftest import LOGLINE, PRODUCTION, RecordingGenerator, Studio, by_a_person, sample_draft, script_request
+from .conftest import LOGLINE, NO_MODEL, PRODUCTION, RecordingGenerator, Studio, by_a_person, sample_draft, script_request
 
 SCRIPT = "script-job-1"
 
@@ -242,3 +260,35 @@ def test_fresh_ids_continue_after_what_is_kept_and_never_repeat_one() -> None:
     assert fresh_ids(make, {"s1-l2"}, 2, after=1) == ["s1-l3", "s1-l4"], "a person kept s1-l2 alone"
     assert fresh_ids(make, set(), 2, after=0) == ["s1-l1", "s1-l2"]
     assert fresh_ids(make, {"s1-l1", "s1-l2", "s1-l5"}, 3, after=2) == ["s1-l3", "s1-l4", "s1-l6"]
+
+
+class _Scripted:
+    """A generator that answers with the drafts it was given, in turn, and records the seeds."""
+
+    model_ref = NO_MODEL
+    tokens_per_char = 3
+
+    def __init__(self, *answers: Any) -> None:
+        self.answers = list(answers)
+        self.seeds: list[int | None] = []
+
+    async def generate_json(self, messages: Any, schema: Any, *, max_new_tokens: int, seed: int | None) -> Generated[Any]:
+        self.seeds.append(seed)
+        return Generated(self.answers.pop(0), {})
+
+    def room(self, messages: Any) -> int:
+        return 8192
+
+
+async def test_an_answer_that_copies_its_worked_example_is_written_again_with_another_seed(tmp_path: Path) -> None:
+    copied = ScenesDraft(scenes=[SceneDraft(place="Lighthouse", plot_element=PlotElement.CLIMAX,
+                                            beat="The mayor's purse is stolen and Tom is seen running.")])
+    own = ScenesDraft(scenes=[SceneDraft(place="Lighthouse", plot_element=PlotElement.CLIMAX, beat="Ava climbs the tower in the storm.")])
+    generator = _Scripted(copied, own)
+    writer = StoryWriter(generator, ScriptRepository(Documents(MemoryStore(), None), NO_MODEL))
+    messages = prompts.scenes(prompts.system("drama"), LOGLINE, "Title", [], [Act(number=1, beat="Storm.")], Act(number=1, beat="Storm."), [], 1)
+    out = await writer.generate(messages, ScenesDraft, seed=7, salt="act1-0")
+    assert out.value == own and len(generator.seeds) == 2 and generator.seeds[0] != generator.seeds[1]
+    stubborn = _Scripted(copied, copied, copied)
+    kept = await StoryWriter(stubborn, ScriptRepository(Documents(MemoryStore(), None), NO_MODEL)).generate(messages, ScenesDraft, seed=7)
+    assert kept.value == copied and len(stubborn.seeds) == 3, "asked again at most twice, then kept"

@@ -100,7 +100,7 @@ MAX_ACTS = 5
 
 
 class CharactersDraft(_Draft):
-    characters: list[CharacterDraft] = Field(min_length=1, max_length=6)
+    characters: list[CharacterDraft] = Field(min_length=2, max_length=6)  # dialogue needs two people (SmolLM2 once wrote a cast of one)
 
 
 class ActDraft(_Draft):

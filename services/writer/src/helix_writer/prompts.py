@@ -114,8 +114,8 @@ CHARACTERS_EXAMPLE = _example(_characters_ask(_LOGLINE, _TITLE, [], [], None),
                               {"characters": [c.model_dump(include={"name", "description", "voice_notes"}) for c in _CAST]})
 ACTS_EXAMPLE = _example(_acts_ask(_LOGLINE, _TITLE, _CAST, 2), {"acts": [{"beat": a.beat} for a in _ACTS]})
 SCENES_EXAMPLE = _example(_scenes_ask(_LOGLINE, _TITLE, _CAST, _ACTS, _ACTS[0], [], 2), {"scenes": [
-    {"place": "Bakery", "plot_element": "exposition", "beat": "Mira catches Tom at her door at dawn and gives him bread."},
-    {"place": "Market Square", "plot_element": "inciting_incident", "beat": "The mayor's purse is stolen and Tom is seen running."}]})
+    {"place": "Kitchen", "plot_element": "exposition", "beat": "Mira catches Tom at her door at dawn and gives him bread."},
+    {"place": "Town Square", "plot_element": "inciting_incident", "beat": "The mayor's purse is stolen and Tom is seen running."}]})
 
 
 def place(sys: dict[str, str], title_text: str, name: str, beats: list[str]) -> Messages:
@@ -156,8 +156,29 @@ _EXAMPLE_ANSWER = {"lines": [
     {"speaker": "Tom", "parenthetical": "", "text": "I will pay you back one day, I promise."}], "scene_done": False}
 DIALOGUE_EXAMPLE = _example(_dialogue_ask(
     _LOGLINE, _TITLE, _CAST, None,
-    SceneScript(scene_id="s1", place="Bakery", plot_element=PlotElement.EXPOSITION, beat="Mira catches Tom at her door at dawn."),
-    Place(name="Bakery", description="A warm room that smells of bread."), []), _EXAMPLE_ANSWER)
+    SceneScript(scene_id="s1", place="Kitchen", plot_element=PlotElement.EXPOSITION, beat="Mira catches Tom at her door at dawn."),
+    Place(name="Kitchen", description="A warm room that smells of bread."), []), _EXAMPLE_ANSWER)
+
+
+def example_phrases(messages: Messages, *, at_least: int = 16) -> set[str]:
+    """The longer strings of the worked examples' answers in `messages`: an answer that
+    contains one copied the example instead of writing its own."""
+    found: set[str] = set()
+
+    def walk(value: object) -> None:
+        if isinstance(value, str) and len(value) >= at_least and " " in value:  # prose, not an enum's value
+            found.add(value.casefold())
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    for message in messages:
+        if message["role"] == "assistant":
+            walk(json.loads(message["content"]))
+    return found
 
 
 def storyboard(sys: dict[str, str], cast: list[Character], scene: SceneScript) -> Messages:
