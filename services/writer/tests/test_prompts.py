@@ -147,3 +147,11 @@ def test_what_the_places_level_records_as_its_input_names_each_place() -> None:
     (message,) = prompts.places_summary(["Quay", "Lamp room"])
     assert message == {"role": "user", "content": "Describe the places: <place>Quay</place>, <place>Lamp room</place>"}
 
+
+
+def test_an_answer_with_five_words_running_from_its_worked_example_copied_it() -> None:
+    messages = prompts.scenes(SYS, "logline", "Title", [], [Act(number=1, beat="Calm.")], Act(number=1, beat="Calm."), [], 1)
+    copied = '{"scenes": [{"place": "Quay", "plot_element": "climax", "beat": "The Mayor\'s purse is STOLEN, and Tom must choose."}]}'
+    own = '{"scenes": [{"place": "Quay", "plot_element": "climax", "beat": "Ava climbs the tower while the mayor sleeps."}]}'
+    assert prompts.copies_example(messages, copied) and not prompts.copies_example(messages, own)
+    assert not prompts.copies_example([SYS, {"role": "user", "content": "x"}], copied), "no example shown, nothing to copy"

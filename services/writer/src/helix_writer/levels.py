@@ -56,7 +56,7 @@ from helix_writer.structured import Generated, StructuredGenerator
 D = TypeVar("D", bound=BaseModel)
 SCENES_PER_ACT_CALL = 6
 FIRST_LINES = 4  # the least a scene's dialogue opens with
-COPY_RETRIES = 2  # an answer that copies a phrase of its worked example is written again, with another seed
+COPY_RETRIES = 2  # an answer with a 5-word run of its worked example is written again, with another seed
 
 
 
@@ -94,12 +94,10 @@ class StoryWriter:
         # The budget is the most tokens the longest JSON the schema allows can take, so a
         # constrained generation always closes, however long a (random) model keeps its strings.
         # A request's seed makes it reproducible; each step draws from its own seed of it.
-        copied = prompts.example_phrases(messages)
         for attempt in range(COPY_RETRIES + 1):
             step_seed = None if seed is None else _derive(seed, salt if attempt == 0 else f"{salt}-again{attempt}")
             out = await self.generator.generate_json(messages, schema, max_new_tokens=self.budget(schema), seed=step_seed)
-            written = out.value.model_dump_json().casefold()
-            if not any(phrase in written for phrase in copied):
+            if not prompts.copies_example(messages, out.value.model_dump_json()):
                 break  # its own words (after COPY_RETRIES, what it wrote is kept, copied or not)
         return out
 

@@ -10,6 +10,7 @@ direction. The script is written in the production's language (`locale`).
 from __future__ import annotations
 
 import json
+import re
 
 from helix.story import Act, Character, DialogueLine, Place, PlotElement, SceneScript
 
@@ -160,25 +161,25 @@ DIALOGUE_EXAMPLE = _example(_dialogue_ask(
     Place(name="Kitchen", description="A warm room that smells of bread."), []), _EXAMPLE_ANSWER)
 
 
-def example_phrases(messages: Messages, *, at_least: int = 16) -> set[str]:
-    """The longer strings of the worked examples' answers in `messages`: an answer that
-    contains one copied the example instead of writing its own."""
-    found: set[str] = set()
+def copies_example(messages: Messages, written: str, *, words: int = 5) -> bool:
+    """Whether `written` (an answer's JSON) has a run of `words` words of a worked example's
+    answer in `messages`: it copied the example instead of writing its own."""
+    def runs(text: str) -> set[str]:
+        said = re.findall(r"[\w']+", text.casefold())
+        return {" ".join(said[n:n + words]) for n in range(len(said) - words + 1)}
 
-    def walk(value: object) -> None:
-        if isinstance(value, str) and len(value) >= at_least and " " in value:  # prose, not an enum's value
-            found.add(value.casefold())
-        elif isinstance(value, dict):
-            for item in value.values():
-                walk(item)
-        elif isinstance(value, list):
-            for item in value:
-                walk(item)
-
+    shown: set[str] = set()
     for message in messages:
         if message["role"] == "assistant":
-            walk(json.loads(message["content"]))
-    return found
+            shown |= runs(" ".join(str(v) for v in _strings(json.loads(message["content"]))))
+    return bool(shown & runs(" ".join(str(v) for v in _strings(json.loads(written)))))
+
+
+def _strings(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else []
+    return [s for item in items for s in _strings(item)]
 
 
 def storyboard(sys: dict[str, str], cast: list[Character], scene: SceneScript) -> Messages:
