@@ -27,3 +27,12 @@ async def test_latest_approved_version(tmp_path: Path) -> None:
     await approvals.record(decision(ReviewApproved, 2, 1))  # an older decision, replayed: ignored
     assert await approvals.approved_version("p", "script-j-script") == 1
     assert await approvals.approved_version("other", "script-j-script") is None
+
+
+async def test_a_poll_of_decisions_is_recorded_in_order_in_one_go(tmp_path: Path) -> None:
+    approvals = Approvals(f"sqlite:///{tmp_path / 'a.db'}")
+    await approvals.record_all([decision(ReviewApproved, 1, 0), decision(ReviewApproved, 2, 5), decision(ReviewRejected, 2, 9),
+                                decision(ReviewApproved, 2, 1), decision(ReviewApproved, 1, 0, asset_id="script-k-script")])
+    assert await approvals.approved_version("p", "script-j-script") == 1, "the same outcome as one at a time"
+    assert await approvals.approved_version("p", "script-k-script") == 1
+    await approvals.record_all([])

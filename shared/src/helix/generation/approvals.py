@@ -55,19 +55,23 @@ class Approvals:
         self.engine = make_engine(url, pool_size=2)
         _Base.metadata.create_all(self.engine)
 
-    def _record(self, decision: ReviewDecision) -> None:
+    def _record(self, decisions: list[ReviewDecision]) -> None:
+        """In order, in one transaction (forty storyboards approved at once are one round trip,
+        not forty before the first reaction can run)."""
         with Session(self.engine) as s, s.begin():
-            row = s.get(Outcome, (decision.asset_id, decision.asset_version), with_for_update=True)
-            if row is not None and row.decided_at > decision.decided_at:
-                return  # an older decision, replayed
-            if row is None:
-                row = Outcome(asset_id=decision.asset_id, version=decision.asset_version)
-                s.add(row)
-            row.production_id = decision.production_id
-            row.kind = decision.kind.value
-            row.status = status_of(decision)
-            row.decision_id = decision.decision_id
-            row.decided_at = decision.decided_at
+            for decision in decisions:
+                row = s.get(Outcome, (decision.asset_id, decision.asset_version), with_for_update=True)
+                if row is not None and row.decided_at > decision.decided_at:
+                    continue  # an older decision, replayed
+                if row is None:
+                    row = Outcome(asset_id=decision.asset_id, version=decision.asset_version)
+                    s.add(row)
+                row.production_id = decision.production_id
+                row.kind = decision.kind.value
+                row.status = status_of(decision)
+                row.decision_id = decision.decision_id
+                row.decided_at = decision.decided_at
+                s.flush()  # a later decision on the same asset version finds this row
 
     def _approved_version(self, production_id: str, asset_id: str) -> int | None:
         with Session(self.engine) as s:
@@ -82,7 +86,12 @@ class Approvals:
             return [Approved(a, v, d) for a, v, d in s.execute(query)]
 
     async def record(self, decision: ReviewDecision) -> None:
-        await control(self._record, decision)
+        await control(self._record, [decision])
+
+    async def record_all(self, decisions: list[ReviewDecision]) -> None:
+        """Several decisions, in the order given, in one transaction."""
+        if decisions:
+            await control(self._record, decisions)
 
     async def approved_version(self, production_id: str, asset_id: str) -> int | None:
         """The newest version of the asset a person approved (and did not later reject); None: none."""

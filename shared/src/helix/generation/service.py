@@ -100,8 +100,7 @@ class GeneratorService:
         async def on_decisions(events: list[CloudEvent[Any]]) -> list[BaseException | None]:
             # Approvals are recorded in the order review made them; the reactions of a poll run
             # side by side (forty storyboards approved at once are forty reads, not a queue).
-            for event in events:
-                await self.approvals.record(event.data)
+            await self.approvals.record_all([event.data for event in events])
             outcomes = await asyncio.gather(*(react_to(event) for event in events), return_exceptions=True)
             return [outcome if isinstance(outcome, BaseException) else None for outcome in outcomes]
 
