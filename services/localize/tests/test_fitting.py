@@ -106,3 +106,27 @@ async def test_every_shortened_line_is_spoken_again_in_one_call() -> None:
     fitted = await fit(spec, counting, shorten, SETTINGS)
     assert [f.method for f in fitted].count("shortened") == 2
     assert calls[-1] == 2 and len(calls) == 3, "natural, faster, then both shortened lines together"
+
+
+async def test_stretching_runs_off_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    # WSOLA is a Python loop per frame: a long dub stretched on the loop kept it from
+    # accepting work and recording decisions for seconds
+    import threading
+
+    from helix_localize import fitting
+
+    where: list[str] = []
+    real = fitting.stretch
+
+    def stretch_noting(audio: np.ndarray, factor: float, sample_rate: int) -> np.ndarray:
+        where.append(threading.current_thread().name)
+        return real(audio, factor, sample_rate)
+
+    async def rate_deaf_synth(batch: list[Line], rates: list[float]) -> list[np.ndarray]:  # a voice whose rate control does little
+        return await fake_synth(batch, [1.0] * len(batch))
+
+    monkeypatch.setattr(fitting, "stretch", stretch_noting)
+    loop_thread = threading.current_thread().name
+    fitted = await fit(lines(("x" * 40, 0.0, 2.6), ("y" * 12, 4.0, 5.5)), rate_deaf_synth, None, SETTINGS)
+    assert fitted[0].stretch > 1.0 and where  # the long line was stretched ...
+    assert loop_thread not in where  # ... in a worker thread

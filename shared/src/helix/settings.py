@@ -70,6 +70,9 @@ class HelixSettings(BaseSettings):
     # per core of the machine, which oversubscribes it when several services share it (a
     # laptop, a node): set it to the container's CPU limit.
     torch_threads: int | None = Field(None, ge=1, le=512)
+    # Niceness of a generator's bulk threads (models, signing, ffmpeg), so that accepting work and
+    # recording decisions never wait for a core behind them (`helix.threads`); 0 turns it off.
+    bulk_nice: int = Field(10, ge=0, le=19)
     # Messages taken per poll: one dedupe query, one bulk mark, one commit per batch.
     consumer_batch_max: int = Field(100, ge=1, le=10_000)
     consumer_poll_interval_s: float = Field(0.05, gt=0, le=5)

@@ -74,15 +74,10 @@ class LocalizeApp(GeneratorService):
                     decided=reactions.HANDLED)
 
     async def start(self) -> None:
-        await self.speaker.start()
         # No API of its own over gRPC: the standard health service and ServerInfo (probes, operators).
         models = {f"translation:{pair}": path for pair, path in self.settings.translation_models().items()}
         models |= {f"voice:{locale}": path for locale, path in self.settings.voices().items()}
-        await self.start_serving(self.translator, grpc_address=self.settings.localize_grpc_address, models=models, add=lambda server: None)
-
-    async def stop(self) -> None:
-        await super().stop()
-        await self.speaker.stop()
+        await self.start_serving(self.translator, self.speaker, grpc_address=self.settings.localize_grpc_address, models=models, add=lambda server: None)
 
 
 __all__ = ["LocalizeApp", "ensure_models"]

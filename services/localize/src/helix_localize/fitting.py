@@ -19,6 +19,7 @@ overshoot and what was done.
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -120,16 +121,19 @@ async def fit(lines: list[Line], synthesize: Synthesize, shorten: Shorten | None
         again = await synthesize([lines[i] for i in faster], [rates[i] for i in faster])
         for i, a in zip(faster, again, strict=True):
             audio[i] = a
-    fitted = [_place(line, a, rates[i], rooms[i], settings) for i, (line, a) in enumerate(zip(lines, audio, strict=True))]
+    # Placing stretches audio (WSOLA, a Python loop per frame): seconds for a long dub, so in a
+    # thread, never on the event loop that accepts work and records decisions.
+    fitted = await asyncio.to_thread(_place_all, lines, audio, rates, rooms, settings)
     long = [i for i, item in enumerate(fitted) if item.overshoot_ms > 0]
     if long and shorten is not None:  # every line that does not fit asks at once
         shorter_lines = await shorten([(lines[i], rooms[i]) for i in long])
         retry = [(i, Line(lines[i].line_id, lines[i].speaker, shorter, lines[i].start, lines[i].end, lines[i].next_start))
                  for i, shorter in zip(long, shorter_lines, strict=True) if shorter and shorter.strip() and shorter != lines[i].text]
         redone = await synthesize([line for _, line in retry], [rates[i] for i, _ in retry]) if retry else []  # in one go
-        for (i, line), audio_of in zip(retry, redone, strict=True):
+        candidates = await asyncio.to_thread(_place_all, [line for _, line in retry], redone, [rates[i] for i, _ in retry],
+                                             [rooms[i] for i, _ in retry], settings)
+        for (i, _line), candidate in zip(retry, candidates, strict=True):
             item = fitted[i]
-            candidate = _place(line, audio_of, rates[i], rooms[i], settings)
             if candidate.overshoot_ms < item.overshoot_ms:
                 candidate.method = "shortened" if candidate.overshoot_ms == 0 else "shortened+overshoot"
                 candidate.original = lines[i].text
@@ -142,6 +146,10 @@ async def fit(lines: list[Line], synthesize: Synthesize, shorten: Shorten | None
             if fade:
                 item.audio[-fade:] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
     return fitted
+
+
+def _place_all(lines: list[Line], audio: list[np.ndarray], rates: list[float], rooms: list[float], settings: FitSettings) -> list[Fitted]:
+    return [_place(line, a, rate, space, settings) for line, a, rate, space in zip(lines, audio, rates, rooms, strict=True)]
 
 
 def _place(line: Line, audio: np.ndarray, rate: float, space: float, settings: FitSettings) -> Fitted:

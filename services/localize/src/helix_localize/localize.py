@@ -137,8 +137,8 @@ class Localizer:
             speeches = await asyncio.gather(*(self.speaker.say(voice.SpeechSpec(model_name, line.text, cast[line.speaker], 1.0,
                                                                                 _seed(line.line_id))) for line in lines))
             line_timeline = timeline.laid_out(lines, [s.seconds for s in speeches], str(asset))
-            track = audio.assemble([(t.start, s.audio, s.sampling_rate) for t, s in zip(line_timeline.lines, speeches, strict=True)],
-                                   target_lufs=self.settings.localize_loudness_lufs)
+            track = await asyncio.to_thread(audio.assemble, [(t.start, s.audio, s.sampling_rate) for t, s in zip(line_timeline.lines, speeches, strict=True)],
+                                            target_lufs=self.settings.localize_loudness_lufs)
             made, model, parents = [], loaded.ref, [script_asset]
             cost = _cost([(s.model_seconds, s.compute_seconds) for s in speeches], loaded.device)
             listening = await self.listen(req.source_locale, [(t.line_id, line.text, s.audio, s.sampling_rate, t.start)
@@ -147,7 +147,7 @@ class Localizer:
             for part, fmt in ((LocalePart.VOICEOVER_WAV, "wav"), (LocalePart.VOICEOVER_FLAC, "flac")):
                 vo = LocaleAssetId(req.source_locale, part, req.job_id)
                 await job.store(GeneratedAsset(
-                    kind=vo.kind, asset_id=str(vo), data=audio.encode(track, fmt), media_type=f"audio/{fmt}", ext=fmt, model=loaded.ref,
+                    kind=vo.kind, asset_id=str(vo), data=await asyncio.to_thread(audio.encode, track, fmt), media_type=f"audio/{fmt}", ext=fmt, model=loaded.ref,
                     inputs={"lines": [{"line_id": line.line_id, "speaker": line.speaker, "text": line.text} for line in lines]},
                     parameters={"locale": req.source_locale, "role": "source voice-over: the production's timeline",
                                 "loudness_lufs": round(track.loudness_lufs, 2), "sample_rate": track.rate, "seconds": round(track.seconds, 3)},
@@ -282,7 +282,8 @@ class Localizer:
                                            rate_step=self.settings.localize_rate_step, allow_slowdown=self.settings.localize_allow_slowdown,
                                            min_rate=self.settings.localize_min_rate, min_gap_s=2 / float(ctx.fps))
         fitted = await fitting.fit(lines, synthesize, shortener, fit_settings)
-        track = audio.assemble([(f.start, f.audio, loaded.sampling_rate) for f in fitted], target_lufs=self.settings.localize_loudness_lufs)
+        track = await asyncio.to_thread(audio.assemble, [(f.start, f.audio, loaded.sampling_rate) for f in fitted],
+                                        target_lufs=self.settings.localize_loudness_lufs)
         changes = [LineChange(line_id=f.line_id, original=f.original, replacement=f.text, reason=f"shorter, to fit {f.slot_end - f.slot_start:.2f}s",
                               by=shortener.model if shortener else None) for f in fitted if f.original is not None]
         report = TimingReport(locale=locale, timeline=ctx.timeline_ref, voice=VoiceCast(model=loaded.ref, speakers=speakers),
@@ -302,7 +303,8 @@ class Localizer:
                                   "inputs": {"translation": translation_id, "timeline": ctx.timeline.source, "speakers": speakers,
                                              "models": [m.model_dump() for m in models]}}
         for asset_id, fmt in zip(ids[:2], ("wav", "flac"), strict=True):
-            await ctx.job.store(GeneratedAsset(kind=AssetKind.VOICEOVER, asset_id=asset_id, data=audio.encode(track, fmt), media_type=f"audio/{fmt}",
+            await ctx.job.store(GeneratedAsset(kind=AssetKind.VOICEOVER, asset_id=asset_id, data=await asyncio.to_thread(audio.encode, track, fmt),
+                                               media_type=f"audio/{fmt}",
                                                ext=fmt, parameters={"locale": locale, "sample_rate": track.rate}, cost=cost, **common))
         await ctx.job.store(GeneratedAsset(kind=AssetKind.VOICEOVER, asset_id=ids[2], data=report.model_dump_json(indent=1).encode(),
                                            media_type=JSON, ext="json", parameters={"locale": locale, "report": "timing"},

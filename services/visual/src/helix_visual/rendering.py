@@ -8,6 +8,7 @@ latest version of an image asset (a reference image, or the parent of a revision
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, Literal
@@ -100,12 +101,14 @@ class Renderer:
         run_params = {**image_params, "device": loaded.device, "steps_run": result.steps_run, "batch_size": result.batch_size,
                       "optimisations": self.optimisations.get(name, [])}
         on_gpu = loaded.device.startswith("cuda")
+        png, preview = await asyncio.to_thread(lambda: (encode_png(image, {"helix": image_params}),
+                                                        preview_png(image, self.settings.visual_preview_side)))  # off the event loop
         await job.store(GeneratedAsset(
-            kind=asset.kind, asset_id=str(asset), data=encode_png(image, {"helix": image_params}), media_type=PNG, ext="png",
+            kind=asset.kind, asset_id=str(asset), data=png, media_type=PNG, ext="png",
             model=loaded.ref, inputs=inputs, parameters=run_params, seed=spec.seed, parents=parents, revises_version=revises_version,
             cost=AssetCost(model_seconds=round(result.model_seconds, 6), gpu_seconds=round(result.compute_seconds if on_gpu else 0.0, 6),
                            device=loaded.device),
-            preview=preview_png(image, self.settings.visual_preview_side)))
+            preview=preview))
         return str(asset)
 
     # --- reading what requests build on ------------------------------------------------

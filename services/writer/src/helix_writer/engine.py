@@ -46,6 +46,7 @@ import structlog
 from helix.models import EngineStopped
 from helix.models.batching import Running, queue_limits
 from helix.models.loading import LoadedLM
+from helix.threads import bulk_executor
 
 log = structlog.get_logger("helix.writer.engine")
 
@@ -435,8 +436,8 @@ class QueuedEngine(Running):
             return
         self._stopping = False
         self._space = asyncio.Semaphore(self.max_queue)
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="helix-text-engine")
-        self._compiler = ThreadPoolExecutor(max_workers=1, thread_name_prefix="helix-grammar")
+        self._executor = bulk_executor(1, "helix-text-engine")
+        self._compiler = bulk_executor(1, "helix-grammar")
         self._worker = asyncio.get_running_loop().run_in_executor(self._executor, self._loop)
 
     async def stop(self) -> None:

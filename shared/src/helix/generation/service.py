@@ -42,6 +42,7 @@ from helix.generation.ids import ImageAssetId, LocaleAssetId, ScriptAssetId, par
 from helix.generation.jobs import GeneratorKit, Job
 from helix.generation.reader import Documents
 from helix.settings import HelixSettings
+from helix.threads import prioritise_control
 
 log = structlog.get_logger("helix.generation")
 DECISIONS = (ReviewApproved, ReviewRejected, ReviewRevisionRequested)
@@ -77,7 +78,7 @@ class GeneratorService:
         self.requests_topic: Topic | None = None
         self.steps: dict[type[GenerationRequest], Step] = {}
         self._server: Any = None
-        self._engine: Engine | None = None
+        self._engines: tuple[Engine, ...] = ()
 
     def listen(self, requests_topic: Topic, steps: Mapping[type[GenerationRequest], Step], *, react: React,
                decided: tuple[type[ReviewDecision], ...]) -> None:
@@ -120,13 +121,17 @@ class GeneratorService:
             await self.bus.publish(request, event_id=reaction_event_id(event.id, request.job_id))
             log.info("reaction.requested", decision_id=event.data.decision_id, type=request.event_type, job_id=request.job_id)
 
-    async def start_serving(self, engine: Engine, *, grpc_address: str, models: dict[str, str],
+    async def start_serving(self, *engines: Engine, grpc_address: str, models: dict[str, str],
                             add: Callable[[Any], object]) -> None:
-        """Engine first (consumers hand it work at once), then the bucket, the bus, the gRPC server."""
+        """Engines first (consumers hand them work at once), then the bucket, the bus, the gRPC server.
+        The engine's model threads and the process's default pool run below the control path
+        (`helix.threads`): a busy generator still accepts a request at once."""
         from helix.grpc import start_server
 
-        self._engine = engine
-        await engine.start()
+        prioritise_control(asyncio.get_running_loop(), nice=self.settings.bulk_nice)
+        self._engines = engines
+        for engine in engines:
+            await engine.start()
         await asyncio.to_thread(self.store.ensure_bucket)
         await self.bus.start()
         self._server, self.grpc_address = await start_server(self.name, address=grpc_address, models=models, add=add)
@@ -142,12 +147,12 @@ class GeneratorService:
         await self.stop()
 
     async def stop(self) -> None:
-        """Stop taking work; running jobs get `jobs_drain_s` to finish; then the engine stops."""
+        """Stop taking work; running jobs get `jobs_drain_s` to finish; then the engines stop."""
         if self._server is not None:
             await self._server.stop(grace=2)
         await self.bus.stop()
-        if self._engine is not None:
-            await self._engine.stop()
+        for engine in self._engines:
+            await engine.stop()
 
 
 def reaction_event_id(decision_event_id: str, job_id: str) -> str:

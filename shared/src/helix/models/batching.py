@@ -29,6 +29,7 @@ from typing import Any, Generic, Self, TypeVar
 import structlog
 
 from helix.models import EngineStopped
+from helix.threads import bulk_executor
 
 log = structlog.get_logger("helix.models.batching")
 S = TypeVar("S")
@@ -122,7 +123,7 @@ class Batcher(Running, Generic[S, R]):
             return
         self._space = asyncio.Semaphore(self.max_queue)
         self._wake = asyncio.Event()
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"helix-{self.name}")
+        self._executor = bulk_executor(1, f"helix-{self.name}")
         self._task = asyncio.create_task(self._batcher(), name=f"helix-{self.name}")
 
     async def stop(self) -> None:
