@@ -4,6 +4,7 @@ oldest first, closest in size when a size is given), failures and stopping."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from dataclasses import dataclass
 
 import pytest
@@ -72,3 +73,39 @@ async def test_a_stopped_engine_refuses_work() -> None:
     await engine.stop()
     with pytest.raises(EngineStopped):
         await engine.submit(Ask("a", "x"))
+
+
+class Meeting(Batcher[Ask, str]):
+    """Each call waits (up to 5 s) for another call to be running at the same time."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(key=lambda a: a.voice, batch_wait_s=0.0, **kwargs)  # type: ignore[arg-type]
+        self.both = threading.Barrier(2, timeout=5)
+        self.met: list[bool] = []
+
+    def run_batch(self, batch: list[Pending[Ask]]) -> list[str]:
+        try:
+            self.both.wait()
+            self.met.append(True)
+        except threading.BrokenBarrierError:
+            self.met.append(False)
+        return [p.spec.text for p in batch]
+
+
+async def test_with_two_workers_two_calls_run_at_once_and_each_request_gets_its_result() -> None:
+    async with Meeting(max_batch=1, workers=2) as engine:
+        results = await asyncio.gather(engine.submit(Ask("a", "x")), engine.submit(Ask("b", "y")))
+    assert results == ["x", "y"] and engine.met == [True, True]
+
+
+async def test_with_one_worker_calls_run_one_at_a_time() -> None:
+    engine = Meeting(max_batch=1)
+    engine.both = threading.Barrier(2, timeout=0.3)
+    async with engine:
+        results = await asyncio.gather(engine.submit(Ask("a", "x")), engine.submit(Ask("b", "y")))
+    assert results == ["x", "y"] and engine.met == [False, False]
+
+
+def test_an_engine_needs_a_worker() -> None:
+    with pytest.raises(ValueError, match="at least one worker"):
+        Recorder(max_batch=1, workers=0)

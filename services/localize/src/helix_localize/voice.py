@@ -141,9 +141,11 @@ class Speech:
 
 
 class Speaker(Batcher[SpeechSpec, Speech]):
-    def __init__(self, *, device: Device = "auto", max_batch: int = 16, max_queue: int = 256, batch_wait_s: float = 0.01) -> None:
+    def __init__(self, *, device: Device = "auto", max_batch: int = 16, max_queue: int = 256, batch_wait_s: float = 0.01,
+                 workers: int = 1) -> None:
         super().__init__(key=lambda s: (s.model, s.speaker, round(s.rate, 3)), max_batch=max_batch, max_queue=max_queue,
-                         batch_wait_s=batch_wait_s, name="speech engine", size=lambda s: len(s.text))  # audio grows with the text
+                         batch_wait_s=batch_wait_s, name="speech engine", size=lambda s: len(s.text),  # audio grows with the text
+                         workers=workers)
         self.device = device
 
     def loaded(self, model: str) -> Voice:

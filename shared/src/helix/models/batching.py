@@ -98,17 +98,22 @@ class Running:
 
 class Batcher(Running, Generic[S, R]):
     def __init__(self, *, key: Callable[[S], Hashable], max_batch: int = 8, max_queue: int = 64, batch_wait_s: float = 0.01,
-                 name: str = "engine", size: Callable[[S], float] | None = None) -> None:
+                 name: str = "engine", size: Callable[[S], float] | None = None, workers: int = 1) -> None:
         """`key`: which requests can share a call. `size` (optional): how long a request's
         output will be; a batch is padded to its longest, so the oldest request is joined by
-        the compatible ones closest to its size rather than by the next in line."""
+        the compatible ones closest to its size rather than by the next in line. `workers`:
+        how many calls run at once (each in a thread of its own); one keeps the calls in order."""
         self.max_batch, self.max_queue, self.batch_wait_s = queue_limits(max_batch, max_queue, batch_wait_s)
+        if workers < 1:
+            raise ValueError("an engine needs at least one worker")
+        self.workers = workers
         self.key, self.size, self.name = key, size, name
         self.stats = BatcherStats()
         self._pending: list[Pending[S]] = []
         self._running: list[Pending[S]] = []
         self._space: asyncio.Semaphore | None = None
         self._wake: asyncio.Event | None = None
+        self._free: asyncio.Semaphore | None = None  # workers not running a call
         self._task: asyncio.Task | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._order = itertools.count()
@@ -123,7 +128,8 @@ class Batcher(Running, Generic[S, R]):
             return
         self._space = asyncio.Semaphore(self.max_queue)
         self._wake = asyncio.Event()
-        self._executor = bulk_executor(1, f"helix-{self.name}")
+        self._free = asyncio.Semaphore(self.workers)
+        self._executor = bulk_executor(self.workers, f"helix-{self.name}")
         self._task = asyncio.create_task(self._batcher(), name=f"helix-{self.name}")
 
     async def stop(self) -> None:
@@ -188,30 +194,44 @@ class Batcher(Running, Generic[S, R]):
         return batch
 
     async def _batcher(self) -> None:
-        assert self._wake is not None
-        loop = asyncio.get_running_loop()
-        while True:
-            if not self._pending:
-                self._wake.clear()
-                await self._wake.wait()
-            if len(self._pending) < self.max_batch and self.batch_wait_s > 0:
-                await asyncio.sleep(self.batch_wait_s)  # let concurrent callers join this batch
-            batch = self._take_batch()
-            if not batch:
-                continue
-            self._running = batch
-            self.stats.batches += 1
-            self.stats.items += len(batch)
-            self.stats.largest_batch = max(self.stats.largest_batch, len(batch))
-            try:
-                results = await loop.run_in_executor(self._executor, self.run_batch, batch)
-                for request, result in zip(batch, results, strict=True):
-                    if not request.future.done():
-                        request.future.set_result(result)
-            except Exception as exc:  # the call failed as a whole: each of its requests gets the error
-                log.exception("batch failed", engine=self.name, size=len(batch))
-                for request in batch:
-                    if not request.future.done():
-                        request.future.set_exception(exc)
-            finally:
-                self._running = []
+        assert self._wake is not None and self._free is not None
+        calls: set[asyncio.Task[None]] = set()
+        try:
+            while True:
+                if not self._pending:
+                    self._wake.clear()
+                    await self._wake.wait()
+                if len(self._pending) < self.max_batch and self.batch_wait_s > 0:
+                    await asyncio.sleep(self.batch_wait_s)  # let concurrent callers join this batch
+                await self._free.acquire()  # a batch is formed when a worker can run it, from what waits then
+                batch = self._take_batch()
+                if not batch:
+                    self._free.release()
+                    continue
+                self._running.extend(batch)
+                self.stats.batches += 1
+                self.stats.items += len(batch)
+                self.stats.largest_batch = max(self.stats.largest_batch, len(batch))
+                call = asyncio.create_task(self._call(batch), name=f"helix-{self.name}-call")
+                calls.add(call)
+                call.add_done_callback(calls.discard)
+        finally:
+            for call in list(calls):
+                call.cancel()
+
+    async def _call(self, batch: list[Pending[S]]) -> None:
+        assert self._free is not None
+        try:
+            results = await asyncio.get_running_loop().run_in_executor(self._executor, self.run_batch, batch)
+            for request, result in zip(batch, results, strict=True):
+                if not request.future.done():
+                    request.future.set_result(result)
+        except Exception as exc:  # the call failed as a whole: each of its requests gets the error
+            log.exception("batch failed", engine=self.name, size=len(batch))
+            for request in batch:
+                if not request.future.done():
+                    request.future.set_exception(exc)
+        finally:
+            for request in batch:
+                self._running.remove(request)
+            self._free.release()
