@@ -3,6 +3,9 @@ audio, characters get distinct voices, a locale with no voice is refused."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+
 import numpy as np
 import pytest
 
@@ -33,3 +36,17 @@ def test_a_locale_with_no_voice() -> None:
     assert pick_voice(voices, "de-AT") == "mms-tts-deu" and pick_voice(voices, "ja-JP") == "mms-tts-jpn"
     with pytest.raises(JobRefused, match="no voice for locale ko-KR"):
         pick_voice(voices, "ko-KR")
+
+
+async def test_in_worker_processes_two_batches_speak_at_once_and_sound_as_in_the_service(tiny_vits: str) -> None:
+    lines = [SpeechSpec(tiny_vits, f"line {n}: the lamp must burn tonight", n % 2, 1.0, seed=n) for n in range(4)]
+    async with Speaker(device="cpu", max_batch=1) as here:
+        expected = [await here.say(spec) for spec in lines]
+    async with Speaker(device="cpu", max_batch=1, workers=2, processes=True, threads=1) as speaker:
+        assert speaker._processes is not None
+        spoken = await asyncio.gather(*(speaker.say(spec) for spec in lines))
+        pids = set(speaker._processes._processes)  # the pool's worker processes
+    assert pids and os.getpid() not in pids
+    for got, want in zip(spoken, expected, strict=True):  # each process seeds its own noise: no batch disturbs another's
+        assert got.sampling_rate == want.sampling_rate and got.audio.shape == want.audio.shape
+        assert np.allclose(got.audio, want.audio, atol=1e-4)  # one torch thread there, two here: sums in another order

@@ -62,7 +62,8 @@ class LocalizeApp(GeneratorService):
         self.translator = Translator(dtype=settings.localize_dtype, device=settings.localize_device, num_beams=settings.localize_num_beams,
                                      max_batch=settings.localize_max_batch, max_queue=settings.localize_max_queue)
         self.speaker = Speaker(device=settings.localize_device, max_batch=settings.localize_max_batch, max_queue=settings.localize_max_queue,
-                               workers=settings.localize_speech_workers)
+                               workers=max(1, settings.localize_speech_workers), processes=settings.localize_speech_workers > 0,
+                               threads=settings.torch_threads or 0, nice=settings.bulk_nice)
         listener = None
         if settings.localize_listen:
             from helix_localize.listening import Listener

@@ -26,11 +26,10 @@ class LocalizeSettings(HelixSettings):
     localize_num_beams: int = Field(1, ge=1, le=8)
     localize_max_batch: int = Field(32, ge=1, le=512)
     localize_max_queue: int = Field(512, ge=1, le=100_000)
-    # Speech batches that run at once. A VITS forward is a long chain of small operations that
-    # one core runs one after another; on a 2-core machine two batches at once speak 1.7x as
-    # many lines a second. The sampling noise of batches that run together interleaves (a
-    # line's audio already depends on which lines share its batch); 1 keeps them in order.
-    localize_speech_workers: int = Field(2, ge=1, le=16)
+    # Speech batches that run at once, each in a worker process of its own (`voice.py`): a VITS
+    # forward is a long chain of small Python-driven operations, which in the service's process
+    # held the GIL its event loop needs, on one core. 0: in the service's process, one at a time.
+    localize_speech_workers: int = Field(2, ge=0, le=16)
     # Dubbing: how far a line may be sped up in all (VITS rate × stretch), how much the rate
     # may change from one line to the next, slowing down only when allowed.
     localize_rate_cap: float = Field(1.3, ge=1.0, le=2.0)

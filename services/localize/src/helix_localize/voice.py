@@ -9,12 +9,20 @@ speaker of a multi-speaker model: configured (`HELIX_LOCALIZE_CHARACTER_VOICES`,
 last), so a character keeps one voice in every scene. The speaking rate is VITS's own (`speaking_rate` scales the predicted durations),
 which sounds better than stretching audio afterwards. VITS samples noise: every call is
 seeded from the batch's lines, so the same lines give the same audio.
+
+In the service the voices speak in worker processes (`HELIX_LOCALIZE_SPEECH_WORKERS`, 2 by
+default), each with its own copy of the model. A VITS forward is a long chain of small
+operations, mostly Python: run in the service's process it held the GIL that the event loop
+needs to accept work and react to decisions, and one core ran it at a time. In processes, two
+batches speak at once and the service's own threads stay quick.
 """
 
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -140,25 +148,69 @@ class Speech:
         return len(self.audio) / self.sampling_rate
 
 
+def any_voice(model: str, device: Device) -> Voice:
+    """A VITS model by id or folder, or a Piper or eSpeak NG voice (`programs`)."""
+    if programs.is_program_voice(model):
+        return programs.load_program_voice(model)
+    return load_voice(model, device=device)
+
+
+def _speak(model: str, device: Device, texts: list[str], speaker: int, rate: float, seed: int) -> tuple[list[np.ndarray], float, int]:
+    voice = any_voice(model, device)
+    waves, took = voice.speak(texts, speaker, rate, seed)
+    return waves, took, voice.sampling_rate
+
+
+def _start_speech_process(threads: int, nice: int) -> None:
+    """A speech process: torch's threads as the service's, below the service in CPU priority."""
+    from helix.threads import lower_priority
+
+    lower_priority(nice)
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
 class Speaker(Batcher[SpeechSpec, Speech]):
     def __init__(self, *, device: Device = "auto", max_batch: int = 16, max_queue: int = 256, batch_wait_s: float = 0.01,
-                 workers: int = 1) -> None:
+                 workers: int = 1, processes: bool = False, threads: int = 0, nice: int = 0) -> None:
+        """`workers` batches at once; with `processes`, each in a worker process of its own
+        (`threads`: torch's threads there; `nice`: their CPU priority below the service's)."""
         super().__init__(key=lambda s: (s.model, s.speaker, round(s.rate, 3)), max_batch=max_batch, max_queue=max_queue,
                          batch_wait_s=batch_wait_s, name="speech engine", size=lambda s: len(s.text),  # audio grows with the text
                          workers=workers)
         self.device = device
+        self.processes, self.threads, self.nice = processes, threads, nice
+        self._processes: ProcessPoolExecutor | None = None
 
     def loaded(self, model: str) -> Voice:
-        if programs.is_program_voice(model):
-            return programs.load_program_voice(model)
-        return load_voice(model, device=self.device)
+        return any_voice(model, self.device)
+
+    async def start(self) -> None:
+        if self.processes and self._processes is None:
+            # spawned, not forked: a fork of a process with threads (and CUDA) is not safe
+            self._processes = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                                  initializer=_start_speech_process, initargs=(self.threads, self.nice))
+            for _ in range(self.workers):  # start them now: importing torch takes seconds
+                self._processes.submit(time.sleep, 0)
+        await super().start()
+
+    async def stop(self) -> None:
+        await super().stop()
+        if self._processes is not None:
+            self._processes.shutdown(wait=False, cancel_futures=True)
+            self._processes = None
 
     async def say(self, spec: SpeechSpec) -> Speech:
         return await self.submit(spec)
 
     def run_batch(self, batch: list[Pending[SpeechSpec]]) -> list[Speech]:
         spec = batch[0].spec
-        loaded = self.loaded(spec.model)
         seed = sum(r.spec.seed for r in batch) % (2**63)
-        waves, took = loaded.speak([r.spec.text for r in batch], spec.speaker, spec.rate, seed)
-        return [Speech(wave, loaded.sampling_rate, took, took / len(batch)) for wave in waves]
+        texts = [r.spec.text for r in batch]
+        if self._processes is not None:
+            waves, took, sampling_rate = self._processes.submit(_speak, spec.model, self.device, texts, spec.speaker, spec.rate, seed).result()
+        else:
+            waves, took, sampling_rate = _speak(spec.model, self.device, texts, spec.speaker, spec.rate, seed)
+        return [Speech(wave, sampling_rate, took, took / len(batch)) for wave in waves]
