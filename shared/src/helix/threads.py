@@ -15,6 +15,13 @@ threads, ffmpeg) run at a lower CPU priority (`bulk_nice`, Linux's per-thread ni
 and the event loop, the Kafka clients and the control path get a core as soon as they have
 something to do. Nothing is slower when the machine is idle; a niceness of 10 gives a bulk
 thread about a tenth of the share of a control thread when both want the same core.
+
+A core is not all the event loop waits for: a model step that runs Python (a diffusers
+pipeline's loop, a VITS forward's small operations) holds the GIL, and CPython hands it to a
+waiting thread only after its switch interval (5 ms). A reaction crosses threads dozens of
+times (a read, a dedupe lookup, a commit), so a generator's process switches every 1 ms
+(`GIL_SWITCH_S`): the loop waits at most that for each handoff, and a model step loses
+nothing measurable to the extra switches.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 CONTROL_THREADS = 8
+GIL_SWITCH_S = 0.001
 _control = ThreadPoolExecutor(CONTROL_THREADS, thread_name_prefix="helix-control")
 _bulk_nice = 0  # this process's niceness for bulk threads: set by a generator's process (`prioritise_control`)
 _prioritised: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, int] = weakref.WeakKeyDictionary()
@@ -63,10 +71,12 @@ def bulk_executor(workers: int, name: str) -> ThreadPoolExecutor:
 def prioritise_control(loop: asyncio.AbstractEventLoop, *, nice: int) -> None:
     """In a generator's process: bulk pools made from now on, and the loop's default pool
     (`asyncio.to_thread`: storing, signing, ffmpeg), run at niceness `nice`; the loop's own
-    thread, the Kafka clients and `control` keep their priority."""
+    thread, the Kafka clients and `control` keep their priority; the GIL changes hands every
+    `GIL_SWITCH_S` at the most."""
     global _bulk_nice
     if _prioritised.get(loop) == nice:
         return  # several generators in one process (tests) share the loop's pool
+    sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_S))
     _bulk_nice = nice
     _prioritised[loop] = nice
     loop.set_default_executor(bulk_executor(min(32, (os.cpu_count() or 1) + 4), "helix-bulk"))
