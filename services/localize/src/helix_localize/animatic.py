@@ -236,7 +236,7 @@ class Editor:
             raise NotReady(str(exc)) from None
 
     async def _bytes(self, production_id: str, asset: AssetRef, ref: VersionRef) -> bytes:
-        return (await self.documents.version(production_id, asset, ref.version)).data
+        return (await self.documents.version(production_id, asset, ref.version, bulk=True)).data  # the job's media: bulk
 
 
 def ffmpeg_command(plan: AnimaticPlan, req: AnimaticRequested, inputs: dict[str, Any], out: Path) -> list[str]:

@@ -16,6 +16,7 @@ a typed document, with its provenance.
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -119,13 +120,16 @@ class Documents:
 
     # --- any version ------------------------------------------------------------------------
 
-    async def version(self, production_id: str, asset: AssetRef, version: int, model: type[M] | None = None) -> Read[Any]:
+    async def version(self, production_id: str, asset: AssetRef, version: int, model: type[M] | None = None, *,
+                      bulk: bool = False) -> Read[Any]:
+        """One version. `bulk`: media a job reads (frames, audio tracks) go to the bulk pool, so
+        a reaction's reads on the control path never queue behind a 100 MB dub."""
         key = (production_id, str(asset), version)
         if (hit := self._cache.get(key)) is not None:
             self._cache.move_to_end(key)
             stored, data, provenance = hit
         else:
-            found = await self._retrying(lambda: self._read_version(production_id, asset, version))
+            found = await self._retrying(lambda: self._read_version(production_id, asset, version), bulk=bulk)
             if found is None:
                 raise NotStored(f"version {version} of {asset} is not in the asset store of production {production_id}")
             stored, data, provenance = found
@@ -172,12 +176,12 @@ class Documents:
             raise CorruptDocument(f"the provenance of {chosen.key} does not validate: {exc}") from None
         return chosen, data, provenance
 
-    async def _retrying(self, call: Callable[[], T]) -> T:
+    async def _retrying(self, call: Callable[[], T], *, bulk: bool = False) -> T:
         retrying = AsyncRetrying(stop=stop_after_delay(self.store_outage_s), wait=wait_exponential_jitter(multiplier=0.2, max=5.0),
                                  retry=retry_if_exception_type(self.transient), reraise=True)
         async for attempt in retrying:
             with attempt:
-                return await control(call)
+                return await (asyncio.to_thread(call) if bulk else control(call))
         raise AssertionError("unreachable")  # pragma: no cover
 
 
