@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -50,3 +54,47 @@ async def test_in_worker_processes_two_batches_speak_at_once_and_sound_as_in_the
     for got, want in zip(spoken, expected, strict=True):  # each process seeds its own noise: no batch disturbs another's
         assert got.sampling_rate == want.sampling_rate and got.audio.shape == want.audio.shape
         assert np.allclose(got.audio, want.audio, atol=1e-4)  # one torch thread there, two here: sums in another order
+
+
+PARENT = """
+import asyncio, sys
+from helix_localize.voice import Speaker, SpeechSpec
+
+async def main():
+    speaker = Speaker(device="cpu", workers=1, processes=True, threads=1)
+    await speaker.start()
+    await speaker.say(SpeechSpec(sys.argv[1], "the lamp", 0, 1.0, seed=1))  # the worker is up
+    print("workers", *speaker._processes._processes, flush=True)
+    await asyncio.sleep(120)
+
+if __name__ == "__main__":
+    asyncio.run(main())
+"""
+
+
+def test_a_speech_process_ends_when_the_service_is_killed(tiny_vits: str, tmp_path: Path) -> None:
+    script = tmp_path / "parent.py"
+    script.write_text(PARENT)
+    parent = subprocess.Popen([sys.executable, str(script), tiny_vits], stdout=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout is not None
+        line = next(line for line in parent.stdout if line.startswith("workers"))  # past the service's log lines
+        workers = [int(pid) for pid in line.split()[1:]]
+        assert workers
+        parent.kill()  # kill -9: no cleanup runs in the service
+        parent.wait(10)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and any(_alive(pid) for pid in workers):
+            time.sleep(0.1)
+        assert not any(_alive(pid) for pid in workers), "a speech process outlived the service"
+    finally:
+        parent.kill()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as stat:  # an exited child of pid 1 may linger as a zombie a moment
+        return stat.read().split(")")[-1].split()[0] != "Z"

@@ -21,6 +21,9 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
+import multiprocessing.connection
+import os
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -162,14 +165,31 @@ def _speak(model: str, device: Device, texts: list[str], speaker: int, rate: flo
 
 
 def _start_speech_process(threads: int, nice: int) -> None:
-    """A speech process: torch's threads as the service's, below the service in CPU priority."""
+    """A speech process: torch's threads as the service's, below the service in CPU priority,
+    and gone with the service."""
     from helix.threads import lower_priority
 
     lower_priority(nice)
+    _exit_with_parent()
     if threads:
         import torch
 
         torch.set_num_threads(threads)
+
+
+def _exit_with_parent() -> None:
+    """End this worker process when the service's process ends, even by `kill -9` (which runs no
+    cleanup): the worker holds its own end of the pool's queue, so it would wait for work for ever."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+    sentinel = parent.sentinel
+
+    def watch() -> None:
+        multiprocessing.connection.wait([sentinel])
+        os._exit(0)
+
+    threading.Thread(target=watch, name="helix-parent-watch", daemon=True).start()
 
 
 class Speaker(Batcher[SpeechSpec, Speech]):
