@@ -118,7 +118,7 @@ async def test_kill_9_mid_job_then_restart(generator: str, settings: HelixSettin
         first.kill()
     with start_service(settings, models, tmp_path):
         await wait_for(lambda: done(settings, jobs), what="every job to finish after the restart", timeout=240)
-    await assert_exactly_once(settings, jobs, generator)
+    await assert_exactly_once(settings, jobs, generator, tmp_path)
 
 
 @pytest.mark.parametrize("generator", sorted(GENERATORS))
@@ -136,20 +136,23 @@ async def test_the_store_down_for_30_s_mid_job(generator: str, settings: HelixSe
         assert not done(settings, jobs), "the jobs waited for the store"
         private_store.up(("minio",))
         await wait_for(lambda: done(settings, jobs), what="every job to finish after the outage", timeout=240)
-    await assert_exactly_once(settings, jobs, generator)
+    await assert_exactly_once(settings, jobs, generator, tmp_path)
 
 
 # --- what must hold afterwards --------------------------------------------------------------------
 
 
-async def assert_exactly_once(settings: HelixSettings, jobs: list[str], generator: str) -> None:
+async def assert_exactly_once(settings: HelixSettings, jobs: list[str], generator: str, folder: Path) -> None:
     statuses = [decode(r.value()) for r in records(settings, Topic.JOBS_STATUS)]
     outcomes: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    said: dict[str, list[str]] = defaultdict(list)  # what each job said along the way: its progress steps and errors
     for event in statuses:
         outcomes[event.data.job_id][event.type.rsplit(".", 1)[-1]].add(event.id)
+        said[event.data.job_id].append(getattr(event.data, "error", None) or getattr(event.data, "step", None) or event.type)
     for job in jobs:
-        assert len(outcomes[job]["completed"]) == 1, f"{job} completed once: {dict(outcomes[job])}"
-        assert not outcomes[job]["failed"], f"{job} never reported failed: {dict(outcomes[job])}"
+        why = f"{dict(outcomes[job])}; it said {said[job]}; the service logged: {faults_logged(folder, generator)}"
+        assert len(outcomes[job]["completed"]) == 1, f"{job} completed once: {why}"
+        assert not outcomes[job]["failed"], f"{job} never reported failed: {why}"
 
     assets = [decode(r.value()).data for r in records(settings, Topic.ASSETS_GENERATED)]
     versions = {(a.asset_id, a.version) for a in assets}
@@ -178,6 +181,14 @@ async def assert_exactly_once(settings: HelixSettings, jobs: list[str], generato
 
 
 # --- helpers ------------------------------------------------------------------------------------------
+
+
+def faults_logged(folder: Path, generator: str) -> list[str]:
+    """The service log's errors and tracebacks (the last 40 such lines), for a failure's message."""
+    log = folder / f"{generator}.log"
+    lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+    return [line[:400] for line in lines if any(word in line for word in ("error", "Error", "Traceback", "exception", "failed"))
+            and "Retrying (Retry" not in line][-40:]
 
 
 def send(settings: HelixSettings, data: Any) -> None:

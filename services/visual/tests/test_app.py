@@ -1,10 +1,12 @@
 """The visual process's wiring, built without servers: its models (the tiny pipeline only where no
-default is configured), one pipeline per configured name with its speed settings recorded, the
-request steps on its own topic, its review-decisions consumer, and a request handed to it
-rendered by its engine into a stored plate."""
+default is configured), one pipeline per configured name with its speed settings recorded
+(drawn in the engine's worker process, or in the service's own), the request steps on its
+own topic, its review-decisions consumer, and a request handed to it rendered by its engine
+into a stored plate."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from helix.models import loading
 from helix.testing import MemoryBus, MemoryStore
 from helix_visual.app import VisualApp, ensure_models
 from helix_visual.settings import VisualSettings
+from helix_visual.worker import WorkerImageEngine
 
 from .conftest import image_request
 
@@ -32,12 +35,14 @@ def test_the_tiny_pipeline_is_made_only_when_no_default_model_is_configured(tmp_
     assert built == [], "a configured default is never replaced by the tiny one"
 
 
-@pytest.fixture
-def app(tiny_sd_dir: Path, tmp_path: Path) -> VisualApp:
+@pytest.fixture(params=[True, False], ids=["worker-process", "in-process"])
+async def app(request: pytest.FixtureRequest, tiny_sd_dir: Path, tmp_path: Path) -> AsyncIterator[VisualApp]:
     settings = VisualSettings(visual_model=str(tiny_sd_dir), visual_models={"alt": str(tiny_sd_dir)}, visual_dtype="float32",
                               visual_device="cpu", database_url=f"sqlite:///{tmp_path / 'visual.db'}", c2pa_enabled=False,
-                              s3_secret_key="never-used")  # the S3 and Kafka clients are made, never connected
-    return VisualApp(settings)
+                              s3_secret_key="never-used", visual_worker_process=request.param)  # S3 and Kafka clients made, never connected
+    app = VisualApp(settings)
+    yield app
+    await app.engine.stop()
 
 
 async def test_the_app_serves_its_request_types_on_its_topic_and_listens_to_review(app: VisualApp) -> None:
@@ -51,7 +56,8 @@ async def test_the_app_serves_its_request_types_on_its_topic_and_listens_to_revi
 
 
 async def test_every_configured_model_is_loaded_and_its_speed_settings_recorded(app: VisualApp) -> None:
-    assert set(app.engine.pipelines) == {"default", "alt"}
+    assert set(app.engine.models) == {"default", "alt"}
+    assert isinstance(app.engine, WorkerImageEngine) is app.settings.visual_worker_process
     assert app.renderer.optimisations == {"default": ["sdpa"], "alt": ["sdpa"]}
     assert app.renderer.documents is app.documents and app.renderer.engine is app.engine
 

@@ -20,10 +20,6 @@ batches speak at once and the service's own threads stay quick.
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
-import multiprocessing.connection
-import os
-import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -35,6 +31,7 @@ from helix.events import ModelRef
 from helix.generation.jobs import JobRefused
 from helix.models.batching import Batcher, Pending
 from helix.models.loading import Device, SharedInstances, model_source, pin, resolve_device, weights_hash
+from helix.processes import spawn, start_worker
 from helix_localize import programs
 
 
@@ -164,34 +161,6 @@ def _speak(model: str, device: Device, texts: list[str], speaker: int, rate: flo
     return waves, took, voice.sampling_rate
 
 
-def _start_speech_process(threads: int, nice: int) -> None:
-    """A speech process: torch's threads as the service's, below the service in CPU priority,
-    and gone with the service."""
-    from helix.threads import lower_priority
-
-    lower_priority(nice)
-    _exit_with_parent()
-    if threads:
-        import torch
-
-        torch.set_num_threads(threads)
-
-
-def _exit_with_parent() -> None:
-    """End this worker process when the service's process ends, even by `kill -9` (which runs no
-    cleanup): the worker holds its own end of the pool's queue, so it would wait for work for ever."""
-    parent = multiprocessing.parent_process()
-    if parent is None:
-        return
-    sentinel = parent.sentinel
-
-    def watch() -> None:
-        multiprocessing.connection.wait([sentinel])
-        os._exit(0)
-
-    threading.Thread(target=watch, name="helix-parent-watch", daemon=True).start()
-
-
 class Speaker(Batcher[SpeechSpec, Speech]):
     def __init__(self, *, device: Device = "auto", max_batch: int = 16, max_queue: int = 256, batch_wait_s: float = 0.01,
                  workers: int = 1, processes: bool = False, threads: int = 0, nice: int = 0) -> None:
@@ -210,8 +179,8 @@ class Speaker(Batcher[SpeechSpec, Speech]):
     async def start(self) -> None:
         if self.processes and self._processes is None:
             # spawned, not forked: a fork of a process with threads (and CUDA) is not safe
-            self._processes = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                                  initializer=_start_speech_process, initargs=(self.threads, self.nice))
+            self._processes = ProcessPoolExecutor(self.workers, mp_context=spawn(),
+                                                  initializer=start_worker, initargs=(self.nice, self.threads))
             for _ in range(self.workers):  # start them now: importing torch takes seconds
                 self._processes.submit(time.sleep, 0)
         await super().start()

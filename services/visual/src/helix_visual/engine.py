@@ -3,7 +3,9 @@
 A `helix.models.batching.Batcher`: a bounded queue, interactive previews before batch work,
 and every queued request compatible with the most urgent one (same model, size, steps,
 guidance, tiling, and text-to-image or image-to-image with the same strength), up to
-`max_batch`, run as ONE pipeline call in a worker thread.
+`max_batch`, run as ONE pipeline call (`draw`) in a worker thread, or in a worker process
+(`worker.py`, `HELIX_VISUAL_WORKER_PROCESS`) so the service's event loop never waits on a
+denoising loop for the GIL.
 
 - **Reproducible**: each request's initial noise comes from its own `torch.Generator` on the
   CPU, seeded from the request, so a seed means the same noise on any device, whatever else
@@ -25,10 +27,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from helix.models.batching import BATCH, INTERACTIVE, Batcher, OnStep, Pending
-from helix.models.diffusion import LoadedPipeline
+from helix.models.diffusion import LoadedPipeline, PipelineFacts
 from helix_visual.tiling import Axes, tiled
 
-__all__ = ["BATCH", "INTERACTIVE", "ImageEngine", "ImageResult", "ImageSpec"]
+__all__ = ["BATCH", "INTERACTIVE", "ImageEngine", "ImageResult", "ImageSpec", "draw", "results"]
 
 
 @dataclass(frozen=True)
@@ -65,52 +67,73 @@ class ImageResult:
 
 
 class ImageEngine(Batcher[ImageSpec, ImageResult]):
-    """Batched image generation over the process's loaded pipelines (by configured name)."""
+    """Batched image generation over the process's loaded pipelines (by configured name).
+    `models`: what the service knows of each pipeline (`PipelineFacts`); the drawing itself
+    is `run_batch`, here in a thread, in `worker.WorkerImageEngine` in a process of its own."""
 
     def __init__(self, pipelines: dict[str, LoadedPipeline], *, max_batch: int = 8, max_queue: int = 64, batch_wait_s: float = 0.01) -> None:
         super().__init__(key=ImageSpec.batch_key, max_batch=max_batch, max_queue=max_queue, batch_wait_s=batch_wait_s, name="image engine")
         self.pipelines = pipelines
+        self.models: dict[str, PipelineFacts] = {name: loaded.facts for name, loaded in pipelines.items()}
 
     async def render(self, spec: ImageSpec, *, priority: int = BATCH, on_step: OnStep | None = None) -> ImageResult:
         """Make one image; cancelling the caller drops (or stops) its request."""
-        if spec.model not in self.pipelines:
-            raise ValueError(f"unknown model {spec.model!r}; this service has {', '.join(sorted(self.pipelines))}")
+        if spec.model not in self.models:
+            raise ValueError(f"unknown model {spec.model!r}; this service has {', '.join(sorted(self.models))}")
         return await self.submit(spec, priority=priority, on_step=on_step)
 
     def run_batch(self, batch: list[Pending[ImageSpec]]) -> list[ImageResult]:
         """Worker thread: one pipeline call for the batch."""
-        import torch
 
-        from helix_visual.images import decode
+        def on_step(step: int, total: int) -> None:
+            for request in batch:
+                request.report_step(step, total)
 
-        spec = batch[0].spec
-        loaded = self.pipelines[spec.model]
-        generators = [torch.Generator("cpu").manual_seed(r.spec.seed) for r in batch]  # CPU noise: same on any device
-        kwargs: dict[str, Any] = {
-            "prompt": [r.spec.prompt for r in batch],
-            "num_inference_steps": spec.steps,
-            "guidance_scale": spec.guidance_scale,
-            "generator": generators,
-            "output_type": "pil",
-            "callback_on_step_end": _step_callback(batch),
-        }
-        if spec.negative_prompt is not None:
-            kwargs["negative_prompt"] = [r.spec.negative_prompt or "" for r in batch]
-        if spec.init_image is not None:
-            pipe = loaded.img2img
-            kwargs.update(image=[decode(_init_image(r.spec)).resize((spec.width, spec.height)) for r in batch],
-                          strength=spec.strength)
-        else:
-            pipe = loaded.text2img
-            kwargs.update(width=spec.width, height=spec.height)
-        started = time.perf_counter()
-        with torch.inference_mode(), tiled(loaded.modules(), spec.tiling):
-            images = pipe(**kwargs).images
-        took = time.perf_counter() - started
-        steps_run = max(1, int(spec.steps * spec.strength)) if spec.init_image is not None else spec.steps
-        done = time.perf_counter()
-        return [ImageResult(image=image, seconds=done - r.submitted_at, model_seconds=took, compute_seconds=took / len(batch),
-                            batch_size=len(batch), steps_run=steps_run) for r, image in zip(batch, images, strict=True)]
+        images, took = draw(self.pipelines[batch[0].spec.model], [r.spec for r in batch], on_step=on_step,
+                            cancelled=lambda: all(r.cancelled for r in batch))
+        return results(batch, images, took)
+
+
+def draw(loaded: LoadedPipeline, specs: list[ImageSpec], *, on_step: Callable[[int, int], None],
+         cancelled: Callable[[], bool]) -> tuple[list[Any], float]:
+    """One pipeline call for compatible `specs`: the images (PIL) and the call's seconds.
+    `on_step(step, total)` after each denoising step; the call stops at the next step once
+    `cancelled()`."""
+    import torch
+
+    from helix_visual.images import decode
+
+    spec = specs[0]
+    generators = [torch.Generator("cpu").manual_seed(s.seed) for s in specs]  # CPU noise: same on any device
+    kwargs: dict[str, Any] = {
+        "prompt": [s.prompt for s in specs],
+        "num_inference_steps": spec.steps,
+        "guidance_scale": spec.guidance_scale,
+        "generator": generators,
+        "output_type": "pil",
+        "callback_on_step_end": _step_callback(on_step, cancelled),
+    }
+    if spec.negative_prompt is not None:
+        kwargs["negative_prompt"] = [s.negative_prompt or "" for s in specs]
+    if spec.init_image is not None:
+        pipe = loaded.img2img
+        kwargs.update(image=[decode(_init_image(s)).resize((spec.width, spec.height)) for s in specs], strength=spec.strength)
+    else:
+        pipe = loaded.text2img
+        kwargs.update(width=spec.width, height=spec.height)
+    started = time.perf_counter()
+    with torch.inference_mode(), tiled(loaded.modules(), spec.tiling):
+        images = pipe(**kwargs).images
+    return list(images), time.perf_counter() - started
+
+
+def results(batch: list[Pending[ImageSpec]], images: list[Any], took: float) -> list[ImageResult]:
+    """Each request's result of one call: every request spent the whole call in the model."""
+    spec = batch[0].spec
+    steps_run = max(1, int(spec.steps * spec.strength)) if spec.init_image is not None else spec.steps
+    done = time.perf_counter()
+    return [ImageResult(image=image, seconds=done - r.submitted_at, model_seconds=took, compute_seconds=took / len(batch),
+                        batch_size=len(batch), steps_run=steps_run) for r, image in zip(batch, images, strict=True)]
 
 
 def _init_image(spec: ImageSpec) -> bytes:
@@ -119,13 +142,11 @@ def _init_image(spec: ImageSpec) -> bytes:
     return spec.init_image
 
 
-def _step_callback(batch: list[Pending[ImageSpec]]) -> Callable[..., dict[str, Any]]:
+def _step_callback(on_step: Callable[[int, int], None], cancelled: Callable[[], bool]) -> Callable[..., dict[str, Any]]:
     def on_step_end(pipe: Any, step: int, timestep: Any, callback_kwargs: dict[str, Any]) -> dict[str, Any]:
-        if all(r.cancelled for r in batch):
+        if cancelled():
             pipe._interrupt = True  # diffusers stops the denoising loop at the next step
-        total = int(getattr(pipe, "num_timesteps", 0) or 0)
-        for request in batch:
-            request.report_step(step + 1, total)
+        on_step(step + 1, int(getattr(pipe, "num_timesteps", 0) or 0))
         return callback_kwargs
 
     return on_step_end

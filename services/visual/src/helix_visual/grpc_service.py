@@ -126,7 +126,7 @@ class VisualServicer(visual_pb2_grpc.VisualServiceServicer):
             return  # a newer edit arrived while this one rendered: its frame is stale
         png = io.BytesIO()
         result.image.save(png, format="PNG")
-        loaded = self.engine.pipelines[spec.model]
+        loaded = self.engine.models[spec.model]
         out.put_nowait(visual_pb2.PreviewFrame(edit_id=edit.edit_id, png=png.getvalue(), width=spec.width, height=spec.height,
                                                steps=spec.steps, seed=spec.seed, seconds=time.perf_counter() - arrived,
                                                model=f"{loaded.ref.id}@{loaded.ref.revision}"))

@@ -21,7 +21,7 @@ from helix.events.data import AssetCost
 from helix.generation import GeneratedAsset, Job, JobRefused
 from helix.generation.ids import ImageAssetId, ScriptAssetId, ScriptPart
 from helix.generation.reader import AnyAsset, AssetRef, Documents, NotStored, Read
-from helix.models.diffusion import LoadedPipeline
+from helix.models.diffusion import PipelineFacts
 from helix.story import Storyboard
 from helix_visual.engine import BATCH, ImageEngine, ImageSpec
 from helix_visual.images import PNG, encode_png, preview_png
@@ -37,11 +37,11 @@ class Renderer:
         self.settings = settings
         self.optimisations = optimisations  # model name -> settings applied to it
 
-    def pipeline(self, model: str | None) -> tuple[str, LoadedPipeline]:
+    def pipeline(self, model: str | None) -> tuple[str, PipelineFacts]:
         name = model or "default"
-        loaded = self.engine.pipelines.get(name)
+        loaded = self.engine.models.get(name)
         if loaded is None:
-            raise JobRefused(f"unknown model {name!r}; this service has {', '.join(sorted(self.engine.pipelines))}")
+            raise JobRefused(f"unknown model {name!r}; this service has {', '.join(sorted(self.engine.models))}")
         return name, loaded
 
     def checked(self, spec: ImageSpec) -> tuple[ImageSpec, dict[str, Any]]:
@@ -94,7 +94,7 @@ class Renderer:
             "model": loaded.ref.id, "model_revision": loaded.ref.revision, "model_name": name, "prompt": spec.prompt,
             "negative_prompt": spec.negative_prompt, "seed": spec.seed, "steps": spec.steps, "guidance_scale": spec.guidance_scale,
             "width": spec.width, "height": spec.height, "scheduler": loaded.scheduler,
-            "scheduler_class": type(loaded.text2img.scheduler).__name__, "dtype": loaded.dtype, "tiling": spec.tiling,
+            "scheduler_class": loaded.scheduler_class, "dtype": loaded.dtype, "tiling": spec.tiling,
             "noise": "cpu", **({"strength": spec.strength} if spec.init_image is not None else {}), **notes, **(extra or {}),
             **measured,
         }

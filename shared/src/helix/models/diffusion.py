@@ -36,31 +36,28 @@ SCHEDULERS: dict[str, tuple[str, dict[str, Any]]] = {
 
 
 @dataclass(frozen=True, eq=False)
-class LoadedPipeline:
-    """A text-to-image pipeline and an image-to-image one over the same modules, with provenance."""
+class PipelineFacts:
+    """What a service needs to know of a loaded pipeline without holding it: its provenance,
+    its limits and how it reads a prompt. Picklable, so a worker process that holds the
+    pipeline can send it to the service."""
 
-    text2img: Any
-    img2img: Any
     ref: ModelRef
     device: str
     dtype: str
     scheduler: str
-    is_tiny: bool = False
+    scheduler_class: str
+    is_tiny: bool
+    vae_scale_factor: int
+    max_prompt_tokens: int  # tokens the text encoder reads (start and end tokens included)
+    native_size: int  # the side length the UNet was configured for (its sample size × the VAE's factor)
+    tokenizer_json: str = field(repr=False)
     _counting: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    @property
-    def vae_scale_factor(self) -> int:
-        return int(getattr(self.text2img, "vae_scale_factor", 8))
+    def __getstate__(self) -> dict[str, Any]:
+        return {name: value for name, value in self.__dict__.items() if name not in ("_counting", "_counter")}
 
-    @property
-    def max_prompt_tokens(self) -> int:
-        """Tokens the text encoder reads (start and end tokens included)."""
-        return int(self.text2img.tokenizer.model_max_length)
-
-    @property
-    def native_size(self) -> int:
-        """The side length the UNet was configured for (its sample size × the VAE's factor)."""
-        return int(self.text2img.unet.config.sample_size) * self.vae_scale_factor
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, _counting=threading.Lock())
 
     @cached_property
     def _counter(self) -> Any:
@@ -70,7 +67,7 @@ class LoadedPipeline:
         # the tokenizer's core, never the pipeline's.
         from tokenizers import Tokenizer
 
-        counter = Tokenizer.from_str(self.text2img.tokenizer.backend_tokenizer.to_str())
+        counter = Tokenizer.from_str(self.tokenizer_json)
         counter.no_truncation()
         counter.no_padding()
         return counter
@@ -90,6 +87,47 @@ class LoadedPipeline:
                 if last_kept <= 1 or len(self._counter.encode(kept).ids) <= self.max_prompt_tokens:
                     return count, kept
                 last_kept -= 1
+
+    def prompt_tokens(self, prompt: str) -> int:
+        return self.read_prompt(prompt)[0]
+
+
+@dataclass(frozen=True, eq=False)
+class LoadedPipeline:
+    """A text-to-image pipeline and an image-to-image one over the same modules, with provenance."""
+
+    text2img: Any
+    img2img: Any
+    ref: ModelRef
+    device: str
+    dtype: str
+    scheduler: str
+    is_tiny: bool = False
+
+    @property
+    def vae_scale_factor(self) -> int:
+        return int(getattr(self.text2img, "vae_scale_factor", 8))
+
+    @property
+    def max_prompt_tokens(self) -> int:
+        """Tokens the text encoder reads (start and end tokens included)."""
+        return int(self.text2img.tokenizer.model_max_length)
+
+    @property
+    def native_size(self) -> int:
+        """The side length the UNet was configured for (its sample size × the VAE's factor)."""
+        return int(self.text2img.unet.config.sample_size) * self.vae_scale_factor
+
+    @cached_property
+    def facts(self) -> PipelineFacts:
+        return PipelineFacts(ref=self.ref, device=self.device, dtype=self.dtype, scheduler=self.scheduler,
+                             scheduler_class=type(self.text2img.scheduler).__name__, is_tiny=self.is_tiny,
+                             vae_scale_factor=self.vae_scale_factor, max_prompt_tokens=self.max_prompt_tokens,
+                             native_size=self.native_size, tokenizer_json=self.text2img.tokenizer.backend_tokenizer.to_str())
+
+    def read_prompt(self, prompt: str) -> tuple[int, str]:
+        """`PipelineFacts.read_prompt`: safe beside a batch being encoded in another thread."""
+        return self.facts.read_prompt(prompt)
 
     def prompt_tokens(self, prompt: str) -> int:
         return self.read_prompt(prompt)[0]
