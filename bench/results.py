@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -17,7 +18,16 @@ MD_FILE = HERE / "RESULTS.md"
 def machine() -> str:
     mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     cpu = platform.processor() or platform.machine()
-    return f"{platform.system()} {cpu}, {os.cpu_count()} cores, {mem_gib:.0f} GiB, no GPU"
+    return f"{platform.system()} {cpu}, {os.cpu_count()} cores, {mem_gib:.0f} GiB, {gpu()}"
+
+
+def gpu() -> str:
+    """The GPU a benchmark ran on (asked of torch where the benchmark loaded it), or "no GPU"."""
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        props = torch.cuda.get_device_properties(0)
+        return f"{props.name} ({props.total_memory / 2**30:.0f} GiB)"
+    return "no GPU"
 
 
 def record(name: str, *, value: float, unit: str, baseline: float, description: str, baseline_label: str, higher_is_better: bool = True) -> dict:

@@ -154,12 +154,14 @@ def main() -> None:
     parser.add_argument("--max-batch", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--edits", type=int, default=30)
+    parser.add_argument("--preview-size", type=int, default=0, help="the live preview's side (default: --size, at most 512)")
     parser.add_argument("--model", help="a real checkpoint (id or folder)")
     parser.add_argument("--full-size", choices=["sd15", "sdxl"], help="random weights at a real architecture's size")
     parser.add_argument("--speedups", default="", help="comma list of channels_last,fuse_qkv,compile: each measured alone vs none")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--dtype", default="auto")
     args = parser.parse_args()
+    preview = args.preview_size or min(args.size, 512)  # the service's largest preview (HELIX_VISUAL_PREVIEW_MAX_SIDE)
 
     with tempfile.TemporaryDirectory() as tmp:
         path = model_path(args, Path(tmp))
@@ -175,17 +177,17 @@ def main() -> None:
                 await engine_run(engine, specs[: args.max_batch])  # warm-up of both
                 stock = min(stock_loop(loaded, specs) for _ in range(args.repeats))
                 helix = min([await engine_run(engine, specs) for _ in range(args.repeats)])
-                previews = [ImageSpec(model="default", prompt=PROMPTS[n % len(PROMPTS)], width=args.size, height=args.size, steps=2,
+                previews = [ImageSpec(model="default", prompt=PROMPTS[n % len(PROMPTS)], width=preview, height=preview, steps=2,
                                       guidance_scale=0.0, seed=n) for n in range(args.edits)]
                 direct = [stock_loop(loaded, [spec]) for spec in previews]  # the same preview, the stock pipeline called directly
-                idle = await preview_latency(loaded, engine, edits=args.edits, size=args.size, busy=[])
+                idle = await preview_latency(loaded, engine, edits=args.edits, size=preview, busy=[])
                 loaded_queue = [ImageSpec(model="default", prompt="queued batch work", width=args.size, height=args.size,
                                           steps=args.steps, guidance_scale=0.0, seed=1000 + i) for i in range(args.requests)]
-                busy = await preview_latency(loaded, engine, edits=args.edits, size=args.size, busy=loaded_queue)
+                busy = await preview_latency(loaded, engine, edits=args.edits, size=preview, busy=loaded_queue)
             return stock, helix, direct, idle, busy
 
         stock, helix, direct, idle, busy = asyncio.run(run())
-    suffix = "" if loaded.device == "cpu" else "_gpu"
+    suffix = "" if loaded.device == "cpu" else "_gpu" + (f"_{args.full_size}" if args.full_size else "")
     stock_rate, helix_rate = args.requests / stock, args.requests / helix
     print(f"stock pipeline, one call per request: {stock_rate:.2f} images/s; Helix engine: {helix_rate:.2f} images/s")
     e = record(f"visual_throughput{suffix}.images_per_s", value=helix_rate, unit="images/s", baseline=stock_rate,
@@ -203,7 +205,7 @@ def main() -> None:
         for q, value, base in (("p50", p50, b50), ("p99", p99, b99)):
             record(f"visual_throughput{suffix}.preview_first_frame_{name}_{q}_ms", value=value * 1000, unit="ms", baseline=base * 1000,
                    higher_is_better=False, baseline_label=blabel,
-                   description=f"edit → first preview frame over gRPC ({q}), {args.size}², 2 steps, engine {name}"
+                   description=f"edit → first preview frame over gRPC ({q}), {preview}², 2 steps, engine {name}"
                                + (f" with {args.requests} batch images queued" if name == "busy" else ""))
 
 

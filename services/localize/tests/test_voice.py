@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from helix.generation import JobRefused
+from helix.testing.processes import alive
 from helix_localize.voice import Speaker, SpeechSpec, cast_voices, pick_voice
 
 
@@ -84,17 +85,9 @@ def test_a_speech_process_ends_when_the_service_is_killed(tiny_vits: str, tmp_pa
         parent.kill()  # kill -9: no cleanup runs in the service
         parent.wait(10)
         deadline = time.monotonic() + 15
-        while time.monotonic() < deadline and any(_alive(pid) for pid in workers):
+        while time.monotonic() < deadline and any(alive(pid) for pid in workers):
             time.sleep(0.1)
-        assert not any(_alive(pid) for pid in workers), "a speech process outlived the service"
+        assert not any(alive(pid) for pid in workers), "a speech process outlived the service"
     finally:
         parent.kill()
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with open(f"/proc/{pid}/stat") as stat:  # an exited child of pid 1 may linger as a zombie a moment
-        return stat.read().split(")")[-1].split()[0] != "Z"

@@ -1,6 +1,5 @@
-"""The visual process's wiring, built without servers: its models (the tiny pipeline only where no
-default is configured), one pipeline per configured name with its speed settings recorded
-(drawn in the engine's worker process, or in the service's own), the request steps on its
+"""The visual process's wiring, built without servers: one pipeline per configured name with
+its speed settings recorded (drawn in the engine's worker process, or in the service's own), the request steps on its
 own topic, its review-decisions consumer, and a request handed to it rendered by its engine
 into a stored plate."""
 
@@ -8,31 +7,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from helix.events import JobCompleted, SceneRequested, Topic, models_on, new_event
 from helix.generation import GeneratorKit
-from helix.models import loading
 from helix.testing import MemoryBus, MemoryStore
-from helix_visual.app import VisualApp, ensure_models
+from helix_visual.app import VisualApp
 from helix_visual.settings import VisualSettings
 from helix_visual.worker import WorkerImageEngine
 
 from .conftest import image_request
-
-
-def test_the_tiny_pipeline_is_made_only_when_no_default_model_is_configured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HELIX_HOME", str(tmp_path))
-    built: list[tuple[Path, dict[str, Any]]] = []
-    monkeypatch.setattr(loading, "tiny_fallback", lambda folder, **how: built.append((folder, how)) or folder)
-    assert ensure_models(VisualSettings(visual_models={"sketch": "/models/sketch"})) == {
-        "default": str(tmp_path / "models" / "tiny-sd"), "sketch": "/models/sketch"}
-    assert built == [(tmp_path / "models" / "tiny-sd", {"kind": "sd", "setting": "HELIX_VISUAL_MODEL", "marker": "model_index.json"})]
-    built.clear()
-    assert ensure_models(VisualSettings(visual_model="/models/house")) == {"default": "/models/house"}
-    assert built == [], "a configured default is never replaced by the tiny one"
 
 
 @pytest.fixture(params=[True, False], ids=["worker-process", "in-process"])

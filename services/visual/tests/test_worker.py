@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,6 +17,7 @@ import numpy as np
 import pytest
 
 from helix.models.diffusion import LoadedPipeline
+from helix.testing.processes import alive
 from helix_visual.engine import ImageEngine, ImageSpec
 from helix_visual.settings import VisualSettings
 from helix_visual.worker import WorkerDied, WorkerImageEngine
@@ -106,3 +109,36 @@ def test_a_worker_that_cannot_load_says_why(tmp_path: Path) -> None:
     settings = VisualSettings(visual_model=str(tmp_path / "missing"), visual_device="cpu", bulk_nice=0)
     with pytest.raises(WorkerDied, match="could not load its pipelines"):
         WorkerImageEngine(settings)
+
+
+PARENT = """
+import sys, time
+from helix_visual.settings import VisualSettings
+from helix_visual.worker import WorkerImageEngine
+
+if __name__ == "__main__":  # the worker's fork server imports this module again, as a service's entry point is
+    engine = WorkerImageEngine(VisualSettings(visual_model=sys.argv[1], visual_dtype="float32", visual_device="cpu", bulk_nice=0))
+    print("worker", engine.pid, flush=True)
+    time.sleep(600)
+"""
+
+
+@pytest.mark.slow
+def test_the_worker_ends_when_the_service_is_killed(tiny_sd_dir: Path, tmp_path: Path) -> None:
+    script = tmp_path / "parent.py"
+    script.write_text(PARENT)
+    parent = subprocess.Popen([sys.executable, str(script), str(tiny_sd_dir)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout is not None
+        line = next(line for line in parent.stdout if line.startswith("worker"))  # past the service's log lines
+        worker = int(line.split()[1])
+        assert alive(worker)
+        parent.kill()  # kill -9: no cleanup runs in the service
+        parent.wait(10)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and alive(worker):
+            time.sleep(0.1)
+        assert not alive(worker), "the image worker outlived the service"
+    finally:
+        parent.kill()
+

@@ -37,11 +37,15 @@ def forkserver(preload: list[str]) -> ForkServerContext:
     return context
 
 
-def start_worker(nice: int, threads: int = 0) -> None:
-    """In a worker process, first: a lower CPU priority than the service's, `threads` torch
-    threads (0: torch's default), and an end when the service ends."""
+def start_worker(nice: int, threads: int = 0, environ: dict[str, str] | None = None) -> None:
+    """In a worker process, first: the service's environment (`environ`: a forked worker has
+    its fork server's, as it was when the server started), a lower CPU priority than the
+    service's, `threads` torch threads (0: torch's default), and an end when the service ends."""
     from helix.threads import lower_priority
 
+    if environ is not None:
+        os.environ.clear()
+        os.environ.update(environ)
     lower_priority(nice)
     exit_with_parent()
     if threads:

@@ -20,6 +20,7 @@ batches speak at once and the service's own threads stay quick.
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from helix.events import ModelRef
 from helix.generation.jobs import JobRefused
 from helix.models.batching import Batcher, Pending
 from helix.models.loading import Device, SharedInstances, model_source, pin, resolve_device, weights_hash
-from helix.processes import spawn, start_worker
+from helix.processes import forkserver, start_worker
 from helix_localize import programs
 
 
@@ -161,6 +162,10 @@ def _speak(model: str, device: Device, texts: list[str], speaker: int, rate: flo
     return waves, took, voice.sampling_rate
 
 
+# Imported once by the fork server the speech processes fork from (`helix.processes.forkserver`).
+PRELOAD = ["torch", "transformers", "helix_localize.voice"]
+
+
 class Speaker(Batcher[SpeechSpec, Speech]):
     def __init__(self, *, device: Device = "auto", max_batch: int = 16, max_queue: int = 256, batch_wait_s: float = 0.01,
                  workers: int = 1, processes: bool = False, threads: int = 0, nice: int = 0) -> None:
@@ -179,8 +184,8 @@ class Speaker(Batcher[SpeechSpec, Speech]):
     async def start(self) -> None:
         if self.processes and self._processes is None:
             # spawned, not forked: a fork of a process with threads (and CUDA) is not safe
-            self._processes = ProcessPoolExecutor(self.workers, mp_context=spawn(),
-                                                  initializer=start_worker, initargs=(self.nice, self.threads))
+            self._processes = ProcessPoolExecutor(self.workers, mp_context=forkserver(PRELOAD),
+                                                  initializer=start_worker, initargs=(self.nice, self.threads, dict(os.environ)))
             for _ in range(self.workers):  # start them now: importing torch takes seconds
                 self._processes.submit(time.sleep, 0)
         await super().start()

@@ -1,5 +1,5 @@
 """The visual service process, wiring only: settings → pipelines (`pipelines.py`, in the
-engine's worker process by default: `worker.py`), image engine, the renderer
+service's process, or in the engine's worker process: `worker.py`), image engine, the renderer
 → request steps (`requests.py`), reactions to review (`reactions.py`: requests the service
 makes of itself), and the live preview stream (`grpc_service.py`)."""
 
@@ -9,7 +9,7 @@ from helix.auth import TokenVerifier
 from helix.events import Topic
 from helix.generation.service import GeneratorService
 from helix_visual import reactions
-from helix_visual.pipelines import ensure_models, load_pipelines
+from helix_visual.pipelines import load_pipelines
 from helix_visual.requests import VisualRequests
 from helix_visual.settings import VisualSettings
 
@@ -47,4 +47,4 @@ class VisualApp(GeneratorService):
                                  add=lambda server: add_to_server(server, self.renderer, TokenVerifier(self.settings)))
 
 
-__all__ = ["VisualApp", "ensure_models"]
+__all__ = ["VisualApp"]

@@ -4,8 +4,8 @@ A `helix.models.batching.Batcher`: a bounded queue, interactive previews before 
 and every queued request compatible with the most urgent one (same model, size, steps,
 guidance, tiling, and text-to-image or image-to-image with the same strength), up to
 `max_batch`, run as ONE pipeline call (`draw`) in a worker thread, or in a worker process
-(`worker.py`, `HELIX_VISUAL_WORKER_PROCESS`) so the service's event loop never waits on a
-denoising loop for the GIL.
+(`worker.py`, `HELIX_VISUAL_WORKER_PROCESS`, off by default) so the service's event loop
+never waits on a denoising loop for the GIL.
 
 - **Reproducible**: each request's initial noise comes from its own `torch.Generator` on the
   CPU, seeded from the request, so a seed means the same noise on any device, whatever else

@@ -25,9 +25,10 @@ class VisualSettings(HelixSettings):
     visual_max_batch: int = Field(8, ge=1, le=64)  # images per pipeline call: what fits device memory
     visual_max_queue: int = Field(64, ge=1, le=10_000)  # images waiting; a full queue holds the Kafka consumer back
     visual_batch_wait_s: float = Field(0.01, ge=0, le=1)
-    # Draw in a worker process of the service's own (helix.processes), so a denoising loop never
-    # holds the GIL the service's event loop needs; False draws in a thread of the service.
-    visual_worker_process: bool = True
+    # Draw in a worker process of the service's own (helix_visual.worker), so a denoising loop
+    # never holds the GIL the service's event loop needs. Off until it is measured to help: on
+    # the episode bench with tiny models on 2 CPU cores it did not (bench/NOTES.md).
+    visual_worker_process: bool = False
     visual_max_side: int = Field(0, ge=0, le=8192)  # 0: twice the model's native size
     visual_preview_side: int = Field(256, ge=32, le=1024)  # the review console's preview image
     visual_progress_every_s: float = Field(0.5, ge=0)  # step progress at most this often per job

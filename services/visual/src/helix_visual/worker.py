@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import threading
 from multiprocessing.connection import Connection
 from typing import Any
@@ -63,7 +64,7 @@ class WorkerImageEngine(ImageEngine):
     def _launch(self) -> None:
         context = forkserver(PRELOAD)
         parent, child = context.Pipe()
-        process = context.Process(target=serve, args=(child, self.settings), name="helix-visual-worker", daemon=True)
+        process = context.Process(target=serve, args=(child, self.settings, dict(os.environ)), name="helix-visual-worker", daemon=True)
         process.start()
         child.close()
         message = _receive(parent, process)
@@ -138,11 +139,12 @@ def _receive(conn: Connection, process: Any) -> tuple[Any, ...]:
 # --- in the worker process -----------------------------------------------------------
 
 
-def serve(conn: Connection, settings: VisualSettings) -> None:
-    """The worker process: load the pipelines, then draw each batch the service sends."""
+def serve(conn: Connection, settings: VisualSettings, environ: dict[str, str]) -> None:
+    """The worker process: load the pipelines, then draw each batch the service sends.
+    `environ`: the service's environment now (a fork server's is the one it started with)."""
     from helix_visual.pipelines import load_pipelines
 
-    start_worker(settings.bulk_nice)
+    start_worker(settings.bulk_nice, settings.torch_threads or 0, environ)
     try:
         pipelines, speedups = load_pipelines(settings)
     except Exception as exc:
