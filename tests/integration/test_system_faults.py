@@ -357,7 +357,9 @@ async def kill_each_service(system: System, tail: Tail, load: Load, feeder: Feed
         while not await busy():
             await asyncio.sleep(0.2)
         system.services[name].kill()
-        assert not feeder.finished.is_set() and not tail.ended(jobs), f"{name} killed mid-work"
+        # Mid-work: some of the service's jobs had not ended (the feeder may have sent its last
+        # message already; on a slow machine the visual service is still busy long after).
+        assert not tail.ended(jobs), f"{name} killed mid-work"
         done.append(name)
         await asyncio.sleep(2)
         system.services[name].start()

@@ -14,6 +14,7 @@ Planning reads approved documents (cached); the cut itself runs on the request p
 from __future__ import annotations
 
 import asyncio
+import time
 
 import structlog
 
@@ -89,14 +90,17 @@ class LocalizeReactions:
         dubs = sorted({(track.job, track.locale) for approved in await self.approvals.approved_of(decision.production_id, AssetKind.VOICEOVER)
                        if (track := LocaleAssetId.parse(approved.asset_id)) is not None and track.part is LocalePart.VOICEOVER_WAV})
         requests: list[GenerationRequest] = []
+        began = time.perf_counter()
         plans = await asyncio.gather(*(self.editor.plan(decision.production_id, job, locale) for job, locale in dubs), return_exceptions=True)
+        planned_s = round(time.perf_counter() - began, 3)  # the reaction's own cost: the slowest decisions of the episode
         for (localization_job, locale), plan in zip(dubs, plans, strict=True):
             if isinstance(plan, NotReady):
                 log.debug("localize.animatic_not_ready", job=localization_job, locale=locale, why=str(plan))
                 continue
             if isinstance(plan, BaseException):
                 raise plan
-            log.info("localize.animatic_ready", job=localization_job, locale=locale, shots=len(plan.cuts), seconds=round(plan.duration, 1))
+            log.info("localize.animatic_ready", job=localization_job, locale=locale, shots=len(plan.cuts), seconds=round(plan.duration, 1),
+                     planned_s=planned_s)
             requests.append(AnimaticRequested(production_id=decision.production_id, job_id=animatic_job_id(locale, plan_digest(plan)),
                                               requested_by=LOCALIZE, localization_job_id=localization_job, locale=locale,
                                               caused_by=cause(event)))

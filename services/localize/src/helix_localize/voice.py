@@ -183,7 +183,8 @@ class Speaker(Batcher[SpeechSpec, Speech]):
 
     async def start(self) -> None:
         if self.processes and self._processes is None:
-            # spawned, not forked: a fork of a process with threads (and CUDA) is not safe
+            # forked from a clean fork server that imported torch once, never from the service
+            # itself: a fork of a process with threads (and CUDA) is not safe
             self._processes = ProcessPoolExecutor(self.workers, mp_context=forkserver(PRELOAD),
                                                   initializer=start_worker, initargs=(self.nice, self.threads, dict(os.environ)))
             for _ in range(self.workers):  # start them now: importing torch takes seconds

@@ -418,6 +418,10 @@ class RequestConsumer:
         except Exception:
             log.exception("requests.assign_callback_failed", group=self.group)
 
+    # No rebalance callback lets an exception out: librdkafka then leaves the rebalance half
+    # done, consume() raises SystemError (confluent-kafka-python #865) and the consumer is never
+    # assigned a partition again. A broker restart left a service idle with requests unread so.
+
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         keys = [(tp.topic, tp.partition) for tp in partitions]
         try:
@@ -429,14 +433,19 @@ class RequestConsumer:
                 consumer.commit(offsets=offsets, asynchronous=True)
         except Exception as exc:
             log.info("requests.commit_failed", group=self.group, error=str(exc)[:200])
-        finally:
-            self._lose(keys)
+        self._lose_in_callback(keys)
         log.info("requests.revoked", group=self.group, partitions=sorted(k[1] for k in keys))
 
     def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         keys = [(tp.topic, tp.partition) for tp in partitions]
-        self._lose(keys)
+        self._lose_in_callback(keys)
         log.warning("requests.partitions_lost", group=self.group, partitions=sorted(k[1] for k in keys))
+
+    def _lose_in_callback(self, keys: list[tuple[str, int]]) -> None:
+        try:
+            self._lose(keys)
+        except Exception:
+            log.exception("requests.lose_callback_failed", group=self.group)
 
     def _assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         with self._lock:
@@ -455,7 +464,9 @@ class RequestConsumer:
             parts = [self._partitions.pop(key) for key in keys if key in self._partitions]
         for part in parts:
             part.fence.mark_lost()
-            for task in part.running.values():
+            # A copy: this runs in the poll thread while the event loop adds and ends jobs (a
+            # dict changed during iteration raised here, inside a rebalance callback).
+            for task in list(part.running.values()):
                 if self._loop is not None and not self._loop.is_closed():
                     self._loop.call_soon_threadsafe(task.cancel)
 
