@@ -7,13 +7,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from helix.events import AnimaticRequested, AssetKind, Deliverable, LocalizeRequested, ReviewApproved, new_event
 from helix.events.examples import example
 from helix.generation.ids import ImageAssetId, Reaction, animatic_job_id, parse_asset_id, reaction_job_id
+from helix_localize import formats
 from helix_localize.animatic import Editor, plan_digest
 from helix_localize.reactions import LOCALIZE, LocalizeReactions
 
-from .conftest import DUB, LOCALIZATION, PRODUCTION, SCRIPT, Desk, animatic_inputs, frame_id, script_of
+from .conftest import DUB, LOCALIZATION, PRODUCTION, SCRIPT, SOURCE_VOICE, SUBTITLES, Desk, animatic_inputs, frame_id, script_of
 
 
 def reactions(desk: Desk) -> LocalizeReactions:
@@ -21,9 +24,13 @@ def reactions(desk: Desk) -> LocalizeReactions:
 
 
 async def react(desk: Desk, asset_id: str, kind: str, decision: type = ReviewApproved, **fields: Any) -> list:
+    return await react_with(reactions(desk), asset_id, kind, decision, **fields)
+
+
+async def react_with(subject: LocalizeReactions, asset_id: str, kind: str, decision: type = ReviewApproved, **fields: Any) -> list:
     event = new_event(example(decision, production_id=PRODUCTION, asset_id=asset_id, kind=kind, decision_id="dec-7", **fields),
                       source="/tests")
-    return await reactions(desk).react(event, parse_asset_id(asset_id))
+    return await subject.react(event, parse_asset_id(asset_id))
 
 
 async def test_an_approved_script_is_localized_for_every_market_but_its_own_language(desk: Desk) -> None:
@@ -74,3 +81,23 @@ async def test_an_animatic_not_ready_yet_or_an_approval_that_cannot_complete_one
     assert await react(desk, "loc-de-DE-subtitles-qc-loc-1", "subtitles") == []
     assert await react(desk, "an-upload", "frame") == [], "an asset Helix did not name"
 
+
+
+async def test_the_subtitles_are_read_when_approved_so_the_approval_that_completes_an_animatic_parses_nothing(
+        desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
+    await animatic_inputs(desk, approve=False)
+    for asset_id, kind in ((SCRIPT, AssetKind.SCRIPT), (SUBTITLES, AssetKind.SUBTITLES), (SOURCE_VOICE, AssetKind.VOICEOVER),
+                           *((b, AssetKind.STORYBOARD) for b in ("script-earn-storyboard-s1", "script-earn-storyboard-s3")),
+                           *((frame_id(s), AssetKind.FRAME) for s in ("s1-shot1", "s1-shot2", "s3-shot1"))):
+        await desk.approve(asset_id, kind)
+    parsed: list[str] = []
+    read_timed = formats.read_timed
+    monkeypatch.setattr(formats, "read_timed", lambda data, media_type="", name="": parsed.append(name) or read_timed(data, media_type, name))
+    subject = reactions(desk)
+    assert await react_with(subject, SUBTITLES, "subtitles") == [], "the dub is not approved yet"
+    assert parsed == [SUBTITLES], "read as the subtitles are approved"
+    await desk.approve(DUB, AssetKind.VOICEOVER)
+    (request,) = await react_with(subject, DUB, "voiceover")
+    assert isinstance(request, AnimaticRequested) and parsed == [SUBTITLES], "the completing approval parses no subtitles again"
+    plan = await subject.editor.plan(PRODUCTION, LOCALIZATION, "de-DE")
+    assert plan.duration == pytest.approx(3.6), "the cut runs on to the last cue (3.1 s) and a breath, as when parsed in the plan"

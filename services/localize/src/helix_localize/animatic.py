@@ -13,7 +13,10 @@ scene from 0) to the next scene's start (the last one to the end of the audio); 
 share that span in proportion to the durations the storyboard gave them; the last runs on
 until the last line or subtitle has ended. Scenes with no dialogue are not on the timeline:
 the plan names them. Every read goes through the kit's `Documents` (approved versions,
-cached: a plan is made again on every approval that may complete it).
+cached: a plan is made again on every approval that may complete it); the forty storyboards'
+approved versions are one question to the record of decisions, and what a plan derives from a
+stored version (a frame's shot, the subtitles' last cue) is kept per version, learnt as the
+version is approved.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from helix.generation.approvals import Approvals
 from helix.generation.ids import ImageAssetId, LocaleAssetId, LocalePart, ScriptAssetId, ScriptPart
 from helix.generation.reader import AssetRef, Documents, NotApproved
 from helix.story import Script
+from helix.threads import control
 from helix_localize import formats
 
 
@@ -73,6 +77,7 @@ class Editor:
         self.documents = documents
         self.approvals = approvals
         self._frame_of: dict[str, tuple[str, str]] = {}  # frame -> (storyboard, shot): a stored version never changes
+        self._last_cue: dict[tuple[str, int], float] = {}  # (subtitles, version) -> its last cue's end
 
     # --- plan -----------------------------------------------------------------------------------
 
@@ -92,22 +97,14 @@ class Editor:
             raise NotReady(f"no timeline for localization {localization_job}")
         line_timeline, timeline_assets = timeline_read.document.timeline, timeline_read.document.assets
         # What exists must be approved before it is used: an animatic is cut once, from approved parts.
-        subtitles = None
-        for part in (LocalePart.SUBTITLES_VTT, LocalePart.SUBTITLES_SRT):
-            asset = LocaleAssetId(locale, part, localization_job)
-            if await self.documents.versions(production_id, asset):
-                subtitles = await self._approved(production_id, asset, "subtitles")
-                break
+        subtitles = await self.subtitles(production_id, localization_job, locale)
         source_voice = None
         for asset_id in timeline_assets:
             parsed = LocaleAssetId.parse(asset_id)
             if parsed is not None and parsed.part is LocalePart.VOICEOVER_WAV:
                 source_voice = await self._approved(production_id, parsed, "source voice-over")
-        last_cue = 0.0
-        if subtitles is not None:  # a cue may stay up past its line (minimum duration): the picture waits for it
-            read = await self.documents.version(production_id, LocaleAssetId.from_id(subtitles.asset_id), subtitles.version)
-            cues = formats.read_timed(read.data, read.stored.media_type, subtitles.asset_id)
-            last_cue = max((end for _start, end, _text in cues), default=0.0)
+        # a cue may stay up past its line (minimum duration): the picture waits for it
+        last_cue = await self.last_cue(production_id, subtitles) if subtitles is not None else 0.0
         cuts, off = await self._cuts(production_id, script, script_part.script_id, line_timeline, last_cue)
         duration = max([c.end for c in cuts], default=0.0)
         return AnimaticPlan(production_id=production_id, localization_job=localization_job, locale=locale, script=script_source,
@@ -128,7 +125,10 @@ class Editor:
         frames = await self._approved_frames(production_id)
         total = max(max(ends.values()), last_cue) + 0.5  # the last line (or cue), and a breath
         board_ids = [ScriptAssetId(script_id, ScriptPart.STORYBOARD, scene_id) for scene_id in on]
-        boards = await asyncio.gather(*(self._read_approved(production_id, b, StoryboardDocument, "storyboard") for b in board_ids))
+        try:
+            boards = await self.documents.approved_all(production_id, board_ids, StoryboardDocument, what="storyboard")
+        except NotApproved as exc:
+            raise NotReady(str(exc)) from None
         cuts: list[AnimaticCut] = []
         for n, (scene_id, board_id, read) in enumerate(zip(on, board_ids, boards, strict=True)):
             begin = 0.0 if n == 0 else starts[scene_id]
@@ -157,6 +157,25 @@ class Editor:
             shot = first.provenance.inputs.get("shot") or {}
             boards = [p for p in first.provenance.parents if (b := ScriptAssetId.parse(p)) and b.part is ScriptPart.STORYBOARD]
             self._frame_of[str(frame)] = (boards[0] if boards else "", str(shot.get("shot_id", "")))
+
+    async def subtitles(self, production_id: str, localization_job: str, locale: str) -> VersionRef | None:
+        """The subtitles an animatic carries (WebVTT, else SRT; None when the localization made
+        none); `NotReady` while they are not approved."""
+        for part in (LocalePart.SUBTITLES_VTT, LocalePart.SUBTITLES_SRT):
+            asset = LocaleAssetId(locale, part, localization_job)
+            if await self.documents.versions(production_id, asset):
+                return await self._approved(production_id, asset, "subtitles")
+        return None
+
+    async def last_cue(self, production_id: str, subtitles: VersionRef) -> float:
+        """When the last cue of a subtitles version ends; parsed once per version, off the event
+        loop (the reference parser takes a tenth of a second for an episode's cues)."""
+        key = (subtitles.asset_id, subtitles.version)
+        if key not in self._last_cue:
+            read = await self.documents.version(production_id, LocaleAssetId.from_id(subtitles.asset_id), subtitles.version)
+            cues = await control(formats.read_timed, read.data, read.stored.media_type, subtitles.asset_id)
+            self._last_cue[key] = max((end for _start, end, _text in cues), default=0.0)
+        return self._last_cue[key]
 
     def shot_of(self, frame: ImageAssetId) -> tuple[str, str] | None:
         """(storyboard, shot) of a frame placed already; None: not read yet."""

@@ -100,3 +100,11 @@ class Approvals:
     async def approved_of(self, production_id: str, *kinds: AssetKind) -> list[Approved]:
         """Every approved version of those kinds in a production (e.g. every approved frame)."""
         return await control(self._approved_of, production_id, kinds)
+
+    async def newest_approved(self, production_id: str, *kinds: AssetKind) -> dict[str, int]:
+        """asset id -> its newest approved version (`approved_version` of each), for every asset of
+        those kinds: one question where a plan needs forty storyboards."""
+        newest: dict[str, int] = {}
+        for approved in await self.approved_of(production_id, *kinds):
+            newest[approved.asset_id] = max(newest.get(approved.asset_id, 0), approved.version)
+        return newest
