@@ -51,10 +51,11 @@ RHEA = Actor(subject="rhea", roles=["reviewer"])
 @pytest.fixture(scope="module")
 def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     from helix_dev.models.tiny import build_tiny_llama
-    from helix_dev.models.tiny_diffusion import build_tiny_sd
+    from helix_dev.models.tiny_diffusion import build_tiny_controlnet, build_tiny_sd
     from helix_dev.models.tiny_localize import build_tiny_marian, build_tiny_vits
 
     return {"llama": build_tiny_llama(tmp_path_factory.mktemp("llama"), seed=0), "sd": build_tiny_sd(tmp_path_factory.mktemp("sd"), seed=0),
+            "controlnet": build_tiny_controlnet(tmp_path_factory.mktemp("controlnet"), seed=0),
             "marian": build_tiny_marian(tmp_path_factory.mktemp("marian")), "vits": build_tiny_vits(tmp_path_factory.mktemp("vits"))}
 
 
@@ -67,7 +68,7 @@ async def studio(settings: HelixSettings, models: dict[str, Path], tmp_path: Pat
         "writer": WriterApp(WriterSettings(**{**settings.model_dump(), **db("writer"), "service_name": "writer"}, writer_model=str(models["llama"]),
                                            writer_grpc_address="127.0.0.1:0", writer_device="cpu", writer_dtype="float32")),
         "visual": VisualApp(visual_settings(settings, models["sd"], **db("visual"), visual_frame_width=128, visual_frame_height=96,
-                                            visual_frame_steps=2)),
+                                            visual_frame_steps=2, visual_layout_model=str(models["controlnet"]))),
         "localize": LocalizeApp(localize_settings(settings, {k: str(v) for k, v in models.items()}, **db("localize"))),
     }
     for app in apps.values():
@@ -137,6 +138,8 @@ async def test_approvals_carry_a_script_to_an_animatic(settings: HelixSettings, 
     assets = await assets_until(settings, lambda a: sum(k.startswith("frame-") for k in a) >= shots, f"{shots} frames")
     frames = sorted(k for k in assets if k.startswith("frame-"))
     assert len(frames) == shots and all(set(assets[f].parent_asset_ids) & boards for f in frames)
+    assert all(assets[f].inputs["layout"]["by"] == "subjects" and assets[f].parameters["layout_model"] == str(models["controlnet"])
+               for f in frames), "each frame conditioned on its shot's layout sketch (the subjects spread across the frame)"
     assert not any(k.startswith("loc-de-DE-animatic-") for k in assets), "no animatic before its frames and tracks are approved"
 
     # One frame goes back for a revision; its second version is what the animatic may use.

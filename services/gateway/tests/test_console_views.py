@@ -11,7 +11,7 @@ import pytest
 import srt
 import webvtt
 
-from helix_gateway.console_views import HUMAN_MARK, parse_cues, render_text, text_diff, view_of
+from helix_gateway.console_views import HUMAN_MARK, layout_panel, parse_cues, render_text, text_diff, view_of
 
 CUES = [(1.0, 3.2, "Vierzig Jahre"), (3.6, 5.4, "Nicht heute Nacht.")]
 
@@ -62,3 +62,21 @@ def test_ttml_cues_with_line_breaks() -> None:
 </div></body></tt>"""
     cues = parse_cues(ttml.encode(), "application/ttml+xml")
     assert [(c.start, c.end, c.text) for c in cues] == [(1.0, 3.2, "Vierzig\nJahre"), (3.6, 5.4, "Nicht heute Nacht.")]
+
+
+def test_a_storyboard_frame_shows_its_shots_layout_sketch_and_a_prompt_frame_none() -> None:
+    import xml.etree.ElementTree as ET
+
+    from helix.events import AssetGenerated
+    from helix.events.examples import example
+    from helix.story import Blocking, Camera, Placement, Shot, ShotType
+
+    shot = Shot(shot_id="s1-shot1", shot_type=ShotType.MEDIUM, camera=Camera.STATIC, subjects=["MARA", "TOM"], action="argue",
+                location="quay", duration_s=2, blocking=Blocking(placements=[Placement(character="TOM", x=0.3), Placement(character="MARA", x=0.7)]))
+    frame = example(AssetGenerated, kind="frame", inputs={"prompt": "p", "shot": shot.model_dump(mode="json")})
+    panel = layout_panel(frame)
+    assert panel is not None
+    root = ET.fromstring(panel)  # SVG an XML parser reads; the console shows it in an <img>
+    assert [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")] == ["TOM", "MARA"], "left to right as blocked"
+    assert layout_panel(example(AssetGenerated, kind="frame", inputs={"prompt": "a lighthouse"})) is None
+    assert layout_panel(example(AssetGenerated, kind="frame", inputs={"shot": {"shot_id": "broken"}})) is None, "an old record: no panel"

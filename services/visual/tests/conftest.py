@@ -21,7 +21,7 @@ from helix.generation.reader import Documents
 from helix.models.diffusion import LoadedPipeline, load_image_pipeline
 from helix.story import Camera, Shot, ShotType, Storyboard
 from helix.testing import MemoryBus, MemoryStore
-from helix_dev.models.tiny_diffusion import build_tiny_sd
+from helix_dev.models.tiny_diffusion import build_tiny_controlnet, build_tiny_sd
 from helix_visual.engine import ImageEngine
 from helix_visual.images import decode
 from helix_visual.rendering import Renderer
@@ -38,9 +38,26 @@ def tiny_sd(tiny_sd_dir: Path) -> LoadedPipeline:
     return load_image_pipeline(str(tiny_sd_dir), dtype="float32", device="cpu")
 
 
+@pytest.fixture(scope="session")
+def tiny_controlnet_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_controlnet(tmp_path_factory.mktemp("tiny-controlnet"), seed=0)
+
+
+@pytest.fixture(scope="session")
+def tiny_sd_laid_out(tiny_sd_dir: Path, tiny_controlnet_dir: Path) -> LoadedPipeline:
+    """The tiny pipeline with the tiny layout ControlNet (a third pipeline over the same modules)."""
+    return load_image_pipeline(str(tiny_sd_dir), dtype="float32", device="cpu", layout_model=str(tiny_controlnet_dir))
+
+
 @pytest.fixture
 async def engine(tiny_sd: LoadedPipeline) -> AsyncIterator[ImageEngine]:
     async with ImageEngine({"default": tiny_sd}, max_batch=8, max_queue=16) as eng:
+        yield eng
+
+
+@pytest.fixture
+async def laid_out_engine(tiny_sd_laid_out: LoadedPipeline) -> AsyncIterator[ImageEngine]:
+    async with ImageEngine({"default": tiny_sd_laid_out}, max_batch=8, max_queue=16) as eng:
         yield eng
 
 
@@ -88,6 +105,12 @@ class Studio:
         key = self.store.versions(PRODUCTION, parsed.kind, asset_id)[version - 1].key
         return decode(self.store.get(key))
 
+    def latest_bytes(self, asset_id: str) -> bytes:
+        """The stored bytes of an image asset's newest version."""
+        parsed = ImageAssetId.parse(asset_id)
+        assert parsed is not None
+        return self.store.get(self.store.versions(PRODUCTION, parsed.kind, asset_id)[-1].key)
+
     async def approve(self, asset_id: str, kind: AssetKind, version: int = 1) -> None:
         await self.approvals.record(ReviewApproved(production_id=PRODUCTION, decision_id=f"ok-{asset_id}-{version}", asset_id=asset_id,
                                                    kind=kind, asset_version=version, reviewer=Actor(subject="rhea"),
@@ -115,6 +138,16 @@ def visual_settings() -> VisualSettings:
 
 @pytest.fixture
 def studio(engine: ImageEngine, visual_settings: VisualSettings, tmp_path: Path) -> Studio:
+    return studio_on(engine, visual_settings, tmp_path)
+
+
+@pytest.fixture
+def laid_out_studio(laid_out_engine: ImageEngine, visual_settings: VisualSettings, tmp_path: Path) -> Studio:
+    """A `Studio` whose model has a layout ControlNet: storyboard frames follow their shots' blocking."""
+    return studio_on(laid_out_engine, visual_settings, tmp_path)
+
+
+def studio_on(engine: ImageEngine, visual_settings: VisualSettings, tmp_path: Path) -> Studio:
     store, bus = MemoryStore(), MemoryBus()
     approvals = Approvals(f"sqlite:///{tmp_path / 'visual.db'}")
     renderer = Renderer(engine, Documents(store, approvals, store_outage_s=1), visual_settings, {"default": ["sdpa"]})

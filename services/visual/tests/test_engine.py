@@ -7,9 +7,12 @@ import asyncio
 import numpy as np
 import pytest
 
+from helix.layout import layout
 from helix.models.diffusion import LoadedPipeline
+from helix.story import Camera, Shot, ShotType
 from helix_visual.engine import BATCH, INTERACTIVE, ImageEngine, ImageSpec
 from helix_visual.images import encode_png
+from helix_visual.layout import sketch_png
 
 
 def spec(seed: int = 1, **fields: object) -> ImageSpec:
@@ -96,3 +99,31 @@ async def test_a_full_queue_holds_callers_back(tiny_sd: LoadedPipeline) -> None:
 async def test_an_unknown_model_is_refused(engine: ImageEngine) -> None:
     with pytest.raises(ValueError, match="unknown model 'sdxl'"):
         await engine.render(spec(model="sdxl"))
+
+
+async def test_a_layout_conditions_the_image_on_the_layout_pipeline_and_the_stock_controlnet_pipeline_agrees(
+        laid_out_engine: ImageEngine, tiny_sd_laid_out: LoadedPipeline) -> None:
+    import torch
+
+    from helix_visual.images import decode
+
+    sketch = sketch_png(layout(Shot(shot_id="a", shot_type=ShotType.WIDE, camera=Camera.STATIC, subjects=["MARA"], action="waits",
+                                    location="quay", duration_s=1)), 64, 64)
+    plain, laid_out, batched = await asyncio.gather(laid_out_engine.render(spec()), laid_out_engine.render(spec(layout_image=sketch)),
+                                                    laid_out_engine.render(spec(seed=2, layout_image=sketch)))
+    assert laid_out.batch_size == batched.batch_size == 2 and plain.batch_size == 1, "laid-out requests batch together, apart from plain"
+    assert not np.array_equal(np.asarray(plain.image), np.asarray(laid_out.image))
+    stock = tiny_sd_laid_out.layout(prompt="a lighthouse in fog", image=decode(sketch), width=64, height=64, num_inference_steps=3,
+                                    guidance_scale=0.0, controlnet_conditioning_scale=1.0,
+                                    generator=torch.Generator("cpu").manual_seed(1)).images[0]
+    assert np.abs(np.asarray(stock, dtype=np.int16) - np.asarray(laid_out.image, dtype=np.int16)).max() <= 1, "what diffusers draws"
+
+
+async def test_a_layout_needs_a_layout_model_and_excludes_image_to_image(engine: ImageEngine) -> None:
+    from PIL import Image
+
+    sketch = encode_png(Image.new("RGB", (64, 64)), {})
+    with pytest.raises(ValueError, match="has no layout model"):
+        await engine.render(spec(layout_image=sketch))
+    with pytest.raises(ValueError, match="from an image or from a layout, not from both"):
+        spec(layout_image=sketch, init_image=sketch)

@@ -1,11 +1,15 @@
 """Storyboard frames: one frame per shot of the approved storyboard (or one from a prompt), named
 after the job and the shot; shots of the same place and people share their noise; a reference
-image anchors every frame; what cannot be drawn is refused with the reason."""
+image anchors every frame; where the model has a layout ControlNet, a frame follows its shot's
+blocking; what cannot be drawn is refused with the reason."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from helix.events import AssetKind, FrameRequested, JobCompleted, JobFailed, JobProgress, SceneRequested
 from helix.generation.ids import ImageAssetId, ImageFamily
+from helix.story import Blocking, CameraAngle, Placement, Shot
 from helix_visual.frames import render_frames
 from helix_visual.plates import render_plate
 from helix_visual.prompts import shot_prompt, shot_seed, stable_seed, with_style
@@ -89,3 +93,42 @@ async def test_a_reference_image_anchors_the_frame_image_to_image(studio: Studio
 
     missing = await studio.run(image_request(FrameRequested, job_id="job-c", reference_asset_id="scene-nowhere"), render_frames)
     assert isinstance(missing, JobFailed) and missing.error == f"no image asset scene-nowhere in production {PRODUCTION}"
+
+
+def blocked(shot_id: str, *placements: tuple[str, float, float], angle: CameraAngle = CameraAngle.EYE_LEVEL) -> Shot:
+    """A two-person shot with the director's blocking: (character, across, depth) each."""
+    return shot(shot_id, subjects=("MARA", "TOM")).model_copy(update={"blocking": Blocking(
+        placements=[Placement(character=c, x=x, depth=d) for c, x, d in placements], angle=angle)})
+
+
+async def test_a_frame_follows_its_shots_blocking_where_the_model_has_a_layout_controlnet(laid_out_studio: Studio) -> None:
+    studio = laid_out_studio
+    left, same, right = (blocked("s1-shot1", ("MARA", 0.2, 0.0), ("TOM", 0.8, 0.5)),
+                         blocked("s1-shot2", ("MARA", 0.2, 0.0), ("TOM", 0.8, 0.5)),
+                         blocked("s1-shot3", ("MARA", 0.8, 0.0), ("TOM", 0.2, 0.5), angle=CameraAngle.HIGH))
+    studio.put_storyboard(BOARD, [left, same, right])
+    await studio.approve(BOARD, AssetKind.STORYBOARD)
+    done = await studio.run(image_request(FrameRequested, storyboard_asset_id=BOARD, seed=5, prompt="two keepers"), render_frames)
+    assert isinstance(done, JobCompleted)
+    events = [studio.generated(f"frame-job-1-{s}")[0] for s in ("s1-shot1", "s1-shot2", "s1-shot3")]
+    for event, board_shot in zip(events, (left, same, right), strict=True):
+        assert event.inputs["layout"] == {"blocking": board_shot.staged().model_dump(mode="json"), "by": "director"}
+        assert event.parameters["layout_model"] and event.parameters["layout_scale"] == studio.renderer.settings.visual_layout_scale
+    pixels = [np.asarray(studio.image(e.asset_id), dtype=np.int16) for e in events]
+    assert events[0].seed == events[1].seed == events[2].seed, "same place and people: the same noise, so only the layout differs"
+    assert np.abs(pixels[0] - pixels[1]).max() <= 2, "the same blocking: the same frame (but for the last bits of a batch's sums)"
+    assert np.abs(pixels[0] - pixels[2]).mean() > 1.0, "other blocking: another frame"
+    again = await studio.run(image_request(FrameRequested, "job-2", storyboard_asset_id=BOARD, seed=5, prompt="two keepers"), render_frames)
+    assert isinstance(again, JobCompleted)
+    for shot_id in ("s1-shot1", "s1-shot2", "s1-shot3"):
+        first, second = (studio.latest_bytes(f"frame-{job}-{shot_id}") for job in ("job-1", "job-2"))
+        assert first == second, "the same request and blocking: a byte-identical frame"
+
+
+async def test_without_a_layout_model_frames_are_not_conditioned_and_say_nothing_of_a_layout(studio: Studio) -> None:
+    studio.put_storyboard(BOARD, [blocked("s1-shot1", ("MARA", 0.2, 0.0))])
+    await studio.approve(BOARD, AssetKind.STORYBOARD)
+    assert isinstance(await studio.run(image_request(FrameRequested, storyboard_asset_id=BOARD), render_frames), JobCompleted)
+    (event,) = studio.generated("frame-job-1-s1-shot1")
+    assert "layout" not in event.inputs and "layout_model" not in event.parameters
+    assert event.inputs["shot"]["blocking"]["placements"][0]["character"] == "MARA", "the blocking is still the shot's, on record"

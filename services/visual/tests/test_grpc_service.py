@@ -1,11 +1,14 @@
-"""The live preview stream: latest edit wins, no stale frame after a newer one, tokens checked."""
+"""The live preview stream: latest edit wins, no stale frame after a newer one, tokens checked; a
+director moving people in a shot's layout sees the preview follow."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
 import grpc
+import numpy as np
 import pytest
 
 from helix.auth import TokenVerifier, mint_token
@@ -24,8 +27,20 @@ SECRET = "visual-tests-" + "s" * 40
 
 @pytest.fixture
 async def stub(tiny_sd: LoadedPipeline) -> AsyncIterator[visual_pb2_grpc.VisualServiceStub]:
+    async with serving(tiny_sd) as stub:
+        yield stub
+
+
+@pytest.fixture
+async def laid_out_stub(tiny_sd_laid_out: LoadedPipeline) -> AsyncIterator[visual_pb2_grpc.VisualServiceStub]:
+    async with serving(tiny_sd_laid_out) as stub:
+        yield stub
+
+
+@contextlib.asynccontextmanager
+async def serving(pipeline: LoadedPipeline) -> AsyncIterator[visual_pb2_grpc.VisualServiceStub]:
     settings = VisualSettings(auth_secret=SECRET, visual_preview_steps=2)
-    async with ImageEngine({"default": tiny_sd}, max_batch=4) as engine:
+    async with ImageEngine({"default": pipeline}, max_batch=4) as engine:
         server, port, _ = create_server("visual", address="127.0.0.1:0")
         add_to_server(server, Renderer(engine, None, settings, {}), TokenVerifier(settings))  # type: ignore[arg-type]
         await server.start()
@@ -95,3 +110,32 @@ async def test_a_bad_edit_is_an_invalid_argument(stub: visual_pb2_grpc.VisualSer
     with pytest.raises(grpc.aio.AioRpcError) as err:
         _ = [f async for f in stub.PreviewFrames(one(), metadata=bearer("director"))]
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "multiple of 8" in (err.value.details() or "")
+
+
+def two_shot(mara_x: float, **fields: object) -> visual_pb2.ShotLayout:
+    return visual_pb2.ShotLayout(shot_type="wide", placements=[visual_pb2.Placement(character="MARA", x=mara_x),
+                                                               visual_pb2.Placement(character="TOM", x=0.8, depth=0.5, facing="left")],
+                                 **fields)
+
+
+async def test_the_preview_follows_the_blocking_a_director_moves(laid_out_stub: visual_pb2_grpc.VisualServiceStub) -> None:
+    call = laid_out_stub.PreviewFrames(metadata=bearer("director"))
+    frames = {}
+    for n, x in enumerate((0.2, 0.7, 0.2), start=1):  # each edit waits for its frame: none is overtaken by the next
+        await call.write(edit(n, prompt="two keepers", layout=two_shot(x)))
+        frame = await call.read()
+        assert frame.edit_id == n
+        frames[n] = np.asarray(decode(frame.png), dtype=np.int16)
+    await call.done_writing()
+    assert np.abs(frames[1] - frames[2]).mean() > 1.0, "MARA moved: another frame"
+    assert np.array_equal(frames[1], frames[3]), "MARA back where she was: the same frame"
+
+
+async def test_a_layout_the_model_cannot_follow_or_that_is_no_shot_is_refused(
+        stub: visual_pb2_grpc.VisualServiceStub, laid_out_stub: visual_pb2_grpc.VisualServiceStub) -> None:
+    code, details = await closed_with(stub, bearer("director"), edit(1, layout=two_shot(0.2)))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and "has no layout ControlNet" in details
+    for bad, why in ((two_shot(1.5), "less than or equal to 1"), (two_shot(0.2, angle="sideways"), "sideways"),
+                     (visual_pb2.ShotLayout(shot_type="wide", placements=[visual_pb2.Placement(character="MARA", x=0.1)] * 2), "twice")):
+        code, details = await closed_with(laid_out_stub, bearer("director"), edit(1, layout=bad))
+        assert code == grpc.StatusCode.INVALID_ARGUMENT and "the layout is not a shot's" in details and why in details, details

@@ -19,10 +19,20 @@ def test_the_tiny_pipeline_is_made_only_when_no_default_model_is_configured(tmp_
     monkeypatch.setattr(loading, "tiny_fallback", lambda folder, **how: built.append((folder, how)) or folder)
     assert ensure_models(VisualSettings(visual_models={"sketch": "/models/sketch"})) == {
         "default": str(tmp_path / "models" / "tiny-sd"), "sketch": "/models/sketch"}
-    assert built == [(tmp_path / "models" / "tiny-sd", {"kind": "sd", "setting": "HELIX_VISUAL_MODEL", "marker": "model_index.json"})]
+    assert built == [(tmp_path / "models" / "tiny-sd", {"kind": "sd", "setting": "HELIX_VISUAL_MODEL", "marker": "model_index.json"}),
+                     (tmp_path / "models" / "tiny-controlnet", {"kind": "controlnet", "setting": "HELIX_VISUAL_LAYOUT_MODEL"})]
     built.clear()
     assert ensure_models(VisualSettings(visual_model="/models/house")) == {"default": "/models/house"}
-    assert built == [], "a configured default is never replaced by the tiny one"
+    assert built == [], "a configured default is never replaced by the tiny one, nor given the tiny ControlNet"
+    ensure_models(VisualSettings(visual_layout_model="none"))
+    assert [how["kind"] for _folder, how in built] == ["sd"], "layout conditioning switched off: no ControlNet"
+
+
+def test_the_layout_controlnet_by_setting() -> None:
+    assert VisualSettings(visual_model="/models/house").layout_path() == "", "a real model gets no tiny ControlNet"
+    assert VisualSettings(visual_model="/models/house", visual_layout_model="/models/cn").layout_path() == "/models/cn"
+    assert VisualSettings(visual_layout_model="none").layout_path() == ""
+    assert VisualSettings().layout_path().endswith("tiny-controlnet")
 
 
 def test_every_configured_name_is_loaded_with_its_speed_settings(tiny_sd_dir: Path) -> None:

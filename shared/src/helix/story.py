@@ -15,7 +15,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 from helix.events.data import ScriptLevel
 from helix.generation.ids import LEVEL_ORDER as LEVEL_ORDER  # re-exported: the levels top to bottom
@@ -285,6 +285,45 @@ class Script(BaseModel):
     stale: list[StaleMark] = Field(default_factory=list)
 
 
+class CameraAngle(StrEnum):
+    """Where the lens points: the horizon sits higher in the frame the more it looks down."""
+
+    EYE_LEVEL = "eye_level"
+    HIGH = "high"  # looking down on the subjects
+    LOW = "low"  # looking up at them
+    OVERHEAD = "overhead"  # straight down: no horizon
+
+
+class Facing(StrEnum):
+    CAMERA = "camera"
+    LEFT = "left"  # screen left
+    RIGHT = "right"
+    AWAY = "away"
+
+
+class Placement(BaseModel):
+    """Where one character stands in a shot: across the frame (0 its left edge, 1 its right)
+    and in depth (0 at the front of the set, 1 at the back), and which way they face."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    character: str = Field(min_length=1)
+    x: float = Field(ge=0.0, le=1.0)
+    depth: float = Field(default=0.0, ge=0.0, le=1.0)
+    facing: Facing = Facing.CAMERA
+
+
+class Blocking(BaseModel):
+    """Who stands where in a shot, and the camera's angle and height (metres above the
+    floor): a director's say over the layout of a frame, drawn as a sketch that conditions it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    placements: list[Placement] = Field(default_factory=list, max_length=8)
+    angle: CameraAngle = CameraAngle.EYE_LEVEL
+    height_m: float = Field(default=1.6, gt=0.0, le=30.0)
+
+
 class Shot(BaseModel):
     shot_id: str
     shot_type: ShotType
@@ -293,6 +332,26 @@ class Shot(BaseModel):
     action: str
     location: str
     duration_s: int
+    blocking: Blocking | None = None  # None: the subjects spread across the frame, at eye level (`staged`)
+
+    @model_validator(mode="after")
+    def _blocking_names_the_shots_subjects(self) -> Shot:
+        if self.blocking is not None:
+            unknown = [p.character for p in self.blocking.placements if p.character not in self.subjects]
+            if unknown:
+                raise ValueError(f"the blocking of shot {self.shot_id} places {', '.join(unknown)}, not among its subjects "
+                                 f"({', '.join(self.subjects) or 'none'})")
+            placed = [p.character for p in self.blocking.placements]
+            if len(set(placed)) != len(placed):
+                raise ValueError(f"the blocking of shot {self.shot_id} places a character twice")
+        return self
+
+    def staged(self) -> Blocking:
+        """The shot's blocking: the director's, or its subjects evenly across the frame."""
+        if self.blocking is not None:
+            return self.blocking
+        n = len(self.subjects)
+        return Blocking(placements=[Placement(character=c, x=(k + 1) / (n + 1)) for k, c in enumerate(self.subjects)])
 
 
 class Storyboard(BaseModel):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-KINDS = ("llama", "sd", "marian", "vits")
+KINDS = ("llama", "sd", "controlnet", "marian", "vits")
 
 
 def build(kind: str, folder: Path, *, seed: int = 0) -> Path:
@@ -21,6 +21,10 @@ def build(kind: str, folder: Path, *, seed: int = 0) -> Path:
         from helix_dev.models.tiny_diffusion import build_tiny_sd
 
         return build_tiny_sd(folder, seed=seed)
+    if kind == "controlnet":
+        from helix_dev.models.tiny_diffusion import build_tiny_controlnet
+
+        return build_tiny_controlnet(folder, seed=seed)
     if kind == "marian":
         from helix_dev.models.tiny_localize import build_tiny_marian
 

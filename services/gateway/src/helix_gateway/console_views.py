@@ -20,9 +20,11 @@ from typing import Any, Literal
 
 import srt
 import webvtt
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
-from helix.events import AssetKind, AssetSummary
+from helix.events import AssetGenerated, AssetKind, AssetSummary
+from helix.layout import layout, svg
+from helix.story import Shot
 from helix_gateway.credits import AssetAttribution
 
 View = Literal["image", "texture", "text", "subtitles", "audio", "video", "binary"]
@@ -57,10 +59,24 @@ class ConsoleItem(BaseModel):
     timing: dict[str, Any] | None = None
     subtitles_url: str | None = Field(None, description="A video's WebVTT subtitles, for the player's text track")
     sheet: list[SheetFrame] = Field(default_factory=list, description="A frame's storyboard scene: every frame, each its own decision")
+    layout_svg: str | None = Field(None, description="A storyboard frame's shot as a layout sketch (SVG: who stands where), beside the frame")
     attribution: AssetAttribution | None = None
     lineage: dict[str, Any] = Field(default_factory=dict)
     summary: AssetSummary | None = Field(None, description="What the generator measured, typed per kind (a dub's changed lines, QC)")
     provenance: list[dict[str, Any]] = Field(default_factory=list, description="Content Credentials findings")
+
+
+def layout_panel(generated: AssetGenerated, width: int = 320, height: int = 180) -> str | None:
+    """The layout sketch of the shot a frame draws (its recorded `shot` input); None for a frame
+    drawn from a prompt alone, or one whose recorded shot is not a shot."""
+    recorded = generated.inputs.get("shot")
+    if not isinstance(recorded, dict):
+        return None
+    try:
+        shot = Shot.model_validate(recorded)
+    except ValidationError:
+        return None
+    return svg(layout(shot), width, height)
 
 
 def view_of(kind: str, media_type: str) -> View:

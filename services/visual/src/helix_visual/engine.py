@@ -2,7 +2,8 @@
 
 A `helix.models.batching.Batcher`: a bounded queue, interactive previews before batch work,
 and every queued request compatible with the most urgent one (same model, size, steps,
-guidance, tiling, and text-to-image or image-to-image with the same strength), up to
+guidance, tiling, and text-to-image, image-to-image with the same strength, or text-to-image
+conditioned on a layout sketch with the same scale), up to
 `max_batch`, run as ONE pipeline call (`draw`) in a worker thread, or in a worker process
 (`worker.py`, `HELIX_VISUAL_WORKER_PROCESS`, off by default) so the service's event loop
 never waits on a denoising loop for the GIL.
@@ -48,12 +49,20 @@ class ImageSpec:
     tiling: Axes = "none"
     init_image: bytes | None = None
     strength: float = 0.6
+    layout_image: bytes | None = None  # a layout sketch (PNG) the model's layout ControlNet conditions on
+    layout_scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.init_image is not None and self.layout_image is not None:
+            raise ValueError("an image is drawn from an image or from a layout, not from both")
 
     def batch_key(self) -> tuple[Any, ...]:
         """Requests with equal keys can share one pipeline call."""
         image_to_image = self.init_image is not None
+        laid_out = self.layout_image is not None
         return (self.model, self.width, self.height, self.steps, self.guidance_scale, self.tiling, image_to_image,
-                self.strength if image_to_image else None, self.negative_prompt is not None)
+                self.strength if image_to_image else None, self.negative_prompt is not None, laid_out,
+                self.layout_scale if laid_out else None)
 
 
 @dataclass(frozen=True)
@@ -118,6 +127,12 @@ def draw(loaded: LoadedPipeline, specs: list[ImageSpec], *, on_step: Callable[[i
     if spec.init_image is not None:
         pipe = loaded.img2img
         kwargs.update(image=[decode(_init_image(s)).resize((spec.width, spec.height)) for s in specs], strength=spec.strength)
+    elif spec.layout_image is not None:
+        if loaded.layout is None:
+            raise ValueError(f"{loaded.ref.id} has no layout model: a frame conditioned on a layout needs one")
+        pipe = loaded.layout
+        kwargs.update(image=[decode(s.layout_image or b"").resize((spec.width, spec.height)) for s in specs],
+                      controlnet_conditioning_scale=spec.layout_scale, width=spec.width, height=spec.height)
     else:
         pipe = loaded.text2img
         kwargs.update(width=spec.width, height=spec.height)

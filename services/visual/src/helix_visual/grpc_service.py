@@ -3,7 +3,9 @@
 Edits arrive on the request stream; one worker renders the newest edit at a few steps on
 the engine (interactive priority: ahead of queued batch work). A newer edit cancels the
 render in flight; a finished frame is sent only if no newer edit has arrived meanwhile,
-so a director never sees an older edit's frame after a newer one's.
+so a director never sees an older edit's frame after a newer one's. An edit may carry a
+shot's layout (who stands where): where the model has a layout ControlNet, the preview follows
+it, so a director moving people around sees the frame follow.
 """
 
 from __future__ import annotations
@@ -21,9 +23,12 @@ import structlog
 from helix.auth import Role, TokenVerifier
 from helix.events.data import ID_PATTERN
 from helix.grpc import abort_for, authorize, cancel_all
+from helix.layout import layout
+from helix.story import Blocking, Camera, CameraAngle, Facing, Placement, Shot, ShotType
 from helix.v1 import visual_pb2, visual_pb2_grpc
 from helix_visual import prompts
 from helix_visual.engine import INTERACTIVE, ImageEngine, ImageSpec
+from helix_visual.layout import sketch_png
 from helix_visual.rendering import Renderer
 
 log = structlog.get_logger("helix.visual.preview")
@@ -54,9 +59,28 @@ class VisualServicer(visual_pb2_grpc.VisualServiceServicer):
         model, _ = self.renderer.pipeline(edit.model or None)
         steps = min(edit.steps or self.settings.visual_preview_steps, self.settings.visual_preview_steps)
         seed = edit.seed if edit.HasField("seed") else prompts.stable_seed(edit.production_id, "preview")
+        sketch = self.layout_sketch(edit, width, height) if edit.HasField("layout") else None
         spec = ImageSpec(model=model, prompt=prompts.with_style(edit.prompt, edit.style or None), width=width, height=height, steps=steps,
-                         guidance_scale=edit.guidance_scale, seed=seed, negative_prompt=edit.negative_prompt or None)
+                         guidance_scale=edit.guidance_scale, seed=seed, negative_prompt=edit.negative_prompt or None,
+                         layout_image=sketch, layout_scale=self.settings.visual_layout_scale)
         return self.renderer.checked(spec)[0]
+
+    def layout_sketch(self, edit: visual_pb2.PreviewEdit, width: int, height: int) -> bytes:
+        """The edit's shot layout as the sketch its model's layout ControlNet reads."""
+        _, facts = self.renderer.pipeline(edit.model or None)
+        if facts.layout is None:
+            raise InvalidEdit(f"model {edit.model or 'default'!r} has no layout ControlNet (HELIX_VISUAL_LAYOUT_MODEL)")
+        given = edit.layout
+        try:
+            placements = [Placement(character=p.character, x=p.x, depth=p.depth, facing=Facing(p.facing or Facing.CAMERA))
+                          for p in given.placements]
+            shot = Shot(shot_id="preview", shot_type=ShotType(given.shot_type or ShotType.MEDIUM), camera=Camera.STATIC,
+                        subjects=[p.character for p in placements], action="", location="", duration_s=1,
+                        blocking=Blocking(placements=placements, angle=CameraAngle(given.angle or CameraAngle.EYE_LEVEL),
+                                          height_m=given.height_m or 1.6))
+        except ValueError as exc:  # pydantic's ValidationError, or an unknown shot type, angle or facing
+            raise InvalidEdit(f"the layout is not a shot's: {exc}") from None
+        return sketch_png(layout(shot), width, height)
 
     async def PreviewFrames(  # noqa: N802
         self, request_iterator: AsyncIterator[visual_pb2.PreviewEdit], context: grpc.aio.ServicerContext

@@ -13,12 +13,15 @@ if TYPE_CHECKING:
 
 
 def ensure_models(settings: VisualSettings) -> dict[str, str]:
-    """The configured models; with no default, the tiny pipeline (`helix.models.loading.tiny_fallback`)."""
+    """The configured models; with no default, the tiny pipeline and its tiny layout ControlNet
+    (`helix.models.loading.tiny_fallback`)."""
     from helix.models.loading import tiny_fallback
 
     paths = settings.model_paths()
     if not settings.visual_model:
         tiny_fallback(Path(paths[DEFAULT_MODEL]), kind="sd", setting="HELIX_VISUAL_MODEL", marker="model_index.json")
+        if settings.layout_path() and not settings.visual_layout_model:
+            tiny_fallback(Path(settings.layout_path()), kind="controlnet", setting="HELIX_VISUAL_LAYOUT_MODEL")
     return paths
 
 
@@ -28,7 +31,8 @@ def load_pipelines(settings: VisualSettings) -> tuple[dict[str, LoadedPipeline],
     from helix_visual.tuning import apply_speedups
 
     pipelines = {name: load_image_pipeline(path, revision=settings.visual_revision if name == DEFAULT_MODEL else "main",
-                                           dtype=settings.visual_dtype, device=settings.visual_device, scheduler=settings.visual_scheduler)
+                                           dtype=settings.visual_dtype, device=settings.visual_device, scheduler=settings.visual_scheduler,
+                                           layout_model=settings.layout_path() if name == DEFAULT_MODEL else "")
                  for name, path in ensure_models(settings).items()}
     return pipelines, {name: apply_speedups(loaded, settings) for name, loaded in pipelines.items()}
 

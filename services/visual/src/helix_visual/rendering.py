@@ -96,6 +96,8 @@ class Renderer:
             "width": spec.width, "height": spec.height, "scheduler": loaded.scheduler,
             "scheduler_class": loaded.scheduler_class, "dtype": loaded.dtype, "tiling": spec.tiling,
             "noise": "cpu", **({"strength": spec.strength} if spec.init_image is not None else {}), **notes, **(extra or {}),
+            **({"layout_model": loaded.layout.id, "layout_model_revision": loaded.layout.revision, "layout_scale": spec.layout_scale}
+               if spec.layout_image is not None and loaded.layout is not None else {}),
             **measured,
         }
         run_params = {**image_params, "device": loaded.device, "steps_run": result.steps_run, "batch_size": result.batch_size,

@@ -29,6 +29,11 @@ class VisualSettings(HelixSettings):
     # never holds the GIL the service's event loop needs. Off until it is measured to help: on
     # the episode bench with tiny models on 2 CPU cores it did not (bench/NOTES.md).
     visual_worker_process: bool = False
+    # Layout conditioning of the default model: a ControlNet (id or folder) for it, which frames
+    # condition on with each shot's layout sketch (helix.layout); empty: the tiny ControlNet
+    # Helix builds where the default model is the tiny pipeline, none otherwise; "none": off.
+    visual_layout_model: str = ""
+    visual_layout_scale: float = Field(0.8, ge=0, le=2)
     visual_max_side: int = Field(0, ge=0, le=8192)  # 0: twice the model's native size
     visual_preview_side: int = Field(256, ge=32, le=1024)  # the review console's preview image
     visual_progress_every_s: float = Field(0.5, ge=0)  # step progress at most this often per job
@@ -45,6 +50,12 @@ class VisualSettings(HelixSettings):
     visual_grpc_address: str = "127.0.0.1:50081"
     visual_preview_steps: int = Field(2, ge=1, le=50)
     visual_preview_max_side: int = Field(512, ge=64, le=2048)
+
+    def layout_path(self) -> str:
+        """The default model's layout ControlNet ('' when there is none)."""
+        if self.visual_layout_model == "none" or (not self.visual_layout_model and self.visual_model):
+            return ""
+        return self.visual_layout_model or str(helix_home() / "models" / "tiny-controlnet")
 
     def model_paths(self) -> dict[str, str]:
         """Configured model names -> id or folder ('default' is always there)."""

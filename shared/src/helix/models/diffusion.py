@@ -6,7 +6,8 @@ SDXL, SD-Turbo, …), with an image-to-image pipeline sharing the same modules. 
 scheduler is chosen by name (`SCHEDULERS`, few-step ones included). The result carries the
 `ModelRef` provenance records: for a hub id the resolved commit when known, for a local
 folder `sha256:<hash of every weights file in it>`. One instance per (id, revision, dtype,
-device, scheduler) per process.
+device, scheduler, layout model) per process. A layout model (a ControlNet for the same base) adds
+a third pipeline over the same modules, conditioned on a shot's layout sketch.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ class PipelineFacts:
     max_prompt_tokens: int  # tokens the text encoder reads (start and end tokens included)
     native_size: int  # the side length the UNet was configured for (its sample size × the VAE's factor)
     tokenizer_json: str = field(repr=False)
+    layout: ModelRef | None = None  # the layout-conditioning model (a ControlNet); None: frames are not conditioned on layout
     _counting: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __getstate__(self) -> dict[str, Any]:
@@ -103,6 +105,8 @@ class LoadedPipeline:
     dtype: str
     scheduler: str
     is_tiny: bool = False
+    layout: Any = None  # text-to-image conditioned on a layout sketch (a ControlNet pipeline over the same modules); None: none configured
+    layout_ref: ModelRef | None = None
 
     @property
     def vae_scale_factor(self) -> int:
@@ -123,7 +127,8 @@ class LoadedPipeline:
         return PipelineFacts(ref=self.ref, device=self.device, dtype=self.dtype, scheduler=self.scheduler,
                              scheduler_class=type(self.text2img.scheduler).__name__, is_tiny=self.is_tiny,
                              vae_scale_factor=self.vae_scale_factor, max_prompt_tokens=self.max_prompt_tokens,
-                             native_size=self.native_size, tokenizer_json=self.text2img.tokenizer.backend_tokenizer.to_str())
+                             native_size=self.native_size, tokenizer_json=self.text2img.tokenizer.backend_tokenizer.to_str(),
+                             layout=self.layout_ref)
 
     def read_prompt(self, prompt: str) -> tuple[int, str]:
         """`PipelineFacts.read_prompt`: safe beside a batch being encoded in another thread."""
@@ -155,15 +160,17 @@ _pipelines: SharedInstances[LoadedPipeline] = SharedInstances()
 
 
 def load_image_pipeline(model_id_or_path: str, *, revision: str = "main", dtype: Dtype = "auto", device: Device = "auto",
-                        scheduler: str = "default") -> LoadedPipeline:
-    """The process's shared instance of a diffusion pipeline; loads it on first use."""
+                        scheduler: str = "default", layout_model: str = "") -> LoadedPipeline:
+    """The process's shared instance of a diffusion pipeline; loads it on first use.
+    `layout_model`: a ControlNet (id or folder) for the same base model, conditioning frames on a
+    layout sketch; empty: none."""
     require_models_extra()
     if scheduler not in SCHEDULERS:
         raise ValueError(f"unknown scheduler {scheduler!r}; choose from {', '.join(SCHEDULERS)}")
     model_id, local = model_source(model_id_or_path)
     real_device = resolve_device(device)
     key = (model_id, revision, resolve_dtype(dtype, real_device), real_device, scheduler)
-    return _pipelines.get(key, lambda: _load(*key, local=local))
+    return _pipelines.get((*key, layout_model), lambda: _load(*key, local=local, layout_model=layout_model))
 
 
 def clear_cache() -> None:
@@ -171,7 +178,7 @@ def clear_cache() -> None:
     _pipelines.clear()
 
 
-def _load(model_id: str, revision: str, dtype: str, device: str, scheduler: str, *, local: bool) -> LoadedPipeline:
+def _load(model_id: str, revision: str, dtype: str, device: str, scheduler: str, *, local: bool, layout_model: str = "") -> LoadedPipeline:
     import diffusers
     import torch
     from diffusers import AutoPipelineForImage2Image, AutoPipelineForText2Image
@@ -188,5 +195,19 @@ def _load(model_id: str, revision: str, dtype: str, device: str, scheduler: str,
     img2img = AutoPipelineForImage2Image.from_pipe(text2img)
     img2img.set_progress_bar_config(disable=True)
     resolved = pinned or getattr(text2img, "_commit_hash", None) or revision
+    layout, layout_ref = _load_layout(text2img, layout_model, dtype, device) if layout_model else (None, None)
     return LoadedPipeline(text2img=text2img, img2img=img2img, ref=ModelRef(id=model_id, revision=resolved), device=device,
-                          dtype=dtype, scheduler=scheduler, is_tiny=local and is_tiny(model_id))
+                          dtype=dtype, scheduler=scheduler, is_tiny=local and is_tiny(model_id), layout=layout, layout_ref=layout_ref)
+
+
+def _load_layout(text2img: Any, layout_model: str, dtype: str, device: str) -> tuple[Any, ModelRef]:
+    """A ControlNet and the text-to-image pipeline's ControlNet variant over the same modules."""
+    import torch
+    from diffusers import AutoPipelineForText2Image, ControlNetModel
+
+    model_id, local = model_source(layout_model)
+    kwargs, pinned = pin(model_id, "main", local=local, hash_folder=tree_hash)
+    controlnet = ControlNetModel.from_pretrained(model_id, dtype=getattr(torch, dtype), **kwargs).to(device)
+    layout = AutoPipelineForText2Image.from_pipe(text2img, controlnet=controlnet)
+    layout.set_progress_bar_config(disable=True)
+    return layout, ModelRef(id=model_id, revision=pinned or getattr(controlnet, "_commit_hash", None) or "main")

@@ -320,6 +320,11 @@ function renderContent(current, content = $("content")) {
       probe.src = src;
       parts.push(el("h3", { text: "Tiled 3×3" }), tiled);
     }
+    if (current.layout_svg) {  // an <img> of the SVG: drawn, never run
+      parts.push(el("figure", { class: "layout" },
+        image(`data:image/svg+xml;charset=utf-8,${encodeURIComponent(current.layout_svg)}`, "Layout sketch: who stands where in this shot"),
+        el("figcaption", { text: "Blocking: the shot's layout sketch (what a layout model conditions the frame on)" })));
+    }
     if (current.sheet.length > 1) {
       const sheet = el("div", { class: "sheet", role: "list", "aria-label": "Every frame of this storyboard scene" });
       current.sheet.forEach((frame, i) => {

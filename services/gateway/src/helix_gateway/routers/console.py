@@ -26,6 +26,7 @@ from helix_gateway.console_views import (
     ConsoleItem,
     SheetFrame,
     content_url,
+    layout_panel,
     parse_cues,
     render_text,
     text_diff,
@@ -115,6 +116,7 @@ async def console_item(item_id: Annotated[ApiId, Path(description="Review item i
         composed.subtitles_url = _vtt_url(summary)
     if ref.kind == "frame":
         composed.sheet = await _sheet(gw, ref.production_id, generated, ref.asset_id)
+        composed.layout_svg = layout_panel(generated)
     return composed
 
 
