@@ -138,7 +138,7 @@ async def test_approvals_carry_a_script_to_an_animatic(settings: HelixSettings, 
     assets = await assets_until(settings, lambda a: sum(k.startswith("frame-") for k in a) >= shots, f"{shots} frames")
     frames = sorted(k for k in assets if k.startswith("frame-"))
     assert len(frames) == shots and all(set(assets[f].parent_asset_ids) & boards for f in frames)
-    assert all(assets[f].inputs["layout"]["by"] == "subjects" and assets[f].parameters["layout_model"] == str(models["controlnet"])
+    assert all(assets[f].inputs["layout"]["by"] == "subjects" and "controlnet" in assets[f].parameters["layout_model"]
                for f in frames), "each frame conditioned on its shot's layout sketch (the subjects spread across the frame)"
     assert not any(k.startswith("loc-de-DE-animatic-") for k in assets), "no animatic before its frames and tracks are approved"
 
