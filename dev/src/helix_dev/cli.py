@@ -154,14 +154,14 @@ def demo(
     raise typer.Exit(run(keep=keep, profile=profile))
 
 
-TINY_KINDS = ("llama", "sd", "controlnet", "marian", "vits")
+TINY_KINDS = ("llama", "sd", "controlnet", "ip-adapter", "marian", "vits")
 
 
 @models_app.command("tiny")
 def models_tiny(
     directory: Annotated[Path, typer.Argument(help="folder to write the model into (Hugging Face / diffusers layout)")],
-    kind: Annotated[str, typer.Option(help="llama: a causal LM (writer); sd: Stable Diffusion (visual); controlnet: layout conditioning for "
-                                           "the tiny sd (visual); marian: translation, "
+    kind: Annotated[str, typer.Option(help="llama: a causal LM (writer); sd: Stable Diffusion (visual); controlnet, ip-adapter: layout and "
+                                           "reference conditioning for the tiny sd (visual); marian: translation, "
                                            "vits: speech (localize)")] = "llama",
     seed: Annotated[int, typer.Option(help="weights seed; same seed, same bytes")] = 0,
 ) -> None:
@@ -169,11 +169,12 @@ def models_tiny(
     if kind not in TINY_KINDS:
         raise typer.BadParameter(f"unknown kind {kind!r}; choose from {', '.join(TINY_KINDS)}")
     try:
-        if kind in ("sd", "controlnet"):
+        if kind in ("sd", "controlnet", "ip-adapter"):
             from helix.models.diffusion import tree_hash
-            from helix_dev.models.tiny_diffusion import build_tiny_controlnet, build_tiny_sd
+            from helix_dev.models.tiny_diffusion import build_tiny_controlnet, build_tiny_ip_adapter, build_tiny_sd
 
-            folder = (build_tiny_sd if kind == "sd" else build_tiny_controlnet)(directory, seed=seed)
+            builder = {"sd": build_tiny_sd, "controlnet": build_tiny_controlnet, "ip-adapter": build_tiny_ip_adapter}[kind]
+            folder = builder(directory, seed=seed)
             revision = tree_hash(folder)
         elif kind in ("marian", "vits"):
             from helix.models.loading import weights_hash

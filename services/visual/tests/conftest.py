@@ -21,7 +21,7 @@ from helix.generation.reader import Documents
 from helix.models.diffusion import LoadedPipeline, load_image_pipeline
 from helix.story import Camera, Shot, ShotType, Storyboard
 from helix.testing import MemoryBus, MemoryStore
-from helix_dev.models.tiny_diffusion import build_tiny_controlnet, build_tiny_sd
+from helix_dev.models.tiny_diffusion import build_tiny_controlnet, build_tiny_ip_adapter, build_tiny_sd
 from helix_visual.engine import ImageEngine
 from helix_visual.images import decode
 from helix_visual.rendering import Renderer
@@ -47,6 +47,24 @@ def tiny_controlnet_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def tiny_sd_laid_out(tiny_sd_dir: Path, tiny_controlnet_dir: Path) -> LoadedPipeline:
     """The tiny pipeline with the tiny layout ControlNet (a third pipeline over the same modules)."""
     return load_image_pipeline(str(tiny_sd_dir), dtype="float32", device="cpu", layout_model=str(tiny_controlnet_dir))
+
+
+@pytest.fixture(scope="session")
+def tiny_ip_adapter_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_ip_adapter(tmp_path_factory.mktemp("tiny-ip-adapter"), seed=0)
+
+
+@pytest.fixture(scope="session")
+def tiny_sd_cast(tiny_sd_dir: Path, tiny_controlnet_dir: Path, tiny_ip_adapter_dir: Path) -> LoadedPipeline:
+    """The tiny pipeline with both the layout ControlNet and the reference IP-Adapter."""
+    return load_image_pipeline(str(tiny_sd_dir), dtype="float32", device="cpu", layout_model=str(tiny_controlnet_dir),
+                               reference_model=str(tiny_ip_adapter_dir))
+
+
+@pytest.fixture
+async def cast_engine(tiny_sd_cast: LoadedPipeline) -> AsyncIterator[ImageEngine]:
+    async with ImageEngine({"default": tiny_sd_cast}, max_batch=8, max_queue=16) as eng:
+        yield eng
 
 
 @pytest.fixture
@@ -105,6 +123,13 @@ class Studio:
         key = self.store.versions(PRODUCTION, parsed.kind, asset_id)[version - 1].key
         return decode(self.store.get(key))
 
+    def put_image(self, asset_id: str, data: bytes) -> int:
+        """An image asset (a reference a person uploaded or approved), stored; its version."""
+        parsed = ImageAssetId.parse(asset_id)
+        assert parsed is not None
+        return self.store.put(production_id=PRODUCTION, kind=parsed.kind, asset_id=asset_id, data=data, media_type="image/png",
+                              ext="png").key.version
+
     def latest_bytes(self, asset_id: str) -> bytes:
         """The stored bytes of an image asset's newest version."""
         parsed = ImageAssetId.parse(asset_id)
@@ -145,6 +170,12 @@ def studio(engine: ImageEngine, visual_settings: VisualSettings, tmp_path: Path)
 def laid_out_studio(laid_out_engine: ImageEngine, visual_settings: VisualSettings, tmp_path: Path) -> Studio:
     """A `Studio` whose model has a layout ControlNet: storyboard frames follow their shots' blocking."""
     return studio_on(laid_out_engine, visual_settings, tmp_path)
+
+
+@pytest.fixture
+def cast_studio(cast_engine: ImageEngine, visual_settings: VisualSettings, tmp_path: Path) -> Studio:
+    """A `Studio` whose model has a layout ControlNet and an IP-Adapter: frames keep the cast's looks."""
+    return studio_on(cast_engine, visual_settings, tmp_path)
 
 
 def studio_on(engine: ImageEngine, visual_settings: VisualSettings, tmp_path: Path) -> Studio:

@@ -127,3 +127,69 @@ async def test_a_layout_needs_a_layout_model_and_excludes_image_to_image(engine:
         await engine.render(spec(layout_image=sketch))
     with pytest.raises(ValueError, match="from an image or from a layout, not from both"):
         spec(layout_image=sketch, init_image=sketch)
+
+
+def flat(colour: tuple[int, int, int], size: tuple[int, int] = (64, 64), mode: str = "RGB") -> bytes:
+    from PIL import Image
+
+    return encode_png(Image.new(mode, size, colour if mode == "RGB" else colour[0]), {})
+
+
+def half(left: bool) -> bytes:
+    """A region mask: the left or right half of a 64² frame."""
+    from PIL import Image, ImageDraw
+
+    mask = Image.new("L", (64, 64), 0)
+    ImageDraw.Draw(mask).rectangle((0, 0, 31, 63) if left else (32, 0, 63, 63), fill=255)
+    return encode_png(mask, {})
+
+
+async def test_with_an_ip_adapter_loaded_a_request_without_references_draws_what_the_plain_pipeline_draws(
+        cast_engine: ImageEngine, engine: ImageEngine) -> None:
+    with_adapter, plain = await cast_engine.render(spec(9)), await engine.render(spec(9))
+    assert np.array_equal(np.asarray(with_adapter.image), np.asarray(plain.image)), "scale 0: the adapter's attention is skipped"
+
+
+async def test_references_condition_the_image_and_each_mask_reaches_the_call(cast_engine: ImageEngine,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    import helix_visual.engine as engine_module
+
+    calls: list[dict] = []
+    real = engine_module._reference_kwargs
+    monkeypatch.setattr(engine_module, "_reference_kwargs", lambda *a, **k: calls.append(real(*a, **k)) or calls[-1])
+    red, blue = flat((200, 30, 30)), flat((20, 40, 220))
+    plain, first, again, other = [(await cast_engine.render(s)).image for s in (
+        spec(4), spec(4, references=(red,)), spec(4, references=(red,)), spec(4, references=(blue,)))]
+    pixels = [np.asarray(i, dtype=np.int16) for i in (plain, first, again, other)]
+    assert np.array_equal(pixels[1], pixels[2]), "the same reference: the same image"
+    assert np.abs(pixels[0] - pixels[1]).mean() > 0.5 and np.abs(pixels[1] - pixels[3]).mean() > 0.5, "a reference, and which, matter"
+    assert calls[1]["ip_adapter_image_embeds"][0].shape[:2] == (1, 1)
+    two = spec(4, references=(red, blue), reference_masks=(half(True), half(False)))
+    masked = (await cast_engine.render(two)).image
+    given = calls[-1]
+    (embeds,), (masks,) = given["ip_adapter_image_embeds"], given["cross_attention_kwargs"]["ip_adapter_masks"]
+    assert embeds.shape[:2] == (1, 2) and masks.shape == (1, 2, 64, 64), "two characters in one frame: two references, a mask each"
+    assert masks[0, 0, :, :32].min() == 1 and masks[0, 0, :, 32:].max() == 0, "the first reference only on the left"
+    assert masks[0, 1, :, 32:].min() == 1 and masks[0, 1, :, :32].max() == 0, "the second only on the right"
+    unmasked = (await cast_engine.render(spec(4, references=(red, blue)))).image
+    assert not np.array_equal(np.asarray(masked), np.asarray(unmasked)), "masks change where each reference applies"
+    with pytest.raises(ValueError, match="one each, or none"):
+        spec(references=(red, blue), reference_masks=(half(True),))
+
+
+async def test_references_with_classifier_free_guidance_leave_the_unconditional_half_without_them(cast_engine: ImageEngine,
+                                                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import helix_visual.engine as engine_module
+
+    calls: list[dict] = []
+    real = engine_module._reference_kwargs
+    monkeypatch.setattr(engine_module, "_reference_kwargs", lambda *a, **k: calls.append(real(*a, **k)) or calls[-1])
+    guided = [spec(4, guidance_scale=3.0, references=(flat((200, 30, 30)),), reference_masks=(half(True),)),
+              spec(5, guidance_scale=3.0, references=(flat((20, 40, 220)),), reference_masks=(half(False),))]
+    first, second = await asyncio.gather(*(cast_engine.render(s) for s in guided))
+    assert first.batch_size == second.batch_size == 2, "one reference each: one call"
+    (embeds,), (masks,) = calls[-1]["ip_adapter_image_embeds"], calls[-1]["cross_attention_kwargs"]["ip_adapter_masks"]
+    assert embeds.shape[:2] == (4, 1) and masks.shape == (4, 1, 64, 64), "the unconditional half first, then the two requests"
+    assert embeds[:2].abs().max() == 0 and embeds[2:].abs().min() >= 0 and embeds[2].ne(embeds[3]).any(), "each request its own reference"
+    plain = (await cast_engine.render(spec(4, guidance_scale=3.0))).image
+    assert not np.array_equal(np.asarray(plain), np.asarray(first.image))

@@ -6,6 +6,7 @@ blocking; what cannot be drawn is refused with the reason."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from helix.events import AssetKind, FrameRequested, JobCompleted, JobFailed, JobProgress, SceneRequested
 from helix.generation.ids import ImageAssetId, ImageFamily
@@ -132,3 +133,69 @@ async def test_without_a_layout_model_frames_are_not_conditioned_and_say_nothing
     (event,) = studio.generated("frame-job-1-s1-shot1")
     assert "layout" not in event.inputs and "layout_model" not in event.parameters
     assert event.inputs["shot"]["blocking"]["placements"][0]["character"] == "MARA", "the blocking is still the shot's, on record"
+
+
+MARA_REF, TOM_REF = "frame-refmara-1", "frame-reftom-1"
+
+
+def flat_png(colour: tuple[int, int, int]) -> bytes:
+    from PIL import Image
+
+    from helix_visual.images import encode_png
+
+    return encode_png(Image.new("RGB", (64, 64), colour), {})
+
+
+async def cast_board(studio: Studio) -> list[Shot]:
+    """A two-shot of MARA and TOM, and a single of MARA; both references approved (v1)."""
+    shots = [blocked("s1-shot1", ("MARA", 0.25, 0.0), ("TOM", 0.75, 0.0)), shot("s1-shot2", subjects=("MARA",))]
+    studio.put_storyboard(BOARD, shots)
+    await studio.approve(BOARD, AssetKind.STORYBOARD)
+    for asset_id, colour in ((MARA_REF, (200, 30, 30)), (TOM_REF, (20, 40, 220))):
+        studio.put_image(asset_id, flat_png(colour))
+        await studio.approve(asset_id, AssetKind.FRAME)
+    return shots
+
+
+def cast_request(job_id: str, **fields: object) -> FrameRequested:
+    values: dict[str, object] = {"storyboard_asset_id": BOARD, "seed": 3, "prompt": "keepers",
+                                 "character_references": {"MARA": MARA_REF, "TOM": TOM_REF}, **fields}
+    return image_request(FrameRequested, job_id, **values)
+
+
+async def test_frames_keep_the_cast_and_cite_the_reference_versions_they_used(cast_studio: Studio) -> None:
+    studio = cast_studio
+    await cast_board(studio)
+    assert isinstance(await studio.run(cast_request("job-1"), render_frames), JobCompleted)
+    two, one = studio.generated("frame-job-1-s1-shot1")[0], studio.generated("frame-job-1-s1-shot2")[0]
+    assert two.inputs["references"] == {"MARA": {"asset_id": MARA_REF, "version": 1}, "TOM": {"asset_id": TOM_REF, "version": 1}}
+    assert two.parameters["reference_masks"] == 2, "two characters share the frame: each reference masked to where they stand"
+    assert one.inputs["references"] == {"MARA": {"asset_id": MARA_REF, "version": 1}} and one.parameters["reference_masks"] == 0
+    assert {MARA_REF, TOM_REF} <= set(two.parent_asset_ids), "the references are in the frame's lineage"
+    # MARA's reference is revised and approved: frames drawn again cite v2, and look different.
+    assert studio.put_image(MARA_REF, flat_png((230, 200, 40))) == 2
+    await studio.approve(MARA_REF, AssetKind.FRAME, 2)
+    assert isinstance(await studio.run(cast_request("job-2"), render_frames), JobCompleted)
+    redrawn = studio.generated("frame-job-2-s1-shot2")[0]
+    assert redrawn.inputs["references"]["MARA"] == {"asset_id": MARA_REF, "version": 2}
+    assert studio.latest_bytes("frame-job-1-s1-shot2") != studio.latest_bytes("frame-job-2-s1-shot2"), "another reference, another frame"
+    assert isinstance(await studio.run(cast_request("job-3"), render_frames), JobCompleted)
+    for shot_id in ("s1-shot1", "s1-shot2"):
+        assert studio.latest_bytes(f"frame-job-2-{shot_id}") == studio.latest_bytes(f"frame-job-3-{shot_id}"), "same request and references"
+
+
+async def test_what_references_cannot_give_is_refused_with_the_reason(cast_studio: Studio, laid_out_studio: Studio) -> None:
+    studio = cast_studio
+    await cast_board(studio)
+    studio.put_image("frame-refana-1", flat_png((1, 2, 3)))  # stored, never approved
+    cases = [(cast_request("job-1", character_references={"ANA": "frame-refana-1"}), "ANA is in no shot of"),
+             (cast_request("job-2", character_references={"MARA": "frame-refnone-1"}), "is not an approved image"),
+             (cast_request("job-3", character_references={"MARA": "frame-refana-1"}), "the reference of MARA (frame-refana-1) is not an approved")]
+    for request, reason in cases:
+        failed = await studio.run(request, render_frames)
+        assert isinstance(failed, JobFailed) and not failed.retriable and reason in failed.error, failed
+    await cast_board(laid_out_studio)
+    failed = await laid_out_studio.run(cast_request("job-4"), render_frames)
+    assert isinstance(failed, JobFailed) and "takes no reference images" in failed.error
+    with pytest.raises(ValueError, match="character_references need a storyboard_asset_id"):
+        image_request(FrameRequested, character_references={"MARA": MARA_REF})

@@ -20,12 +20,14 @@ def test_the_tiny_pipeline_is_made_only_when_no_default_model_is_configured(tmp_
     assert ensure_models(VisualSettings(visual_models={"sketch": "/models/sketch"})) == {
         "default": str(tmp_path / "models" / "tiny-sd"), "sketch": "/models/sketch"}
     assert built == [(tmp_path / "models" / "tiny-sd", {"kind": "sd", "setting": "HELIX_VISUAL_MODEL", "marker": "model_index.json"}),
-                     (tmp_path / "models" / "tiny-controlnet", {"kind": "controlnet", "setting": "HELIX_VISUAL_LAYOUT_MODEL"})]
+                     (tmp_path / "models" / "tiny-controlnet", {"kind": "controlnet", "setting": "HELIX_VISUAL_LAYOUT_MODEL"}),
+                     (tmp_path / "models" / "tiny-ip-adapter", {"kind": "ip-adapter", "setting": "HELIX_VISUAL_REFERENCE_MODEL",
+                                                                "marker": "ip-adapter.safetensors"})]
     built.clear()
     assert ensure_models(VisualSettings(visual_model="/models/house")) == {"default": "/models/house"}
     assert built == [], "a configured default is never replaced by the tiny one, nor given the tiny ControlNet"
-    ensure_models(VisualSettings(visual_layout_model="none"))
-    assert [how["kind"] for _folder, how in built] == ["sd"], "layout conditioning switched off: no ControlNet"
+    ensure_models(VisualSettings(visual_layout_model="none", visual_reference_model="none"))
+    assert [how["kind"] for _folder, how in built] == ["sd"], "layout and reference conditioning switched off: neither model"
 
 
 def test_the_layout_controlnet_by_setting() -> None:
@@ -33,6 +35,9 @@ def test_the_layout_controlnet_by_setting() -> None:
     assert VisualSettings(visual_model="/models/house", visual_layout_model="/models/cn").layout_path() == "/models/cn"
     assert VisualSettings(visual_layout_model="none").layout_path() == ""
     assert VisualSettings().layout_path().endswith("tiny-controlnet")
+    assert VisualSettings(visual_model="/models/house").reference_path() == ""
+    assert VisualSettings(visual_reference_model="/models/ipa::ip-adapter_sd15.safetensors").reference_path().endswith("::ip-adapter_sd15.safetensors")
+    assert VisualSettings().reference_path().endswith("tiny-ip-adapter")
 
 
 def test_every_configured_name_is_loaded_with_its_speed_settings(tiny_sd_dir: Path) -> None:

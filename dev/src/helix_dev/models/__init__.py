@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-KINDS = ("llama", "sd", "controlnet", "marian", "vits")
+KINDS = ("llama", "sd", "controlnet", "ip-adapter", "marian", "vits")
 
 
 def build(kind: str, folder: Path, *, seed: int = 0) -> Path:
@@ -25,6 +25,10 @@ def build(kind: str, folder: Path, *, seed: int = 0) -> Path:
         from helix_dev.models.tiny_diffusion import build_tiny_controlnet
 
         return build_tiny_controlnet(folder, seed=seed)
+    if kind == "ip-adapter":
+        from helix_dev.models.tiny_diffusion import build_tiny_ip_adapter
+
+        return build_tiny_ip_adapter(folder, seed=seed)
     if kind == "marian":
         from helix_dev.models.tiny_localize import build_tiny_marian
 

@@ -116,3 +116,51 @@ def build_tiny_controlnet(directory: Path, *, seed: int = 0) -> Path:
               "note": "Tiny random ControlNet built by `helix models tiny --kind controlnet` for the tiny Stable Diffusion pipeline."}
     (directory / TINY_MARKER).write_text(json.dumps(marker, indent=2, sort_keys=True) + "\n")
     return directory
+
+
+IP_ADAPTER_WEIGHTS = "ip-adapter.safetensors"
+
+
+def build_tiny_ip_adapter(directory: Path, *, seed: int = 0) -> Path:
+    """A tiny random IP-Adapter (reference-image conditioning) for the tiny pipeline's UNet, in the
+    layout `load_ip_adapter` reads from a real checkpoint folder: a CLIP image encoder with a
+    projection in `image_encoder/`, and `ip-adapter.safetensors` holding the image projection
+    (`image_proj.*`: 4 tokens of the UNet's cross-attention width) and a key and value
+    projection for every cross-attention layer (`ip_adapter.<n>.to_k_ip/to_v_ip`)."""
+    require_models_extra()
+    import torch
+    from diffusers import UNet2DConditionModel
+    from safetensors.torch import save_file
+    from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    cross, embed = int(UNET["cross_attention_dim"]), 32  # type: ignore[call-overload]
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        encoder = CLIPVisionModelWithProjection(CLIPVisionConfig(
+            hidden_size=32, intermediate_size=37, num_hidden_layers=2, num_attention_heads=4, image_size=32, patch_size=4,
+            projection_dim=embed))
+        weights = {"image_proj.proj.weight": torch.randn(cross * 4, embed) * 0.3, "image_proj.proj.bias": torch.zeros(cross * 4),
+                   "image_proj.norm.weight": torch.ones(cross), "image_proj.norm.bias": torch.zeros(cross)}
+        unet = UNet2DConditionModel(**UNET)
+        key = 1
+        for name in unet.attn_processors:  # the order diffusers numbers them in: a self-attention, then a cross-attention
+            if name.endswith("attn1.processor"):
+                continue
+            blocks = UNET["block_out_channels"]
+            if name.startswith("mid_block"):
+                hidden = blocks[-1]
+            elif name.startswith("up_blocks"):
+                hidden = list(reversed(blocks))[int(name[len("up_blocks.")])]
+            else:
+                hidden = blocks[int(name[len("down_blocks.")])]
+            weights[f"ip_adapter.{key}.to_k_ip.weight"] = torch.randn(hidden, cross) * 0.3
+            weights[f"ip_adapter.{key}.to_v_ip.weight"] = torch.randn(hidden, cross) * 0.3
+            key += 2
+    encoder.save_pretrained(directory / "image_encoder", safe_serialization=True)
+    save_file({k: v.contiguous() for k, v in weights.items()}, str(directory / IP_ADAPTER_WEIGHTS))
+    marker = {"helix_tiny": True, "random_weights": True, "architecture": "IPAdapter", "seed": seed,
+              "note": "Tiny random IP-Adapter built by `helix models tiny --kind ip-adapter` for the tiny Stable Diffusion pipeline."}
+    (directory / TINY_MARKER).write_text(json.dumps(marker, indent=2, sort_keys=True) + "\n")
+    return directory

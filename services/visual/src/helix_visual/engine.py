@@ -3,7 +3,7 @@
 A `helix.models.batching.Batcher`: a bounded queue, interactive previews before batch work,
 and every queued request compatible with the most urgent one (same model, size, steps,
 guidance, tiling, and text-to-image, image-to-image with the same strength, or text-to-image
-conditioned on a layout sketch with the same scale), up to
+conditioned on a layout sketch with the same scale; as many reference images each), up to
 `max_batch`, run as ONE pipeline call (`draw`) in a worker thread, or in a worker process
 (`worker.py`, `HELIX_VISUAL_WORKER_PROCESS`, off by default) so the service's event loop
 never waits on a denoising loop for the GIL.
@@ -51,10 +51,15 @@ class ImageSpec:
     strength: float = 0.6
     layout_image: bytes | None = None  # a layout sketch (PNG) the model's layout ControlNet conditions on
     layout_scale: float = 1.0
+    references: tuple[bytes, ...] = ()  # reference images (PNG) the model's IP-Adapter conditions on: a character's look, a place's
+    reference_masks: tuple[bytes | None, ...] = ()  # per reference, the region (a greyscale PNG) it applies to; None: the whole frame
+    reference_scale: float = 0.6
 
     def __post_init__(self) -> None:
         if self.init_image is not None and self.layout_image is not None:
             raise ValueError("an image is drawn from an image or from a layout, not from both")
+        if self.reference_masks and len(self.reference_masks) != len(self.references):
+            raise ValueError(f"{len(self.reference_masks)} masks for {len(self.references)} references: one each, or none")
 
     def batch_key(self) -> tuple[Any, ...]:
         """Requests with equal keys can share one pipeline call."""
@@ -62,7 +67,7 @@ class ImageSpec:
         laid_out = self.layout_image is not None
         return (self.model, self.width, self.height, self.steps, self.guidance_scale, self.tiling, image_to_image,
                 self.strength if image_to_image else None, self.negative_prompt is not None, laid_out,
-                self.layout_scale if laid_out else None)
+                self.layout_scale if laid_out else None, len(self.references), self.reference_scale if self.references else None)
 
 
 @dataclass(frozen=True)
@@ -138,8 +143,40 @@ def draw(loaded: LoadedPipeline, specs: list[ImageSpec], *, on_step: Callable[[i
         kwargs.update(width=spec.width, height=spec.height)
     started = time.perf_counter()
     with torch.inference_mode(), tiled(loaded.modules(), spec.tiling):
+        if loaded.references_ref is not None:  # once an IP-Adapter is in the UNet, every call gives it image embeddings
+            kwargs.update(_reference_kwargs(loaded, specs, classifier_free=spec.guidance_scale > 1))
         images = pipe(**kwargs).images
     return list(images), time.perf_counter() - started
+
+
+def _reference_kwargs(loaded: LoadedPipeline, specs: list[ImageSpec], *, classifier_free: bool) -> dict[str, Any]:
+    """The IP-Adapter's inputs for one call: each request's reference images through the image
+    encoder (`[batch, references, dim]`: requests in a batch have as many references each) and
+    each reference's region mask; a batch with no references gets zero embeddings at scale 0,
+    which the attention skips, so its images are what the plain pipeline draws."""
+    import torch
+    from diffusers.image_processor import IPAdapterMaskProcessor
+    from PIL import Image
+
+    from helix_visual.images import decode
+
+    pipe, spec = loaded.text2img, specs[0]
+    encoder = pipe.image_encoder
+    count = len(spec.references)
+    if count == 0:
+        pipe.set_ip_adapter_scale(0.0)
+        embeds = torch.zeros(len(specs), 1, encoder.config.projection_dim, dtype=encoder.dtype, device=encoder.device)
+        return {"ip_adapter_image_embeds": [torch.cat([embeds, embeds]) if classifier_free else embeds]}
+    pipe.set_ip_adapter_scale(spec.reference_scale)
+    pixels = pipe.feature_extractor([decode(r) for s in specs for r in s.references], return_tensors="pt").pixel_values
+    embeds = encoder(pixels.to(device=encoder.device, dtype=encoder.dtype)).image_embeds.view(len(specs), count, -1)
+    whole = Image.new("L", (spec.width, spec.height), 255)
+    regions = [decode(m).convert("L") if m is not None else whole
+               for s in specs for m in (s.reference_masks or (None,) * count)]
+    masks = IPAdapterMaskProcessor().preprocess(regions, height=spec.height, width=spec.width).view(len(specs), count, spec.height, spec.width)
+    if classifier_free:  # the unconditional half: no reference
+        embeds, masks = torch.cat([torch.zeros_like(embeds), embeds]), torch.cat([masks, masks])
+    return {"ip_adapter_image_embeds": [embeds], "cross_attention_kwargs": {"ip_adapter_masks": [masks]}}
 
 
 def results(batch: list[Pending[ImageSpec]], images: list[Any], took: float) -> list[ImageResult]:

@@ -3,20 +3,38 @@ in the production's style, with a consistent look: frames of the same location a
 characters start from the same noise, and an optional reference image anchors them
 (image-to-image). Where the model has a layout ControlNet, each shot's frame is conditioned
 on its layout sketch (`helix.layout`: the director's blocking, or its subjects spread across
-the frame), so who stands where follows the storyboard."""
+the frame), so who stands where follows the storyboard; where it has an IP-Adapter, each
+character with a reference image (`character_references`, the approved version) looks like it
+in every frame, each reference masked to where its character stands when two share a frame."""
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import dataclass
 from typing import Any
 
 from helix.events import FrameRequested
 from helix.generation import Job, JobRefused
 from helix.generation.ids import ImageAssetId, ImageFamily
+from helix.generation.reader import Read
 from helix.layout import layout
+from helix.models.diffusion import PipelineFacts
+from helix.story import Shot
 from helix_visual import prompts
 from helix_visual.engine import ImageSpec
-from helix_visual.layout import sketch_png
+from helix_visual.layout import region_png, sketch_png
 from helix_visual.rendering import Renderer
+
+
+@dataclass(frozen=True)
+class _Frame:
+    item: str
+    prompt: str
+    seed: int
+    inputs: dict[str, Any]
+    sketch: bytes | None = None  # the shot's layout sketch, for a layout ControlNet
+    references: tuple[bytes, ...] = ()  # the approved reference image of each character in the shot that has one
+    masks: tuple[bytes | None, ...] = ()  # where each of them stands (with two or more in the frame)
 
 
 async def render_frames(renderer: Renderer, job: Job[FrameRequested]) -> list[str]:
@@ -25,7 +43,8 @@ async def render_frames(renderer: Renderer, job: Job[FrameRequested]) -> list[st
     reference = await renderer.image(req.production_id, req.reference_asset_id) if req.reference_asset_id else None
     base_seed: int | str = req.seed if req.seed is not None else req.production_id
     laid_out = facts.layout is not None and reference is None  # a reference image anchors a frame instead (image-to-image)
-    frames: list[tuple[str, str, int, dict[str, Any], bytes | None]] = []  # (item, prompt, seed, inputs, layout sketch)
+    frames: list[_Frame] = []
+    cast: dict[str, Read[None]] = {}
     if req.storyboard_asset_id:
         board_version, board = await renderer.storyboard(req.production_id, req.storyboard_asset_id)
         shots = [s for s in board.shots if not req.shot_id or s.shot_id == req.shot_id]
@@ -33,30 +52,57 @@ async def render_frames(renderer: Renderer, job: Job[FrameRequested]) -> list[st
             raise JobRefused(f"no shot {req.shot_id} in storyboard {req.storyboard_asset_id}")
         if not shots:
             raise JobRefused(f"storyboard {req.storyboard_asset_id} has no shots")
+        cast = await _cast(renderer, req, facts, board.shots)
         for shot in shots:
             text = prompts.shot_prompt(shot, extra=req.prompt, style=req.style)
             inputs: dict[str, Any] = {"prompt": text, "shot": shot.model_dump(mode="json"), "storyboard_version": board_version}
-            sketch = sketch_png(layout(shot), req.width, req.height) if laid_out else None
-            if sketch is not None:
+            sketch = layout(shot)
+            if laid_out:
                 inputs["layout"] = {"blocking": shot.staged().model_dump(mode="json"), "by": "director" if shot.blocking else "subjects"}
-            frames.append((shot.shot_id, text, prompts.shot_seed(base_seed, shot), inputs, sketch))
+            present = [f.character for f in sketch.figures if f.character in cast]
+            if present:
+                inputs["references"] = {c: {"asset_id": cast[c].asset_id, "version": cast[c].version} for c in present}
+            masks = tuple(region_png(sketch, c, req.width, req.height) for c in present) if len(present) > 1 else ()
+            frames.append(_Frame(shot.shot_id, text, prompts.shot_seed(base_seed, shot), inputs,
+                                 sketch_png(sketch, req.width, req.height) if laid_out else None,
+                                 tuple(cast[c].data for c in present), masks))
     else:
         text = prompts.with_style(req.prompt, req.style)
         seed = req.seed if req.seed is not None else prompts.stable_seed(req.production_id, req.job_id)
-        frames.append((req.shot_id or "1", text, seed, {"prompt": text}, None))
-    parents = [p for p in (req.storyboard_asset_id, req.reference_asset_id, *req.parent_asset_ids) if p]
+        frames.append(_Frame(req.shot_id or "1", text, seed, {"prompt": text}))
+    parents = [p for p in (req.storyboard_asset_id, req.reference_asset_id, *req.parent_asset_ids, *(r.asset_id for r in cast.values()))
+               if p]
 
-    async def frame(n: int, item: str, text: str, seed: int, inputs: dict[str, Any], sketch: bytes | None) -> str:
-        spec = ImageSpec(model=model, prompt=text, negative_prompt=req.negative_prompt, width=req.width, height=req.height,
-                         steps=req.steps, guidance_scale=req.guidance_scale, seed=seed,
+    async def draw(n: int, frame: _Frame) -> str:
+        spec = ImageSpec(model=model, prompt=frame.prompt, negative_prompt=req.negative_prompt, width=req.width, height=req.height,
+                         steps=req.steps, guidance_scale=req.guidance_scale, seed=frame.seed,
                          init_image=reference.data if reference else None, strength=req.strength,
-                         layout_image=sketch, layout_scale=renderer.settings.visual_layout_scale)
+                         layout_image=frame.sketch, layout_scale=renderer.settings.visual_layout_scale,
+                         references=frame.references, reference_masks=frame.masks,
+                         reference_scale=renderer.settings.visual_reference_scale)
+        inputs = frame.inputs
         if req.negative_prompt:
             inputs = {**inputs, "negative_prompt": req.negative_prompt}
         if reference:
             inputs = {**inputs, "reference_asset_id": req.reference_asset_id, "reference_version": reference.version}
-        return await renderer.image_asset(job, ImageAssetId(ImageFamily.FRAME, req.job_id, item), spec, inputs=inputs,
+        return await renderer.image_asset(job, ImageAssetId(ImageFamily.FRAME, req.job_id, frame.item), spec, inputs=inputs,
                                           parents=list(dict.fromkeys(parents)), position=(n, len(frames)))
 
     # All frames at once: the engine batches them (with every other job's) into as few pipeline calls as fit.
-    return await job.gather(*(frame(n, *f) for n, f in enumerate(frames)))
+    return await job.gather(*(draw(n, f) for n, f in enumerate(frames)))
+
+
+async def _cast(renderer: Renderer, req: FrameRequested, facts: PipelineFacts, shots: list[Shot]) -> dict[str, Read[None]]:
+    """Each referenced character's approved reference image; refused with the reason when the
+    model takes no references, a character is in no shot, or a reference is not an approved image."""
+    if not req.character_references:
+        return {}
+    if facts.references is None:
+        raise JobRefused(f"model {req.model or 'default'!r} takes no reference images (no IP-Adapter: HELIX_VISUAL_REFERENCE_MODEL)")
+    in_shots = {s for shot in shots for s in shot.subjects}
+    for name in req.character_references:
+        if name not in in_shots:
+            raise JobRefused(f"{name} is in no shot of {req.storyboard_asset_id} (its characters: {', '.join(sorted(in_shots)) or 'none'})")
+    reads = await asyncio.gather(*(renderer.approved_image(req.production_id, asset_id, what=f"the reference of {name}")
+                                   for name, asset_id in req.character_references.items()))
+    return dict(zip(req.character_references, reads, strict=True))

@@ -38,3 +38,19 @@ def raster(sketch: Layout, width: int, height: int, *, line: int = 0) -> Any:
 def sketch_png(sketch: Layout, width: int, height: int) -> bytes:
     """The sketch as PNG bytes (deterministic: no metadata that changes)."""
     return encode_png(raster(sketch, width, height), {"helix_layout": sketch.shot_id})
+
+
+def region_png(sketch: Layout, character: str, width: int, height: int, *, margin: float = 0.15) -> bytes:
+    """Where a character stands in the sketch (its figure's box, a margin around it) as a
+    greyscale mask: white inside, black outside; what a reference of that character applies to."""
+    from PIL import Image, ImageDraw
+
+    figure = next((f for f in sketch.figures if f.character == character), None)
+    if figure is None:
+        raise ValueError(f"{character} is not in the layout of shot {sketch.shot_id}")
+    half = max(figure.shoulders_w / 2, figure.head_r) * height / width * (1 + margin)
+    top, bottom = figure.head_y - figure.head_r * (1 + margin), figure.feet_y
+    box = (round((figure.x - half) * width), round(top * height), round((figure.x + half) * width), round(bottom * height))
+    mask = Image.new("L", (width, height), 0)
+    ImageDraw.Draw(mask).rectangle(box, fill=255)
+    return encode_png(mask, {"helix_region": character})

@@ -98,6 +98,9 @@ class Renderer:
             "noise": "cpu", **({"strength": spec.strength} if spec.init_image is not None else {}), **notes, **(extra or {}),
             **({"layout_model": loaded.layout.id, "layout_model_revision": loaded.layout.revision, "layout_scale": spec.layout_scale}
                if spec.layout_image is not None and loaded.layout is not None else {}),
+            **({"reference_model": loaded.references.id, "reference_model_revision": loaded.references.revision,
+                "reference_scale": spec.reference_scale, "reference_masks": len(spec.reference_masks)}
+               if spec.references and loaded.references is not None else {}),
             **measured,
         }
         run_params = {**image_params, "device": loaded.device, "steps_run": result.steps_run, "batch_size": result.batch_size,
@@ -127,6 +130,13 @@ class Renderer:
                 return found
         which = f"version {version} of " if version is not None else ""
         raise JobRefused(f"no {which}image asset {asset_id} in production {production_id}")
+
+    async def approved_image(self, production_id: str, asset_id: str, *, what: str) -> Read[None]:
+        """The version of an image asset a person approved; `JobRefused` when none is, or it is no image."""
+        version = await self.documents.approved_version(production_id, asset_id)
+        if version is None:
+            raise JobRefused(f"{what} ({asset_id}) is not an approved image: nothing is built on it before a person approves it")
+        return await self.image(production_id, asset_id, version)
 
     async def _version_or_none(self, production_id: str, asset: AssetRef, version: int) -> Read[None] | None:
         try:

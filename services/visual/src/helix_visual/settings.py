@@ -34,6 +34,11 @@ class VisualSettings(HelixSettings):
     # Helix builds where the default model is the tiny pipeline, none otherwise; "none": off.
     visual_layout_model: str = ""
     visual_layout_scale: float = Field(0.8, ge=0, le=2)
+    # Reference conditioning of the default model (a character's look in every frame): an
+    # IP-Adapter folder for it (`ip-adapter.safetensors` beside `image_encoder/`, or
+    # `<folder>::<weights file>`); empty: the tiny one with the tiny pipeline, none otherwise; "none": off.
+    visual_reference_model: str = ""
+    visual_reference_scale: float = Field(0.6, ge=0, le=2)
     visual_max_side: int = Field(0, ge=0, le=8192)  # 0: twice the model's native size
     visual_preview_side: int = Field(256, ge=32, le=1024)  # the review console's preview image
     visual_progress_every_s: float = Field(0.5, ge=0)  # step progress at most this often per job
@@ -56,6 +61,12 @@ class VisualSettings(HelixSettings):
         if self.visual_layout_model == "none" or (not self.visual_layout_model and self.visual_model):
             return ""
         return self.visual_layout_model or str(helix_home() / "models" / "tiny-controlnet")
+
+    def reference_path(self) -> str:
+        """The default model's IP-Adapter ('' when there is none)."""
+        if self.visual_reference_model == "none" or (not self.visual_reference_model and self.visual_model):
+            return ""
+        return self.visual_reference_model or str(helix_home() / "models" / "tiny-ip-adapter")
 
     def model_paths(self) -> dict[str, str]:
         """Configured model names -> id or folder ('default' is always there)."""

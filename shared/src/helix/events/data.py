@@ -335,6 +335,16 @@ class FrameRequested(ImageRequest):
     storyboard_asset_id: Id | None = Field(None, description="A writer storyboard: its shots become the frames' prompts")
     reference_asset_id: Id | None = Field(None, description="An image asset the frames start from (img2img), for a consistent look")
     strength: float = Field(0.6, gt=0, le=1, description="With a reference image: how far the frame may move away from it")
+    character_references: dict[Annotated[str, Field(min_length=1, max_length=24)], Id] = Field(
+        default_factory=dict, max_length=8,
+        description="Character name -> an image asset of them (its approved version is used): each frame with the character "
+                    "conditions on it (the model's IP-Adapter), masked to where they stand when two share the frame")
+
+    @model_validator(mode="after")
+    def _references_need_shots(self) -> FrameRequested:
+        if self.character_references and not self.storyboard_asset_id:
+            raise ValueError("character_references need a storyboard_asset_id: its shots say who is in each frame, and where")
+        return self
 
 
 class SceneRequested(ImageRequest):

@@ -53,6 +53,7 @@ class PipelineFacts:
     native_size: int  # the side length the UNet was configured for (its sample size × the VAE's factor)
     tokenizer_json: str = field(repr=False)
     layout: ModelRef | None = None  # the layout-conditioning model (a ControlNet); None: frames are not conditioned on layout
+    references: ModelRef | None = None  # the reference-image adapter (an IP-Adapter); None: no reference conditioning
     _counting: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __getstate__(self) -> dict[str, Any]:
@@ -107,6 +108,7 @@ class LoadedPipeline:
     is_tiny: bool = False
     layout: Any = None  # text-to-image conditioned on a layout sketch (a ControlNet pipeline over the same modules); None: none configured
     layout_ref: ModelRef | None = None
+    references_ref: ModelRef | None = None  # an IP-Adapter loaded into the UNet (every pipeline above shares it); None: none
 
     @property
     def vae_scale_factor(self) -> int:
@@ -128,7 +130,7 @@ class LoadedPipeline:
                              scheduler_class=type(self.text2img.scheduler).__name__, is_tiny=self.is_tiny,
                              vae_scale_factor=self.vae_scale_factor, max_prompt_tokens=self.max_prompt_tokens,
                              native_size=self.native_size, tokenizer_json=self.text2img.tokenizer.backend_tokenizer.to_str(),
-                             layout=self.layout_ref)
+                             layout=self.layout_ref, references=self.references_ref)
 
     def read_prompt(self, prompt: str) -> tuple[int, str]:
         """`PipelineFacts.read_prompt`: safe beside a batch being encoded in another thread."""
@@ -160,17 +162,20 @@ _pipelines: SharedInstances[LoadedPipeline] = SharedInstances()
 
 
 def load_image_pipeline(model_id_or_path: str, *, revision: str = "main", dtype: Dtype = "auto", device: Device = "auto",
-                        scheduler: str = "default", layout_model: str = "") -> LoadedPipeline:
+                        scheduler: str = "default", layout_model: str = "", reference_model: str = "") -> LoadedPipeline:
     """The process's shared instance of a diffusion pipeline; loads it on first use.
     `layout_model`: a ControlNet (id or folder) for the same base model, conditioning frames on a
-    layout sketch; empty: none."""
+    layout sketch; `reference_model`: an IP-Adapter folder (its weights `ip-adapter.safetensors`
+    beside its `image_encoder/`, or `<folder>::<weights file>`) conditioning on reference images;
+    empty: none."""
     require_models_extra()
     if scheduler not in SCHEDULERS:
         raise ValueError(f"unknown scheduler {scheduler!r}; choose from {', '.join(SCHEDULERS)}")
     model_id, local = model_source(model_id_or_path)
     real_device = resolve_device(device)
     key = (model_id, revision, resolve_dtype(dtype, real_device), real_device, scheduler)
-    return _pipelines.get((*key, layout_model), lambda: _load(*key, local=local, layout_model=layout_model))
+    return _pipelines.get((*key, layout_model, reference_model),
+                          lambda: _load(*key, local=local, layout_model=layout_model, reference_model=reference_model))
 
 
 def clear_cache() -> None:
@@ -178,7 +183,8 @@ def clear_cache() -> None:
     _pipelines.clear()
 
 
-def _load(model_id: str, revision: str, dtype: str, device: str, scheduler: str, *, local: bool, layout_model: str = "") -> LoadedPipeline:
+def _load(model_id: str, revision: str, dtype: str, device: str, scheduler: str, *, local: bool, layout_model: str = "",
+          reference_model: str = "") -> LoadedPipeline:
     import diffusers
     import torch
     from diffusers import AutoPipelineForImage2Image, AutoPipelineForText2Image
@@ -196,8 +202,23 @@ def _load(model_id: str, revision: str, dtype: str, device: str, scheduler: str,
     img2img.set_progress_bar_config(disable=True)
     resolved = pinned or getattr(text2img, "_commit_hash", None) or revision
     layout, layout_ref = _load_layout(text2img, layout_model, dtype, device) if layout_model else (None, None)
+    references_ref = _load_references(text2img, reference_model, device) if reference_model else None
     return LoadedPipeline(text2img=text2img, img2img=img2img, ref=ModelRef(id=model_id, revision=resolved), device=device,
-                          dtype=dtype, scheduler=scheduler, is_tiny=local and is_tiny(model_id), layout=layout, layout_ref=layout_ref)
+                          dtype=dtype, scheduler=scheduler, is_tiny=local and is_tiny(model_id), layout=layout, layout_ref=layout_ref,
+                          references_ref=references_ref)
+
+
+def _load_references(text2img: Any, reference_model: str, device: str) -> ModelRef:
+    """An IP-Adapter into the pipeline's UNet (shared by its image-to-image and layout variants)
+    and its image encoder; its scale starts at 0, so a call with no reference is unchanged."""
+    folder, _, weights = reference_model.partition("::")
+    path = Path(folder)
+    if not (path / (weights or "ip-adapter.safetensors")).is_file():
+        raise FileNotFoundError(f"no IP-Adapter weights {weights or 'ip-adapter.safetensors'} in {folder}")
+    text2img.load_ip_adapter(str(path), subfolder="", weight_name=weights or "ip-adapter.safetensors", image_encoder_folder="image_encoder")
+    text2img.image_encoder.to(device)
+    text2img.set_ip_adapter_scale(0.0)
+    return ModelRef(id=reference_model, revision=tree_hash(path))
 
 
 def _load_layout(text2img: Any, layout_model: str, dtype: str, device: str) -> tuple[Any, ModelRef]:
