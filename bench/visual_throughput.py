@@ -14,6 +14,7 @@ frame, with the engine idle and with batch work queued behind it.
     uv run python bench/visual_throughput.py                    # tiny random SD pipeline on CPU
     uv run python bench/visual_throughput.py --full-size sd15   # random SD-1.5-shaped UNet/VAE (GPU)
     uv run python bench/visual_throughput.py --model PATH_OR_ID # a real checkpoint
+    uv run python bench/visual_throughput.py --conditioned      # also: layout and reference conditioning's cost
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ async def engine_run(engine: ImageEngine, specs: list[ImageSpec]) -> float:
     return time.perf_counter() - started
 
 
-async def preview_latency(loaded: LoadedPipeline, engine: ImageEngine, *, edits: int, size: int, busy: list[ImageSpec]) -> list[float]:
+async def preview_latency(loaded: LoadedPipeline, engine: ImageEngine, *, edits: int, size: int, busy: list[ImageSpec],
+                          layout: object = None) -> list[float]:
     """Seconds from sending an edit to receiving its frame, one edit at a time."""
     import grpc
 
@@ -77,7 +79,8 @@ async def preview_latency(loaded: LoadedPipeline, engine: ImageEngine, *, edits:
             stub = visual_pb2_grpc.VisualServiceStub(channel)
             for n in range(edits):
                 async def one(n: int = n):  # noqa: ANN202
-                    yield visual_pb2.PreviewEdit(production_id="bench", edit_id=n, prompt=PROMPTS[n % len(PROMPTS)], width=size, height=size)
+                    yield visual_pb2.PreviewEdit(production_id="bench", edit_id=n, prompt=PROMPTS[n % len(PROMPTS)], width=size, height=size,
+                                                 layout=layout)
 
                 sent = time.perf_counter()
                 async for _frame in stub.PreviewFrames(one(), metadata=[("authorization", f"Bearer {token}")]):
@@ -158,6 +161,7 @@ def main() -> None:
     parser.add_argument("--model", help="a real checkpoint (id or folder)")
     parser.add_argument("--full-size", choices=["sd15", "sdxl"], help="random weights at a real architecture's size")
     parser.add_argument("--speedups", default="", help="comma list of channels_last,fuse_qkv,compile: each measured alone vs none")
+    parser.add_argument("--conditioned", action="store_true", help="also: frames with layout and reference conditioning vs without")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--dtype", default="auto")
     args = parser.parse_args()
@@ -211,6 +215,71 @@ def main() -> None:
 
     if args.speedups:
         measure_speedups(args, [name.strip() for name in args.speedups.split(",") if name.strip()], suffix)
+    if args.conditioned:
+        measure_conditioned(args, suffix, preview)
+
+
+def measure_conditioned(args: argparse.Namespace, suffix: str, preview: int) -> None:
+    """What the cast and the blocking cost: the engine's images/s for two-character frames each
+    conditioned on its layout sketch (ControlNet) and both characters' references with their
+    masks (IP-Adapter), beside the same engine and pipeline object drawing the same frames
+    unconditioned; and the live preview's first frame with a layout beside one without."""
+    from helix.layout import layout
+    from helix.story import Blocking, Camera, Placement, Shot, ShotType
+    from helix.v1 import visual_pb2
+    from helix_dev.models.tiny_diffusion import build_tiny_controlnet, build_tiny_ip_adapter
+    from helix_visual.images import encode_png
+    from helix_visual.layout import region_png, sketch_png
+
+    if args.model or args.full_size:
+        raise SystemExit("--conditioned measures the tiny pipeline with its tiny ControlNet and IP-Adapter only")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        loaded = load_image_pipeline(str(build_tiny_sd(folder / "sd")), device=args.device, dtype=args.dtype,
+                                     layout_model=str(build_tiny_controlnet(folder / "controlnet")),
+                                     reference_model=str(build_tiny_ip_adapter(folder / "ip-adapter")))
+        from PIL import Image
+
+        references = tuple(encode_png(Image.new("RGB", (64, 64), colour), {}) for colour in ((200, 30, 30), (20, 40, 220)))
+
+        def conditioned(i: int) -> ImageSpec:
+            shot = Shot(shot_id=f"s{i}", shot_type=ShotType.MEDIUM, camera=Camera.STATIC, subjects=["MARA", "TOM"], action="argue",
+                        location="quay", duration_s=2, blocking=Blocking(placements=[
+                            Placement(character="MARA", x=0.2 + 0.02 * (i % 8)), Placement(character="TOM", x=0.75, depth=0.3)]))
+            sketch = layout(shot)
+            return ImageSpec(model="default", prompt=PROMPTS[i % len(PROMPTS)], width=args.size, height=args.size, steps=args.steps,
+                             guidance_scale=0.0, seed=i, layout_image=sketch_png(sketch, args.size, args.size), layout_scale=0.8,
+                             references=references, reference_masks=tuple(region_png(sketch, c, args.size, args.size) for c in ("MARA", "TOM")))
+
+        plain_specs = [ImageSpec(model="default", prompt=PROMPTS[i % len(PROMPTS)], width=args.size, height=args.size, steps=args.steps,
+                                 guidance_scale=0.0, seed=i) for i in range(args.requests)]
+        cond_specs = [conditioned(i) for i in range(args.requests)]
+        two_shot = visual_pb2.ShotLayout(shot_type="medium", placements=[visual_pb2.Placement(character="MARA", x=0.3),
+                                                                         visual_pb2.Placement(character="TOM", x=0.75, depth=0.3)])
+
+        async def run() -> tuple[float, float, list[float], list[float]]:
+            async with ImageEngine({"default": loaded}, max_batch=args.max_batch, max_queue=max(64, args.requests)) as engine:
+                await engine_run(engine, plain_specs[: args.max_batch])
+                await engine_run(engine, cond_specs[: args.max_batch])
+                plain = min([await engine_run(engine, plain_specs) for _ in range(args.repeats)])
+                cond = min([await engine_run(engine, cond_specs) for _ in range(args.repeats)])
+                bare = await preview_latency(loaded, engine, edits=args.edits, size=preview, busy=[])
+                laid_out = await preview_latency(loaded, engine, edits=args.edits, size=preview, busy=[], layout=two_shot)
+            return plain, cond, bare, laid_out
+
+        plain, cond, bare, laid_out = asyncio.run(run())
+    e = record(f"visual_throughput{suffix}.conditioned_images_per_s", value=args.requests / cond, unit="images/s",
+               baseline=args.requests / plain, baseline_label="the same engine and pipeline, the same frames unconditioned",
+               description=f"{args.requests} two-character {args.size}² {args.steps}-step frames, each on its layout sketch (ControlNet) "
+                           f"and two masked references (IP-Adapter), tiny models, {loaded.device}")
+    print(f"conditioned frames: {args.requests / cond:.2f} images/s vs {args.requests / plain:.2f} unconditioned → {e['ratio']}×")
+    for q in (0.5, 0.99):
+        name = f"p{round(q * 100)}"
+        value, base = percentile(laid_out, q), percentile(bare, q)
+        record(f"visual_throughput{suffix}.conditioned_preview_first_frame_{name}_ms", value=value * 1000, unit="ms", baseline=base * 1000,
+               higher_is_better=False, baseline_label="the same edits without a layout",
+               description=f"edit with a two-person layout → first preview frame over gRPC ({name}), {preview}², 2 steps, engine idle")
+        print(f"first preview frame with a layout ({name}): {value * 1000:.0f} ms vs {base * 1000:.0f} ms without")
 
 
 def measure_speedups(args: argparse.Namespace, names: list[str], suffix: str) -> None:

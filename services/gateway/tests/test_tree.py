@@ -64,3 +64,22 @@ def test_assets_whose_parents_are_unknown_are_roots_and_decision_only_rows_are_s
 def test_an_empty_production_has_an_empty_tree() -> None:
     tree = build_tree("p", [])
     assert (tree.assets, tree.by_status, tree.roots) == (0, {}, [])
+
+
+def test_a_frame_drawn_with_a_reference_since_revised_and_approved_is_stale_with_the_reason() -> None:
+    from helix.events import FrameSummary, UsedVersion
+
+    def frame(asset_id: str, mara_version: int, minute: int) -> Asset:
+        summary = FrameSummary(shot_id="s1-shot1", layout="subjects", references={"MARA": UsedVersion(asset_id="ref-mara", version=mara_version)})
+        return row(asset_id, parents=["board", "ref-mara"], kind="frame", media_type="image/png", minute=minute, summary=summary)
+
+    rows = [row("board", kind="storyboard", status="approved"), row("ref-mara", kind="frame", status="approved", minute=1),
+            frame("frame-old", 1, 2), row("ref-mara", version=2, kind="frame", minute=3)]
+    assert build_tree("p", rows).stale == [], "v2 drawn but not approved yet: nothing changes silently, nothing is stale"
+    rows[-1] = row("ref-mara", version=2, kind="frame", minute=3, status="approved")
+    rows.append(frame("frame-new", 2, 4))
+    tree = build_tree("p", rows)
+    assert tree.stale == ["frame-old"], "the frame drawn from v1 is stale; the one drawn again from v2 is not"
+    [board] = [r for r in tree.roots if r.asset_id == "board"]
+    [old] = [c for c in board.children if c.asset_id == "frame-old"]
+    assert old.stale == ["MARA's reference ref-mara has v2 approved; this frame used v1"]

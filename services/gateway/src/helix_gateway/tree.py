@@ -2,7 +2,9 @@
 from, with its review status, from the read model. An asset with several parents (an
 animatic: every frame and track it uses) appears under its first parent known to the
 production and lists the others; assets whose parents are outside the production (or none)
-are roots. What a producer reads to see where the production stands."""
+are roots. A frame drawn with a character reference that has since had a newer version
+approved is marked stale, with the reason. What a producer reads to see where the production
+stands."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, Field
 
+from helix.events import FrameSummary
 from helix_gateway.readmodel.tables import Asset
 
 
@@ -23,6 +26,8 @@ class TreeNode(BaseModel):
     job_id: str | None = None
     versions: int = Field(description="How many versions the asset has")
     also_from: list[str] = Field(default_factory=list, description="Further parents, beyond the one this node sits under")
+    stale: list[str] = Field(default_factory=list, description="Why this version is out of date (a frame whose character reference "
+                                                               "has a newer approved version): draw it again")
     children: list[TreeNode] = Field(default_factory=list)
 
 
@@ -30,20 +35,26 @@ class AssetTree(BaseModel):
     production_id: str
     assets: int
     by_status: dict[str, int] = Field(description="Assets (newest versions) per review status")
+    stale: list[str] = Field(default_factory=list, description="Assets whose newest version is stale (see each node's `stale`)")
     roots: list[TreeNode]
 
 
 def build_tree(production_id: str, rows: Iterable[Asset]) -> AssetTree:
     newest: dict[str, Asset] = {}
     counts: Counter[str] = Counter()
-    for row in rows:
+    rows_seen = list(rows)
+    for row in rows_seen:
         if row.event is None:
             continue  # a decision whose asset event has not arrived yet
         counts[row.asset_id] += 1
         if row.asset_id not in newest or newest[row.asset_id].version < row.version:
             newest[row.asset_id] = row
+    approved: dict[str, int] = {}
+    for row in rows_seen:
+        if row.review_status == "approved":
+            approved[row.asset_id] = max(approved.get(row.asset_id, 0), row.version)
     nodes = {a: TreeNode(asset_id=a, version=r.version, kind=r.kind, media_type=r.media_type, review_status=r.review_status, job_id=r.job_id,
-                         versions=counts[a]) for a, r in newest.items()}
+                         versions=counts[a], stale=_stale(r, approved)) for a, r in newest.items()}
     roots: list[TreeNode] = []
     for asset_id, row in sorted(newest.items(), key=lambda item: (item[1].created_at, item[0])):
         generated = row.generated()
@@ -54,5 +65,11 @@ def build_tree(production_id: str, rows: Iterable[Asset]) -> AssetTree:
         else:
             roots.append(nodes[asset_id])
     return AssetTree(production_id=production_id, assets=len(nodes), by_status=dict(Counter(r.review_status for r in newest.values())),
-                     roots=roots)
+                     stale=sorted(a for a, node in nodes.items() if node.stale), roots=roots)
+
+
+def _stale(row: Asset, approved: dict[str, int]) -> list[str]:
+    generated = row.generated()
+    summary = generated.typed_summary() if generated is not None else None
+    return summary.stale(approved) if isinstance(summary, FrameSummary) else []
 

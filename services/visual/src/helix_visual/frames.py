@@ -13,7 +13,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-from helix.events import FrameRequested
+from helix.events import FrameRequested, FrameSummary, UsedVersion
 from helix.generation import Job, JobRefused
 from helix.generation.ids import ImageAssetId, ImageFamily
 from helix.generation.reader import Read
@@ -35,6 +35,7 @@ class _Frame:
     sketch: bytes | None = None  # the shot's layout sketch, for a layout ControlNet
     references: tuple[bytes, ...] = ()  # the approved reference image of each character in the shot that has one
     masks: tuple[bytes | None, ...] = ()  # where each of them stands (with two or more in the frame)
+    summary: FrameSummary = FrameSummary()
 
 
 async def render_frames(renderer: Renderer, job: Job[FrameRequested]) -> list[str]:
@@ -57,15 +58,17 @@ async def render_frames(renderer: Renderer, job: Job[FrameRequested]) -> list[st
             text = prompts.shot_prompt(shot, extra=req.prompt, style=req.style)
             inputs: dict[str, Any] = {"prompt": text, "shot": shot.model_dump(mode="json"), "storyboard_version": board_version}
             sketch = layout(shot)
-            if laid_out:
-                inputs["layout"] = {"blocking": shot.staged().model_dump(mode="json"), "by": "director" if shot.blocking else "subjects"}
             present = [f.character for f in sketch.figures if f.character in cast]
-            if present:
-                inputs["references"] = {c: {"asset_id": cast[c].asset_id, "version": cast[c].version} for c in present}
+            summary = FrameSummary(shot_id=shot.shot_id, layout=("director" if shot.blocking else "subjects") if laid_out else None,
+                                   references={c: UsedVersion(asset_id=cast[c].asset_id, version=cast[c].version) for c in present})
+            if summary.layout:
+                inputs["layout"] = {"blocking": shot.staged().model_dump(mode="json"), "by": summary.layout}
+            if summary.references:
+                inputs["references"] = {c: used.model_dump(mode="json") for c, used in summary.references.items()}
             masks = tuple(region_png(sketch, c, req.width, req.height) for c in present) if len(present) > 1 else ()
             frames.append(_Frame(shot.shot_id, text, prompts.shot_seed(base_seed, shot), inputs,
                                  sketch_png(sketch, req.width, req.height) if laid_out else None,
-                                 tuple(cast[c].data for c in present), masks))
+                                 tuple(cast[c].data for c in present), masks, summary))
     else:
         text = prompts.with_style(req.prompt, req.style)
         seed = req.seed if req.seed is not None else prompts.stable_seed(req.production_id, req.job_id)
@@ -86,7 +89,7 @@ async def render_frames(renderer: Renderer, job: Job[FrameRequested]) -> list[st
         if reference:
             inputs = {**inputs, "reference_asset_id": req.reference_asset_id, "reference_version": reference.version}
         return await renderer.image_asset(job, ImageAssetId(ImageFamily.FRAME, req.job_id, frame.item), spec, inputs=inputs,
-                                          parents=list(dict.fromkeys(parents)), position=(n, len(frames)))
+                                          parents=list(dict.fromkeys(parents)), position=(n, len(frames)), summary=frame.summary)
 
     # All frames at once: the engine batches them (with every other job's) into as few pipeline calls as fit.
     return await job.gather(*(draw(n, f) for n, f in enumerate(frames)))

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict
 
 from helix.documents import StoryboardDocument
 from helix.events import AssetKind
-from helix.events.data import AssetCost
+from helix.events.data import AssetCost, AssetSummary
 from helix.generation import GeneratedAsset, Job, JobRefused
 from helix.generation.ids import ImageAssetId, ScriptAssetId, ScriptPart
 from helix.generation.reader import AnyAsset, AssetRef, Documents, NotStored, Read
@@ -68,7 +68,7 @@ class Renderer:
     async def image_asset(self, job: Job[Any], asset: ImageAssetId, spec: ImageSpec, *, inputs: dict[str, Any], parents: list[str],
                           position: tuple[int, int] = (0, 1), revises_version: int | None = None,
                           extra: dict[str, Any] | None = None, check: Callable[[Any], dict[str, Any]] | None = None,
-                          finish: Callable[[Any], Any] | None = None) -> str:
+                          finish: Callable[[Any], Any] | None = None, summary: AssetSummary | None = None) -> str:
         """Render `spec` and store it as (a new version of) `asset`; a job that stored it before reuses it.
 
         `finish(image)` turns the rendered image into the one stored (a revision of marked regions
@@ -113,7 +113,7 @@ class Renderer:
             model=loaded.ref, inputs=inputs, parameters=run_params, seed=spec.seed, parents=parents, revises_version=revises_version,
             cost=AssetCost(model_seconds=round(result.model_seconds, 6), gpu_seconds=round(result.compute_seconds if on_gpu else 0.0, 6),
                            device=loaded.device),
-            preview=preview))
+            preview=preview, summary=summary))
         return str(asset)
 
     # --- reading what requests build on ------------------------------------------------

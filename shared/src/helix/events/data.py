@@ -58,6 +58,8 @@ __all__ = [
     "HeardLine",
     "ListeningSummary",
     "AnimaticSummary",
+    "FrameSummary",
+    "UsedVersion",
     "ScriptPartSummary",
     "DecisionOutcome",
     "JobStatus",
@@ -530,7 +532,33 @@ class ScriptPartSummary(BaseModel):
     level: ScriptLevel | None = None
 
 
-AssetSummary = Annotated[TranslationSummary | SubtitlesSummary | VoiceoverSummary | AnimaticSummary | ScriptPartSummary,
+class UsedVersion(BaseModel):
+    """One version of an asset a generated asset was made from."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    asset_id: Id
+    version: int = Field(ge=1)
+
+
+class FrameSummary(BaseModel):
+    """A storyboard frame: the shot it draws, how its layout was set, the references it kept."""
+
+    kind: Literal["frame"] = "frame"
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    shot_id: Id | None = None
+    layout: Literal["director", "subjects"] | None = Field(None, description="Conditioned on the director's blocking, or the subjects "
+                                                                             "spread across the frame; None: not conditioned on a layout")
+    references: dict[Annotated[str, Field(min_length=1, max_length=24)], UsedVersion] = Field(
+        default_factory=dict, max_length=8, description="Character -> the approved reference version the frame was drawn with")
+
+    def stale(self, approved: dict[str, int]) -> list[str]:
+        """Why the frame is out of date, given each asset's newest approved version: a reference
+        it used has a newer approved version."""
+        return [f"{name}'s reference {used.asset_id} has v{approved[used.asset_id]} approved; this frame used v{used.version}"
+                for name, used in sorted(self.references.items()) if approved.get(used.asset_id, 0) > used.version]
+
+
+AssetSummary = Annotated[TranslationSummary | SubtitlesSummary | VoiceoverSummary | AnimaticSummary | ScriptPartSummary | FrameSummary,
                          Field(discriminator="kind")]
 
 
@@ -575,7 +603,8 @@ class AssetGenerated(EventData):
     summary: AssetSummary | None = Field(None, description="What review and the gateway read of this asset, typed per kind")
     caused_by: DecisionRef | None = Field(None, description="The review decision the job that made it reacted to")
 
-    def typed_summary(self) -> TranslationSummary | SubtitlesSummary | VoiceoverSummary | AnimaticSummary | ScriptPartSummary | None:
+    def typed_summary(self) -> (TranslationSummary | SubtitlesSummary | VoiceoverSummary | AnimaticSummary | ScriptPartSummary
+                                | FrameSummary | None):
         """What review and the gateway read of this asset: its `summary`, or for events from
         before summaries existed, the same figures read (typed) from its parameters."""
         if self.summary is not None:
