@@ -92,6 +92,22 @@ async def test_consent_gate_over_http(infra_env: dict[str, str], tmp_path: Path)
             assert approved.status_code == 200, approved.text
 
 
+async def test_a_reviewer_reads_the_consents_of_their_productions_only(infra_env: dict[str, str], tmp_path: Path) -> None:
+    async with stack_for(infra_env, tmp_path) as stack:
+        a, b = await _production(stack), await _production(stack)
+        async with stack.client(stack.token("ada", "admin")) as admin:
+            for performer, productions in (("Mara Quinn", [a]), ("Tom Hale", [b]), ("Ana Diaz", [])):
+                recorded = await admin.post("/consents", json={"performer": performer, "scopes": ["likeness"], "production_ids": productions,
+                                                               "reason": "signed release"})
+                assert recorded.status_code == 201, recorded.text
+            everyone = [c["performer"] for c in (await admin.get("/consents")).json()["items"]]
+        async with stack.client(stack.token("rhea", "reviewer", productions=[a])) as rhea:
+            seen = [c["performer"] for c in (await rhea.get("/consents")).json()["items"]]
+            assert (await rhea.get("/consents", params={"performer": "Tom Hale"})).json()["items"] == []
+        assert sorted(everyone) == ["Ana Diaz", "Mara Quinn", "Tom Hale"], "an admin reads every consent"
+        assert sorted(seen) == ["Ana Diaz", "Mara Quinn"], "production A's reviewer: A's consents and those for every production, none of B's"
+
+
 @pytest.mark.postgres
 async def test_eight_reviewers_at_once_on_postgres(infra_env: dict[str, str], tmp_path: Path, postgres_url: str) -> None:
     """8 people work one queue over HTTP: nothing decided twice, nothing skipped, and an

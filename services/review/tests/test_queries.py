@@ -92,3 +92,15 @@ def test_a_cursor_from_another_listing_is_an_invalid_argument(desk: ReviewDesk) 
 def test_the_dashboard_window_defaults_to_a_day(desk: ReviewDesk) -> None:
     assert desk.queries.dashboard(productions=[], window_hours=0, sla_seconds=60).window_hours == 24
     assert desk.queries.dashboard(productions=[], window_hours=6, sla_seconds=60).window_hours == 6
+
+
+def test_a_reviewer_reads_only_the_consents_covering_their_productions(desk: ReviewDesk) -> None:
+    made = {name: desk.consents.record_consent(ADMIN, name, ["likeness"], productions, None, "signed").id
+            for name, productions in (("Ann Lee", ["prod-a"]), ("Bo Stone", ["prod-b"]), ("Cy Moss", []), ("Di Ray", ["prod-b", "prod-a"]),
+                                      ("Ed Fox", ["prod-c"]))}
+    pages = walk(lambda **kw: desk.queries.list_consents(performer="", productions=["prod-a"], **kw), 1)
+    assert [c.id for rows in pages for c in rows] == [made["Ann Lee"], made["Cy Moss"], made["Di Ray"]], "prod-a's, and every production's"
+    assert [c.id for c in desk.queries.list_consents(performer="", productions=["prod-c"], page_size=10, cursor="").rows] == [
+        made["Cy Moss"], made["Ed Fox"]]
+    assert desk.queries.list_consents(performer="Bo Stone", productions=["prod-a"], page_size=10, cursor="").rows == []
+    assert len(desk.queries.list_consents(performer="", productions=[], page_size=10, cursor="").rows) == 5, "no filter: an admin's list"

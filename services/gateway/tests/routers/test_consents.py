@@ -104,3 +104,11 @@ async def test_revoking_a_consent(client: httpx.AsyncClient, gateway: GatewaySta
     review_of(gateway).errors["revoke_consent"] = rpc_error(grpc.StatusCode.FAILED_PRECONDITION, "consent c1 was already revoked")
     again = await client.post("/consents/c1/revoke", json={"reason": "withdrawn"}, headers=ROOT)
     assert again.status_code == 409 and again.json()["detail"] == "consent c1 was already revoked"
+
+
+async def test_a_reviewer_asks_only_for_the_consents_of_their_productions(client: httpx.AsyncClient, gateway: GatewayState) -> None:
+    review_of(gateway).answers["list_consents"] = review_pb2.ListConsentsResponse(consents=[CONSENT], page=common_pb2.PageInfo())
+    for headers, productions in ((auth("rhea", "reviewer", productions=["lighthouse", "harbour"]), ["harbour", "lighthouse"]),
+                                 (ROOT, []), (auth("sam", "reviewer", productions=["*"]), [])):
+        assert (await client.get("/consents", headers=headers)).status_code == 200
+        assert list(review_of(gateway).requests("list_consents")[-1].production_ids) == productions

@@ -201,7 +201,7 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
 
     async def ListConsents(self, request: review_pb2.ListConsentsRequest, context: Any) -> review_pb2.ListConsentsResponse:  # noqa: N802
         page = await self._run(context, self.desk.queries.list_consents, page_size=request.page.page_size, cursor=request.page.cursor,
-                               performer=request.performer)
+                               performer=request.performer, productions=list(request.production_ids))
         return review_pb2.ListConsentsResponse(consents=[consent_pb(c) for c in page.rows],
                                                page=common_pb2.PageInfo(next_cursor=page.next_cursor))
 

@@ -40,11 +40,25 @@ class Queries:
                        AuditEntry.production_id == production_id if production_id else None)
         return self._page(query, (AuditEntry.id,), cursor, page_size)
 
-    def list_consents(self, *, page_size: int, cursor: str, performer: str) -> Page:
+    def list_consents(self, *, page_size: int, cursor: str, performer: str, productions: list[str] | None = None) -> Page:
+        """Consents (of one performer), oldest first; with `productions`, only those covering one
+        of them or every production (consents are personal data: a reviewer reads those of the
+        productions they are assigned to)."""
         query = select(Consent)
         if performer:
             query = query.where(Consent.performer_key == name_key(performer))
-        return self._page(query, (Consent.recorded_at, Consent.id), cursor, page_size)
+        columns = (Consent.recorded_at, Consent.id)
+        if not productions:
+            return self._page(query, columns, cursor, page_size)
+        wanted, size = set(productions), bounded(page_size)
+        found: list[Consent] = []
+        while len(found) <= size:  # a list of productions does not index: filter pages of rows until one is full
+            chunk = self._page(query, columns, cursor, 200)
+            found += [c for c in chunk.rows if not c.production_ids or wanted & set(c.production_ids)]
+            if not chunk.next_cursor:
+                break
+            cursor = chunk.next_cursor
+        return page(found[: size + 1], size, lambda r: [_plain(getattr(r, c.key)) for c in columns]) if found else Page([], "")
 
     def _page(self, query: Select[Any], columns: tuple[Any, ...], cursor: str, page_size: int) -> Page:
         """One keyset page ordered by `columns`; the cursor holds the last row's values of them."""

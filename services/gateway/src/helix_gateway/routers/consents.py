@@ -1,4 +1,5 @@
-"""The likeness consent registry, through the review service: reviewers read it, admins
+"""The likeness consent registry, through the review service: reviewers read the consents
+covering the productions they are assigned to (consents are personal data), admins read all,
 record and revoke (each change lands in the review service's audit log)."""
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from helix_gateway.fields import CHECKED, ApiId, ApiModel, bounded
 from helix_gateway.pagination import Cursor, Limit, Page
 from helix_gateway.review_views import ConsentView, consent_view
 from helix_gateway.routers.reviews import REVIEW_ERRORS
-from helix_gateway.security import actor_proto, require
+from helix_gateway.security import actor_proto, require, reviewer_productions
 from helix_gateway.state import Gateway
 
 router = APIRouter(prefix="/consents", tags=["consents"], responses=REVIEW_ERRORS)
@@ -66,8 +67,9 @@ async def list_consents(
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Page[ConsentView]:
-    page = await gw.review.list_consents(
-        review_pb2.ListConsentsRequest(page=common_pb2.PageRequest(page_size=limit, cursor=cursor or ""), performer=performer or "")
+    page = await gw.review.list_consents(  # a reviewer reads the consents of their productions only: consents are personal data
+        review_pb2.ListConsentsRequest(page=common_pb2.PageRequest(page_size=limit, cursor=cursor or ""), performer=performer or "",
+                                       production_ids=reviewer_productions(principal) or [])
     )
     return Page[ConsentView](items=[consent_view(c) for c in page.consents], next_cursor=page.page.next_cursor or None)
 
