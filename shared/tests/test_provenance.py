@@ -5,6 +5,7 @@ unknown signer are told apart."""
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import numpy as np
@@ -73,3 +74,18 @@ def test_a_format_it_cannot_embed_gets_a_sidecar_bound_to_the_bytes(tmp_path: Pa
     assert signed.data == data and signed.sidecar
     assert creds.verify(data, "text/vtt", signed.sidecar).state in ("trusted", "untrusted")
     assert creds.verify(data + b"changed", "text/vtt", signed.sidecar).state == "invalid"
+
+
+@pytest.mark.parametrize("use", ["notAllowed", "allowed"])
+def test_every_manifest_says_whether_training_and_data_mining_are_allowed(tmp_path: Path, use: str) -> None:
+    import c2pa
+
+    paths = dev_chain(tmp_path / "chain")
+    creds = ContentCredentials(HelixSettings(c2pa_chain=str(paths["chain"]), c2pa_key=str(paths["key"]),
+                                             c2pa_trust_anchors=str(paths["root"]), **({"c2pa_training_mining": use} if use != "notAllowed" else {})))
+    store = json.loads(c2pa.Reader("image/png", io.BytesIO(sign(creds, png(), "image/png"))).json())  # read by c2pa-rs
+    active = store["manifests"][store["active_manifest"]]
+    (assertion,) = [a for a in active["assertions"] if a["label"] == "cawg.training-mining"]
+    assert assertion["data"]["entries"] == {kind: {"use": use} for kind in
+                                            ("cawg.ai_generative_training", "cawg.ai_inference", "cawg.ai_training", "cawg.data_mining")}
+    assert creds.verify(sign(creds, png(), "image/png"), "image/png").state == "trusted", "the manifest still verifies"

@@ -117,6 +117,15 @@ class Verdict:
                 if assertion.get("label", "").startswith("c2pa.actions") for a in assertion.get("data", {}).get("actions", [])]
 
 
+TRAINING_MINING = "cawg.training-mining"  # CAWG Training and Data Mining assertion 1.0
+TRAINING_MINING_USES = ("cawg.ai_generative_training", "cawg.ai_inference", "cawg.ai_training", "cawg.data_mining")
+
+
+def training_mining(use: str) -> dict[str, Any]:
+    """Whether downstream tools may mine the asset or train on it: one `use` for every kind."""
+    return {"label": TRAINING_MINING, "data": {"entries": {kind: {"use": use} for kind in TRAINING_MINING_USES}}}
+
+
 class ContentCredentials:
     """Signing (generators) and verification (review) with the configured chain and trust anchors."""
 
@@ -132,6 +141,7 @@ class ContentCredentials:
             self.chain, self.key = paths["chain"], paths["key"]
             self.anchors = Path(settings.c2pa_trust_anchors) if settings.c2pa_trust_anchors else paths["root"]
         self._signer: Any = None
+        self.training_mining = settings.c2pa_training_mining
 
     def _sign_with(self) -> Any:
         import c2pa
@@ -165,6 +175,7 @@ class ContentCredentials:
                 {"label": "c2pa.actions.v2", "data": {"actions": [action]}},
                 {"label": "org.helix.generation", "data": generation},
                 {"label": "org.helix.content", "data": {"sha256": hashlib.sha256(data).hexdigest(), "media_type": media_type}},
+                training_mining(self.training_mining),
             ],
         }
         if not self.embeddable(media_type):

@@ -120,6 +120,9 @@ class HelixSettings(BaseSettings):
     c2pa_chain: str | None = None
     c2pa_key: str | None = None
     c2pa_trust_anchors: str | None = None
+    # What every manifest tells downstream tools of AI training and data mining on the asset
+    # (the CAWG training-and-data-mining assertion): not allowed unless the studio says so.
+    c2pa_training_mining: Literal["notAllowed", "allowed", "constrained"] = "notAllowed"
 
     # Observability
     log_level: str = "INFO"
