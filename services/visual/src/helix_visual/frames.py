@@ -27,7 +27,7 @@ from helix_visual.rendering import Renderer
 
 
 @dataclass(frozen=True)
-class _Frame:
+class Frame:
     item: str
     prompt: str
     seed: int
@@ -44,7 +44,7 @@ async def render_frames(renderer: Renderer, job: Job[FrameRequested]) -> list[st
     reference = await renderer.image(req.production_id, req.reference_asset_id) if req.reference_asset_id else None
     base_seed: int | str = req.seed if req.seed is not None else req.production_id
     laid_out = facts.layout is not None and reference is None  # a reference image anchors a frame instead (image-to-image)
-    frames: list[_Frame] = []
+    frames: list[Frame] = []
     cast: dict[str, Read[None]] = {}
     if req.storyboard_asset_id:
         board_version, board = await renderer.storyboard(req.production_id, req.storyboard_asset_id)
@@ -56,27 +56,16 @@ async def render_frames(renderer: Renderer, job: Job[FrameRequested]) -> list[st
         cast = await _cast(renderer, req, facts, board.shots)
         for shot in shots:
             text = prompts.shot_prompt(shot, extra=req.prompt, style=req.style)
-            inputs: dict[str, Any] = {"prompt": text, "shot": shot.model_dump(mode="json"), "storyboard_version": board_version}
-            sketch = layout(shot)
-            present = [f.character for f in sketch.figures if f.character in cast]
-            summary = FrameSummary(shot_id=shot.shot_id, layout=("director" if shot.blocking else "subjects") if laid_out else None,
-                                   references={c: UsedVersion(asset_id=cast[c].asset_id, version=cast[c].version) for c in present})
-            if summary.layout:
-                inputs["layout"] = {"blocking": shot.staged().model_dump(mode="json"), "by": summary.layout}
-            if summary.references:
-                inputs["references"] = {c: used.model_dump(mode="json") for c, used in summary.references.items()}
-            masks = tuple(region_png(sketch, c, req.width, req.height) for c in present) if len(present) > 1 else ()
-            frames.append(_Frame(shot.shot_id, text, prompts.shot_seed(base_seed, shot), inputs,
-                                 sketch_png(sketch, req.width, req.height) if laid_out else None,
-                                 tuple(cast[c].data for c in present), masks, summary))
+            frames.append(shot_frame(shot, text, prompts.shot_seed(base_seed, shot), {"storyboard_version": board_version}, cast,
+                                     laid_out=laid_out, width=req.width, height=req.height))
     else:
         text = prompts.with_style(req.prompt, req.style)
         seed = req.seed if req.seed is not None else prompts.stable_seed(req.production_id, req.job_id)
-        frames.append(_Frame(req.shot_id or "1", text, seed, {"prompt": text}))
+        frames.append(Frame(req.shot_id or "1", text, seed, {"prompt": text}))
     parents = [p for p in (req.storyboard_asset_id, req.reference_asset_id, *req.parent_asset_ids, *(r.asset_id for r in cast.values()))
                if p]
 
-    async def draw(n: int, frame: _Frame) -> str:
+    async def draw(n: int, frame: Frame) -> str:
         spec = ImageSpec(model=model, prompt=frame.prompt, negative_prompt=req.negative_prompt, width=req.width, height=req.height,
                          steps=req.steps, guidance_scale=req.guidance_scale, seed=frame.seed,
                          init_image=reference.data if reference else None, strength=req.strength,
@@ -93,6 +82,25 @@ async def render_frames(renderer: Renderer, job: Job[FrameRequested]) -> list[st
 
     # All frames at once: the engine batches them (with every other job's) into as few pipeline calls as fit.
     return await job.gather(*(draw(n, f) for n, f in enumerate(frames)))
+
+
+def shot_frame(shot: Shot, prompt: str, seed: int, extra: dict[str, Any], cast: dict[str, Read[None]], *, laid_out: bool, width: int,
+               height: int) -> Frame:
+    """One shot's frame: its prompt and seed, its layout sketch (when the model takes one), and
+    the references of its characters in the cast, each masked to where they stand when two or
+    more share the frame; what it records of them (inputs, `FrameSummary`)."""
+    inputs: dict[str, Any] = {"prompt": prompt, "shot": shot.model_dump(mode="json"), **extra}
+    sketch = layout(shot)
+    present = [f.character for f in sketch.figures if f.character in cast]
+    summary = FrameSummary(shot_id=shot.shot_id, layout=("director" if shot.blocking else "subjects") if laid_out else None,
+                           references={c: UsedVersion(asset_id=cast[c].asset_id, version=cast[c].version) for c in present})
+    if summary.layout:
+        inputs["layout"] = {"blocking": shot.staged().model_dump(mode="json"), "by": summary.layout}
+    if summary.references:
+        inputs["references"] = {c: used.model_dump(mode="json") for c, used in summary.references.items()}
+    masks = tuple(region_png(sketch, c, width, height) for c in present) if len(present) > 1 else ()
+    return Frame(shot.shot_id, prompt, seed, inputs, sketch_png(sketch, width, height) if laid_out else None,
+                  tuple(cast[c].data for c in present), masks, summary)
 
 
 async def _cast(renderer: Renderer, req: FrameRequested, facts: PipelineFacts, shots: list[Shot]) -> dict[str, Read[None]]:

@@ -8,11 +8,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from helix.events import FrameRequested, GenerationRequest, ImageRevisionRequested, SceneRequested, TextureRequested
+from helix.events import (
+    FrameRequested,
+    FramesRedrawRequested,
+    GenerationRequest,
+    ImageRevisionRequested,
+    SceneRequested,
+    TextureRequested,
+)
 from helix.generation import Job
 from helix.generation.service import Step
 from helix_visual.frames import render_frames
 from helix_visual.plates import render_plate
+from helix_visual.redraws import redraw_frames
 from helix_visual.rendering import Renderer
 from helix_visual.revisions import revise_image
 from helix_visual.textures import render_texture
@@ -28,6 +36,7 @@ class VisualRequests:
             SceneRequested: self.plate,
             TextureRequested: self.texture,
             ImageRevisionRequested: self.revision,
+            FramesRedrawRequested: self.redraw,
         }
 
     async def frames(self, job: Job[Any]) -> list[str]:
@@ -41,3 +50,6 @@ class VisualRequests:
 
     async def revision(self, job: Job[Any]) -> list[str]:
         return await revise_image(self.renderer, job)
+
+    async def redraw(self, job: Job[Any]) -> list[str]:
+        return await redraw_frames(self.renderer, job)

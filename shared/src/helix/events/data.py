@@ -47,6 +47,7 @@ __all__ = [
     "ReviewRevisionRequested",
     "ScriptRevisionRequested",
     "ImageRevisionRequested",
+    "FramesRedrawRequested",
     "DecisionRef",
     "AssetSummary",
     "TranslationSummary",
@@ -706,6 +707,17 @@ class ImageRevisionRequested(GenerationRequest):
     notes: Annotated[str, Field(min_length=1, max_length=20_000)]
     regions: list[Region] = Field(default_factory=list, max_length=50)
 
+
+class FramesRedrawRequested(GenerationRequest):
+    """Draw storyboard frames again as they were drawn (shot, prompt, seed, size, layout), with
+    the references their characters have approved now: a new version of each frame, whose
+    parent is the version it replaces. What a stale frame (a reference revised and approved
+    since) needs; nothing is redrawn silently."""
+
+    event_type: ClassVar[str] = "helix.visual.frames.redraw.requested"
+    topic: ClassVar[Topic] = Topic.VISUAL_REQUESTS
+
+    frame_asset_ids: list[Id] = Field(min_length=1, max_length=500)
 
 
 # --- jobs ------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ EVENT_MODELS: tuple[type[EventData], ...] = (
     data.SceneRequested,
     data.TextureRequested,
     data.ImageRevisionRequested,
+    data.FramesRedrawRequested,
     data.LocalizeRequested,
     data.AnimaticRequested,
     data.AssetGenerated,

@@ -27,6 +27,7 @@ from helix.events import (
     DialogueEdited,
     DialogueRewriteRequested,
     FrameRequested,
+    FramesRedrawRequested,
     GenerationRequest,
     LocalizeRequested,
     SceneRequested,
@@ -57,6 +58,7 @@ REQUESTS: dict[str, type[GenerationRequest]] = {
     "frame": FrameRequested,
     "scene": SceneRequested,
     "texture": TextureRequested,
+    "frames-redraw": FramesRedrawRequested,  # the tree's stale frames, drawn again with the references approved now
     "localization": LocalizeRequested,
     "animatic": AnimaticRequested,
 }
