@@ -5,6 +5,7 @@ steps, puts people first, and compiles grammars without stalling the batch."""
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -289,3 +290,30 @@ async def test_100_constrained_requests_validate(engine: Any) -> None:
     assert len({len(s.characters) for s in sheets}) > 1
     assert len({s.tone for s in sheets}) > 1
     assert len({s.characters[0].name for s in sheets}) > 50
+
+
+def test_the_grammar_never_places_a_special_token_in_the_text(tiny_lm: LoadedLM) -> None:
+    """`<pad>` and `<s>` are text to xgrammar but skipped by decoding: inside a length-bounded
+    string they made the decoded text shorter than the grammar checked (a failed job)."""
+    import torch
+    import xgrammar as xgr
+
+    from helix.story import CharacterDraft
+    from helix_writer.engine import grammar_tokenizer
+
+    info = grammar_tokenizer(tiny_lm)
+    special = set(tiny_lm.tokenizer.all_special_ids) - set(tiny_lm.eos_token_ids)
+    assert special and special <= set(info.special_token_ids) and not set(tiny_lm.eos_token_ids) & set(info.special_token_ids)
+    compiler = xgr.GrammarCompiler(info, max_threads=1)
+    schema = json.dumps(json_safe_schema(CharacterDraft.model_json_schema()), ensure_ascii=False)  # as the engine compiles it
+    matcher = xgr.GrammarMatcher(compiler.compile_json_schema(schema, any_whitespace=False, strict_mode=True))
+    by_text = {text: i for i, text in reversed(list(enumerate(info.decoded_vocab))) if text}
+    for char in '{"name": "Mara Quinn", "description": "K':  # a character a token (xgrammar's separators: ", " and ": ")
+        assert matcher.accept_token(by_text[char.encode()]), char
+    bitmask = xgr.allocate_token_bitmask(1, tiny_lm.vocab_size)
+    matcher.fill_next_token_bitmask(bitmask, 0)
+    scores = torch.zeros(1, tiny_lm.vocab_size)
+    xgr.apply_token_bitmask_inplace(scores, bitmask)
+    allowed = set(torch.nonzero(scores[0] == 0).flatten().tolist())
+    assert allowed and not allowed & special, "inside the description no special token may come next"
+    assert by_text[b"e"] in allowed, "ordinary text still may"

@@ -246,15 +246,31 @@ class Grammars:
         key = json.dumps(schema, sort_keys=True, separators=(",", ":"))
         with self._lock:
             if self._compiler is None:
-                info = xgr.TokenizerInfo.from_huggingface(
-                    self.lm.tokenizer, vocab_size=self.lm.vocab_size, stop_token_ids=list(self.lm.eos_token_ids) or None)
-                self._compiler = xgr.GrammarCompiler(info, max_threads=1)
+                self._compiler = xgr.GrammarCompiler(grammar_tokenizer(self.lm), max_threads=1)
             grammar = self._cache.get(key)
             if grammar is None:
                 # compact JSON (no free whitespace): a random model cannot spend its budget on spaces
                 safe = json.dumps(json_safe_schema(schema), ensure_ascii=False)
                 grammar = self._cache[key] = self._compiler.compile_json_schema(safe, any_whitespace=False, strict_mode=True)
             return grammar
+
+
+def grammar_tokenizer(lm: LoadedLM) -> Any:
+    """xgrammar's view of the tokenizer, with the special tokens (but the stop tokens) out of its
+    reach. xgrammar reads `<pad>` or `<s>` as five or three characters of text a JSON string may
+    hold, but decoding skips them: a description the grammar let through at its minimum length
+    reached the model's validator three characters short, and the job failed. A token whose
+    text is empty is one xgrammar never places."""
+    import xgrammar as xgr
+
+    stop = list(lm.eos_token_ids)
+    info = xgr.TokenizerInfo.from_huggingface(lm.tokenizer, vocab_size=lm.vocab_size, stop_token_ids=stop or None)
+    hidden = set(lm.tokenizer.all_special_ids) - set(stop)
+    if not hidden:
+        return info
+    vocab = [b"" if i in hidden else text for i, text in enumerate(info.decoded_vocab)]
+    return xgr.TokenizerInfo(vocab, xgr.VocabType.RAW, vocab_size=lm.vocab_size, stop_token_ids=stop or None,
+                             add_prefix_space=info.add_prefix_space)
 
 
 def tokens_per_char(tokenizer: Any) -> int:
