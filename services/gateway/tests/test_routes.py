@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from fastapi import APIRouter, FastAPI
 
+from helix_gateway.routers.generation import REQUESTS
 from helix_gateway.routes import api_routes, roles_of
 
 
@@ -19,7 +20,8 @@ def test_every_included_routers_route_is_found(app: FastAPI) -> None:
         ("/productions/{production_id}/requests/frame", "POST"),
         ("/consents/{consent_id}/revoke", "POST"),
     } <= paths
-    assert len([p for p in paths if p[0].startswith("/productions/{production_id}/requests/")]) == 12
+    requests = {p for p in paths if p[0].startswith("/productions/{production_id}/requests/")}
+    assert requests == {(f"/productions/{{production_id}}/requests/{what}", "POST") for what in REQUESTS}, "one endpoint per request kind"
 
 
 def test_roles_are_read_from_the_require_dependency(app: FastAPI) -> None:
