@@ -58,15 +58,18 @@ class VisualSettings(HelixSettings):
 
     def layout_path(self) -> str:
         """The default model's layout ControlNet ('' when there is none)."""
-        if self.visual_layout_model == "none" or (not self.visual_layout_model and self.visual_model):
-            return ""
-        return self.visual_layout_model or str(helix_home() / "models" / "tiny-controlnet")
+        return self._conditioning(self.visual_layout_model, "tiny-controlnet")
 
     def reference_path(self) -> str:
         """The default model's IP-Adapter ('' when there is none)."""
-        if self.visual_reference_model == "none" or (not self.visual_reference_model and self.visual_model):
+        return self._conditioning(self.visual_reference_model, "tiny-ip-adapter")
+
+    def _conditioning(self, setting: str, tiny: str) -> str:
+        """A conditioning model's setting: "none" is off; empty is the tiny one, but only beside the
+        tiny pipeline (a real model gets none it was not configured with)."""
+        if setting == "none" or (not setting and self.visual_model):
             return ""
-        return self.visual_reference_model or str(helix_home() / "models" / "tiny-ip-adapter")
+        return setting or str(helix_home() / "models" / tiny)
 
     def model_paths(self) -> dict[str, str]:
         """Configured model names -> id or folder ('default' is always there)."""
