@@ -663,7 +663,8 @@ def test_services_select_pods_and_ports_that_exist(overlay: str) -> None:
             assert target in ports or target in numbers, f"Service {svc['metadata']['name']}: no container port {target}"
     # Every address a service dials inside the cluster is a Service.
     services = {s["metadata"]["name"]: {p["port"] for p in s["spec"]["ports"]} for s in of_kind(objects, "Service")}
-    for dialer, variable in (("gateway", "HELIX_REVIEW_GRPC_ADDRESS"), ("localize", "HELIX_LOCALIZE_WRITER_ADDRESS")):
+    for dialer, variable in (("gateway", "HELIX_REVIEW_GRPC_ADDRESS"), ("localize", "HELIX_LOCALIZE_WRITER_ADDRESS"),
+                             ("localize", "HELIX_LOCALIZE_CASTING_ADDRESS")):
         address = environment(objects, container_of(objects, dialer))[variable]
         host, port = address.rsplit(":", 1)
         assert int(port) in services[host], f"{dialer} dials {address}, no such Service port"
@@ -774,18 +775,20 @@ def test_network_policies_deny_by_default_and_allow_the_designed_flows(overlay: 
     http = int(environment(objects, container_of(objects, "gateway"))["HELIX_HTTP_PORT"])
     stranger = _peer({"app": "stranger"})
     outside = _peer(ip="203.0.113.7")
-    # The gateway is the front door; review's gRPC is the gateway's alone.
+    # The gateway is the front door; review's gRPC is the gateway's, and localize's for the voice casting.
     assert _allowed(policies, "Ingress", pods["gateway"], http, outside)
     assert _flow(objects, pods["gateway"], pods["review"], ports["review"])
     assert not _allowed(policies, "Ingress", pods["review"], ports["review"], stranger)
     assert not _allowed(policies, "Ingress", pods["review"], ports["review"], _peer(pods["writer"]))
+    assert not _allowed(policies, "Ingress", pods["review"], ports["review"], _peer(pods["visual"]))
     # The streams people call directly (bearer tokens) are reachable; localize's health-only port is not.
     for service in ("writer", "visual"):
         assert _allowed(policies, "Ingress", pods[service], ports[service], outside), service
     assert not _allowed(policies, "Ingress", pods["localize"], ports["localize"], stranger)
-    # Dubbing asks the writer for shorter lines: localize may reach the writer's gRPC, and no more.
+    # Dubbing asks the writer for shorter lines and reads the voice casting from review: those two, and no more.
     assert _flow(objects, pods["localize"], pods["writer"], ports["writer"])
-    assert not _allowed(policies, "Egress", pods["localize"], ports["review"], _peer(pods["review"]))
+    assert _flow(objects, pods["localize"], pods["review"], ports["review"])
+    assert not _allowed(policies, "Egress", pods["localize"], ports["visual"], _peer(pods["visual"]))
     # Nothing else gets in: e.g. another pod to a service's metrics port or any other port.
     for service in SERVICES:
         assert not _allowed(policies, "Ingress", pods[service], 9100, stranger), service

@@ -103,6 +103,7 @@ class LocalStack:
                   "HELIX_REVIEW_GRPC_ADDRESS": addresses["review"], "HELIX_WRITER_GRPC_ADDRESS": addresses["writer"],
                   "HELIX_VISUAL_GRPC_ADDRESS": addresses["visual"], "HELIX_LOCALIZE_GRPC_ADDRESS": addresses["localize"],
                   "HELIX_LOCALIZE_WRITER_ADDRESS": addresses["writer"],  # dubbing asks the writer for shorter lines
+                  "HELIX_LOCALIZE_CASTING_ADDRESS": addresses["review"],  # and reads each production's voice casting
                   "HELIX_TORCH_THREADS": os.environ.get("HELIX_TORCH_THREADS", str(torch_threads())),
                   # one replica of each generator and no autoscaler: each takes every request
                   # as it comes, and its engine batches and queues them

@@ -17,6 +17,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from helix.casting import SpokenVoice
 from helix.events.data import LineChange, ModelRef, ScriptLevel
 from helix.generation.ids import ScriptAssetId, ScriptPart
 from helix.story import Act, Character, DialogueLine, DialogueRewrite, Place, SceneScript, Script, Storyboard
@@ -250,6 +251,7 @@ class FittedLine(_Document):
 class VoiceCast(_Document):
     model: ModelRef
     speakers: dict[str, int] = Field(default_factory=dict, description="Character -> the voice's speaker id")
+    voices: dict[str, SpokenVoice] = Field(default_factory=dict, description="Character -> the model, speaker and performer that spoke them")
 
 
 class TimingReport(_Document):

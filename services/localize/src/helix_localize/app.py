@@ -52,6 +52,7 @@ def _check(load: Callable[[], object], setting: str) -> None:
 class LocalizeApp(GeneratorService):
     def __init__(self, settings: LocalizeSettings) -> None:
         from helix_localize.animatic import Editor
+        from helix_localize.casting import NoCasting, ReviewCasting
         from helix_localize.localize import Localizer
         from helix_localize.translation import Translator
         from helix_localize.voice import Speaker
@@ -69,7 +70,9 @@ class LocalizeApp(GeneratorService):
             from helix_localize.listening import Listener
 
             listener = Listener(settings.listen_model(), threads=settings.torch_threads or 0)
-        self.localizer = Localizer(self.documents, self.translator, self.speaker, settings, listener)
+        casting = (ReviewCasting(settings, settings.localize_casting_address, timeout_s=settings.localize_casting_timeout_s)
+                   if settings.localize_casting_address else NoCasting())
+        self.localizer = Localizer(self.documents, self.translator, self.speaker, settings, listener, casting)
         self.editor = Editor(self.documents, self.approvals)
         self.reactions = reactions.LocalizeReactions(self.documents, self.approvals, self.editor)
         self.listen(Topic.LOCALIZE_REQUESTS, requests.steps(self.localizer, self.editor), react=self.reactions.react,

@@ -4,7 +4,7 @@ voice-over). Every output goes through the kit (`Job.store`) with lineage back t
 script and the timeline, a typed document (`helix.documents`) and a typed summary for
 review; a resumed job reuses what it stored.
 
-    check_request → approved_script → timeline → for each locale:
+    check_request → approved_script → cast (the voices, under their consents) → timeline → for each locale:
         translate → subtitles (each format + QC report) → voice-over (fit, track, timing report)
 """
 
@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from helix.casting import SpokenVoice
 from helix.documents import (
     MarketProfileDocument,
     SubtitleQcReport,
@@ -51,6 +52,8 @@ from helix.generation.reader import AnyAsset, Documents
 from helix.story import Script
 from helix_localize import audio, fitting, formats, market, qc, source, subtitles, terms, timeline, translation, voice
 from helix_localize.adaptation import WriterShortener
+from helix_localize.casting import CastingSource, NoCasting
+from helix_localize.casting import voices as casting_voices
 from helix_localize.listening import Listener
 from helix_localize.rules import frame_rate, rules_for
 from helix_localize.settings import LocalizeSettings
@@ -72,6 +75,7 @@ class Context:
     timeline: Timeline
     timeline_assets: list[str]
     fps: Fraction
+    voices: dict[str, dict[str, SpokenVoice]]  # locale -> character -> the voice that speaks them
 
     @property
     def timeline_ref(self) -> TimelineRef:
@@ -80,8 +84,9 @@ class Context:
 
 class Localizer:
     def __init__(self, documents: Documents, translator: translation.Translator, speaker: voice.Speaker, settings: LocalizeSettings,
-                 listener: Listener | None = None) -> None:
+                 listener: Listener | None = None, casting: CastingSource | None = None) -> None:
         self.documents = documents
+        self.casting = casting or NoCasting()
         self.translator = translator
         self.speaker = speaker
         self.settings = settings
@@ -97,9 +102,10 @@ class Localizer:
         lines = source.dialogue(script)
         if not lines:
             raise JobRefused(f"{req.source_asset_id} has no dialogue to localize")
-        line_timeline, timeline_assets = await self.timeline(job, req, lines, read.asset_id)
+        voices = await self.cast(req, lines)
+        line_timeline, timeline_assets = await self.timeline(job, req, lines, read.asset_id, voices.get(req.source_locale, {}))
         await job.progress(f"timeline from the {line_timeline.source} source: {len(line_timeline.lines)} lines", 0.1)
-        ctx = Context(job, req, script, read.asset_id, lines, line_timeline, timeline_assets, frame_rate(req.frame_rate))
+        ctx = Context(job, req, script, read.asset_id, lines, line_timeline, timeline_assets, frame_rate(req.frame_rate), voices)
         per_locale = await job.gather(*(self.locale(ctx, locale, n) for n, locale in enumerate(req.target_locales)))
         return [*timeline_assets, *(asset for ids in per_locale for asset in ids)]
 
@@ -118,8 +124,22 @@ class Localizer:
             except JobRefused as exc:
                 raise JobRefused(f"{exc}; without one, send a timed dialogue list (timed_source_asset_id)") from None
 
+    async def cast(self, req: LocalizeRequested, lines: list[source.ScriptLine]) -> dict[str, dict[str, SpokenVoice]]:
+        """Each character's voice in every locale the job speaks (the source's when it lays out
+        the timeline, each target's when it dubs), from the production's casting; a performer's
+        voice without a consent in force refuses the job here, before anything is spoken."""
+        spoken = [*(req.target_locales if Deliverable.VOICEOVER in req.deliverables else []),
+                  *([] if req.timed_source_asset_id else [req.source_locale])]
+        if not spoken:
+            return {}
+        resolved = await self.casting.casting(req.production_id)
+        characters = [line.speaker for line in lines]
+        return {locale: casting_voices(resolved, characters, locale, voice.pick_voice(self.settings.voices(), locale),
+                                       lambda model: self.speaker.loaded(model).speakers, self.settings.localize_character_voices)
+                for locale in dict.fromkeys(spoken)}
+
     async def timeline(self, job: Job[LocalizeRequested], req: LocalizeRequested, lines: list[source.ScriptLine], script_asset: str,
-                       ) -> tuple[Timeline, list[str]]:
+                       cast: dict[str, SpokenVoice]) -> tuple[Timeline, list[str]]:
         asset = LocaleAssetId(req.source_locale, LocalePart.TIMELINE, req.job_id)
         if (found := await job.resumed(asset.kind, str(asset))) is not None:
             stored = TimelineDocument.model_validate_json(found[1])
@@ -131,11 +151,9 @@ class Localizer:
             made: list[str] = []  # the asset ids made on the way
             parents, model = [script_asset, req.timed_source_asset_id], None  # the studio's timing, matched to the lines
         else:  # Helix's own source-language voice-over becomes the timeline
-            model_name = voice.pick_voice(self.settings.voices(), req.source_locale)
-            loaded = self.speaker.loaded(model_name)
-            cast = voice.cast_voices([line.speaker for line in lines], loaded.speakers, self.settings.localize_character_voices)
-            speeches = await asyncio.gather(*(self.speaker.say(voice.SpeechSpec(model_name, line.text, cast[line.speaker], 1.0,
-                                                                                _seed(line.line_id))) for line in lines))
+            loaded = self.speaker.loaded(voice.pick_voice(self.settings.voices(), req.source_locale))
+            speeches = await asyncio.gather(*(self.speaker.say(voice.SpeechSpec(cast[line.speaker].model, line.text, cast[line.speaker].speaker,
+                                                                                1.0, _seed(line.line_id))) for line in lines))
             line_timeline = timeline.laid_out(lines, [s.seconds for s in speeches], str(asset))
             track = await asyncio.to_thread(audio.assemble, [(t.start, s.audio, s.sampling_rate) for t, s in zip(line_timeline.lines, speeches, strict=True)],
                                             target_lufs=self.settings.localize_loudness_lufs)
@@ -148,7 +166,8 @@ class Localizer:
                 vo = LocaleAssetId(req.source_locale, part, req.job_id)
                 await job.store(GeneratedAsset(
                     kind=vo.kind, asset_id=str(vo), data=await asyncio.to_thread(audio.encode, track, fmt), media_type=f"audio/{fmt}", ext=fmt, model=loaded.ref,
-                    inputs={"lines": [{"line_id": line.line_id, "speaker": line.speaker, "text": line.text} for line in lines]},
+                    inputs={"lines": [{"line_id": line.line_id, "speaker": line.speaker, "text": line.text} for line in lines],
+                            "voices": _voices_record(cast)},
                     parameters={"locale": req.source_locale, "role": "source voice-over: the production's timeline",
                                 "loudness_lufs": round(track.loudness_lufs, 2), "sample_rate": track.rate, "seconds": round(track.seconds, 3)},
                     seed=None, parents=parents, cost=cost, summary=summary))
@@ -264,15 +283,17 @@ class Localizer:
         ordered = sorted(rows, key=lambda r: timing[r.line_id].start)
         lines = [fitting.Line(r.line_id, r.speaker, r.target, timing[r.line_id].start, timing[r.line_id].end,
                               timing[ordered[n + 1].line_id].start if n + 1 < len(ordered) else None) for n, r in enumerate(ordered)]
-        speakers = voice.cast_voices([line.speaker for line in ctx.lines], loaded.speakers, self.settings.localize_character_voices)
+        cast = ctx.voices[locale]
+        speakers = {c: v.speaker for c, v in cast.items()}
         spent: list[tuple[float, float]] = []
 
         async def synthesize(batch: list[fitting.Line], rates: list[float]) -> list[Any]:
-            speeches = await asyncio.gather(*(self.speaker.say(voice.SpeechSpec(model_name, line.text, speakers[line.speaker], rate,
-                                                                                _seed(line.line_id, locale)))
+            speeches = await asyncio.gather(*(self.speaker.say(voice.SpeechSpec(cast[line.speaker].model, line.text, cast[line.speaker].speaker,
+                                                                                rate, _seed(line.line_id, locale)))
                                               for line, rate in zip(batch, rates, strict=True)))
             spent.extend((s.model_seconds, s.compute_seconds) for s in speeches)
-            return [s.audio for s in speeches]
+            # a character cast to another model (a performer's) may speak at another rate: fitted at the locale voice's
+            return [audio.resample(s.audio, s.sampling_rate, loaded.sampling_rate) for s in speeches]
 
         shortener = None
         if self.settings.localize_shorten_with_writer:
@@ -286,7 +307,7 @@ class Localizer:
                                         target_lufs=self.settings.localize_loudness_lufs)
         changes = [LineChange(line_id=f.line_id, original=f.original, replacement=f.text, reason=f"shorter, to fit {f.slot_end - f.slot_start:.2f}s",
                               by=shortener.model if shortener else None) for f in fitted if f.original is not None]
-        report = TimingReport(locale=locale, timeline=ctx.timeline_ref, voice=VoiceCast(model=loaded.ref, speakers=speakers),
+        report = TimingReport(locale=locale, timeline=ctx.timeline_ref, voice=VoiceCast(model=loaded.ref, speakers=speakers, voices=cast),
                               loudness_lufs=round(track.loudness_lufs, 2), target_lufs=self.settings.localize_loudness_lufs,
                               sample_rate=track.rate, seconds=round(track.seconds, 3), rate_cap=fit_settings.rate_cap,
                               lines=[f.report() for f in fitted], changes=changes)
@@ -301,6 +322,7 @@ class Localizer:
         models = [loaded.ref, *([shortener.model] if shortener and shortener.model and changes else [])]
         common: dict[str, Any] = {"model": loaded.ref, "parents": parents, "summary": summary,
                                   "inputs": {"translation": translation_id, "timeline": ctx.timeline.source, "speakers": speakers,
+                                             "voices": _voices_record(cast),
                                              "models": [m.model_dump() for m in models]}}
         for asset_id, fmt in zip(ids[:2], ("wav", "flac"), strict=True):
             await ctx.job.store(GeneratedAsset(kind=AssetKind.VOICEOVER, asset_id=asset_id, data=await asyncio.to_thread(audio.encode, track, fmt),
@@ -344,6 +366,12 @@ class Localizer:
             if found is not None:
                 return found.data, found.stored.media_type
         raise JobRefused(f"no timed source {asset_id} in production {production_id}")
+
+
+def _voices_record(cast: dict[str, SpokenVoice]) -> dict[str, dict[str, Any]]:
+    """Who spoke each character, as the asset's inputs record it: a performer's name here is what
+    the review service matches against their consents (and flags again when one lapses)."""
+    return {c: v.model_dump(mode="json", exclude_none=True) for c, v in cast.items()}
 
 
 def _seed(*parts: str) -> int:

@@ -43,6 +43,11 @@ class LocalizeSettings(HelixSettings):
     localize_shorten_timeout_s: float = Field(120.0, ge=1)
     localize_writer_address: str = "127.0.0.1:50071"
     localize_grpc_address: str = "127.0.0.1:50091"  # health and ServerInfo only
+    # Voice casting (`casting.py`): the review service's gRPC address, where each production's
+    # casting and the consents its performers' voices rely on are kept; read at every job, retried
+    # this long while review is away. Empty: the configured voices alone, never a performer's.
+    localize_casting_address: str = ""
+    localize_casting_timeout_s: float = Field(60.0, ge=1)
     # The listening QC: every voiced line transcribed back (Whisper, CTranslate2 format) and
     # compared with its text; lines over the word error rate limit become review findings.
     # The model: a folder; empty, the packaged Whisper base (`helix models real whisper-base`).

@@ -144,6 +144,17 @@ class Policy(Base):
     updated_at: Mapped[datetime]
 
 
+class CastingRecord(Base):
+    """A production's voice casting (`helix.casting.Casting`, stored as its JSON)."""
+
+    __tablename__ = "castings"
+
+    production_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    document: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_by: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime]
+
+
 class Decision(Base):
     __tablename__ = "decisions"
 

@@ -7,6 +7,7 @@ transactions (methods are synchronous; the gRPC layer runs them in threads):
 | `decisions` | `decisions.py` | leases (claim, release) and decisions, with the outbox |
 | `second_reviews` | `second_review.py` | sampled second reviews and their agreement |
 | `consents` | `consents.py` | the consent registry and its sweep, policies, resolving findings |
+| `castings` | `castings.py` | each production's voice casting, with the consents its performers' voices rely on |
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 from sqlalchemy.orm import sessionmaker
 
 from helix.settings import HelixSettings
+from helix_review.castings import Castings
 from helix_review.consents import Consents
 from helix_review.decisions import Decisions
 from helix_review.queries import Queries
@@ -30,5 +32,6 @@ class ReviewDesk:
         self.settings = settings
         self.queries = Queries(sessions)
         self.consents = Consents(sessions)
+        self.castings = Castings(sessions)
         self.decisions = Decisions(sessions, self.consents, lease_seconds=lease_seconds, source=source, second_share=second_share)
         self.second_reviews = SecondReviews(sessions, lease_seconds=lease_seconds)

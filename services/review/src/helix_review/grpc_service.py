@@ -12,6 +12,7 @@ import structlog
 from google.protobuf.timestamp_pb2 import Timestamp
 from pydantic import ValidationError
 
+from helix.casting import Casting, ResolvedCasting
 from helix.events import Actor, Region
 from helix.v1 import common_pb2, review_pb2, review_pb2_grpc
 from helix_review.dashboard import Dashboard
@@ -46,6 +47,20 @@ def _actor(message: common_pb2.Actor, what: str = "actor") -> Actor:
     if not message.subject:
         raise InvalidArgument(f"the request must name its {what}")
     return Actor(subject=message.subject, kind="user", roles=list(message.roles))
+
+
+def _casting(document: str) -> Casting:
+    try:
+        return Casting.model_validate_json(document)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise InvalidArgument(f"the casting is not valid: {where + ': ' if where else ''}{first['msg']}") from None
+
+
+def casting_pb(resolved: ResolvedCasting) -> review_pb2.Casting:
+    return review_pb2.Casting(production_id=resolved.casting.production_id, casting_json=resolved.casting.model_dump_json(),
+                              consents=resolved.consents)
 
 
 def _actor_pb(subject: str, roles: list[str]) -> common_pb2.Actor:
@@ -212,6 +227,16 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
         policy = await self._run(context, self.desk.consents.set_policy, actor, request.policy.production_id,
                                  list(request.policy.banned_terms), list(request.policy.performers))
         return policy_pb(policy)
+
+    async def GetCasting(self, request: review_pb2.GetCastingRequest, context: Any) -> review_pb2.Casting:  # noqa: N802
+        if not request.production_id:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "a casting belongs to a production: name it")
+        return casting_pb(await self._run(context, self.desk.castings.casting, request.production_id))
+
+    async def SetCasting(self, request: review_pb2.SetCastingRequest, context: Any) -> review_pb2.Casting:  # noqa: N802
+        actor = await self._run(context, _actor, request.actor)
+        casting = await self._run(context, _casting, request.casting_json)
+        return casting_pb(await self._run(context, self.desk.castings.set_casting, actor, casting))
 
     async def ListAudit(self, request: review_pb2.ListAuditRequest, context: Any) -> review_pb2.ListAuditResponse:  # noqa: N802
         page = await self._run(context, self.desk.queries.list_audit, page_size=request.page.page_size, cursor=request.page.cursor,
