@@ -19,6 +19,7 @@ def test_every_router_is_included(app: FastAPI) -> None:
     assert tags == {
         "health",
         "productions",
+        "casting",
         "generation",
         "jobs",
         "assets",

@@ -12,7 +12,7 @@ import pytest
 
 from helix.casting import Casting, CastingEntry, ModelVoice, PerformerVoice, ResolvedCasting, SpokenVoice
 from helix.documents import TimingReport
-from helix.events import Actor, AssetKind, JobCompleted, JobFailed, LocalizeRequested
+from helix.events import Actor, AssetKind, JobCompleted, JobFailed, LocalizeRequested, VoiceoverSummary
 from helix.generation.ids import LocaleAssetId, LocalePart
 from helix.generation.jobs import JobRefused
 from helix_localize.casting import NoCasting, voices
@@ -110,5 +110,7 @@ async def test_a_dub_cast_to_a_performer_fails_without_consent_and_records_it_wi
     recorded: dict[str, Any] = desk.announced(wav).inputs["voices"]
     assert recorded["LANE"] == {"model": tiny_vits, "speaker": 0, "performer": "Ann Lee", "consent": "consent-7"}
     assert "performer" not in recorded["ALGERNON"], "only the cast performer is named"
+    summary = desk.announced(wav).typed_summary()
+    assert isinstance(summary, VoiceoverSummary) and summary.voices["LANE"].performer == "Ann Lee"
     timing = TimingReport.model_validate_json(desk.latest(AssetKind.VOICEOVER, str(LocaleAssetId("de-DE", LocalePart.VOICEOVER_TIMING, "loc-consent"))))
     assert timing.voice.voices["LANE"].consent == "consent-7" and timing.voice.speakers["LANE"] == 0

@@ -22,7 +22,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from helix.events.data import Locale
+from helix.events.data import Locale, SpokenVoice
+
+__all__ = ["ANY_LOCALE", "Casting", "CastingEntry", "ModelVoice", "PerformerVoice", "ResolvedCasting", "SpokenVoice", "Voice",
+           "character_key"]
 
 ANY_LOCALE = "*"
 Character = Annotated[str, Field(min_length=1, max_length=24, pattern=r"^\S(.*\S)?$")]
@@ -118,12 +121,3 @@ class ResolvedCasting(BaseModel):
         wanted = " ".join(performer.split()).lower()
         return next((c for p, c in self.consents.items() if " ".join(p.split()).lower() == wanted), None)
 
-
-class SpokenVoice(BaseModel):
-    """What a job spoke a character with, as its outputs record it."""
-
-    model_config = ConfigDict(frozen=True)
-    model: str
-    speaker: int
-    performer: str | None = None
-    consent: str | None = Field(None, description="The consent for 'voice' the job relied on, with a performer's voice")

@@ -18,6 +18,7 @@ from helix_gateway.query import reject_unknown_query
 from helix_gateway.routers import (
     assets,
     audit,
+    casting,
     consents,
     console,
     events,
@@ -85,7 +86,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(AllowedMethods)
     app.add_middleware(ObservabilityMiddleware)
-    for module in (health, productions, generation, jobs, assets, reports, reviews, consents, audit, events, console):
+    for module in (health, productions, casting, generation, jobs, assets, reports, reviews, consents, audit, events, console):
         app.include_router(module.router)
     app.mount("/console/static", console.static, name="console-static")
     app.openapi = _openapi_builder(app)  # type: ignore[method-assign]  # FastAPI's documented way to extend its schema

@@ -68,6 +68,12 @@ class ReviewClient:
     async def set_policy(self, request: review_pb2.SetPolicyRequest) -> review_pb2.Policy:
         return await self.stub.SetPolicy(request, timeout=self.timeout)
 
+    async def get_casting(self, request: review_pb2.GetCastingRequest) -> review_pb2.Casting:
+        return await self.stub.GetCasting(request, timeout=self.timeout)
+
+    async def set_casting(self, request: review_pb2.SetCastingRequest) -> review_pb2.Casting:
+        return await self.stub.SetCasting(request, timeout=self.timeout)
+
     async def list_audit(self, request: review_pb2.ListAuditRequest) -> review_pb2.ListAuditResponse:
         return await self.stub.ListAudit(request, timeout=self.timeout)
 

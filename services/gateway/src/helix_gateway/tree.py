@@ -13,7 +13,8 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, Field
 
-from helix.events import FrameSummary
+from helix.casting import Casting
+from helix.events import AssetKind, FrameSummary, VoiceoverSummary
 from helix_gateway.readmodel.tables import Asset
 
 
@@ -73,3 +74,28 @@ def _stale(row: Asset, approved: dict[str, int]) -> list[str]:
     summary = generated.typed_summary() if generated is not None else None
     return summary.stale(approved) if isinstance(summary, FrameSummary) else []
 
+
+class StaleDub(BaseModel):
+    asset_id: str
+    version: int
+    locale: str
+    characters: list[str] = Field(description="The characters it speaks whose voice changed")
+
+
+def stale_dubs(rows: Iterable[Asset], before: Casting, after: Casting) -> list[StaleDub]:
+    """The newest version of each dub (as recorded in its summary: who spoke which character)
+    that speaks a character whose voice in the dub's locale differs between two castings."""
+    newest: dict[str, Asset] = {}
+    for row in rows:
+        if row.kind == AssetKind.VOICEOVER.value and (row.asset_id not in newest or newest[row.asset_id].version < row.version):
+            newest[row.asset_id] = row
+    stale = []
+    for asset_id, row in sorted(newest.items()):
+        generated = row.generated()
+        summary = generated.typed_summary() if generated is not None else None
+        if not isinstance(summary, VoiceoverSummary):
+            continue
+        changed = [c for c in summary.voices if before.voice_for(c, summary.locale) != after.voice_for(c, summary.locale)]
+        if changed:
+            stale.append(StaleDub(asset_id=asset_id, version=row.version, locale=summary.locale, characters=sorted(changed)))
+    return stale

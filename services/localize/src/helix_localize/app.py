@@ -70,7 +70,7 @@ class LocalizeApp(GeneratorService):
             from helix_localize.listening import Listener
 
             listener = Listener(settings.listen_model(), threads=settings.torch_threads or 0)
-        casting = (ReviewCasting(settings, settings.localize_casting_address, timeout_s=settings.localize_casting_timeout_s)
+        casting = (ReviewCasting(settings.localize_casting_address, timeout_s=settings.localize_casting_timeout_s)
                    if settings.localize_casting_address else NoCasting())
         self.localizer = Localizer(self.documents, self.translator, self.speaker, settings, listener, casting)
         self.editor = Editor(self.documents, self.approvals)

@@ -22,10 +22,8 @@ import grpc
 import structlog
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_exponential_jitter
 
-from helix.auth import service_token
 from helix.casting import Casting, ModelVoice, PerformerVoice, ResolvedCasting, SpokenVoice, character_key
 from helix.generation.jobs import JobRefused
-from helix.settings import HelixSettings
 from helix.v1 import review_pb2, review_pb2_grpc
 from helix_localize import voice
 
@@ -49,8 +47,7 @@ class ReviewCasting:
     restart, a rollout) up to `timeout_s`; past that the job fails, never speaking a default
     voice in place of a cast one."""
 
-    def __init__(self, settings: HelixSettings, address: str, *, timeout_s: float) -> None:
-        self.settings = settings
+    def __init__(self, address: str, *, timeout_s: float) -> None:
         self.address = address
         self.timeout_s = timeout_s
 
@@ -61,11 +58,10 @@ class ReviewCasting:
         try:
             async for attempt in retrying:
                 with attempt:
-                    token = service_token(self.settings, "localize", [production_id])
+                    # review.proto is internal (the cluster's network policies admit the gateway and localize only)
                     async with grpc.aio.insecure_channel(self.address) as channel:
                         found = await review_pb2_grpc.ReviewServiceStub(channel).GetCasting(
-                            review_pb2.GetCastingRequest(production_id=production_id), metadata=(("authorization", f"Bearer {token}"),),
-                            timeout=min(self.timeout_s, 30.0))
+                            review_pb2.GetCastingRequest(production_id=production_id), timeout=min(self.timeout_s, 30.0))
                         return ResolvedCasting(casting=Casting.model_validate_json(found.casting_json), consents=dict(found.consents))
         except grpc.aio.AioRpcError as exc:
             log.warning("localize.casting_unreachable", production_id=production_id, code=exc.code().name, detail=(exc.details() or "")[:200])

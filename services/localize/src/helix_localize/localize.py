@@ -161,7 +161,7 @@ class Localizer:
             cost = _cost([(s.model_seconds, s.compute_seconds) for s in speeches], loaded.device)
             listening = await self.listen(req.source_locale, [(t.line_id, line.text, s.audio, s.sampling_rate, t.start)
                                                               for t, line, s in zip(line_timeline.lines, lines, speeches, strict=True)])
-            summary = VoiceoverSummary(locale=req.source_locale, role="source", listening=listening)
+            summary = VoiceoverSummary(locale=req.source_locale, role="source", listening=listening, voices=cast)
             for part, fmt in ((LocalePart.VOICEOVER_WAV, "wav"), (LocalePart.VOICEOVER_FLAC, "flac")):
                 vo = LocaleAssetId(req.source_locale, part, req.job_id)
                 await job.store(GeneratedAsset(
@@ -312,7 +312,7 @@ class Localizer:
                               sample_rate=track.rate, seconds=round(track.seconds, 3), rate_cap=fit_settings.rate_cap,
                               lines=[f.report() for f in fitted], changes=changes)
         listening = await self.listen(locale, [(f.line_id, f.text, f.audio, loaded.sampling_rate, f.start) for f in fitted])
-        summary = VoiceoverSummary(locale=locale, role="dub", changes=changes, listening=listening, timing=TimingSummary(
+        summary = VoiceoverSummary(locale=locale, role="dub", changes=changes, listening=listening, voices=cast, timing=TimingSummary(
             lines=len(fitted), overshoots=sum(f.overshoot_ms > 0 for f in fitted),
             max_overshoot_ms=round(max((f.overshoot_ms for f in fitted), default=0.0), 1),
             max_speedup=round(max((f.rate * f.stretch for f in fitted), default=1.0), 3), shortened=len(changes),

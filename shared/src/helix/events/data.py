@@ -53,6 +53,7 @@ __all__ = [
     "TranslationSummary",
     "SubtitlesSummary",
     "SubtitleQcSummary",
+    "SpokenVoice",
     "VoiceoverSummary",
     "TimingSummary",
     "LineChange",
@@ -503,6 +504,17 @@ class ListeningSummary(BaseModel):
     seconds: float = Field(0.0, ge=0, description="Time spent listening")
 
 
+class SpokenVoice(BaseModel):
+    """What a job spoke a character with (`helix.casting`): a voice model's speaker, and the
+    performer and the consent it relied on where the voice is a real person's."""
+
+    model_config = ConfigDict(frozen=True)
+    model: Annotated[str, Field(max_length=300)]
+    speaker: int = Field(ge=0)
+    performer: Annotated[str, Field(max_length=200)] | None = None
+    consent: Annotated[str, Field(max_length=64)] | None = Field(None, description="The consent for 'voice' relied on, with a performer's voice")
+
+
 class VoiceoverSummary(BaseModel):
     kind: Literal["voiceover"] = "voiceover"
     model_config = ConfigDict(extra="ignore", frozen=True)
@@ -512,6 +524,8 @@ class VoiceoverSummary(BaseModel):
     changes: list[LineChange] = Field(default_factory=list, max_length=1_000,
                                       description="Lines spoken in a shorter adaptation, each beside the line it replaces")
     listening: ListeningSummary | None = Field(None, description="What speech recognition heard of each line (None: not listened to)")
+    voices: dict[Annotated[str, Field(max_length=24)], SpokenVoice] = Field(default_factory=dict, max_length=500,
+                                                                          description="Character -> the voice that spoke them")
 
 
 class AnimaticSummary(BaseModel):

@@ -1,0 +1,72 @@
+"""A production's voice casting (`helix.casting`), kept by the review service beside the
+consents it relies on: everyone assigned to the production reads it; directors and admins
+change it, and a change answers with the dubs it makes stale (those that speak a character
+whose voice it changed), so nothing changes silently."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, Field
+
+from helix.auth import Principal, Role
+from helix.casting import Casting, CastingEntry, ResolvedCasting
+from helix.v1 import review_pb2
+from helix_gateway.fields import ApiModel, ProductionId
+from helix_gateway.problems import ProblemError
+from helix_gateway.routers.reviews import REVIEW_ERRORS
+from helix_gateway.security import AnyRole, actor_proto, ensure_sees_production, require
+from helix_gateway.state import Gateway
+from helix_gateway.tree import StaleDub, stale_dubs
+
+router = APIRouter(prefix="/productions/{production_id}/casting", tags=["casting"], responses=REVIEW_ERRORS)
+
+Director = Annotated[Principal, Depends(require(Role.DIRECTOR))]
+
+
+class CastingUpdate(ApiModel):
+    entries: list[CastingEntry] = Field(max_length=2_000, description="Every entry of the casting: it replaces the one before")
+
+
+class CastingView(BaseModel):
+    production_id: str
+    entries: list[CastingEntry]
+    updated_by: str | None = None
+    updated_at: datetime | None = None
+    consents: dict[str, str] = Field(description="Performer -> the consent for 'voice' in force for this production")
+    unconsented: list[str] = Field(description="Performers cast with no consent for 'voice' in force: dubs of their characters fail "
+                                               "until one is recorded")
+    stale_dubs: list[StaleDub] = Field(default_factory=list, description="After a change: the newest dubs that speak a character "
+                                                                         "whose voice it changed")
+
+
+def _view(resolved: ResolvedCasting, stale: list[StaleDub] | None = None) -> CastingView:
+    casting = resolved.casting
+    return CastingView(production_id=casting.production_id, entries=casting.entries, updated_by=casting.updated_by,
+                       updated_at=casting.updated_at, consents=resolved.consents,
+                       unconsented=[p for p in casting.performers() if resolved.consent_for(p) is None], stale_dubs=stale or [])
+
+
+def _resolved(found: review_pb2.Casting) -> ResolvedCasting:
+    return ResolvedCasting(casting=Casting.model_validate_json(found.casting_json), consents=dict(found.consents))
+
+
+@router.get("", summary="The production's voice casting")
+async def get_casting(production_id: ProductionId, gw: Gateway, principal: AnyRole) -> CastingView:
+    ensure_sees_production(principal, production_id)
+    return _view(_resolved(await gw.review.get_casting(review_pb2.GetCastingRequest(production_id=production_id))))
+
+
+@router.put("", summary="Set the production's voice casting (directors, admins)")
+async def set_casting(production_id: ProductionId, body: CastingUpdate, gw: Gateway, principal: Director) -> CastingView:
+    ensure_sees_production(principal, production_id)
+    if await gw.read_model.production(production_id) is None:
+        raise ProblemError(404, f"no production {production_id!r}")
+    casting = Casting(production_id=production_id, entries=body.entries)  # one voice per character and locale: checked here, 422
+    before = _resolved(await gw.review.get_casting(review_pb2.GetCastingRequest(production_id=production_id))).casting
+    after = _resolved(await gw.review.set_casting(review_pb2.SetCastingRequest(actor=actor_proto(principal),
+                                                                              casting_json=casting.model_dump_json())))
+    rows = [asset for asset, _ in await gw.read_model.production_assets(production_id)]
+    return _view(after, stale_dubs(rows, before, after.casting))

@@ -1,0 +1,78 @@
+"""A production's voice casting through the review service: anyone assigned reads it; directors
+and admins set it (one voice per character and locale, else 422), and the answer lists the
+performers without a voice consent and the newest dubs the change makes stale."""
+
+from __future__ import annotations
+
+import grpc
+import httpx
+
+from helix.casting import Casting, CastingEntry, ModelVoice, PerformerVoice
+from helix.events import AssetKind, SpokenVoice, VoiceoverSummary
+from helix.v1 import review_pb2
+from helix_gateway.state import GatewayState
+
+from ..conftest import add_asset, add_production, auth, review_of, rpc_error
+
+ANN = PerformerVoice(performer="Ann Lee", model="voices/ann-lee")
+DIRECTOR = auth("dana", "director", productions=["lighthouse"])
+
+
+def answer(*entries: CastingEntry, consents: dict[str, str] | None = None) -> review_pb2.Casting:
+    casting = Casting(production_id="lighthouse", entries=list(entries))
+    return review_pb2.Casting(production_id="lighthouse", casting_json=casting.model_dump_json(), consents=consents or {})
+
+
+async def dub(gateway: GatewayState, asset_id: str, locale: str, version: int = 1, **voices: SpokenVoice) -> None:
+    summary = VoiceoverSummary(locale=locale, voices=voices)
+    await add_asset(gateway, asset_id=asset_id, version=version, kind=AssetKind.VOICEOVER, media_type="audio/wav",
+                    summary=summary.model_dump(mode="json"))
+
+
+async def test_anyone_assigned_reads_the_casting_with_its_consents(client: httpx.AsyncClient, gateway: GatewayState) -> None:
+    review_of(gateway).answers["get_casting"] = answer(CastingEntry(character="MARA", voice=ANN),
+                                                       CastingEntry(character="JONAS", voice=PerformerVoice(performer="Bo", model="m")),
+                                                       consents={"Ann Lee": "c1"})
+    response = await client.get("/productions/lighthouse/casting", headers=auth("rhea", "reviewer", productions=["lighthouse"]))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert [e["character"] for e in body["entries"]] == ["MARA", "JONAS"]
+    assert body["consents"] == {"Ann Lee": "c1"} and body["unconsented"] == ["Bo"]
+    assert review_of(gateway).requests("get_casting")[0].production_id == "lighthouse"
+    elsewhere = await client.get("/productions/other/casting", headers=auth("rhea", "reviewer", productions=["lighthouse"]))
+    assert elsewhere.status_code == 403
+
+
+async def test_a_director_sets_it_and_sees_the_dubs_it_makes_stale(client: httpx.AsyncClient, gateway: GatewayState) -> None:
+    await add_production(gateway)
+    default = SpokenVoice(model="tiny-vits", speaker=1)
+    await dub(gateway, "de-dub", "de-DE", MARA=default, JONAS=default)
+    await dub(gateway, "de-dub", "de-DE", 2, MARA=default, JONAS=default)
+    await dub(gateway, "fr-dub", "fr-FR", MARA=default)
+    await dub(gateway, "fr-jonas", "fr-FR", JONAS=default)
+    review_of(gateway).answers["get_casting"] = answer(CastingEntry(character="JONAS", voice=ModelVoice(speaker=2)))
+    new = [CastingEntry(character="MARA", locale="de", voice=ANN), CastingEntry(character="JONAS", voice=ModelVoice(speaker=2))]
+    review_of(gateway).answers["set_casting"] = answer(*new)
+    response = await client.put("/productions/lighthouse/casting", json={"entries": [e.model_dump(mode="json") for e in new]},
+                                headers=DIRECTOR)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["stale_dubs"] == [{"asset_id": "de-dub", "version": 2, "locale": "de-DE", "characters": ["MARA"]}]
+    assert body["unconsented"] == ["Ann Lee"]
+    [sent] = review_of(gateway).requests("set_casting")
+    assert sent.actor.subject == "dana" and Casting.model_validate_json(sent.casting_json).entries == new
+
+
+async def test_bad_castings_and_callers_are_refused(client: httpx.AsyncClient, gateway: GatewayState) -> None:
+    await add_production(gateway)
+    twice = {"entries": [{"character": "MARA", "voice": {"kind": "model"}}, {"character": "Mara", "voice": {"kind": "model", "speaker": 1}}]}
+    assert (await client.put("/productions/lighthouse/casting", json=twice, headers=DIRECTOR)).status_code == 422
+    no_model = {"entries": [{"character": "MARA", "voice": {"kind": "performer", "performer": "Ann Lee"}}]}
+    assert (await client.put("/productions/lighthouse/casting", json=no_model, headers=DIRECTOR)).status_code == 422
+    fine = {"entries": [{"character": "MARA", "voice": {"kind": "model"}}]}
+    assert (await client.put("/productions/lighthouse/casting", json=fine,
+                             headers=auth("rhea", "reviewer", productions=["lighthouse"]))).status_code == 403
+    assert (await client.put("/productions/nowhere/casting", json=fine, headers=auth("root", "admin"))).status_code == 404
+    review_of(gateway).errors["get_casting"] = rpc_error(grpc.StatusCode.UNAVAILABLE, "review is away")
+    assert (await client.put("/productions/lighthouse/casting", json=fine, headers=DIRECTOR)).status_code == 503
+    assert review_of(gateway).requests("set_casting") == []
