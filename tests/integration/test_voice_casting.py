@@ -38,10 +38,10 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 @pytest_asyncio.fixture
 async def stack(settings: HelixSettings, postgres_url: str, models: dict[str, str],
                 ) -> AsyncIterator[tuple[review_pb2_grpc.ReviewServiceStub, LocalizeApp]]:
-    async with running_review(review_settings(settings, database_url=postgres_url, review_consent_sweep_s=3600)) as (review, stub):
-        async with LocalizeApp(localize_settings(settings, models, localize_casting_address=review.grpc_address,
-                                                 localize_casting_timeout_s=20)) as localize:
-            yield stub, localize
+    async with (running_review(review_settings(settings, database_url=postgres_url, review_consent_sweep_s=3600)) as (review, stub),
+                LocalizeApp(localize_settings(settings, models, localize_casting_address=review.grpc_address,
+                                              localize_casting_timeout_s=20)) as localize):
+        yield stub, localize
 
 
 def dub_request(script: str, job_id: str) -> LocalizeRequested:
