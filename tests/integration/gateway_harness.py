@@ -165,6 +165,8 @@ def stored_asset_event(
     requested_by: str | None = None,
     parent_asset_ids: list[str] | None = None,
     asset_id: str | None = None,
+    media_type: str = "text/x-fountain",
+    ext: str = "fountain",
 ) -> CloudEvent[AssetGenerated]:
     """Put a real object (and its sidecar) in the store; the asset event that points at it."""
     store = AssetStore(settings)
@@ -173,8 +175,8 @@ def stored_asset_event(
         kind=kind,
         asset_id=asset_id or f"{kind.value}-{uuid.uuid4().hex[:10]}",
         data=content,
-        media_type="text/x-fountain",
-        ext="fountain",
+        media_type=media_type,
+        ext=ext,
         provenance={"model": "helix/tiny-llama@r1"},
     )
     data = AssetGenerated(

@@ -102,6 +102,8 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/consents"): Row(REVIEWERS),
     ("POST", "/consents"): Row(ADMINS, {"performer": "Mara Quinn", "scopes": ["name"], "reason": "signed release"}),
     ("POST", "/consents/{consent_id}/revoke"): Row(ADMINS, {"reason": "withdrawn"}),
+    ("POST", "/consents/{consent_id}/references"): Row(ADMINS),
+    ("GET", "/consents/{consent_id}/references/{reference_id}"): Row(REVIEWERS),
     ("GET", "/audit"): Row(ADMINS),
 }
 
@@ -146,6 +148,7 @@ async def world(infra_env: dict[str, str], tmp_path_factory: pytest.TempPathFact
             "finding_id": "no-such-finding",
             "second_review_id": "no-such-second-review",
             "consent_id": "no-such-consent",
+            "reference_id": "no-such-reference",
         }
         yield World(stack, ids, headers)
 

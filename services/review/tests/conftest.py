@@ -90,7 +90,7 @@ def screening(
 ) -> ScreeningContext:
     """A screening context for an asset event (`example(AssetGenerated)` with `asset` overrides); the
     stored sha256 "same" stands for the event's own. Other keyword arguments go to the context."""
-    context_fields = {k: fields.pop(k) for k in ("performers", "consents", "policy", "same_content", "manifest") if k in fields}
+    context_fields = {k: fields.pop(k) for k in ("performers", "consents", "policy", "same_content", "manifest", "references") if k in fields}
     asset = example(AssetGenerated, **fields)
     assert isinstance(asset, AssetGenerated)
     return ScreeningContext(

@@ -160,3 +160,85 @@ def test_severity_of_a_reopened_finding_counts_again(desk: ReviewDesk) -> None:
     assert item(desk, item_id).risk_score == 5.0 and not finding(desk, finding_id).open
     desk.consents.revoke_consent(given.id, ADMIN, "withdrawn")
     assert item(desk, item_id).risk_score == 30.0
+
+
+# --- a consent's reference media ----------------------------------------------------------------
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"rest of an image"
+
+
+class CountingEncoder:
+    model = "enc-1"
+
+    def __init__(self) -> None:
+        self.seen: list[bytes] = []
+
+    def embed(self, data: bytes) -> list[float]:
+        self.seen.append(data)
+        return [1.0, 0.0]
+
+
+def test_a_reference_is_kept_with_its_consent_embedded_and_audited(desk: ReviewDesk) -> None:
+    encoder = CountingEncoder()
+    desk.consents.encoder = encoder
+    c = desk.consents.record_consent(ADMIN, "Ann Lee", ["likeness"], ["prod-a"], None, "signed")
+    ref = desk.consents.add_reference(c.id, ADMIN, "image/png; charset=binary", PNG)
+    assert (ref.media_type, ref.size_bytes, ref.embedding, ref.embedding_model) == ("image/png", len(PNG), [1.0, 0.0], "enc-1")
+    assert encoder.seen == [PNG] and "consent.reference_added" in actions(desk)
+    [listed] = desk.queries.list_consents(page_size=10, cursor="", performer="Ann Lee").rows
+    assert [r.id for r in listed.references] == [ref.id]
+    wav = desk.consents.add_reference(c.id, ADMIN, "audio/wav", b"RIFF\x00\x00\x00\x00WAVEfmt ")
+    assert wav.embedding is None and len(encoder.seen) == 1, "recordings are kept, not embedded by an image encoder"
+
+
+@pytest.mark.parametrize(("media_type", "data", "message"), [
+    ("image/gif", b"GIF89a", "a consent reference is one of"),
+    ("image/png", b"\xff\xd8\xff a jpeg", "the bytes are not image/png"),
+    ("audio/wav", b"RIFF\x00\x00\x00\x00AVI ", "the bytes are not audio/wav"),
+    ("image/png", b"", "holds 1 to"),
+])
+def test_a_reference_that_is_not_what_it_claims_is_refused(desk: ReviewDesk, media_type: str, data: bytes, message: str) -> None:
+    c = desk.consents.record_consent(ADMIN, "Ann Lee", ["likeness"], [], None, "signed")
+    with pytest.raises(InvalidArgument, match=message):
+        desk.consents.add_reference(c.id, ADMIN, media_type, data)
+
+
+def test_no_reference_for_a_revoked_or_unknown_consent(desk: ReviewDesk) -> None:
+    c = desk.consents.record_consent(ADMIN, "Ann Lee", ["likeness"], [], None, "signed")
+    desk.consents.revoke_consent(c.id, ADMIN, "withdrawn")
+    with pytest.raises(FailedPrecondition):
+        desk.consents.add_reference(c.id, ADMIN, "image/png", PNG)
+    with pytest.raises(NotFound):
+        desk.consents.add_reference("nope", ADMIN, "image/png", PNG)
+
+
+def test_reference_media_are_served_only_to_those_who_see_the_consent(desk: ReviewDesk) -> None:
+    a = desk.consents.record_consent(ADMIN, "Ann Lee", ["likeness"], ["prod-a"], None, "signed")
+    everywhere = desk.consents.record_consent(ADMIN, "Bo Park", ["likeness"], [], None, "signed")
+    ref_a = desk.consents.add_reference(a.id, ADMIN, "image/png", PNG)
+    ref_all = desk.consents.add_reference(everywhere.id, ADMIN, "image/png", PNG)
+    assert desk.consents.reference(ref_a.id, ["prod-a"]).data == PNG
+    assert desk.consents.reference(ref_a.id, None).data == PNG  # an admin
+    with pytest.raises(NotFound, match=ref_a.id):
+        desk.consents.reference(ref_a.id, ["prod-b"])
+    with pytest.raises(NotFound):
+        desk.consents.reference(ref_a.id, [])  # assigned to nothing
+    assert desk.consents.reference(ref_all.id, ["prod-b"]).data == PNG, "a consent for every production is every production's"
+
+
+def test_references_added_before_an_encoder_are_embedded_once_one_is_configured(desk: ReviewDesk) -> None:
+    c = desk.consents.record_consent(ADMIN, "Ann Lee", ["likeness"], [], None, "signed")
+    desk.consents.add_reference(c.id, ADMIN, "image/png", PNG)
+    assert desk.consents.embed_references() == 0, "no encoder: nothing to do"
+    desk.consents.encoder = CountingEncoder()
+    assert desk.consents.embed_references() == 1 and desk.consents.embed_references() == 0
+
+
+def test_recording_a_likeness_consent_closes_the_resemblance_findings_it_covers(desk: ReviewDesk) -> None:
+    item_id = add_item(desk, "frame", production="prod-a")
+    resembles = add_finding(desk, item_id, check="likeness_resemblance", subject="Ann Lee", message="resembles Ann Lee's reference")
+    c = desk.consents.record_consent(ADMIN, "Ann Lee", ["likeness"], ["prod-a"], None, "signed")
+    closed = finding(desk, resembles)
+    assert not closed.open and closed.consent_id == c.id
+    desk.consents.revoke_consent(c.id, ADMIN, "withdrawn")
+    assert finding(desk, resembles).open, "and reopened when the consent is revoked"

@@ -65,6 +65,12 @@ class ReviewClient:
     async def list_consents(self, request: review_pb2.ListConsentsRequest) -> review_pb2.ListConsentsResponse:
         return await self.stub.ListConsents(request, timeout=self.timeout)
 
+    async def add_consent_reference(self, request: review_pb2.AddConsentReferenceRequest) -> review_pb2.ConsentReference:
+        return await self.stub.AddConsentReference(request, timeout=self.timeout)
+
+    async def get_consent_reference(self, request: review_pb2.GetConsentReferenceRequest) -> review_pb2.ConsentReferenceMedia:
+        return await self.stub.GetConsentReference(request, timeout=self.timeout)
+
     async def set_policy(self, request: review_pb2.SetPolicyRequest) -> review_pb2.Policy:
         return await self.stub.SetPolicy(request, timeout=self.timeout)
 

@@ -82,6 +82,16 @@ class ReviewItemView(BaseModel):
     decision: DecisionView | None = None
 
 
+class ConsentReferenceView(BaseModel):
+    reference_id: str
+    consent_id: str
+    media_type: str
+    sha256: str
+    size_bytes: int
+    embedded: bool = Field(description="Compared with generated images by the likeness screening")
+    added: AuditStampView | None = None
+
+
 class ConsentView(BaseModel):
     consent_id: str
     performer: str
@@ -90,6 +100,8 @@ class ConsentView(BaseModel):
     expires_at: datetime | None = None
     recorded: AuditStampView | None = None
     revoked: AuditStampView | None = None
+    references: list[ConsentReferenceView] = Field(default_factory=list, description="Reference images and recordings: "
+                                                                                     "GET /consents/{consent_id}/references/{reference_id}")
 
 
 class AuditEntryView(BaseModel):
@@ -207,7 +219,14 @@ def consent_view(consent: review_pb2.Consent) -> ConsentView:
         expires_at=_time(consent, "expires_at"),
         recorded=_stamp(consent, "recorded"),
         revoked=_stamp(consent, "revoked"),
+        references=[consent_reference_view(r) for r in consent.references],
     )
+
+
+def consent_reference_view(reference: review_pb2.ConsentReference) -> ConsentReferenceView:
+    return ConsentReferenceView(reference_id=reference.reference_id, consent_id=reference.consent_id, media_type=reference.media_type,
+                                sha256=reference.sha256, size_bytes=reference.size_bytes, embedded=reference.embedded,
+                                added=_stamp(reference, "added"))
 
 
 def audit_view(entry: review_pb2.AuditEntry) -> AuditEntryView:

@@ -35,7 +35,8 @@ async def test_reviewers_list_consents_by_performer(client: httpx.AsyncClient, g
     review_of(gateway).answers["list_consents"] = review_pb2.ListConsentsResponse(
         consents=[CONSENT], page=common_pb2.PageInfo(next_cursor="n")
     )
-    response = await client.get("/consents", params={"performer": "Ann Lee", "limit": 10}, headers=auth("rhea", "reviewer"))
+    rhea = auth("rhea", "reviewer", productions=["lighthouse"])
+    response = await client.get("/consents", params={"performer": "Ann Lee", "limit": 10}, headers=rhea)
     assert response.status_code == 200
     page = response.json()
     assert page["next_cursor"] == "n" and [(c["consent_id"], c["recorded"]["reason"]) for c in page["items"]] == [
@@ -43,6 +44,10 @@ async def test_reviewers_list_consents_by_performer(client: httpx.AsyncClient, g
     ]
     [request] = review_of(gateway).requests("list_consents")
     assert (request.performer, request.page.page_size, request.page.cursor) == ("Ann Lee", 10, "")
+    assert list(request.production_ids) == ["lighthouse"], "a reviewer reads the consents of their productions"
+    unassigned = await client.get("/consents", headers=auth("ivo", "reviewer"))
+    assert unassigned.status_code == 200 and unassigned.json()["items"] == [], "assigned to nothing: no consent at all"
+    assert len(review_of(gateway).requests("list_consents")) == 1, "and review is not asked for every consent"
     assert (await client.get("/consents", headers=auth("dana", "director"))).status_code == 403
 
 
@@ -112,3 +117,36 @@ async def test_a_reviewer_asks_only_for_the_consents_of_their_productions(client
                                  (ROOT, []), (auth("sam", "reviewer", productions=["*"]), [])):
         assert (await client.get("/consents", headers=headers)).status_code == 200
         assert list(review_of(gateway).requests("list_consents")[-1].production_ids) == productions
+
+
+PNG = b"\x89PNG\r\n\x1a\nimage"
+REFERENCE = review_pb2.ConsentReference(reference_id="r1", consent_id="c1", media_type="image/png", sha256="ab" * 32, size_bytes=len(PNG),
+                                        embedded=True)
+
+
+async def test_admins_add_reference_media_with_its_type(client: httpx.AsyncClient, gateway: GatewayState) -> None:
+    review_of(gateway).answers["add_consent_reference"] = REFERENCE
+    response = await client.post("/consents/c1/references", content=PNG, headers={**ROOT, "Content-Type": "image/png"})
+    assert response.status_code == 201, response.text
+    assert response.json()["reference_id"] == "r1" and response.json()["embedded"] is True
+    [sent] = review_of(gateway).requests("add_consent_reference")
+    assert (sent.consent_id, sent.media_type, sent.data, sent.actor.subject) == ("c1", "image/png", PNG, "root")
+    gif = await client.post("/consents/c1/references", content=b"GIF89a", headers={**ROOT, "Content-Type": "image/gif"})
+    assert gif.status_code == 415 and "image/png" in gif.json()["detail"]
+    director = await client.post("/consents/c1/references", content=PNG, headers={**auth("dana", "director"), "Content-Type": "image/png"})
+    assert director.status_code == 403 and len(review_of(gateway).requests("add_consent_reference")) == 1
+
+
+async def test_reference_media_are_served_under_the_consents_own_visibility(client: httpx.AsyncClient, gateway: GatewayState) -> None:
+    review_of(gateway).answers["get_consent_reference"] = review_pb2.ConsentReferenceMedia(reference=REFERENCE, data=PNG)
+    rhea = auth("rhea", "reviewer", productions=["lighthouse"])
+    response = await client.get("/consents/c1/references/r1", headers=rhea)
+    assert response.status_code == 200 and response.content == PNG and response.headers["content-type"] == "image/png"
+    assert response.headers["cache-control"] == "private, no-store"
+    [asked] = review_of(gateway).requests("get_consent_reference")
+    assert (list(asked.production_ids), asked.every_production) == (["lighthouse"], False)
+    await client.get("/consents/c1/references/r1", headers=ROOT)
+    assert review_of(gateway).requests("get_consent_reference")[-1].every_production is True
+    assert (await client.get("/consents/other/references/r1", headers=rhea)).status_code == 404, "a reference of another consent"
+    review_of(gateway).errors["get_consent_reference"] = rpc_error(grpc.StatusCode.NOT_FOUND, "no consent reference 'r1'")
+    assert (await client.get("/consents/c1/references/r1", headers=rhea)).status_code == 404

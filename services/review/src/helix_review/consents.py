@@ -5,22 +5,32 @@ assets again — on revoke, on a schedule (`recheck_consents`), and before any a
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker, undefer
 
 from helix.events import Actor, AssetKind
 from helix_review.checks.consent import REQUIRED_SCOPE, SCOPES
-from helix_review.db import PENDING, Consent, Finding, Policy, ReviewItem, utcnow
+from helix_review.db import PENDING, Consent, ConsentReference, Finding, Policy, ReviewItem, utcnow
 from helix_review.errors import FailedPrecondition, InvalidArgument, NotFound
+from helix_review.likeness import ImageEncoder
 from helix_review.records import audit, new_id, register_performer, rescore
+
+# Findings a consent closes: a performer named (`likeness_consent`) or resembled (`likeness_resemblance`).
+CONSENT_CHECKS = ("likeness_consent", "likeness_resemblance")
+# A consent's reference media, by what the bytes begin with (the type a client claims is checked against them).
+REFERENCE_TYPES = {"image/png": (b"\x89PNG\r\n\x1a\n",), "image/jpeg": (b"\xff\xd8\xff",), "image/webp": (b"RIFF",),
+                   "audio/wav": (b"RIFF",), "audio/flac": (b"fLaC",)}
+MAX_REFERENCE_BYTES = 3_000_000  # under gRPC's 4 MiB message limit
 
 
 class Consents:
-    def __init__(self, sessions: sessionmaker) -> None:
+    def __init__(self, sessions: sessionmaker, encoder: ImageEncoder | None = None) -> None:
         self.sessions = sessions
+        self.encoder = encoder  # likeness screening: a consent's reference images are embedded when added
 
     def resolve_finding(self, finding_id: str, admin: Actor, reason: str) -> Finding:
         if not reason.strip():
@@ -64,7 +74,7 @@ class Consents:
             # Open consent findings this consent now covers are closed, with the reason.
             findings = s.scalars(
                 select(Finding).join(ReviewItem).where(
-                    Finding.check == "likeness_consent", Finding.open.is_(True), func.lower(Finding.subject) == person.name.lower(),
+                    Finding.check.in_(CONSENT_CHECKS), Finding.open.is_(True), func.lower(Finding.subject) == person.name.lower(),
                     ReviewItem.status == PENDING,
                 )
             ).all()
@@ -78,6 +88,63 @@ class Consents:
                     rescore(f.item)
                     audit(s, actor, "finding.resolved", item=f.item, subject=f.id, reason=f"consent {consent.id} recorded")
             return consent
+
+    def add_reference(self, consent_id: str, actor: Actor, media_type: str, data: bytes) -> ConsentReference:
+        """A reference image or recording of the consent's performer; images are embedded now
+        when a likeness encoder is configured, so screening compares generated images with it."""
+        media_type = media_type.split(";")[0].strip().lower()
+        if media_type not in REFERENCE_TYPES:
+            raise InvalidArgument(f"a consent reference is one of {', '.join(REFERENCE_TYPES)}; got {media_type or '(none)'}")
+        if not data or len(data) > MAX_REFERENCE_BYTES:
+            raise InvalidArgument(f"a consent reference holds 1 to {MAX_REFERENCE_BYTES} bytes; got {len(data)}")
+        if not data.startswith(REFERENCE_TYPES[media_type]) or (media_type == "image/webp" and data[8:12] != b"WEBP") \
+                or (media_type == "audio/wav" and data[8:12] != b"WAVE"):
+            raise InvalidArgument(f"the bytes are not {media_type}")
+        embedding = None
+        if self.encoder is not None and media_type.startswith("image/"):
+            try:
+                embedding = self.encoder.embed(data)
+            except Exception as exc:
+                raise InvalidArgument(f"the image cannot be read: {type(exc).__name__}: {exc}"[:300]) from None
+        with self.sessions() as s, s.begin():
+            consent = s.get(Consent, consent_id)
+            if consent is None:
+                raise NotFound(f"no consent {consent_id!r}")
+            if consent.revoked_at is not None:
+                raise FailedPrecondition(f"consent {consent_id} was revoked: it takes no new references")
+            reference = ConsentReference(id=new_id(), consent_id=consent_id, media_type=media_type, sha256=hashlib.sha256(data).hexdigest(),
+                                         size_bytes=len(data), data=data, embedding=embedding,
+                                         embedding_model=self.encoder.model if embedding is not None and self.encoder else None,
+                                         added_by=actor.subject, added_at=utcnow())
+            s.add(reference)
+            audit(s, actor, "consent.reference_added", subject=consent.performer,
+                  details={"consent_id": consent_id, "reference_id": reference.id, "media_type": media_type, "sha256": reference.sha256})
+            s.flush()
+            s.expunge(reference)
+            return reference
+
+    def reference(self, reference_id: str, productions: list[str] | None) -> ConsentReference:
+        """A reference and its bytes, for a caller who may see its consent (`productions`: those
+        they are assigned to; None: an admin). Anyone else is told there is no such reference."""
+        with self.sessions() as s:
+            reference = s.get(ConsentReference, reference_id, options=[undefer(ConsentReference.data)])
+            if reference is None or not reference.consent.visible_to(productions):
+                raise NotFound(f"no consent reference {reference_id!r}")
+            s.expunge(reference)
+            return reference
+
+    def embed_references(self) -> int:
+        """Embed the reference images that are not yet embedded by the configured encoder (one
+        added while none was configured, or by another); returns how many."""
+        if self.encoder is None:
+            return 0
+        with self.sessions() as s, s.begin():
+            stale = list(s.scalars(select(ConsentReference).where(ConsentReference.media_type.startswith("image/"), or_(
+                ConsentReference.embedding_model.is_(None), ConsentReference.embedding_model != self.encoder.model))))
+            for reference in stale:
+                reference.embedding = self.encoder.embed(reference.data)
+                reference.embedding_model = self.encoder.model
+            return len(stale)
 
     def revoke_consent(self, consent_id: str, actor: Actor, reason: str) -> Consent:
         with self.sessions() as s, s.begin():

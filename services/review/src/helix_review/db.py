@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -125,6 +126,9 @@ class Consent(Base):
     revoked_at: Mapped[datetime | None]
     revoke_reason: Mapped[str | None] = mapped_column(Text)
 
+    references: Mapped[list[ConsentReference]] = relationship(back_populates="consent", order_by="ConsentReference.added_at",
+                                                              lazy="selectin")
+
     def covers(self, scope: str, production_id: str, at: datetime) -> bool:
         return (
             self.revoked_at is None
@@ -132,6 +136,32 @@ class Consent(Base):
             and scope in self.scopes
             and (not self.production_ids or production_id in self.production_ids)
         )
+
+    def visible_to(self, productions: list[str] | None) -> bool:
+        """Consents are personal data: admins (None) see every one, others those covering a
+        production they are assigned to (or every production)."""
+        return productions is None or not self.production_ids or bool(set(productions) & set(self.production_ids))
+
+
+class ConsentReference(Base):
+    """A reference image (or recording) of the performer that a consent carries: what the
+    likeness screening compares generated images with. Kept here, with the consent it belongs
+    to, and served only through the same checks as the consent."""
+
+    __tablename__ = "consent_references"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    consent_id: Mapped[str] = mapped_column(ForeignKey("consents.id"), index=True)
+    media_type: Mapped[str] = mapped_column(String(100))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)  # read only when served or embedded
+    embedding: Mapped[list[float] | None] = mapped_column(JSON)  # by `embedding_model`; None: no encoder configured when added
+    embedding_model: Mapped[str | None] = mapped_column(String(300))
+    added_by: Mapped[str] = mapped_column(String(200))
+    added_at: Mapped[datetime]
+
+    consent: Mapped[Consent] = relationship(back_populates="references")
 
 
 class Policy(Base):

@@ -11,12 +11,13 @@ import grpc
 import structlog
 from google.protobuf.timestamp_pb2 import Timestamp
 from pydantic import ValidationError
+from sqlalchemy import inspect as sa_inspect
 
 from helix.casting import Casting, ResolvedCasting
 from helix.events import Actor, Region
 from helix.v1 import common_pb2, review_pb2, review_pb2_grpc
 from helix_review.dashboard import Dashboard
-from helix_review.db import AuditEntry, Consent, Decision, Finding, Policy, ReviewItem, SecondReview
+from helix_review.db import AuditEntry, Consent, ConsentReference, Decision, Finding, Policy, ReviewItem, SecondReview
 from helix_review.desk import ReviewDesk
 from helix_review.errors import InvalidArgument, ReviewError
 from helix_review.metrics import DECISIONS, TIME_TO_DECISION
@@ -126,9 +127,17 @@ def item_pb(item: ReviewItem) -> review_pb2.ReviewItem:
     return msg
 
 
+def consent_reference_pb(r: ConsentReference) -> review_pb2.ConsentReference:
+    return review_pb2.ConsentReference(reference_id=r.id, consent_id=r.consent_id, media_type=r.media_type, sha256=r.sha256,
+                                       size_bytes=r.size_bytes, embedded=r.embedding is not None,
+                                       added=common_pb2.AuditStamp(actor=_actor_pb(r.added_by, []), at=_ts(r.added_at)))
+
+
 def consent_pb(c: Consent) -> review_pb2.Consent:
+    loaded = "references" not in sa_inspect(c).unloaded  # a consent just recorded has none to show
     msg = review_pb2.Consent(consent_id=c.id, performer=c.performer, scopes=c.scopes, production_ids=c.production_ids,
-                             recorded=common_pb2.AuditStamp(actor=_actor_pb(c.recorded_by, []), at=_ts(c.recorded_at), reason=c.reason))
+                             recorded=common_pb2.AuditStamp(actor=_actor_pb(c.recorded_by, []), at=_ts(c.recorded_at), reason=c.reason),
+                             references=[consent_reference_pb(r) for r in c.references] if loaded else [])
     if c.expires_at is not None:
         msg.expires_at.CopyFrom(_ts(c.expires_at))
     if c.revoked_at is not None:
@@ -219,6 +228,16 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
                                performer=request.performer, productions=list(request.production_ids))
         return review_pb2.ListConsentsResponse(consents=[consent_pb(c) for c in page.rows],
                                                page=common_pb2.PageInfo(next_cursor=page.next_cursor))
+
+    async def AddConsentReference(self, request: review_pb2.AddConsentReferenceRequest, context: Any) -> review_pb2.ConsentReference:  # noqa: N802
+        actor = await self._run(context, _actor, request.actor)
+        return consent_reference_pb(await self._run(context, self.desk.consents.add_reference, request.consent_id, actor, request.media_type,
+                                                    bytes(request.data)))
+
+    async def GetConsentReference(self, request: review_pb2.GetConsentReferenceRequest, context: Any) -> review_pb2.ConsentReferenceMedia:  # noqa: N802
+        productions = None if request.every_production else list(request.production_ids)
+        reference = await self._run(context, self.desk.consents.reference, request.reference_id, productions)
+        return review_pb2.ConsentReferenceMedia(reference=consent_reference_pb(reference), data=reference.data)
 
     async def SetPolicy(self, request: review_pb2.SetPolicyRequest, context: Any) -> review_pb2.Policy:  # noqa: N802
         actor = await self._run(context, _actor, request.actor)

@@ -26,8 +26,8 @@ from helix.bus import DEFAULT_TRANSIENT
 from helix.events import AssetGenerated, CloudEvent
 from helix.provenance import signable
 from helix_review.checks import DEFAULT_CHECKS, Check, ScreeningContext, risk_score
-from helix_review.checks.base import open_severities
-from helix_review.db import Consent, Finding, Performer, Policy, ReviewItem, utcnow
+from helix_review.checks.base import ReferenceEmbedding, open_severities
+from helix_review.db import Consent, ConsentReference, Finding, Performer, Policy, ReviewItem, utcnow
 from helix_review.metrics import ITEMS_INGESTED
 
 TEXT_TYPES = ("text/", "application/json", "application/x-fountain")
@@ -39,8 +39,10 @@ log = structlog.get_logger("helix.review")
 
 class Ingestor:
     def __init__(self, sessions: sessionmaker, store: AssetStore, *, max_scan_bytes: int = 2_000_000,
-                 checks: tuple[Check, ...] = DEFAULT_CHECKS, store_concurrency: int = 16, store_outage_s: float = 120.0) -> None:
+                 checks: tuple[Check, ...] = DEFAULT_CHECKS, store_concurrency: int = 16, store_outage_s: float = 120.0,
+                 likeness_model: str | None = None) -> None:
         self.sessions = sessions
+        self.likeness_model = likeness_model  # performers' reference images embedded by this encoder go to the screening
         self.store_outage_s = store_outage_s  # how long a batch waits for the asset store before the bus's retries take over
         self.store = store
         self.max_scan_bytes = max_scan_bytes
@@ -129,6 +131,7 @@ class Ingestor:
     def _screen(self, s: Session, batch: list[tuple[CloudEvent[AssetGenerated], Read]]) -> list[ReviewItem]:
         now = utcnow()
         performers = list(s.scalars(select(Performer)))
+        references = self._references(s)
         consents = list(s.scalars(select(Consent).where(Consent.revoked_at.is_(None))))
         productions = {e.data.production_id for e, _ in batch}
         policies = {p.production_id: p for p in s.scalars(select(Policy).where(Policy.production_id.in_(productions)))}
@@ -143,7 +146,7 @@ class Ingestor:
             asset = event.data
             ctx = ScreeningContext(
                 asset=asset, content=content, text=self._searchable_text(asset, content), stored_sha256=stored_sha, now=now,
-                performers=performers, consents=consents, policy=policies.get(asset.production_id),
+                performers=performers, consents=consents, policy=policies.get(asset.production_id), references=references,
                 same_content=[d for d in by_sha.get(asset.sha256, []) if d[0] != asset.asset_id][:5], manifest=manifest,
             )
             drafts = [d for check in self.checks for d in check.run(ctx)]
@@ -164,6 +167,14 @@ class Ingestor:
             by_sha.setdefault(asset.sha256, []).append((asset.asset_id, str(asset.version), "pending"))  # duplicates within a batch
             items.append(item)
         return items
+
+    def _references(self, s: Session) -> list[ReferenceEmbedding]:
+        if not self.likeness_model:
+            return []
+        rows = s.execute(select(ConsentReference.consent_id, ConsentReference.embedding, Consent.performer, Consent.performer_key)
+                         .join(Consent).where(ConsentReference.embedding_model == self.likeness_model))
+        return [ReferenceEmbedding(performer=performer, performer_key=key, consent_id=consent_id, embedding=embedding)
+                for consent_id, embedding, performer, key in rows if embedding]
 
     def _searchable_text(self, asset: AssetGenerated, content: bytes | None) -> str:
         parts = [json.dumps(asset.inputs, ensure_ascii=False), json.dumps(asset.parameters, ensure_ascii=False)]

@@ -1,13 +1,15 @@
 """The likeness consent registry, through the review service: reviewers read the consents
 covering the productions they are assigned to (consents are personal data), admins read all,
-record and revoke (each change lands in the review service's audit log)."""
+record and revoke (each change lands in the review service's audit log). A consent carries
+reference images and recordings of its performer (what the likeness screening compares
+generated images with): admins add them; they are served under the same rule as the consent."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, status
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
 from google.protobuf.timestamp_pb2 import Timestamp
 from pydantic import AwareDatetime, Field, field_validator
 
@@ -15,7 +17,8 @@ from helix.auth import Principal, Role
 from helix.v1 import common_pb2, review_pb2
 from helix_gateway.fields import CHECKED, ApiId, ApiModel, bounded
 from helix_gateway.pagination import Cursor, Limit, Page
-from helix_gateway.review_views import ConsentView, consent_view
+from helix_gateway.problems import ProblemError
+from helix_gateway.review_views import ConsentReferenceView, ConsentView, consent_reference_view, consent_view
 from helix_gateway.routers.reviews import REVIEW_ERRORS
 from helix_gateway.security import actor_proto, require, reviewer_productions
 from helix_gateway.state import Gateway
@@ -23,6 +26,7 @@ from helix_gateway.state import Gateway
 router = APIRouter(prefix="/consents", tags=["consents"], responses=REVIEW_ERRORS)
 
 Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
+REFERENCE_TYPES = ("image/png", "image/jpeg", "image/webp", "audio/wav", "audio/flac")
 Performer = Annotated[str, bounded(500, min_length=1), CHECKED]
 Reason = Annotated[str, bounded(2_000, min_length=1), CHECKED]
 
@@ -67,9 +71,12 @@ async def list_consents(
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Page[ConsentView]:
+    productions = reviewer_productions(principal)
+    if productions == []:  # assigned to nothing: no consent is theirs to read
+        return Page[ConsentView](items=[], next_cursor=None)
     page = await gw.review.list_consents(  # a reviewer reads the consents of their productions only: consents are personal data
         review_pb2.ListConsentsRequest(page=common_pb2.PageRequest(page_size=limit, cursor=cursor or ""), performer=performer or "",
-                                       production_ids=reviewer_productions(principal) or [])
+                                       production_ids=productions or [])
     )
     return Page[ConsentView](items=[consent_view(c) for c in page.consents], next_cursor=page.page.next_cursor or None)
 
@@ -95,3 +102,33 @@ async def revoke_consent(
 ) -> ConsentView:
     consent = await gw.review.revoke_consent(review_pb2.RevokeConsentRequest(consent_id=consent_id, actor=actor_proto(principal), reason=body.reason))
     return consent_view(consent)
+
+
+@router.post("/{consent_id}/references", status_code=status.HTTP_201_CREATED, summary="Add a reference image or recording to a consent",
+             openapi_extra={"requestBody": {"required": True, "content": {t: {"schema": {"type": "string", "format": "binary"}}
+                                                                          for t in REFERENCE_TYPES}}})
+async def add_consent_reference(
+    consent_id: Annotated[ApiId, Path(description="Consent id")], request: Request, gw: Gateway, principal: Admin,
+    content_type: Annotated[str, Header(description="The media type of the body: " + ", ".join(REFERENCE_TYPES))] = "",
+) -> ConsentReferenceView:
+    media_type = content_type.split(";")[0].strip().lower()
+    if media_type not in REFERENCE_TYPES:
+        raise ProblemError(415, f"a consent reference is one of {', '.join(REFERENCE_TYPES)}; got {media_type or 'no Content-Type'}")
+    reference = await gw.review.add_consent_reference(review_pb2.AddConsentReferenceRequest(
+        actor=actor_proto(principal), consent_id=consent_id, media_type=media_type, data=await request.body()))
+    return consent_reference_view(reference)
+
+
+@router.get("/{consent_id}/references/{reference_id}", summary="A consent's reference image or recording",
+            response_class=Response, responses={200: {"content": {t: {} for t in REFERENCE_TYPES}}})
+async def get_consent_reference(
+    consent_id: Annotated[ApiId, Path(description="Consent id")], reference_id: Annotated[ApiId, Path(description="Reference id")],
+    gw: Gateway, principal: Annotated[Principal, Depends(require(Role.REVIEWER))],
+) -> Response:
+    productions = reviewer_productions(principal)  # reference media are personal data: the consent's own visibility
+    found = await gw.review.get_consent_reference(review_pb2.GetConsentReferenceRequest(
+        reference_id=reference_id, production_ids=productions or [], every_production=productions is None))
+    if found.reference.consent_id != consent_id:
+        raise ProblemError(404, f"no consent reference {reference_id!r}")
+    return Response(content=found.data, media_type=found.reference.media_type,
+                    headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"})

@@ -33,6 +33,16 @@ class FindingDraft:
     covered_by: str | None = None  # a consent that covers it: recorded closed, reopened if the consent lapses
 
 
+@dataclass(frozen=True)
+class ReferenceEmbedding:
+    """A performer's reference image (from a consent), embedded by the likeness encoder."""
+
+    performer: str
+    performer_key: str
+    consent_id: str
+    embedding: list[float]
+
+
 @dataclass
 class ScreeningContext:
     """Everything a check may look at, gathered once per asset."""
@@ -47,6 +57,7 @@ class ScreeningContext:
     policy: Policy | None = None
     same_content: list[tuple[str, str, str]] = field(default_factory=list)  # (asset id, version, status)
     manifest: bytes | None = None  # a sidecar C2PA manifest, for formats it could not be embedded in
+    references: list[ReferenceEmbedding] = field(default_factory=list)  # performers' reference images, for likeness screening
 
 
 class Check(Protocol):

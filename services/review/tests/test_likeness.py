@@ -1,0 +1,61 @@
+"""The likeness encoder on a tiny random CLIP image encoder (the IP-Adapter's, as the visual
+service conditions on): embeddings are unit vectors; an image compared with itself, resized or
+shifted a little scores near 1, and constructed unrelated images score lower. (Random weights
+say nothing about faces: a real encoder is a setting.)"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw
+
+from helix_review.likeness import ClipImageEncoder, cosine
+
+
+def face(*, size: int = 256, shift: int = 0, background: tuple[int, int, int] = (40, 60, 160)) -> bytes:
+    """A constructed face: skin, two eyes and a mouth on a plain background."""
+    image = Image.new("RGB", (size, size), background)
+    draw, s = ImageDraw.Draw(image), size / 256
+    draw.ellipse([(70 + shift) * s, 50 * s, (186 + shift) * s, 200 * s], fill=(230, 190, 160))
+    for x in (95, 141):
+        draw.ellipse([(x + shift) * s, 100 * s, (x + 20 + shift) * s, 115 * s], fill=(20, 20, 20))
+    draw.arc([(100 + shift) * s, 140 * s, (156 + shift) * s, 175 * s], 0, 180, fill=(150, 40, 40), width=max(1, int(4 * s)))
+    return png(image)
+
+
+def png(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def encoder(tmp_path_factory: pytest.TempPathFactory) -> ClipImageEncoder:
+    from helix_dev.models.tiny_diffusion import build_tiny_ip_adapter
+
+    folder = build_tiny_ip_adapter(Path(tmp_path_factory.mktemp("ip-adapter")))
+    return ClipImageEncoder(str(folder))
+
+
+def test_the_encoder_in_an_ip_adapter_folder_is_used(encoder: ClipImageEncoder) -> None:
+    assert encoder.model.endswith("image_encoder")
+
+
+def test_embeddings_are_unit_vectors_and_deterministic(encoder: ClipImageEncoder) -> None:
+    first = encoder.embed(face())
+    assert abs(sum(x * x for x in first) - 1) < 1e-5 and first == encoder.embed(face())
+
+
+def test_the_same_face_scores_higher_than_unrelated_images(encoder: ClipImageEncoder) -> None:
+    reference = encoder.embed(face())
+    alike = [cosine(reference, encoder.embed(f)) for f in (face(size=512), face(shift=8))]
+    unrelated = [cosine(reference, encoder.embed(png(i))) for i in (Image.new("RGB", (256, 256), (120, 170, 230)),
+                                                                     Image.effect_noise((256, 256), 60).convert("RGB"))]
+    assert min(alike) > 0.99 and max(unrelated) < 0.9, (alike, unrelated)
+
+
+def test_an_unreadable_image_raises(encoder: ClipImageEncoder) -> None:
+    with pytest.raises(Exception, match="cannot identify image"):
+        encoder.embed(b"not an image")
