@@ -13,6 +13,7 @@ from helix_review.checks import Severity
 from helix_review.db import AuditEntry, Consent, Performer, Policy, utcnow
 from helix_review.desk import ReviewDesk
 from helix_review.errors import FailedPrecondition, InvalidArgument, NotFound
+from helix_review.likeness import Likeness
 
 from .conftest import ADMIN, add_finding, add_item, finding, item
 
@@ -168,9 +169,8 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"rest of an image"
 
 
 class CountingEncoder:
-    model = "enc-1"
-
     def __init__(self) -> None:
+        self.model = "enc-1"
         self.seen: list[bytes] = []
 
     def embed(self, data: bytes) -> list[float]:
@@ -180,7 +180,7 @@ class CountingEncoder:
 
 def test_a_reference_is_kept_with_its_consent_embedded_and_audited(desk: ReviewDesk) -> None:
     encoder = CountingEncoder()
-    desk.consents.encoder = encoder
+    desk.consents.likeness = Likeness(image=encoder)
     c = desk.consents.record_consent(ADMIN, "Ann Lee", ["likeness"], ["prod-a"], None, "signed")
     ref = desk.consents.add_reference(c.id, ADMIN, "image/png; charset=binary", PNG)
     assert (ref.media_type, ref.size_bytes, ref.embedding, ref.embedding_model) == ("image/png", len(PNG), [1.0, 0.0], "enc-1")
@@ -189,6 +189,10 @@ def test_a_reference_is_kept_with_its_consent_embedded_and_audited(desk: ReviewD
     assert [r.id for r in listed.references] == [ref.id]
     wav = desk.consents.add_reference(c.id, ADMIN, "audio/wav", b"RIFF\x00\x00\x00\x00WAVEfmt ")
     assert wav.embedding is None and len(encoder.seen) == 1, "recordings are kept, not embedded by an image encoder"
+    voices = CountingEncoder()
+    voices.model = "voices-1"
+    desk.consents.likeness = Likeness(image=encoder, voice=voices)
+    assert desk.consents.embed_references() == 1 and voices.seen[0].startswith(b"RIFF"), "embedded once a voice encoder is configured"
 
 
 @pytest.mark.parametrize(("media_type", "data", "message"), [
@@ -230,7 +234,7 @@ def test_references_added_before_an_encoder_are_embedded_once_one_is_configured(
     c = desk.consents.record_consent(ADMIN, "Ann Lee", ["likeness"], [], None, "signed")
     desk.consents.add_reference(c.id, ADMIN, "image/png", PNG)
     assert desk.consents.embed_references() == 0, "no encoder: nothing to do"
-    desk.consents.encoder = CountingEncoder()
+    desk.consents.likeness = Likeness(image=CountingEncoder())
     assert desk.consents.embed_references() == 1 and desk.consents.embed_references() == 0
 
 

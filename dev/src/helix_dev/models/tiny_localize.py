@@ -105,3 +105,26 @@ def build_tiny_vits(directory: Path, *, seed: int = 0, speakers: int = 4) -> Pat
     model.save_pretrained(directory, safe_serialization=True)
     _marker(directory, "VitsModel", seed)
     return directory
+
+
+def build_tiny_speaker_encoder(directory: Path, *, seed: int = 0) -> Path:
+    """A tiny random speaker encoder (WavLM with an x-vector head, the architecture of
+    microsoft/wavlm-base-plus-sv) and its feature extractor: what likeness screening embeds
+    voices with in tests. Random weights tell voices apart barely: a real checkpoint is a setting."""
+    require_models_extra()
+    import torch
+    from transformers import Wav2Vec2FeatureExtractor, WavLMConfig, WavLMForXVector
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    config = WavLMConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37, conv_dim=(32, 32, 32),
+                         conv_stride=(5, 4, 4), conv_kernel=(10, 4, 4), num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=2,
+                         tdnn_dim=(32, 32, 32), tdnn_kernel=(5, 3, 1), tdnn_dilation=(1, 2, 1), xvector_output_dim=16, num_buckets=32,
+                         max_bucket_distance=100)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = WavLMForXVector(config).eval()
+    model.save_pretrained(directory, safe_serialization=True)
+    Wav2Vec2FeatureExtractor(sampling_rate=16_000).save_pretrained(directory)
+    _marker(directory, "WavLMForXVector", seed)
+    return directory

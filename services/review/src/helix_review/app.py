@@ -23,7 +23,7 @@ from helix_review.db import PENDING, ReviewItem, make_engine, migrate, session_f
 from helix_review.desk import ReviewDesk
 from helix_review.grpc_service import ReviewServicer
 from helix_review.ingest import Ingestor
-from helix_review.likeness import ClipImageEncoder
+from helix_review.likeness import ClipImageEncoder, Likeness, SpeakerEncoder
 from helix_review.metrics import OLDEST_PENDING, QUEUE_DEPTH, RISK_BANDS
 from helix_review.outbox import OutboxRelay
 from helix_review.settings import ReviewSettings
@@ -43,14 +43,17 @@ class ReviewApp:
         self.sessions = session_factory(self.engine)
         self.store = AssetStore(settings)
         self.bus = HelixBus(settings, source="/helix/review", processed=ProcessedEvents(url), tracer_provider=tracer_provider)
-        self.encoder = ClipImageEncoder(settings.review_likeness_model) if settings.review_likeness_model else None
+        self.likeness = Likeness(image=ClipImageEncoder(settings.review_likeness_model) if settings.review_likeness_model else None,
+                                 image_threshold=settings.review_likeness_threshold,
+                                 voice=SpeakerEncoder(settings.review_voice_likeness_model) if settings.review_voice_likeness_model else None,
+                                 voice_threshold=settings.review_voice_likeness_threshold)
         self.desk = ReviewDesk(self.sessions, settings, lease_seconds=settings.review_lease_seconds,
-                               second_share=settings.review_second_share, encoder=self.encoder)
+                               second_share=settings.review_second_share, likeness=self.likeness)
         checks: tuple[Check, ...] = (*DEFAULT_CHECKS, ProvenanceCheck(ContentCredentials(settings)))  # C2PA verified against the trust anchors
-        if self.encoder is not None:  # faces beyond names: generated images compared with performers' reference images
-            checks = (*checks, LikenessResemblanceCheck(self.encoder, settings.review_likeness_threshold))
+        if self.likeness.models():  # beyond names: images and voices compared with performers' references
+            checks = (*checks, LikenessResemblanceCheck(self.likeness))
         self.ingestor = Ingestor(self.sessions, self.store, max_scan_bytes=settings.review_max_scan_bytes, checks=checks,
-                                 store_outage_s=settings.store_outage_s, likeness_model=self.encoder.model if self.encoder else None)
+                                 store_outage_s=settings.store_outage_s, likeness_models=tuple(self.likeness.models()))
         self.bus.batch_consumer(Topic.ASSETS_GENERATED, group="review", handles=(AssetGenerated,))(self.ingestor.handle_batch)
         self.relay = OutboxRelay(self.sessions, self.bus)
         self.grpc_address = ""
@@ -60,7 +63,7 @@ class ReviewApp:
     async def start(self) -> None:
         await asyncio.to_thread(migrate, self.engine)
         if (embedded := await asyncio.to_thread(self.desk.consents.embed_references)):  # added before this encoder was configured
-            log.info("review.references_embedded", references=embedded, model=self.encoder.model if self.encoder else None)
+            log.info("review.references_embedded", references=embedded, models=self.likeness.models())
         await self.bus.start()
         server, port, health = create_server("review", address=self.settings.review_grpc_address)
         review_pb2_grpc.add_ReviewServiceServicer_to_server(ReviewServicer(self.desk, on_decision=self.relay.wake.set, sla_seconds=self.settings.review_sla_seconds), server)

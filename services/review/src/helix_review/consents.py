@@ -16,7 +16,7 @@ from helix.events import Actor, AssetKind
 from helix_review.checks.consent import REQUIRED_SCOPE, SCOPES
 from helix_review.db import PENDING, Consent, ConsentReference, Finding, Policy, ReviewItem, utcnow
 from helix_review.errors import FailedPrecondition, InvalidArgument, NotFound
-from helix_review.likeness import ImageEncoder
+from helix_review.likeness import Likeness
 from helix_review.records import audit, new_id, register_performer, rescore
 
 # Findings a consent closes: a performer named (`likeness_consent`) or resembled (`likeness_resemblance`).
@@ -28,9 +28,9 @@ MAX_REFERENCE_BYTES = 3_000_000  # under gRPC's 4 MiB message limit
 
 
 class Consents:
-    def __init__(self, sessions: sessionmaker, encoder: ImageEncoder | None = None) -> None:
+    def __init__(self, sessions: sessionmaker, likeness: Likeness | None = None) -> None:
         self.sessions = sessions
-        self.encoder = encoder  # likeness screening: a consent's reference images are embedded when added
+        self.likeness = likeness or Likeness()  # screening's encoders: a consent's references are embedded when added
 
     def resolve_finding(self, finding_id: str, admin: Actor, reason: str) -> Finding:
         if not reason.strip():
@@ -90,8 +90,8 @@ class Consents:
             return consent
 
     def add_reference(self, consent_id: str, actor: Actor, media_type: str, data: bytes) -> ConsentReference:
-        """A reference image or recording of the consent's performer; images are embedded now
-        when a likeness encoder is configured, so screening compares generated images with it."""
+        """A reference image or recording of the consent's performer, embedded now when an
+        encoder for its kind is configured, so screening compares generated images or voices with it."""
         media_type = media_type.split(";")[0].strip().lower()
         if media_type not in REFERENCE_TYPES:
             raise InvalidArgument(f"a consent reference is one of {', '.join(REFERENCE_TYPES)}; got {media_type or '(none)'}")
@@ -100,12 +100,12 @@ class Consents:
         if not data.startswith(REFERENCE_TYPES[media_type]) or (media_type == "image/webp" and data[8:12] != b"WEBP") \
                 or (media_type == "audio/wav" and data[8:12] != b"WAVE"):
             raise InvalidArgument(f"the bytes are not {media_type}")
-        embedding = None
-        if self.encoder is not None and media_type.startswith("image/"):
+        embedding, encoding = None, self.likeness.encoder_for(media_type)
+        if encoding is not None:
             try:
-                embedding = self.encoder.embed(data)
+                embedding = encoding[0].embed(data)
             except Exception as exc:
-                raise InvalidArgument(f"the image cannot be read: {type(exc).__name__}: {exc}"[:300]) from None
+                raise InvalidArgument(f"the {media_type} cannot be read: {type(exc).__name__}: {exc}"[:300]) from None
         with self.sessions() as s, s.begin():
             consent = s.get(Consent, consent_id)
             if consent is None:
@@ -114,7 +114,7 @@ class Consents:
                 raise FailedPrecondition(f"consent {consent_id} was revoked: it takes no new references")
             reference = ConsentReference(id=new_id(), consent_id=consent_id, media_type=media_type, sha256=hashlib.sha256(data).hexdigest(),
                                          size_bytes=len(data), data=data, embedding=embedding,
-                                         embedding_model=self.encoder.model if embedding is not None and self.encoder else None,
+                                         embedding_model=encoding[0].model if encoding is not None else None,
                                          added_by=actor.subject, added_at=utcnow())
             s.add(reference)
             audit(s, actor, "consent.reference_added", subject=consent.performer,
@@ -134,17 +134,20 @@ class Consents:
             return reference
 
     def embed_references(self) -> int:
-        """Embed the reference images that are not yet embedded by the configured encoder (one
-        added while none was configured, or by another); returns how many."""
-        if self.encoder is None:
+        """Embed the references not yet embedded by the configured encoder of their kind (added
+        while none was configured, or by another); returns how many."""
+        models = self.likeness.models()
+        if not models:
             return 0
         with self.sessions() as s, s.begin():
-            stale = list(s.scalars(select(ConsentReference).where(ConsentReference.media_type.startswith("image/"), or_(
-                ConsentReference.embedding_model.is_(None), ConsentReference.embedding_model != self.encoder.model))))
-            for reference in stale:
-                reference.embedding = self.encoder.embed(reference.data)
-                reference.embedding_model = self.encoder.model
-            return len(stale)
+            candidates = s.scalars(select(ConsentReference).where(or_(ConsentReference.embedding_model.is_(None),
+                                                                      ConsentReference.embedding_model.not_in(models))))
+            done = 0
+            for reference in candidates:
+                if (encoding := self.likeness.encoder_for(reference.media_type)) is not None:
+                    reference.embedding, reference.embedding_model = encoding[0].embed(reference.data), encoding[0].model
+                    done += 1
+            return done
 
     def revoke_consent(self, consent_id: str, actor: Actor, reason: str) -> Consent:
         with self.sessions() as s, s.begin():

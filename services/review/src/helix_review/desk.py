@@ -18,7 +18,7 @@ from helix.settings import HelixSettings
 from helix_review.castings import Castings
 from helix_review.consents import Consents
 from helix_review.decisions import Decisions
-from helix_review.likeness import ImageEncoder
+from helix_review.likeness import Likeness
 from helix_review.queries import Queries
 from helix_review.records import Page
 from helix_review.second_review import SecondReviews
@@ -28,11 +28,11 @@ __all__ = ["Page", "ReviewDesk"]
 
 class ReviewDesk:
     def __init__(self, sessions: sessionmaker, settings: HelixSettings, *, lease_seconds: int = 300, source: str = "/helix/review",
-                 second_share: float = 0.0, encoder: ImageEncoder | None = None) -> None:
+                 second_share: float = 0.0, likeness: Likeness | None = None) -> None:
         self.sessions = sessions
         self.settings = settings
         self.queries = Queries(sessions)
-        self.consents = Consents(sessions, encoder)
+        self.consents = Consents(sessions, likeness)
         self.castings = Castings(sessions)
         self.decisions = Decisions(sessions, self.consents, lease_seconds=lease_seconds, source=source, second_share=second_share)
         self.second_reviews = SecondReviews(sessions, lease_seconds=lease_seconds)

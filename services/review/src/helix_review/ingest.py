@@ -40,9 +40,9 @@ log = structlog.get_logger("helix.review")
 class Ingestor:
     def __init__(self, sessions: sessionmaker, store: AssetStore, *, max_scan_bytes: int = 2_000_000,
                  checks: tuple[Check, ...] = DEFAULT_CHECKS, store_concurrency: int = 16, store_outage_s: float = 120.0,
-                 likeness_model: str | None = None) -> None:
+                 likeness_models: tuple[str, ...] = ()) -> None:
         self.sessions = sessions
-        self.likeness_model = likeness_model  # performers' reference images embedded by this encoder go to the screening
+        self.likeness_models = likeness_models  # performers' references embedded by these encoders go to the screening
         self.store_outage_s = store_outage_s  # how long a batch waits for the asset store before the bus's retries take over
         self.store = store
         self.max_scan_bytes = max_scan_bytes
@@ -169,12 +169,12 @@ class Ingestor:
         return items
 
     def _references(self, s: Session) -> list[ReferenceEmbedding]:
-        if not self.likeness_model:
+        if not self.likeness_models:
             return []
-        rows = s.execute(select(ConsentReference.consent_id, ConsentReference.embedding, Consent.performer, Consent.performer_key)
-                         .join(Consent).where(ConsentReference.embedding_model == self.likeness_model))
-        return [ReferenceEmbedding(performer=performer, performer_key=key, consent_id=consent_id, embedding=embedding)
-                for consent_id, embedding, performer, key in rows if embedding]
+        rows = s.execute(select(ConsentReference.consent_id, ConsentReference.embedding_model, ConsentReference.embedding, Consent.performer,
+                                Consent.performer_key).join(Consent).where(ConsentReference.embedding_model.in_(self.likeness_models)))
+        return [ReferenceEmbedding(model=model, performer=performer, performer_key=key, consent_id=consent_id, embedding=embedding)
+                for consent_id, model, embedding, performer, key in rows if embedding and model]
 
     def _searchable_text(self, asset: AssetGenerated, content: bytes | None) -> str:
         parts = [json.dumps(asset.inputs, ensure_ascii=False), json.dumps(asset.parameters, ensure_ascii=False)]

@@ -20,10 +20,13 @@ class ReviewSettings(HelixSettings):
     review_consent_sweep_s: float = Field(30.0, gt=0, description="how often lapsed consents flag their assets again")
     review_second_share: float = Field(0.1, ge=0, le=1, description="share of decisions sampled for a second reviewer")
     review_sla_seconds: float = Field(4 * 3600, gt=0, description="an item should be decided within this long of arriving")
-    # Likeness screening (`likeness.py`): generated images compared with the reference images
-    # performers' consents carry, by a CLIP image encoder (an id or folder; empty: off).
+    # Likeness screening (`likeness.py`): generated images and voice-overs compared with the
+    # reference images and recordings performers' consents carry: a CLIP image encoder and a
+    # speaker-verification (x-vector) model, each an id or folder; empty: that screening is off.
     review_likeness_model: str = ""
     review_likeness_threshold: float = Field(0.9, ge=-1, le=1, description="cosine similarity from which an image resembles a reference")
+    review_voice_likeness_model: str = ""
+    review_voice_likeness_threshold: float = Field(0.9, ge=-1, le=1, description="cosine similarity from which a voice resembles a reference")
 
 
 def load_review_settings(**overrides: Any) -> ReviewSettings:

@@ -35,8 +35,9 @@ class FindingDraft:
 
 @dataclass(frozen=True)
 class ReferenceEmbedding:
-    """A performer's reference image (from a consent), embedded by the likeness encoder."""
+    """A performer's reference image or recording (from a consent), embedded by `model`."""
 
+    model: str
     performer: str
     performer_key: str
     consent_id: str
