@@ -74,6 +74,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/productions/{production_id}/requests/scene"): Row(REQUESTERS, {"prompt": "the cliff"}),
     ("POST", "/productions/{production_id}/requests/texture"): Row(REQUESTERS, {"prompt": "stone"}),
     ("POST", "/productions/{production_id}/requests/frames-redraw"): Row(REQUESTERS, {"frame_asset_ids": ["frame-j-1"]}),
+    ("POST", "/productions/{production_id}/requests/reference-sheet"): Row(REQUESTERS, {"script_asset_id": "script-1"}),
     ("POST", "/productions/{production_id}/requests/localization"): Row(REQUESTERS, {"source_asset_id": "script-1", "target_locales": ["fr"]}),
     ("POST", "/productions/{production_id}/requests/animatic"): Row(REQUESTERS, {"localization_job_id": "job-1", "locale": "de-DE"}),
     ("GET", "/productions/{production_id}/jobs"): Row(ASSIGNED),

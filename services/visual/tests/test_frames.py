@@ -197,5 +197,5 @@ async def test_what_references_cannot_give_is_refused_with_the_reason(cast_studi
     await cast_board(laid_out_studio)
     failed = await laid_out_studio.run(cast_request("job-4"), render_frames)
     assert isinstance(failed, JobFailed) and "takes no reference images" in failed.error
-    with pytest.raises(ValueError, match="character_references need a storyboard_asset_id"):
+    with pytest.raises(ValueError, match="character_references and cast need a storyboard_asset_id"):
         image_request(FrameRequested, character_references={"MARA": MARA_REF})

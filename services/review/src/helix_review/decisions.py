@@ -22,7 +22,7 @@ from helix_review.errors import FailedPrecondition, InvalidArgument, PermissionD
 from helix_review.records import audit, locked_item, new_id
 
 DECISION_MODELS = {"approved": ReviewApproved, "rejected": ReviewRejected, "revision_requested": ReviewRevisionRequested}
-IMAGE_KINDS = frozenset({AssetKind.FRAME, AssetKind.SCENE, AssetKind.TEXTURE})
+IMAGE_KINDS = frozenset({AssetKind.FRAME, AssetKind.SCENE, AssetKind.TEXTURE, AssetKind.REFERENCE})
 
 
 def sampled_for_second_review(decision_id: str, share: float) -> bool:

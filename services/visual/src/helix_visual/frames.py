@@ -21,6 +21,7 @@ from helix.layout import layout
 from helix.models.diffusion import PipelineFacts
 from helix.story import Shot
 from helix_visual import prompts
+from helix_visual.cast import approved_cast
 from helix_visual.engine import ImageSpec
 from helix_visual.layout import region_png, sketch_png
 from helix_visual.rendering import Renderer
@@ -104,9 +105,11 @@ def shot_frame(shot: Shot, prompt: str, seed: int, extra: dict[str, Any], cast: 
 
 
 async def _cast(renderer: Renderer, req: FrameRequested, facts: PipelineFacts, shots: list[Shot]) -> dict[str, Read[None]]:
-    """Each referenced character's approved reference image; refused with the reason when the
-    model takes no references, a character is in no shot, or a reference is not an approved image."""
-    if not req.character_references:
+    """Each character's approved reference image: with `cast`, the production's approved cast
+    (each character's newest approved front view) for the characters in these shots, then the
+    ones `character_references` names (those win). Refused with the reason when the model takes
+    no references, a named character is in no shot, or a reference is not an approved image."""
+    if not req.character_references and not req.cast:
         return {}
     if facts.references is None:
         raise JobRefused(f"model {req.model or 'default'!r} takes no reference images (no IP-Adapter: HELIX_VISUAL_REFERENCE_MODEL)")
@@ -114,6 +117,7 @@ async def _cast(renderer: Renderer, req: FrameRequested, facts: PipelineFacts, s
     for name in req.character_references:
         if name not in in_shots:
             raise JobRefused(f"{name} is in no shot of {req.storyboard_asset_id} (its characters: {', '.join(sorted(in_shots)) or 'none'})")
+    kept = await approved_cast(renderer, req.production_id, in_shots - set(req.character_references)) if req.cast else {}
     reads = await asyncio.gather(*(renderer.approved_image(req.production_id, asset_id, what=f"the reference of {name}")
                                    for name, asset_id in req.character_references.items()))
-    return dict(zip(req.character_references, reads, strict=True))
+    return kept | dict(zip(req.character_references, reads, strict=True))

@@ -39,3 +39,26 @@ def stable_seed(*parts: object) -> int:
 def shot_seed(base: int | str, shot: Shot) -> int:
     """Frames of one location with the same characters start from the same noise: a consistent look."""
     return stable_seed(base, shot.location, *sorted(shot.subjects))
+
+
+SHEET_STYLE = "character reference sheet"
+_VIEWS = {"front": "front view, facing the camera, full body, neutral pose",
+          "three_quarter": "three-quarter view, full body, neutral pose",
+          "profile": "side profile view, full body, neutral pose",
+          "expressions": "head and shoulders, a row of expressions: calm, joy, anger, fear"}
+
+
+def character_view_prompt(name: str, description: str, view: str, *, extra: str | None, style: str | None) -> str:
+    """One view of a character's reference sheet: the same person from every side, on a plain ground."""
+    parts = [f"{SHEET_STYLE}, {_VIEWS[view]}", f"{name}: {description}", "plain light background, even lighting"]
+    if extra:
+        parts.append(extra)
+    return with_style(", ".join(parts), style)
+
+
+def place_view_prompt(name: str, description: str, *, extra: str | None, style: str | None) -> str:
+    """A place's establishing view: the whole location, no one in it."""
+    parts = [f"location reference, establishing wide shot of {name}", description, "empty of people"]
+    if extra:
+        parts.append(extra)
+    return with_style(", ".join(parts), style)

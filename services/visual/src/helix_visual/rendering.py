@@ -27,7 +27,7 @@ from helix_visual.engine import BATCH, ImageEngine, ImageSpec
 from helix_visual.images import PNG, encode_png, preview_png
 from helix_visual.settings import VisualSettings
 
-IMAGE_KINDS = (AssetKind.FRAME, AssetKind.SCENE, AssetKind.TEXTURE)
+IMAGE_KINDS = (AssetKind.FRAME, AssetKind.SCENE, AssetKind.TEXTURE, AssetKind.REFERENCE)
 
 
 class Renderer:

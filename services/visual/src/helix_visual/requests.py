@@ -13,6 +13,7 @@ from helix.events import (
     FramesRedrawRequested,
     GenerationRequest,
     ImageRevisionRequested,
+    ReferenceSheetRequested,
     SceneRequested,
     TextureRequested,
 )
@@ -23,6 +24,7 @@ from helix_visual.plates import render_plate
 from helix_visual.redraws import redraw_frames
 from helix_visual.rendering import Renderer
 from helix_visual.revisions import revise_image
+from helix_visual.sheets import render_sheets
 from helix_visual.textures import render_texture
 
 
@@ -37,6 +39,7 @@ class VisualRequests:
             TextureRequested: self.texture,
             ImageRevisionRequested: self.revision,
             FramesRedrawRequested: self.redraw,
+            ReferenceSheetRequested: self.sheets,
         }
 
     async def frames(self, job: Job[Any]) -> list[str]:
@@ -53,3 +56,6 @@ class VisualRequests:
 
     async def redraw(self, job: Job[Any]) -> list[str]:
         return await redraw_frames(self.renderer, job)
+
+    async def sheets(self, job: Job[Any]) -> list[str]:
+        return await render_sheets(self.renderer, job)

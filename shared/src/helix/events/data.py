@@ -48,6 +48,10 @@ __all__ = [
     "ScriptRevisionRequested",
     "ImageRevisionRequested",
     "FramesRedrawRequested",
+    "ReferenceSheetRequested",
+    "ReferenceSummary",
+    "ReferenceView",
+    "CHARACTER_VIEWS",
     "DecisionRef",
     "AssetSummary",
     "TranslationSummary",
@@ -121,6 +125,7 @@ class AssetKind(StrEnum):
     SUBTITLES = "subtitles"
     VOICEOVER = "voiceover"
     ANIMATIC = "animatic"
+    REFERENCE = "reference"  # a view of a character or place on its reference sheet: what frames keep the cast by
 
 
 SubtitleFormat = Literal["srt", "vtt", "ttml"]  # the subtitle files a localization writes
@@ -316,6 +321,19 @@ class StoryboardRequested(GenerationRequest):
     scene_ids: list[Id] = Field(default_factory=list, max_length=500, description="Empty: every scene")
 
 
+class ReferenceView(StrEnum):
+    """The views of a reference sheet: a character's turnaround and expressions, a place's establishing view."""
+
+    FRONT = "front"
+    THREE_QUARTER = "three_quarter"
+    PROFILE = "profile"
+    EXPRESSIONS = "expressions"
+    ESTABLISHING = "establishing"
+
+
+CHARACTER_VIEWS = (ReferenceView.FRONT, ReferenceView.THREE_QUARTER, ReferenceView.PROFILE, ReferenceView.EXPRESSIONS)
+
+
 class ImageRequest(GenerationRequest):
     prompt: Annotated[str, Field(min_length=1, max_length=4_000)]
     negative_prompt: Annotated[str, Field(max_length=4_000)] | None = None
@@ -339,6 +357,8 @@ class FrameRequested(ImageRequest):
     storyboard_asset_id: Id | None = Field(None, description="A writer storyboard: its shots become the frames' prompts")
     reference_asset_id: Id | None = Field(None, description="An image asset the frames start from (img2img), for a consistent look")
     strength: float = Field(0.6, gt=0, le=1, description="With a reference image: how far the frame may move away from it")
+    cast: bool = Field(False, description="Keep the production's approved cast: each character in a shot conditions on the newest "
+                                          "approved front view of their reference sheet (character_references name others)")
     character_references: dict[Annotated[str, Field(min_length=1, max_length=24)], Id] = Field(
         default_factory=dict, max_length=8,
         description="Character name -> an image asset of them (its approved version is used): each frame with the character "
@@ -346,9 +366,28 @@ class FrameRequested(ImageRequest):
 
     @model_validator(mode="after")
     def _references_need_shots(self) -> FrameRequested:
-        if self.character_references and not self.storyboard_asset_id:
-            raise ValueError("character_references need a storyboard_asset_id: its shots say who is in each frame, and where")
+        if (self.character_references or self.cast) and not self.storyboard_asset_id:
+            raise ValueError("character_references and cast need a storyboard_asset_id: its shots say who is in each frame, and where")
         return self
+
+
+class ReferenceSheetRequested(ImageRequest):
+    """Reference sheets for a production's cast, from its approved script: for each character a
+    turnaround (front, three-quarter, profile) and an expressions view, for each place an
+    establishing view; every view an asset reviewed like any other. Approved, they are the cast
+    frames keep (`FrameRequested.cast`)."""
+
+    event_type: ClassVar[str] = "helix.visual.reference_sheet.requested"
+    topic: ClassVar[Topic] = Topic.VISUAL_REQUESTS
+
+    prompt: Annotated[str, Field(max_length=4_000)] = Field("", description="Added to every view's prompt")
+    script_asset_id: Id = Field(description="The script whose approved characters and places are drawn")
+    characters: list[Annotated[str, Field(min_length=1, max_length=24)]] = Field(
+        default_factory=list, max_length=50, description="Only these characters; empty: every character (and `places` decides places)")
+    places: list[Annotated[str, Field(min_length=1, max_length=80)]] = Field(default_factory=list, max_length=50,
+                                                                             description="Only these places; empty: every place")
+    views: list[ReferenceView] = Field(default_factory=lambda: list(CHARACTER_VIEWS), min_length=1, max_length=5,
+                                       description="A character's views; a place has its establishing view")
 
 
 class SceneRequested(ImageRequest):
@@ -555,6 +594,16 @@ class UsedVersion(BaseModel):
     version: int = Field(ge=1)
 
 
+class ReferenceSummary(BaseModel):
+    """One view on a reference sheet: whose, of which kind, which view."""
+
+    kind: Literal["reference"] = "reference"
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    subject: Annotated[str, Field(min_length=1, max_length=80)]
+    subject_kind: Literal["character", "place"]
+    view: ReferenceView
+
+
 class FrameSummary(BaseModel):
     """A storyboard frame: the shot it draws, how its layout was set, the references it kept."""
 
@@ -573,8 +622,8 @@ class FrameSummary(BaseModel):
                 for name, used in sorted(self.references.items()) if approved.get(used.asset_id, 0) > used.version]
 
 
-AssetSummary = Annotated[TranslationSummary | SubtitlesSummary | VoiceoverSummary | AnimaticSummary | ScriptPartSummary | FrameSummary,
-                         Field(discriminator="kind")]
+AssetSummary = Annotated[TranslationSummary | SubtitlesSummary | VoiceoverSummary | AnimaticSummary | ScriptPartSummary | FrameSummary
+                         | ReferenceSummary, Field(discriminator="kind")]
 
 
 class _LegacyParameters(BaseModel):
@@ -619,7 +668,7 @@ class AssetGenerated(EventData):
     caused_by: DecisionRef | None = Field(None, description="The review decision the job that made it reacted to")
 
     def typed_summary(self) -> (TranslationSummary | SubtitlesSummary | VoiceoverSummary | AnimaticSummary | ScriptPartSummary
-                                | FrameSummary | None):
+                                | FrameSummary | ReferenceSummary | None):
         """What review and the gateway read of this asset: its `summary`, or for events from
         before summaries existed, the same figures read (typed) from its parameters."""
         if self.summary is not None:

@@ -42,6 +42,7 @@ EXAMPLES: dict[type[EventData], dict[str, Any]] = {
     d.ImageRevisionRequested: {**_REQUEST, "asset_id": "frame-job-0001-s1-shot2", "asset_version": 1, "notes": "Darker sky.",
                                "regions": [{"x": 0.0, "y": 0.0, "width": 1.0, "height": 0.4, "note": "storm clouds"}]},
     d.FramesRedrawRequested: {**_REQUEST, "frame_asset_ids": ["frame-job-0001-s1-shot2"]},
+    d.ReferenceSheetRequested: {**_IMAGE, "prompt": "", "script_asset_id": "script-job-0001-script", "characters": ["MARA"]},
     d.AnimaticRequested: {**_REQUEST, "localization_job_id": "job-0001", "locale": "de-DE"},
     d.AssetGenerated: {
         "production_id": "lighthouse",

@@ -20,6 +20,7 @@ EVENT_MODELS: tuple[type[EventData], ...] = (
     data.TextureRequested,
     data.ImageRevisionRequested,
     data.FramesRedrawRequested,
+    data.ReferenceSheetRequested,
     data.LocalizeRequested,
     data.AnimaticRequested,
     data.AssetGenerated,

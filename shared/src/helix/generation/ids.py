@@ -24,6 +24,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Literal
 
 from helix.events.data import ID_MAX_LENGTH, AssetKind, ScriptLevel
 
@@ -181,23 +182,34 @@ class ImageFamily(StrEnum):
     FRAME = "frame"
     SCENE = "scene"
     TEXTURE = "texture"
+    REFERENCE = "reference"
 
 
-# A frame always names its shot (or number); scene plates and textures are one per job.
-_IMAGE_ASSET = re.compile(rf"^(?:frame-(?P<frame_job>.+?)-(?P<item>{_SHOT}|[0-9]{{1,4}})|(?P<family>scene|texture)-(?P<job>.+))$")
+# A frame always names its shot (or number), a reference view its subject and view; scene plates
+# and textures are one per job.
+_VIEW = "(?:front|three_quarter|profile|expressions|establishing)"
+_IMAGE_ASSET = re.compile(rf"^(?:frame-(?P<frame_job>.+?)-(?P<item>{_SHOT}|[0-9]{{1,4}})"
+                          rf"|reference-(?P<reference_job>.+?)-(?P<view>[a-z0-9]{{1,12}}-{_VIEW})|(?P<family>scene|texture)-(?P<job>.+))$")
+
+
+def reference_item(subject_kind: Literal["character", "place"], number: int, view: str) -> str:
+    """A reference view's item: its subject's place on the sheet (c1, c2… characters, p1… places,
+    in the script's order) and the view: `c1-front`."""
+    return f"{subject_kind[0]}{number}-{view}"
 
 
 @dataclass(frozen=True)
 class ImageAssetId:
-    """`frame-<job>-<shot or n>`, `scene-<job>`, `texture-<job>`: one image of a visual job."""
+    """`frame-<job>-<shot or n>`, `reference-<job>-<subject>-<view>`, `scene-<job>`, `texture-<job>`:
+    one image of a visual job."""
 
     family: ImageFamily
     job: str
     item: str | None = None  # frames: the shot id, or the frame's number
 
     def __post_init__(self) -> None:
-        if (self.item is None) == (self.family is ImageFamily.FRAME):
-            raise ValueError("a frame names its shot or number; scene plates and textures do not")
+        if (self.item is None) == (self.family in (ImageFamily.FRAME, ImageFamily.REFERENCE)):
+            raise ValueError("a frame names its shot or number, a reference view its subject and view; scene plates and textures do not")
 
     def __str__(self) -> str:
         base = f"{self.family.value}-{_job_part(self.job, ID_MAX_LENGTH - 48)}"
@@ -206,6 +218,11 @@ class ImageAssetId:
     @property
     def kind(self) -> AssetKind:
         return AssetKind(self.family.value)
+
+    @property
+    def view(self) -> str | None:
+        """A reference view's view (`front`, …); None for other images."""
+        return self.item.split("-", 1)[1] if self.family is ImageFamily.REFERENCE and self.item else None
 
     @classmethod
     def from_id(cls, asset_id: str) -> ImageAssetId:
@@ -221,6 +238,8 @@ class ImageAssetId:
             return None
         if match["item"]:
             return cls(ImageFamily.FRAME, match["frame_job"], match["item"])
+        if match["view"]:
+            return cls(ImageFamily.REFERENCE, match["reference_job"], match["view"])
         return cls(ImageFamily(match["family"]), match["job"])
 
 

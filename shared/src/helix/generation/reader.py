@@ -109,6 +109,12 @@ class Documents:
             raise RuntimeError("this reader has no record of review decisions")
         return await self.approvals.approved_version(production_id, str(asset))
 
+    async def newest_approved(self, production_id: str, *kinds: AssetKind) -> dict[str, int]:
+        """Asset id -> its newest approved version, for every approved asset of these kinds."""
+        if self.approvals is None:
+            raise RuntimeError("this reader has no record of review decisions")
+        return await self.approvals.newest_approved(production_id, *kinds)
+
     @overload
     async def approved(self, production_id: str, asset: AssetRef, model: type[M], *, what: str = "") -> Read[M]: ...
 

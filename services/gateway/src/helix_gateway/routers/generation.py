@@ -30,6 +30,7 @@ from helix.events import (
     FramesRedrawRequested,
     GenerationRequest,
     LocalizeRequested,
+    ReferenceSheetRequested,
     SceneRequested,
     ScriptEditRequested,
     ScriptLevelRewritten,
@@ -58,6 +59,7 @@ REQUESTS: dict[str, type[GenerationRequest]] = {
     "frame": FrameRequested,
     "scene": SceneRequested,
     "texture": TextureRequested,
+    "reference-sheet": ReferenceSheetRequested,  # the cast: each character's and place's views, reviewed, then kept by frames
     "frames-redraw": FramesRedrawRequested,  # the tree's stale frames, drawn again with the references approved now
     "localization": LocalizeRequested,
     "animatic": AnimaticRequested,

@@ -14,6 +14,7 @@ REQUIRED_SCOPE = {
     AssetKind.FRAME: "likeness",
     AssetKind.SCENE: "likeness",
     AssetKind.TEXTURE: "likeness",
+    AssetKind.REFERENCE: "likeness",
     AssetKind.VOICEOVER: "voice",
     AssetKind.ANIMATIC: "likeness",  # its frames and tracks were each checked for their own scope too
 }

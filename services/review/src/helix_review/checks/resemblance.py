@@ -8,7 +8,7 @@ from helix_review.checks.consent import REQUIRED_SCOPE
 from helix_review.likeness import Likeness, cosine
 
 log = structlog.get_logger("helix.review.likeness")
-SCREENED = (AssetKind.FRAME, AssetKind.SCENE, AssetKind.TEXTURE, AssetKind.VOICEOVER)  # images, and voice-overs by their audio
+SCREENED = (AssetKind.FRAME, AssetKind.SCENE, AssetKind.TEXTURE, AssetKind.REFERENCE, AssetKind.VOICEOVER)  # images, and voice-overs by their audio
 
 
 class LikenessResemblanceCheck:
