@@ -58,6 +58,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/productions"): Row(SIGNED_IN),
     ("GET", "/productions/{production_id}"): Row(ASSIGNED),
     ("GET", "/productions/{production_id}/casting"): Row(ASSIGNED),
+    ("GET", "/productions/{production_id}/cast"): Row(ASSIGNED),
     ("PUT", "/productions/{production_id}/casting"): Row(frozenset({DIRECTOR, ADMIN}),
                                                         {"entries": [{"character": "MARA", "voice": {"kind": "model", "speaker": 1}}]}),
     ("POST", "/productions/{production_id}/requests/script"): Row(REQUESTERS, {"max_scenes": 2}),

@@ -76,3 +76,13 @@ async def test_bad_castings_and_callers_are_refused(client: httpx.AsyncClient, g
     review_of(gateway).errors["get_casting"] = rpc_error(grpc.StatusCode.UNAVAILABLE, "review is away")
     assert (await client.put("/productions/lighthouse/casting", json=fine, headers=DIRECTOR)).status_code == 503
     assert review_of(gateway).requests("set_casting") == []
+
+
+async def test_the_cast_is_read_by_anyone_assigned(client: httpx.AsyncClient, gateway: GatewayState) -> None:
+    review_of(gateway).answers["get_casting"] = answer(CastingEntry(character="MARA", voice=ANN), consents={"Ann Lee": "c1"})
+    response = await client.get("/productions/lighthouse/cast", headers=auth("rhea", "reviewer", productions=["lighthouse"]))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert [(m["name"], m["voices"][0]["voice"]["performer"]) for m in body["members"]] == [("MARA", "Ann Lee")]
+    assert body["unconsented"] == []
+    assert (await client.get("/productions/other/cast", headers=auth("rhea", "reviewer", productions=["lighthouse"]))).status_code == 403

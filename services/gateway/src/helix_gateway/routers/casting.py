@@ -1,7 +1,9 @@
-"""A production's voice casting (`helix.casting`), kept by the review service beside the
-consents it relies on: everyone assigned to the production reads it; directors and admins
-change it, and a change answers with the dubs it makes stale (those that speak a character
-whose voice it changed), so nothing changes silently."""
+"""A production's cast and its voice casting. The cast (`GET …/cast`): each character and place
+with its reference sheets, the view frames keep, the frames drawn with it and which are stale,
+and a character's voices. The voice casting (`helix.casting`), kept by the review service
+beside the consents it relies on: everyone assigned to the production reads it; directors and
+admins change it, and a change answers with the dubs it makes stale (those that speak a
+character whose voice it changed), so nothing changes silently."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from pydantic import BaseModel, Field
 from helix.auth import Principal, Role
 from helix.casting import Casting, CastingEntry, ResolvedCasting
 from helix.v1 import review_pb2
+from helix_gateway.cast import CastOverview, cast_overview
 from helix_gateway.fields import ApiModel, ProductionId
 from helix_gateway.problems import ProblemError
 from helix_gateway.routers.reviews import REVIEW_ERRORS
@@ -21,7 +24,7 @@ from helix_gateway.security import AnyRole, actor_proto, ensure_sees_production,
 from helix_gateway.state import Gateway
 from helix_gateway.tree import StaleDub, stale_dubs
 
-router = APIRouter(prefix="/productions/{production_id}/casting", tags=["casting"], responses=REVIEW_ERRORS)
+router = APIRouter(prefix="/productions/{production_id}", tags=["casting"], responses=REVIEW_ERRORS)
 
 Director = Annotated[Principal, Depends(require(Role.DIRECTOR))]
 
@@ -53,13 +56,21 @@ def _resolved(found: review_pb2.Casting) -> ResolvedCasting:
     return ResolvedCasting(casting=Casting.model_validate_json(found.casting_json), consents=dict(found.consents))
 
 
-@router.get("", summary="The production's voice casting")
+@router.get("/cast", summary="The production's cast: reference sheets, the views frames keep, the frames using them, voices")
+async def get_cast(production_id: ProductionId, gw: Gateway, principal: AnyRole) -> CastOverview:
+    ensure_sees_production(principal, production_id)
+    casting = _resolved(await gw.review.get_casting(review_pb2.GetCastingRequest(production_id=production_id)))
+    rows = [asset for asset, _ in await gw.read_model.production_assets(production_id)]
+    return cast_overview(production_id, rows, casting)
+
+
+@router.get("/casting", summary="The production's voice casting")
 async def get_casting(production_id: ProductionId, gw: Gateway, principal: AnyRole) -> CastingView:
     ensure_sees_production(principal, production_id)
     return _view(_resolved(await gw.review.get_casting(review_pb2.GetCastingRequest(production_id=production_id))))
 
 
-@router.put("", summary="Set the production's voice casting (directors, admins)")
+@router.put("/casting", summary="Set the production's voice casting (directors, admins)")
 async def set_casting(production_id: ProductionId, body: CastingUpdate, gw: Gateway, principal: Director) -> CastingView:
     ensure_sees_production(principal, production_id)
     if await gw.read_model.production(production_id) is None:
