@@ -228,3 +228,50 @@ async def test_second_reviewer_records_agreement(world: World) -> None:
     assert board["agreement"] in (0.0, 1.0)
     rhea = {r["reviewer"]: r for r in board["reviewers"]}["rhea"]
     assert rhea["decisions"] == world.seeded.items
+
+
+async def test_the_cast_view_shows_each_member_its_kept_view_and_voices(world: World) -> None:
+    from helix.assets import AssetStore
+    from helix.bus import HelixBus
+    from helix.events import Actor, AssetKind, ReferenceSheetRequested, ReferenceSummary, new_event
+    from helix.generation import GeneratedAsset, GeneratorKit, Job
+    from tests.integration.console_seed import PAINTER, png
+
+    pid = world.seeded.production_id
+    request = ReferenceSheetRequested(production_id=pid, job_id="job-sheet-console", requested_by=Actor(subject="dora"),
+                                      script_asset_id="script-x-script", seed=7)
+    views = [("reference-job-sheet-console-c1-front", "MARA", "front", 1), ("reference-job-sheet-console-c1-profile", "MARA", "profile", 2),
+             ("reference-job-sheet-console-c2-front", "TOM", "front", 3)]
+    async with HelixBus(world.stack.settings, source="/helix/visual") as bus:
+        job: Job[ReferenceSheetRequested] = Job(GeneratorKit(service="visual", store=AssetStore(world.stack.settings), bus=bus,
+                                                             settings=world.stack.settings), new_event(request, source="/helix/visual"))
+        for asset_id, subject, view, seed in views:
+            await job.store(GeneratedAsset(kind=AssetKind.REFERENCE, asset_id=asset_id, data=png(64, 96, seed), media_type="image/png", ext="png",
+                                           model=PAINTER, seed=seed, inputs={"prompt": f"{subject}, {view} view"},
+                                           summary=ReferenceSummary(subject=subject, subject_kind="character", view=view)))  # type: ignore[arg-type]
+    async with world.stack.client(world.stack.token("root", "admin")) as admin:
+        casting = {"entries": [{"character": "MARA", "voice": {"kind": "performer", "performer": "Ann Lee", "model": "voices/ann-lee"}}]}
+        assert (await admin.put(f"/productions/{pid}/casting", json=casting)).status_code == 200
+        queue = await poll(admin, "/reviews/queue?limit=100", lambda r: views[0][0] in {i["asset"]["asset_id"] for i in r.json()["items"]},
+                           what="the reference views in the queue")
+        item_id = next(i["item_id"] for i in queue.json()["items"] if i["asset"]["asset_id"] == views[0][0])
+        assert (await admin.post("/reviews/claim", json={"item_id": item_id, "lease_seconds": 60})).status_code == 200
+        decided = await admin.post(f"/reviews/items/{item_id}/decision", json={"outcome": "approved"})
+        assert decided.status_code == 200, decided.text
+        await poll(admin, f"/productions/{pid}/cast", lambda r: any(m["keeps"] for m in r.json()["members"]), what="MARA's kept view")
+
+    page = await signed_in(world, world.stack.token("dora", "director", productions=[pid]))
+    try:
+        await page.keyboard.press("k")
+        await page.wait_for_selector("#cast-body article.cast-member >> nth=1")
+        mara, tom = page.locator("article.cast-member").nth(0), page.locator("article.cast-member").nth(1)
+        await mara.locator("figure img").wait_for()
+        assert f"kept: {views[0][0]} v1" in await mara.inner_text()
+        assert "Ann Lee's voice" in await mara.inner_text() and "profile: " in await mara.inner_text()
+        assert "No approved view frames keep yet" in await tom.inner_text()
+        assert "Ann Lee" in await page.text_content("#cast-warning")
+        assert await mara.locator("figure img").evaluate("img => img.naturalWidth") == 64, "the kept view itself, fetched with the token"
+        await page.screenshot(path=str(ARTIFACTS / "cast.png"), full_page=True)
+        assert page.errors == []
+    finally:
+        await page.close()

@@ -100,7 +100,8 @@ async function signIn(token) {
   const me = state.me;
   $("who").textContent = `${me.subject} (${me.roles.join(", ")})`;
   for (const button of document.querySelectorAll("#nav [data-view]")) {
-    const allowed = { queue: me.can_review, second: me.can_review, dashboard: me.can_see_dashboard, consents: me.can_review }[button.dataset.view];
+    const allowed = { queue: me.can_review, second: me.can_review, dashboard: me.can_see_dashboard, consents: me.can_review,
+      cast: true }[button.dataset.view];
     button.hidden = !allowed;
   }
   $("consent-form").hidden = !me.can_manage_consents;
@@ -135,6 +136,7 @@ async function show(view) {
   if (view === "second") await claimSecond();
   if (view === "dashboard") await loadDashboard();
   if (view === "consents") await loadConsents();
+  if (view === "cast") await loadCast();
 }
 
 // --- the queue -------------------------------------------------------------------------------
@@ -693,6 +695,54 @@ async function revokeConsent(consent) {
   } catch (error) { say(`Not revoked: ${error.message}`, true); }
 }
 
+// --- the cast --------------------------------------------------------------------------------
+
+async function loadCast() {
+  const select = $("cast-production");
+  if (!select.options.length) {
+    let page;
+    try { page = await api("/productions?limit=100"); } catch (error) { say(error.message, true); return; }
+    for (const p of page.items) select.append(el("option", { value: p.production_id, text: `${p.title} (${p.production_id})` }));
+  }
+  if (!select.value) { $("cast-body").replaceChildren(el("p", { text: "No production to show." })); return; }
+  let cast;
+  try { cast = await api(`/productions/${encodeURIComponent(select.value)}/cast`); } catch (error) { say(error.message, true); return; }
+  $("cast-warning").textContent = cast.unconsented.length
+    ? `Cast as voices without a consent for 'voice' in force: ${cast.unconsented.join(", ")}. Their characters' dubs fail until one is recorded.` : "";
+  const cards = await Promise.all(cast.members.map(castCard));
+  $("cast-body").replaceChildren(...(cards.length ? cards : [el("p", { text: "No reference sheets or voices yet." })]));
+}
+
+async function castCard(member) {
+  const card = el("article", { class: "cast-member", "aria-label": `${member.kind} ${member.name}` },
+    el("h3", { text: `${member.name} (${member.kind})` }));
+  if (member.keeps) {
+    try {
+      const blob = await api(`/assets/${encodeURIComponent(member.keeps.asset_id)}/content?version=${member.keeps.version}`);
+      card.append(el("figure", {}, image(URL.createObjectURL(blob), `${member.name}, ${member.keeps.view} view`),
+        el("figcaption", { text: `kept: ${member.keeps.asset_id} v${member.keeps.version}` })));
+    } catch (error) { card.append(el("p", { text: `kept view unavailable: ${error.message}` })); }
+  } else {
+    card.append(el("p", { class: "pending", text: "No approved view frames keep yet: frames draw this member from the prompt alone." }));
+  }
+  card.append(el("ul", { "aria-label": "Reference versions" }, ...member.references.map((r) =>
+    el("li", { text: `${r.view}: ${r.asset_id} v${r.version} ${r.approved ? "approved" : "not approved"}` }))));
+  const frames = member.frames.map((f) => el("li", { class: member.stale_frames.includes(f) ? "stale" : "",
+    text: member.stale_frames.includes(f) ? `${f} (stale: a newer reference is approved)` : f }));
+  card.append(el("p", { text: `Frames drawn with it: ${member.frames.length}, stale: ${member.stale_frames.length}` }),
+    el("ul", { "aria-label": "Frames" }, ...frames));
+  if (member.kind === "character") {
+    const voices = member.voices.map((e) => {
+      const v = e.voice;
+      const who = v.kind === "performer" ? `${v.performer}'s voice (${v.model}, speaker ${v.speaker})`
+        : `model voice ${v.model || "of the locale"}, speaker ${v.speaker ?? "chosen from the name"}`;
+      return el("li", { text: `${e.locale === "*" ? "every locale" : e.locale}: ${who}` });
+    });
+    card.append(el("ul", { "aria-label": "Voices" }, ...(voices.length ? voices : [el("li", { text: "voice: the service's stable choice" })])));
+  }
+  return card;
+}
+
 // --- keys ------------------------------------------------------------------------------------
 
 function onKey(event) {
@@ -713,6 +763,7 @@ function onKey(event) {
   if (key === "s") { handled(); show("second"); return; }
   if (key === "g") { handled(); show("dashboard"); return; }
   if (key === "c") { handled(); show("consents"); return; }
+  if (key === "k") { handled(); show("cast"); return; }
   if (!state.me.can_review) return;
   if (state.view === "second") {
     if (key === "a") { handled(); decideSecond("approved"); }
@@ -751,6 +802,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("signout").addEventListener("click", signOut);
   $("help-button").addEventListener("click", () => $("help").showModal());
   for (const button of document.querySelectorAll("#nav [data-view]")) button.addEventListener("click", () => show(button.dataset.view));
+  $("cast-production").addEventListener("change", () => loadCast());
   $("approve").addEventListener("click", () => decide("approved"));
   $("reject").addEventListener("click", () => askNotes("rejected"));
   $("revise").addEventListener("click", () => askNotes("revision_requested"));
