@@ -33,9 +33,17 @@ async def test_an_approved_storyboard_asks_for_its_frames_at_the_configured_size
     assert request.job_id == reaction_job_id(Reaction.FRAMES, "dec-0001") and request.requested_by == VISUAL
     assert (request.width, request.height, request.steps) == (320, 192, 6)
     assert request.shot_id is None, "every shot of the storyboard"
+    assert request.cast is True, "the tiny pipeline has the tiny IP-Adapter: frames keep the approved cast"
     cause = request.caused_by
     assert cause is not None and (cause.decision_id, cause.asset_id, cause.asset_version, cause.outcome) == (
         "dec-0001", "script-j1-storyboard-s2", 2, "approved")
+
+
+async def test_a_model_without_reference_conditioning_draws_no_cast() -> None:
+    reactions = VisualReactions(VisualSettings(visual_reference_model="none"))
+    event = new_event(example(ReviewApproved, asset_id="script-j1-storyboard-s2", kind="storyboard", asset_version=1), source="/tests")
+    (request,) = await reactions.react(event, parse_asset_id("script-j1-storyboard-s2"))
+    assert isinstance(request, FrameRequested) and request.cast is False
 
 
 async def test_a_revision_request_on_an_image_becomes_its_revision_with_the_marked_regions() -> None:

@@ -46,6 +46,15 @@ class Figure:
     facing: Facing
     depth: float
 
+    def box(self, width: int, height: int, *, margin: float = 0.15) -> tuple[int, int, int, int]:
+        """Where the figure stands in a `width` × `height` image, in pixels (left, top, right,
+        bottom), a margin around it: the region its reference applies to, and the one compared
+        with its reference afterwards."""
+        half = max(self.shoulders_w / 2, self.head_r) * height / width * (1 + margin)
+        top, bottom = self.head_y - self.head_r * (1 + margin), self.feet_y
+        return (max(0, round((self.x - half) * width)), max(0, round(top * height)), min(width, round((self.x + half) * width)),
+                min(height, round(bottom * height)))
+
 
 @dataclass(frozen=True)
 class Layout:

@@ -17,6 +17,7 @@ from helix.grpc import SERVING, create_server
 from helix.provenance import ContentCredentials
 from helix.v1 import review_pb2, review_pb2_grpc
 from helix_review.checks import DEFAULT_CHECKS, Check
+from helix_review.checks.drift import CastDriftCheck, references_in
 from helix_review.checks.provenance import ProvenanceCheck
 from helix_review.checks.resemblance import LikenessResemblanceCheck
 from helix_review.db import PENDING, ReviewItem, make_engine, migrate, session_factory, utcnow
@@ -52,6 +53,8 @@ class ReviewApp:
         checks: tuple[Check, ...] = (*DEFAULT_CHECKS, ProvenanceCheck(ContentCredentials(settings)))  # C2PA verified against the trust anchors
         if self.likeness.models():  # beyond names: images and voices compared with performers' references
             checks = (*checks, LikenessResemblanceCheck(self.likeness))
+        if self.likeness.image is not None:  # frames that keep the cast: each character's region against its reference
+            checks = (*checks, CastDriftCheck(self.likeness.image, settings.review_drift_threshold, references_in(self.store)))
         self.ingestor = Ingestor(self.sessions, self.store, max_scan_bytes=settings.review_max_scan_bytes, checks=checks,
                                  store_outage_s=settings.store_outage_s, likeness_models=tuple(self.likeness.models()))
         self.bus.batch_consumer(Topic.ASSETS_GENERATED, group="review", handles=(AssetGenerated,))(self.ingestor.handle_batch)

@@ -25,6 +25,8 @@ class ReviewSettings(HelixSettings):
     # speaker-verification (x-vector) model, each an id or folder; empty: that screening is off.
     review_likeness_model: str = ""
     review_likeness_threshold: float = Field(0.9, ge=-1, le=1, description="cosine similarity from which an image resembles a reference")
+    review_drift_threshold: float = Field(0.6, ge=-1, le=1, description="with an image encoder: a character's region of a frame "
+                                          "less similar than this to the reference it was drawn with is flagged as drift")
     review_voice_likeness_model: str = ""
     review_voice_likeness_threshold: float = Field(0.9, ge=-1, le=1, description="cosine similarity from which a voice resembles a reference")
 

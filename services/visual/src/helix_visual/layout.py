@@ -48,9 +48,6 @@ def region_png(sketch: Layout, character: str, width: int, height: int, *, margi
     figure = next((f for f in sketch.figures if f.character == character), None)
     if figure is None:
         raise ValueError(f"{character} is not in the layout of shot {sketch.shot_id}")
-    half = max(figure.shoulders_w / 2, figure.head_r) * height / width * (1 + margin)
-    top, bottom = figure.head_y - figure.head_r * (1 + margin), figure.feet_y
-    box = (round((figure.x - half) * width), round(top * height), round((figure.x + half) * width), round(bottom * height))
     mask = Image.new("L", (width, height), 0)
-    ImageDraw.Draw(mask).rectangle(box, fill=255)
+    ImageDraw.Draw(mask).rectangle(figure.box(width, height, margin=margin), fill=255)
     return encode_png(mask, {"helix_region": character})

@@ -1,7 +1,8 @@
 """What the visual service asks of itself when review decides (choreography).
 
 - an approved storyboard (the writer's, one per scene): its frames (`FrameRequested`, one
-  image per shot, drawn from the approved version);
+  image per shot, drawn from the approved version), keeping the production's approved cast
+  (`cast`) where the default model takes reference images;
 - a revision request on one of its own images: `ImageRevisionRequested` with the reviewer's
   notes and marked regions (the step is `revisions.revise_image`).
 Each is a request on the visual service's own topic, its job id from the decision, the
@@ -32,7 +33,8 @@ class VisualReactions:
             return [FrameRequested(production_id=decision.production_id, job_id=reaction_job_id(Reaction.FRAMES, decision.decision_id),
                                    requested_by=VISUAL, prompt="storyboard frame", storyboard_asset_id=decision.asset_id,
                                    width=self.settings.visual_frame_width, height=self.settings.visual_frame_height,
-                                   steps=self.settings.visual_frame_steps, caused_by=cause(event))]
+                                   steps=self.settings.visual_frame_steps, cast=bool(self.settings.reference_path()),
+                                   caused_by=cause(event))]
         if isinstance(decision, ReviewRevisionRequested) and isinstance(asset, ImageAssetId):
             return [ImageRevisionRequested(production_id=decision.production_id, job_id=reaction_job_id(Reaction.REVISION, decision.decision_id),
                                            requested_by=decision.reviewer, notes=decision.notes, asset_id=decision.asset_id,
