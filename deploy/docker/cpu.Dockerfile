@@ -2,6 +2,8 @@
 # The image of a CPU-only Helix service (gateway, review), parameterised by SERVICE.
 # Build from the repository root:
 #   docker build -f deploy/docker/cpu.Dockerfile --build-arg SERVICE=gateway -t helix-gateway:dev .
+# EXTRAS names optional dependencies of the service, e.g. review's likeness screening
+# (torch, transformers): --build-arg SERVICE=review --build-arg EXTRAS=likeness
 
 ARG PYTHON_IMAGE=python:3.11-slim
 ARG UV_IMAGE=ghcr.io/astral-sh/uv:0.13.9
@@ -11,6 +13,7 @@ FROM ${UV_IMAGE} AS uv
 # --- builder: the service and its dependencies from uv.lock, into /opt/helix/venv ---------
 FROM ${PYTHON_IMAGE} AS builder
 ARG SERVICE
+ARG EXTRAS=""
 RUN test -n "${SERVICE}" || (echo "--build-arg SERVICE=<gateway|review> is required" && false)
 COPY --from=uv /uv /usr/local/bin/uv
 ENV UV_COMPILE_BYTECODE=1 \
@@ -29,13 +32,13 @@ COPY services/visual/pyproject.toml services/visual/
 COPY services/localize/pyproject.toml services/localize/
 COPY dev/pyproject.toml dev/
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --frozen --no-dev --no-install-workspace --package helix-${SERVICE}
+    uv sync --frozen --no-dev --no-install-workspace --package helix-${SERVICE} ${EXTRAS:+--extra ${EXTRAS}}
 # Then the helix core (its build generates the gRPC code from shared/proto) and the service,
 # installed as wheels, not editable: the runtime stage copies only the venv.
 COPY shared/ shared/
 COPY services/${SERVICE}/ services/${SERVICE}/
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --frozen --no-dev --no-editable --package helix-${SERVICE}
+    uv sync --frozen --no-dev --no-editable --package helix-${SERVICE} ${EXTRAS:+--extra ${EXTRAS}}
 
 # --- runtime: the venv on a slim Python, as user 10001 -------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime

@@ -154,7 +154,7 @@ def demo(
     raise typer.Exit(run(keep=keep, profile=profile))
 
 
-TINY_KINDS = ("llama", "sd", "controlnet", "ip-adapter", "marian", "vits")
+TINY_KINDS = ("llama", "sd", "controlnet", "ip-adapter", "marian", "vits", "speaker-encoder")
 
 
 @models_app.command("tiny")
@@ -162,7 +162,7 @@ def models_tiny(
     directory: Annotated[Path, typer.Argument(help="folder to write the model into (Hugging Face / diffusers layout)")],
     kind: Annotated[str, typer.Option(help="llama: a causal LM (writer); sd: Stable Diffusion (visual); controlnet, ip-adapter: layout and "
                                            "reference conditioning for the tiny sd (visual); marian: translation, "
-                                           "vits: speech (localize)")] = "llama",
+                                           "vits: speech (localize); speaker-encoder: voices for likeness screening (review)")] = "llama",
     seed: Annotated[int, typer.Option(help="weights seed; same seed, same bytes")] = 0,
 ) -> None:
     """Build a tiny random-weight model of a real architecture, with a locally trained tokenizer."""
@@ -176,11 +176,12 @@ def models_tiny(
             builder = {"sd": build_tiny_sd, "controlnet": build_tiny_controlnet, "ip-adapter": build_tiny_ip_adapter}[kind]
             folder = builder(directory, seed=seed)
             revision = tree_hash(folder)
-        elif kind in ("marian", "vits"):
+        elif kind in ("marian", "vits", "speaker-encoder"):
             from helix.models.loading import weights_hash
-            from helix_dev.models.tiny_localize import build_tiny_marian, build_tiny_vits
+            from helix_dev.models.tiny_localize import build_tiny_marian, build_tiny_speaker_encoder, build_tiny_vits
 
-            folder = (build_tiny_marian if kind == "marian" else build_tiny_vits)(directory, seed=seed)
+            speech = {"marian": build_tiny_marian, "vits": build_tiny_vits, "speaker-encoder": build_tiny_speaker_encoder}[kind]
+            folder = speech(directory, seed=seed)
             revision = weights_hash(folder)
         else:
             from helix.models.loading import weights_hash

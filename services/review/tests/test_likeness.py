@@ -94,3 +94,14 @@ def test_the_encoder_for_a_media_type() -> None:
     likeness = Likeness(image=images, image_threshold=0.8, voice=voices, voice_threshold=0.95)
     assert likeness.encoder_for("image/png") == (images, 0.8) and likeness.encoder_for("audio/flac") == (voices, 0.95)
     assert likeness.encoder_for("application/json") is None and Likeness().models() == []
+
+
+def test_the_cli_builds_the_same_speaker_encoder(tmp_path: Path, speakers: SpeakerEncoder) -> None:
+    from typer.testing import CliRunner
+
+    from helix.cli import app
+
+    result = CliRunner().invoke(app, ["models", "tiny", "--kind", "speaker-encoder", str(tmp_path / "speaker")])
+    assert result.exit_code == 0, result.output
+    built = SpeakerEncoder(str(tmp_path / "speaker"))
+    assert built.embed(voice(150)) == speakers.embed(voice(150)), "same seed, same weights"
