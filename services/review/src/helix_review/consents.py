@@ -107,11 +107,7 @@ class Consents:
             except Exception as exc:
                 raise InvalidArgument(f"the {media_type} cannot be read: {type(exc).__name__}: {exc}"[:300]) from None
         with self.sessions() as s, s.begin():
-            consent = s.get(Consent, consent_id)
-            if consent is None:
-                raise NotFound(f"no consent {consent_id!r}")
-            if consent.revoked_at is not None:
-                raise FailedPrecondition(f"consent {consent_id} was revoked: it takes no new references")
+            consent = _unrevoked(s, consent_id, "was revoked: it takes no new references")
             reference = ConsentReference(id=new_id(), consent_id=consent_id, media_type=media_type, sha256=hashlib.sha256(data).hexdigest(),
                                          size_bytes=len(data), data=data, embedding=embedding,
                                          embedding_model=encoding[0].model if encoding is not None else None,
@@ -151,11 +147,7 @@ class Consents:
 
     def revoke_consent(self, consent_id: str, actor: Actor, reason: str) -> Consent:
         with self.sessions() as s, s.begin():
-            consent = s.get(Consent, consent_id)
-            if consent is None:
-                raise NotFound(f"no consent {consent_id!r}")
-            if consent.revoked_at is not None:
-                raise FailedPrecondition(f"consent {consent_id} was already revoked")
+            consent = _unrevoked(s, consent_id, "was already revoked")
             consent.revoked_at = utcnow()
             consent.revoked_by = actor.subject
             consent.revoke_reason = reason
@@ -209,3 +201,12 @@ class Consents:
                         details={"banned_terms": policy.banned_terms, "performers": policy.performers})
             return policy
 
+
+def _unrevoked(s: Session, consent_id: str, if_revoked: str) -> Consent:
+    """A consent that is not revoked; NotFound or FailedPrecondition (`consent <id> <if_revoked>`) otherwise."""
+    consent = s.get(Consent, consent_id)
+    if consent is None:
+        raise NotFound(f"no consent {consent_id!r}")
+    if consent.revoked_at is not None:
+        raise FailedPrecondition(f"consent {consent_id} {if_revoked}")
+    return consent

@@ -56,12 +56,11 @@ def cosine(a: list[float], b: list[float]) -> float:
     return float(sum(x * y for x, y in zip(a, b, strict=True)))
 
 
-class ClipImageEncoder:
-    """A CLIP image encoder, loaded on first use (once, whichever thread asks first)."""
+class _Lazy:
+    """A model by id or folder, loaded on first use (once, whichever thread asks first)."""
 
-    def __init__(self, model_id_or_path: str) -> None:
-        folder = Path(model_id_or_path)
-        self._source = str(folder / "image_encoder") if (folder / "image_encoder" / "config.json").is_file() else model_id_or_path
+    def __init__(self, source: str) -> None:
+        self._source = source
         self._lock = threading.Lock()
         self._loaded: tuple[Any, Any] | None = None
 
@@ -72,18 +71,30 @@ class ClipImageEncoder:
     def _load(self) -> tuple[Any, Any]:
         with self._lock:
             if self._loaded is None:
-                try:
-                    from transformers import CLIPImageProcessor, CLIPVisionModelWithProjection
-                except ImportError as exc:  # pragma: no cover - the extra is part of the workspace
-                    raise RuntimeError("likeness screening needs the `likeness` extra (helix-review[likeness])") from exc
-                model = CLIPVisionModelWithProjection.from_pretrained(self._source).eval()
-                try:
-                    processor = CLIPImageProcessor.from_pretrained(self._source)
-                except OSError:  # IP-Adapter image encoders ship without a preprocessor config: CLIP's own, at the model's size
-                    size = int(model.config.image_size)
-                    processor = CLIPImageProcessor(size={"shortest_edge": size}, crop_size={"height": size, "width": size})
-                self._loaded = (model, processor)
+                self._loaded = self._build()
             return self._loaded
+
+    def _build(self) -> tuple[Any, Any]:  # the model and its pre-processor
+        raise NotImplementedError
+
+
+class ClipImageEncoder(_Lazy):
+    """A CLIP image encoder (with its projection); an IP-Adapter folder's `image_encoder/`."""
+
+    def __init__(self, model_id_or_path: str) -> None:
+        folder = Path(model_id_or_path)
+        super().__init__(str(folder / "image_encoder") if (folder / "image_encoder" / "config.json").is_file() else model_id_or_path)
+
+    def _build(self) -> tuple[Any, Any]:
+        from transformers import CLIPImageProcessor, CLIPVisionModelWithProjection
+
+        model = CLIPVisionModelWithProjection.from_pretrained(self._source).eval()
+        try:
+            processor = CLIPImageProcessor.from_pretrained(self._source)
+        except OSError:  # IP-Adapter image encoders ship without a preprocessor config: CLIP's own, at the model's size
+            size = int(model.config.image_size)
+            processor = CLIPImageProcessor(size={"shortest_edge": size}, crop_size={"height": size, "width": size})
+        return model, processor
 
     def embed(self, data: bytes) -> list[float]:
         import torch
@@ -96,27 +107,14 @@ class ClipImageEncoder:
         return list((embeds / embeds.norm().clamp_min(1e-12)).tolist())
 
 
-class SpeakerEncoder:
-    """A speaker-verification model (x-vectors), loaded on first use; a recording is read with
-    soundfile (WAV, FLAC), mixed to mono and resampled to the model's rate."""
+class SpeakerEncoder(_Lazy):
+    """A speaker-verification model (x-vectors); a recording is read with soundfile (WAV,
+    FLAC), mixed to mono and resampled to the model's rate."""
 
-    def __init__(self, model_id_or_path: str) -> None:
-        self._source = model_id_or_path
-        self._lock = threading.Lock()
-        self._loaded: tuple[Any, Any] | None = None
+    def _build(self) -> tuple[Any, Any]:
+        from transformers import AutoFeatureExtractor, AutoModelForAudioXVector
 
-    @property
-    def model(self) -> str:
-        return self._source
-
-    def _load(self) -> tuple[Any, Any]:
-        with self._lock:
-            if self._loaded is None:
-                from transformers import AutoFeatureExtractor, AutoModelForAudioXVector
-
-                self._loaded = (AutoModelForAudioXVector.from_pretrained(self._source).eval(),
-                                AutoFeatureExtractor.from_pretrained(self._source))
-            return self._loaded
+        return AutoModelForAudioXVector.from_pretrained(self._source).eval(), AutoFeatureExtractor.from_pretrained(self._source)
 
     def embed(self, data: bytes) -> list[float]:
         from math import gcd
