@@ -32,7 +32,8 @@ async def test_members_their_kept_view_frames_stale_frames_and_voices(gateway: G
     await reference(gateway, "reference-j1-c1-profile", "MARA", ReferenceView.PROFILE, minutes=1)
     await reference(gateway, "reference-j1-p1-establishing", "the pier", ReferenceView.ESTABLISHING, kind="place")
     await approve(gateway, "reference-j1-c1-front", 1)
-    frame = FrameSummary(shot_id="s1-shot1", references={"MARA": UsedVersion(asset_id="reference-j1-c1-front", version=1)})
+    frame = FrameSummary(shot_id="s1-shot1", references={"MARA": UsedVersion(asset_id="reference-j1-c1-front", version=1)},
+                         place=UsedVersion(asset_id="reference-j1-p1-establishing", version=1))
     await add_asset(gateway, asset_id="frame-j2-s1-shot1", kind=AssetKind.FRAME, media_type="image/png", summary=frame.model_dump(mode="json"))
     await add_asset(gateway, asset_id="frame-j2-s1-shot2", kind=AssetKind.FRAME, media_type="image/png",
                     summary=FrameSummary(shot_id="s1-shot2").model_dump(mode="json"))
@@ -48,6 +49,7 @@ async def test_members_their_kept_view_frames_stale_frames_and_voices(gateway: G
     assert [r.view for r in mara.references] == [ReferenceView.PROFILE, ReferenceView.FRONT], "newest first"
     assert mara.frames == ["frame-j2-s1-shot1"] and mara.stale_frames == [] and [e.voice for e in mara.voices] == [ModelVoice(speaker=2)]
     assert overview.members[1].keeps is None, "the pier's view is not approved"
+    assert overview.members[1].frames == ["frame-j2-s1-shot1"], "a frame drawn with the place's view"
     assert overview.members[2].references == [] and overview.unconsented == ["Bo Park"], "TOM is cast as a voice only"
 
     await reference(gateway, "reference-j1-c1-front", "MARA", ReferenceView.FRONT, 2, minutes=5)

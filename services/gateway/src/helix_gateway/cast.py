@@ -51,7 +51,7 @@ def cast_overview(production_id: str, rows: Iterable[Asset], casting: ResolvedCa
         summary = generated.typed_summary() if generated is not None else None
         if isinstance(summary, FrameSummary):
             stale = bool(summary.stale(approved))
-            for used in summary.references.values():
+            for used in summary.used().values():
                 frames.setdefault(used.asset_id, []).append((asset_id, stale))
     members = []
     for member in build_cast(production_id, views).members:

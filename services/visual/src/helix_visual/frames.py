@@ -21,7 +21,7 @@ from helix.layout import layout
 from helix.models.diffusion import PipelineFacts
 from helix.story import Shot
 from helix_visual import prompts
-from helix_visual.cast import approved_cast
+from helix_visual.cast import KeptCast, approved_cast
 from helix_visual.engine import ImageSpec
 from helix_visual.layout import region_png, sketch_png
 from helix_visual.rendering import Renderer
@@ -47,6 +47,7 @@ async def render_frames(renderer: Renderer, job: Job[FrameRequested]) -> list[st
     laid_out = facts.layout is not None and reference is None  # a reference image anchors a frame instead (image-to-image)
     frames: list[Frame] = []
     cast: dict[str, Read[None]] = {}
+    places: list[Read[None]] = []
     if req.storyboard_asset_id:
         board_version, board = await renderer.storyboard(req.production_id, req.storyboard_asset_id)
         shots = [s for s in board.shots if not req.shot_id or s.shot_id == req.shot_id]
@@ -54,17 +55,19 @@ async def render_frames(renderer: Renderer, job: Job[FrameRequested]) -> list[st
             raise JobRefused(f"no shot {req.shot_id} in storyboard {req.storyboard_asset_id}")
         if not shots:
             raise JobRefused(f"storyboard {req.storyboard_asset_id} has no shots")
-        cast = await _cast(renderer, req, facts, board.shots)
+        cast, kept = await _cast(renderer, req, facts, board.shots)
         for shot in shots:
             text = prompts.shot_prompt(shot, extra=req.prompt, style=req.style)
+            place = kept.place(shot.location) if kept else None
+            places += [place] if place else []
             frames.append(shot_frame(shot, text, prompts.shot_seed(base_seed, shot), {"storyboard_version": board_version}, cast,
-                                     laid_out=laid_out, width=req.width, height=req.height))
+                                     place=place, laid_out=laid_out, width=req.width, height=req.height))
     else:
         text = prompts.with_style(req.prompt, req.style)
         seed = req.seed if req.seed is not None else prompts.stable_seed(req.production_id, req.job_id)
         frames.append(Frame(req.shot_id or "1", text, seed, {"prompt": text}))
-    parents = [p for p in (req.storyboard_asset_id, req.reference_asset_id, *req.parent_asset_ids, *(r.asset_id for r in cast.values()))
-               if p]
+    parents = [p for p in (req.storyboard_asset_id, req.reference_asset_id, *req.parent_asset_ids,
+                           *(r.asset_id for r in [*cast.values(), *places])) if p]
 
     async def draw(n: int, frame: Frame) -> str:
         spec = ImageSpec(model=model, prompt=frame.prompt, negative_prompt=req.negative_prompt, width=req.width, height=req.height,
@@ -85,39 +88,46 @@ async def render_frames(renderer: Renderer, job: Job[FrameRequested]) -> list[st
     return await job.gather(*(draw(n, f) for n, f in enumerate(frames)))
 
 
-def shot_frame(shot: Shot, prompt: str, seed: int, extra: dict[str, Any], cast: dict[str, Read[None]], *, laid_out: bool, width: int,
-               height: int) -> Frame:
-    """One shot's frame: its prompt and seed, its layout sketch (when the model takes one), and
-    the references of its characters in the cast, each masked to where they stand when two or
-    more share the frame; what it records of them (inputs, `FrameSummary`)."""
+def shot_frame(shot: Shot, prompt: str, seed: int, extra: dict[str, Any], cast: dict[str, Read[None]], *, place: Read[None] | None = None,
+               laid_out: bool, width: int, height: int) -> Frame:
+    """One shot's frame: its prompt and seed, its layout sketch (when the model takes one), the
+    references of its characters in the cast and of its place; with more than one, each
+    character's masked to where they stand and the place's over the whole frame; what it
+    records of them (inputs, `FrameSummary`)."""
     inputs: dict[str, Any] = {"prompt": prompt, "shot": shot.model_dump(mode="json"), **extra}
     sketch = layout(shot)
     present = [f.character for f in sketch.figures if f.character in cast]
     summary = FrameSummary(shot_id=shot.shot_id, layout=("director" if shot.blocking else "subjects") if laid_out else None,
-                           references={c: UsedVersion(asset_id=cast[c].asset_id, version=cast[c].version) for c in present})
+                           references={c: UsedVersion(asset_id=cast[c].asset_id, version=cast[c].version) for c in present},
+                           place=UsedVersion(asset_id=place.asset_id, version=place.version) if place else None)
     if summary.layout:
         inputs["layout"] = {"blocking": shot.staged().model_dump(mode="json"), "by": summary.layout}
     if summary.references:
         inputs["references"] = {c: used.model_dump(mode="json") for c, used in summary.references.items()}
-    masks = tuple(region_png(sketch, c, width, height) for c in present) if len(present) > 1 else ()
-    return Frame(shot.shot_id, prompt, seed, inputs, sketch_png(sketch, width, height) if laid_out else None,
-                  tuple(cast[c].data for c in present), masks, summary)
+    if summary.place:
+        inputs["place_reference"] = {"place": shot.location, **summary.place.model_dump(mode="json")}
+    references = tuple(cast[c].data for c in present) + ((place.data,) if place else ())
+    masks: tuple[bytes | None, ...] = ()
+    if len(references) > 1:  # the characters where they stand; the place over the whole frame
+        masks = tuple(region_png(sketch, c, width, height) for c in present) + ((None,) if place else ())
+    return Frame(shot.shot_id, prompt, seed, inputs, sketch_png(sketch, width, height) if laid_out else None, references, masks, summary)
 
 
-async def _cast(renderer: Renderer, req: FrameRequested, facts: PipelineFacts, shots: list[Shot]) -> dict[str, Read[None]]:
+async def _cast(renderer: Renderer, req: FrameRequested, facts: PipelineFacts, shots: list[Shot]) -> tuple[dict[str, Read[None]], KeptCast | None]:
     """Each character's approved reference image: with `cast`, the production's approved cast
     (each character's newest approved front view) for the characters in these shots, then the
-    ones `character_references` names (those win). Refused with the reason when the model takes
-    no references, a named character is in no shot, or a reference is not an approved image."""
+    ones `character_references` names (those win); and with `cast`, the places' kept views.
+    Refused with the reason when the model takes no references, a named character is in no
+    shot, or a reference is not an approved image."""
     if not req.character_references and not req.cast:
-        return {}
+        return {}, None
     if facts.references is None:
         raise JobRefused(f"model {req.model or 'default'!r} takes no reference images (no IP-Adapter: HELIX_VISUAL_REFERENCE_MODEL)")
     in_shots = {s for shot in shots for s in shot.subjects}
     for name in req.character_references:
         if name not in in_shots:
             raise JobRefused(f"{name} is in no shot of {req.storyboard_asset_id} (its characters: {', '.join(sorted(in_shots)) or 'none'})")
-    kept = await approved_cast(renderer, req.production_id, in_shots - set(req.character_references)) if req.cast else {}
+    kept = await approved_cast(renderer, req.production_id, in_shots - set(req.character_references)) if req.cast else None
     reads = await asyncio.gather(*(renderer.approved_image(req.production_id, asset_id, what=f"the reference of {name}")
                                    for name, asset_id in req.character_references.items()))
-    return kept | dict(zip(req.character_references, reads, strict=True))
+    return (kept.characters if kept else {}) | dict(zip(req.character_references, reads, strict=True)), kept

@@ -41,18 +41,20 @@ async def _redraw(renderer: Renderer, job: Job[FramesRedrawRequested], asset_id:
     names = list(summary.references)
     reads = await asyncio.gather(*(renderer.approved_image(req.production_id, summary.references[c].asset_id, what=f"the reference of {c}")
                                    for c in names))
+    place = (await renderer.approved_image(req.production_id, summary.place.asset_id, what=f"the reference of {shot.location}")
+             if summary.place else None)
     shown = RenderedWith.model_validate(parent.provenance.parameters)
     width, height = decode(parent.data).size
     _, facts = renderer.pipeline(shown.model_name)
-    if names and facts.references is None:
+    if (names or place) and facts.references is None:
         raise JobRefused(f"model {shown.model_name!r} takes no reference images (no IP-Adapter: HELIX_VISUAL_REFERENCE_MODEL)")
     frame = shot_frame(shot, shown.prompt, int(parent.provenance.seed or 0), {"redraws": {"asset_id": asset_id, "version": parent.version}},
-                       dict(zip(names, reads, strict=True)), laid_out=summary.layout is not None and facts.layout is not None,
+                       dict(zip(names, reads, strict=True)), place=place, laid_out=summary.layout is not None and facts.layout is not None,
                        width=width, height=height)
     spec = ImageSpec(model=shown.model_name, prompt=frame.prompt, width=width, height=height, steps=shown.steps,
                      guidance_scale=shown.guidance_scale, seed=frame.seed, layout_image=frame.sketch,
                      layout_scale=renderer.settings.visual_layout_scale, references=frame.references, reference_masks=frame.masks,
                      reference_scale=renderer.settings.visual_reference_scale)
-    parents = [asset_id, *dict.fromkeys(r.asset_id for r in reads)]
+    parents = [asset_id, *dict.fromkeys(r.asset_id for r in [*reads, *([place] if place else [])])]
     return await renderer.image_asset(job, asset, spec, inputs=frame.inputs, parents=parents, revises_version=parent.version,
                                       position=(n, count), summary=frame.summary)

@@ -358,7 +358,8 @@ class FrameRequested(ImageRequest):
     reference_asset_id: Id | None = Field(None, description="An image asset the frames start from (img2img), for a consistent look")
     strength: float = Field(0.6, gt=0, le=1, description="With a reference image: how far the frame may move away from it")
     cast: bool = Field(False, description="Keep the production's approved cast: each character in a shot conditions on the newest "
-                                          "approved front view of their reference sheet (character_references name others)")
+                                          "approved front view of their reference sheet, masked to where they stand, and the shot's "
+                                          "place on its establishing view (character_references name others)")
     character_references: dict[Annotated[str, Field(min_length=1, max_length=24)], Id] = Field(
         default_factory=dict, max_length=8,
         description="Character name -> an image asset of them (its approved version is used): each frame with the character "
@@ -614,12 +615,18 @@ class FrameSummary(BaseModel):
                                                                              "spread across the frame; None: not conditioned on a layout")
     references: dict[Annotated[str, Field(min_length=1, max_length=24)], UsedVersion] = Field(
         default_factory=dict, max_length=8, description="Character -> the approved reference version the frame was drawn with")
+    place: UsedVersion | None = Field(None, description="The approved reference of the shot's place (its establishing view) the frame "
+                                                        "was drawn with, over the whole frame")
+
+    def used(self) -> dict[str, UsedVersion]:
+        """Every reference the frame was drawn with: its characters' by name, its place's as 'the place'."""
+        return {**self.references, **({"the place": self.place} if self.place else {})}
 
     def stale(self, approved: dict[str, int]) -> list[str]:
         """Why the frame is out of date, given each asset's newest approved version: a reference
         it used has a newer approved version."""
         return [f"{name}'s reference {used.asset_id} has v{approved[used.asset_id]} approved; this frame used v{used.version}"
-                for name, used in sorted(self.references.items()) if approved.get(used.asset_id, 0) > used.version]
+                for name, used in sorted(self.used().items()) if approved.get(used.asset_id, 0) > used.version]
 
 
 AssetSummary = Annotated[TranslationSummary | SubtitlesSummary | VoiceoverSummary | AnimaticSummary | ScriptPartSummary | FrameSummary
