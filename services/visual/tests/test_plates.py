@@ -39,3 +39,26 @@ async def test_a_plate_for_a_model_the_service_does_not_have_is_refused(studio: 
     assert isinstance(failed, JobFailed) and not failed.retriable
     assert "unknown model 'sdxl'" in failed.error
     assert studio.store.puts == 0
+
+
+async def test_a_plate_of_a_place_keeps_its_approved_establishing_view(cast_studio: Studio, studio: Studio) -> None:
+    from helix.events import AssetKind
+    from helix_visual.sheets import render_sheets
+
+    from .test_sheets import approved_script, sheet
+
+    await approved_script(cast_studio)
+    assert isinstance(await cast_studio.run(sheet("sheet-1", places=["the lamp room"]), render_sheets), JobCompleted)
+    unapproved = await cast_studio.run(image_request(SceneRequested, job_id="job-0", place="the lamp room"), render_plate)
+    assert isinstance(unapproved, JobFailed) and "the lamp room has no approved establishing view" in unapproved.error
+    view = "reference-sheet-1-p1-establishing"
+    await cast_studio.approve(view, AssetKind.REFERENCE)
+    done = await cast_studio.run(image_request(SceneRequested, job_id="job-1", place="The Lamp  Room"), render_plate)
+    assert isinstance(done, JobCompleted)
+    (event,) = cast_studio.generated("scene-job-1")
+    assert event.inputs["place_reference"] == {"place": "The Lamp  Room", "asset_id": view, "version": 1} and view in event.parent_asset_ids
+    assert event.parameters["reference_masks"] == 0 and "reference_model" in event.parameters
+    plain = await cast_studio.run(image_request(SceneRequested, job_id="job-2"), render_plate)
+    assert isinstance(plain, JobCompleted) and cast_studio.latest_bytes("scene-job-1") != cast_studio.latest_bytes("scene-job-2")
+    no_adapter = await studio.run(image_request(SceneRequested, job_id="job-3", place="the lamp room"), render_plate)
+    assert isinstance(no_adapter, JobFailed) and "takes no reference images" in no_adapter.error

@@ -395,6 +395,9 @@ class SceneRequested(ImageRequest):
     event_type: ClassVar[str] = "helix.visual.scene.requested"
     topic: ClassVar[Topic] = Topic.VISUAL_REQUESTS
 
+    place: Annotated[str, Field(min_length=1, max_length=80)] | None = Field(
+        None, description="A place of the production's cast: the plate conditions on its approved establishing view (the model's IP-Adapter)")
+
 
 class TextureRequested(ImageRequest):
     event_type: ClassVar[str] = "helix.visual.texture.requested"
