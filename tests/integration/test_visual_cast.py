@@ -1,5 +1,7 @@
-"""The cast on the real broker and store: frames of a two-character storyboard keep both
-characters' approved references (each masked to where they stand) and their shots' layout;
+"""The cast on the real broker and store: reference sheets drawn from the approved script (two
+characters, one place) and approved are kept by the frames of a storyboard (each character's
+front view masked to where they stand, the place's view over the whole frame); frames of a
+two-character storyboard keep both characters' approved references and their shots' layout;
 a reference revised and approved makes the frames drawn from the old one stale in the
 production tree, and one request draws them again, as new versions citing the new reference."""
 
@@ -17,7 +19,16 @@ import pytest_asyncio
 from PIL import Image
 
 from helix.assets import AssetStore
-from helix.events import Actor, FrameRequested, FramesRedrawRequested, FrameSummary, ReviewApproved, Topic
+from helix.events import (
+    Actor,
+    FrameRequested,
+    FramesRedrawRequested,
+    FrameSummary,
+    ReferenceSheetRequested,
+    ReferenceSummary,
+    ReviewApproved,
+    Topic,
+)
 from helix.settings import HelixSettings
 from helix_gateway.readmodel.tables import Asset
 from helix_gateway.tree import build_tree
@@ -126,3 +137,49 @@ async def test_frames_keep_the_cast_go_stale_when_a_reference_is_revised_and_are
     assert build_tree("lighthouse", [*refs, *tree_rows(everything, approved)]).stale == [], "drawn again from v2: nothing stale"
     first, second = (store.get(v.key) for v in store.versions("lighthouse", "frame", "frame-cast-1-s1-shot2"))
     assert first != second
+
+
+async def test_reference_sheets_drawn_approved_and_kept_by_the_frames(settings: HelixSettings, visual: VisualApp) -> None:
+    store = AssetStore(settings)
+    store.ensure_bucket()
+    script = {"level": "script", "script_id": "script-j9", "content": {
+        "production_id": "lighthouse", "logline": "A keeper keeps the light.", "title": "The Lamp",
+        "characters": [{"name": "MARA", "description": "a keeper in a yellow oilskin"}, {"name": "TOM", "description": "a fisherman"}],
+        "places": [{"name": "Lamp room", "description": "a round glass room at the top of the tower"}],
+        "scenes": [{"scene_id": "s1", "place": "Lamp room", "plot_element": "exposition", "beat": "The lamp is lit."}]}}
+    put(store, "script", "script-j9-script", json.dumps(script).encode(), "application/json")
+    await approve(visual, "script-j9-script", "script")
+    send(settings, ReferenceSheetRequested(production_id="lighthouse", job_id="sheet-9", requested_by=DANA, script_asset_id="script-j9-script",
+                                           views=["front"], width=64, height=64, steps=2, seed=5))
+    jobs = await events_until(settings, Topic.JOBS_STATUS, lambda es: completed(es, "sheet-9"))
+    assert [e.type for e in jobs if e.data.job_id == "sheet-9"][-1] == "helix.job.completed"
+    views = {e.data.asset_id: e.data for e in await events_until(settings, Topic.ASSETS_GENERATED, lambda es: len(es) >= 3)}
+    assert set(views) == {"reference-sheet-9-c1-front", "reference-sheet-9-c2-front", "reference-sheet-9-p1-establishing"}
+    summaries = {v.typed_summary() for v in views.values()}
+    assert ReferenceSummary(subject="Lamp room", subject_kind="place", view="establishing") in summaries  # type: ignore[arg-type]
+    for asset_id in views:
+        await approve(visual, asset_id, "reference")
+
+    shots = [{"shot_id": "s1-shot1", "shot_type": "medium", "camera": "static", "subjects": ["MARA", "TOM"], "action": "argue",
+              "location": "Lamp room", "duration_s": 3}, {"shot_id": "s1-shot2", "shot_type": "close_up", "camera": "static",
+                                                          "subjects": ["MARA"], "action": "listens", "location": "Lamp room", "duration_s": 2}]
+    board = "script-j9-storyboard-s1"
+    body = {"level": "storyboard-s1", "script_id": "script-j9",
+            "content": {"production_id": "lighthouse", "script_id": "script-j9", "scene_id": "s1", "shots": shots}}
+    put(store, "storyboard", board, json.dumps(body).encode(), "application/json")
+    await approve(visual, board, "storyboard")
+    send(settings, FrameRequested(production_id="lighthouse", job_id="kept-9", requested_by=DANA, prompt="keepers", storyboard_asset_id=board,
+                                  cast=True, width=128, height=96, steps=2, seed=4))
+    jobs = await events_until(settings, Topic.JOBS_STATUS, lambda es: completed(es, "kept-9"))
+    assert [e.type for e in jobs if e.data.job_id == "kept-9"][-1] == "helix.job.completed"
+    frames = {e.data.asset_id: e.data for e in await events_until(settings, Topic.ASSETS_GENERATED, lambda es: len(es) >= 5)
+              if e.data.job_id == "kept-9"}
+    two, one = frames["frame-kept-9-s1-shot1"], frames["frame-kept-9-s1-shot2"]
+    for frame, cast in ((two, {"MARA": "reference-sheet-9-c1-front", "TOM": "reference-sheet-9-c2-front"}),
+                        (one, {"MARA": "reference-sheet-9-c1-front"})):
+        summary = frame.typed_summary()
+        assert isinstance(summary, FrameSummary) and {c: r.asset_id for c, r in summary.references.items()} == cast
+        assert summary.place is not None and summary.place.asset_id == "reference-sheet-9-p1-establishing"
+        assert {*cast.values(), summary.place.asset_id} <= set(frame.parent_asset_ids)
+    assert two.parameters["reference_masks"] == 3 and one.parameters["reference_masks"] == 2, \
+        "each character masked to where they stand, the place over the whole frame"
