@@ -259,6 +259,9 @@ async def test_the_cast_view_shows_each_member_its_kept_view_and_voices(world: W
         decided = await admin.post(f"/reviews/items/{item_id}/decision", json={"outcome": "approved"})
         assert decided.status_code == 200, decided.text
         await poll(admin, f"/productions/{pid}/cast", lambda r: any(m["keeps"] for m in r.json()["members"]), what="MARA's kept view")
+    async def entries() -> list[tuple[str, str]]:
+        async with world.stack.client(world.stack.token("root", "admin")) as admin:
+            return [(e["character"], e["locale"]) for e in (await admin.get(f"/productions/{pid}/casting")).json()["entries"]]
 
     page = await signed_in(world, world.stack.token("dora", "director", productions=[pid]))
     try:
@@ -271,7 +274,16 @@ async def test_the_cast_view_shows_each_member_its_kept_view_and_voices(world: W
         assert "No approved view frames keep yet" in await tom.inner_text()
         assert "Ann Lee" in await page.text_content("#cast-warning")
         assert await mara.locator("figure img").evaluate("img => img.naturalWidth") == 64, "the kept view itself, fetched with the token"
+        # The director casts TOM's German voice: a speaker of the locale's model, kept beside MARA's entry.
+        await page.fill("#v-character", "TOM")
+        await page.fill("#v-locale", "de")
+        await page.fill("#v-speaker", "3")
+        await page.click("#casting-form button[type=submit]")
+        await page.wait_for_function("document.getElementById('casting-result').textContent.startsWith('Saved')")
+        assert await page.text_content("#casting-result") == "Saved. No dub is stale."
+        await page.wait_for_function("document.querySelector('#cast-body').innerText.includes('de: model voice of the locale, speaker 3')")
         await page.screenshot(path=str(ARTIFACTS / "cast.png"), full_page=True)
         assert page.errors == []
     finally:
         await page.close()
+    assert await entries() == [("MARA", "*"), ("TOM", "de")], "the console's change kept MARA's entry"

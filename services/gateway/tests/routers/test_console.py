@@ -46,13 +46,15 @@ async def compose(client: httpx.AsyncClient, status: int = 200) -> dict[str, Any
 @pytest.mark.parametrize(
     ("roles", "expected"),
     [
-        (("reviewer",), {"can_review": True, "can_resolve": False, "can_manage_consents": False, "can_see_dashboard": True}),
-        (("director",), {"can_review": False, "can_resolve": False, "can_manage_consents": False, "can_see_dashboard": True}),
+        (("reviewer",), {"can_review": True, "can_resolve": False, "can_manage_consents": False, "can_see_dashboard": True,
+                         "can_cast": False}),
+        (("director",), {"can_review": False, "can_resolve": False, "can_manage_consents": False, "can_see_dashboard": True,
+                         "can_cast": True}),
         (
             ("studio-system",),
-            {"can_review": False, "can_resolve": False, "can_manage_consents": False, "can_see_dashboard": False},
+            {"can_review": False, "can_resolve": False, "can_manage_consents": False, "can_see_dashboard": False, "can_cast": False},
         ),
-        (("admin",), {"can_review": True, "can_resolve": True, "can_manage_consents": True, "can_see_dashboard": True}),
+        (("admin",), {"can_review": True, "can_resolve": True, "can_manage_consents": True, "can_see_dashboard": True, "can_cast": True}),
     ],
 )
 async def test_the_session_says_what_the_console_may_offer(

@@ -707,10 +707,31 @@ async function loadCast() {
   if (!select.value) { $("cast-body").replaceChildren(el("p", { text: "No production to show." })); return; }
   let cast;
   try { cast = await api(`/productions/${encodeURIComponent(select.value)}/cast`); } catch (error) { say(error.message, true); return; }
+  $("casting-form").hidden = !state.me.can_cast;
   $("cast-warning").textContent = cast.unconsented.length
     ? `Cast as voices without a consent for 'voice' in force: ${cast.unconsented.join(", ")}. Their characters' dubs fail until one is recorded.` : "";
   const cards = await Promise.all(cast.members.map(castCard));
   $("cast-body").replaceChildren(...(cards.length ? cards : [el("p", { text: "No reference sheets or voices yet." })]));
+}
+
+// A voice cast for one character and locale (replacing its entry, if any); the answer lists the dubs it makes stale.
+async function saveCasting(event) {
+  event.preventDefault();
+  const production = $("cast-production").value;
+  const kind = document.querySelector("input[name=v-kind]:checked").value;
+  const speaker = $("v-speaker").value === "" ? null : Number($("v-speaker").value);
+  const model = $("v-model").value.trim() || null;
+  const voice = kind === "performer" ? { kind, performer: $("v-performer").value.trim(), model, speaker: speaker ?? 0 } : { kind, model, speaker };
+  const entry = { character: $("v-character").value.trim(), locale: $("v-locale").value.trim() || "*", voice };
+  try {
+    const current = await api(`/productions/${encodeURIComponent(production)}/casting`);
+    const others = current.entries.filter((e) => !(e.character.toUpperCase() === entry.character.toUpperCase() && e.locale === entry.locale));
+    const saved = await api(`/productions/${encodeURIComponent(production)}/casting`,
+      { method: "PUT", body: JSON.stringify({ entries: [...others, entry] }) });
+    const stale = saved.stale_dubs.map((d) => `${d.asset_id} v${d.version} (${d.characters.join(", ")})`);
+    $("casting-result").textContent = stale.length ? `Saved. Dubs now stale: ${stale.join("; ")}.` : "Saved. No dub is stale.";
+    await loadCast();
+  } catch (error) { say(`Not saved: ${error.message}`, true); }
 }
 
 async function castCard(member) {
@@ -803,6 +824,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("help-button").addEventListener("click", () => $("help").showModal());
   for (const button of document.querySelectorAll("#nav [data-view]")) button.addEventListener("click", () => show(button.dataset.view));
   $("cast-production").addEventListener("change", () => loadCast());
+  $("casting-form").addEventListener("submit", saveCasting);
   $("approve").addEventListener("click", () => decide("approved"));
   $("reject").addEventListener("click", () => askNotes("rejected"));
   $("revise").addEventListener("click", () => askNotes("revision_requested"));

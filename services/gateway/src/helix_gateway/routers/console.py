@@ -54,6 +54,7 @@ class SessionView(BaseModel):
     can_resolve: bool
     can_manage_consents: bool
     can_see_dashboard: bool
+    can_cast: bool = False  # change a production's voice casting (directors, admins)
 
 
 @router.get("/console", include_in_schema=False)
@@ -70,7 +71,7 @@ async def console_session(principal: AnyRole) -> SessionView:
     reviewer = admin or Role.REVIEWER in principal.roles
     return SessionView(subject=principal.subject, roles=sorted(r.value for r in principal.roles),
                        productions=reviewer_productions(principal), can_review=reviewer, can_resolve=admin, can_manage_consents=admin,
-                       can_see_dashboard=reviewer or Role.DIRECTOR in principal.roles)
+                       can_see_dashboard=reviewer or Role.DIRECTOR in principal.roles, can_cast=admin or Role.DIRECTOR in principal.roles)
 
 
 @router.get("/console/items/{item_id}", summary="A review item composed for the console: content, diff, cues, sheet, lineage")
