@@ -1,5 +1,6 @@
 """The live preview stream: latest edit wins, no stale frame after a newer one, tokens checked; a
-director moving people in a shot's layout sees the preview follow."""
+director moving people in a shot's layout sees the preview follow; a preview keeps the approved
+cast (its characters and place) when asked."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ from helix_visual.grpc_service import add_to_server
 from helix_visual.images import decode
 from helix_visual.rendering import Renderer
 from helix_visual.settings import VisualSettings
+
+from .conftest import Studio
 
 SECRET = "visual-tests-" + "s" * 40
 
@@ -139,3 +142,40 @@ async def test_a_layout_the_model_cannot_follow_or_that_is_no_shot_is_refused(
                      (visual_pb2.ShotLayout(shot_type="wide", placements=[visual_pb2.Placement(character="MARA", x=0.1)] * 2), "twice")):
         code, details = await closed_with(laid_out_stub, bearer("director"), edit(1, layout=bad))
         assert code == grpc.StatusCode.INVALID_ARGUMENT and "the layout is not a shot's" in details and why in details, details
+
+
+async def test_a_preview_keeps_the_approved_cast(cast_studio: Studio) -> None:
+    from helix.events import AssetKind, JobCompleted
+    from helix_visual.sheets import render_sheets
+
+    from .test_sheets import approved_script, sheet
+
+    await approved_script(cast_studio)
+    assert isinstance(await cast_studio.run(sheet("sheet-1", views=["front"]), render_sheets), JobCompleted)
+    for view in ("reference-sheet-1-c1-front", "reference-sheet-1-p1-establishing"):
+        await cast_studio.approve(view, AssetKind.REFERENCE)
+    server, port, _ = create_server("visual", address="127.0.0.1:0")
+    add_to_server(server, cast_studio.renderer, TokenVerifier(VisualSettings(auth_secret=SECRET)))
+    await server.start()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = visual_pb2_grpc.VisualServiceStub(channel)
+            call = stub.PreviewFrames(metadata=bearer("director"))
+            frames = {}
+            for n, fields in enumerate(({}, {"cast": True}, {"cast": True, "place": "The lamp room"}), start=1):
+                await call.write(edit(n, prompt="two keepers", layout=two_shot(0.2), **fields))
+                frame = await call.read()
+                assert frame.edit_id == n
+                frames[n] = np.asarray(decode(frame.png), dtype=np.int16)
+            await call.done_writing()
+            assert np.abs(frames[1] - frames[2]).mean() > 0.5, "MARA's kept view conditions the preview"
+            assert np.abs(frames[2] - frames[3]).mean() > 0.5, "and the place's"
+            code, details = await closed_with(stub, bearer("director"), edit(1, layout=two_shot(0.2), cast=True, place="the pier"))
+            assert code == grpc.StatusCode.INVALID_ARGUMENT and "the pier has no approved establishing view" in details
+    finally:
+        await server.stop(grace=None)
+
+
+async def test_a_cast_preview_needs_a_model_that_takes_references(laid_out_stub: visual_pb2_grpc.VisualServiceStub) -> None:
+    code, details = await closed_with(laid_out_stub, bearer("director"), edit(1, layout=two_shot(0.2), cast=True))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and "takes no reference images" in details

@@ -5,7 +5,8 @@ the engine (interactive priority: ahead of queued batch work). A newer edit canc
 render in flight; a finished frame is sent only if no newer edit has arrived meanwhile,
 so a director never sees an older edit's frame after a newer one's. An edit may carry a
 shot's layout (who stands where): where the model has a layout ControlNet, the preview follows
-it, so a director moving people around sees the frame follow.
+it, so a director moving people around sees the frame follow; and with `cast` (or a `place`),
+where the model has an IP-Adapter, the production's kept cast, as frames keep it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import io
 import re
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import grpc
 import structlog
@@ -27,7 +29,9 @@ from helix.layout import layout
 from helix.story import Blocking, Camera, CameraAngle, Facing, Placement, Shot, ShotType
 from helix.v1 import visual_pb2, visual_pb2_grpc
 from helix_visual import prompts
+from helix_visual.cast import approved_cast
 from helix_visual.engine import INTERACTIVE, ImageEngine, ImageSpec
+from helix_visual.frames import shot_frame
 from helix_visual.layout import sketch_png
 from helix_visual.rendering import Renderer
 
@@ -70,6 +74,28 @@ class VisualServicer(visual_pb2_grpc.VisualServiceServicer):
         _, facts = self.renderer.pipeline(edit.model or None)
         if facts.layout is None:
             raise InvalidEdit(f"model {edit.model or 'default'!r} has no layout ControlNet (HELIX_VISUAL_LAYOUT_MODEL)")
+        return sketch_png(layout(self.shot(edit)), width, height)
+
+    async def with_cast(self, edit: visual_pb2.PreviewEdit, spec: ImageSpec) -> ImageSpec:
+        """The spec conditioned on the production's kept cast: the layout's characters masked to
+        where they stand, the edit's place over the whole frame (`frames.shot_frame`'s rule)."""
+        _, facts = self.renderer.pipeline(edit.model or None)
+        if facts.references is None:
+            raise InvalidEdit(f"model {edit.model or 'default'!r} takes no reference images (HELIX_VISUAL_REFERENCE_MODEL)")
+        shot = self.shot(edit) if edit.HasField("layout") else None
+        characters = set(shot.subjects) if shot else set()
+        kept = await approved_cast(self.renderer, edit.production_id, characters)
+        place = kept.place(edit.place) if edit.place else None
+        if edit.place and place is None:
+            raise InvalidEdit(f"{edit.place} has no approved establishing view in the cast")
+        if shot is None:
+            return replace(spec, references=(place.data,) if place else (), reference_scale=self.settings.visual_reference_scale)
+        frame = shot_frame(shot, spec.prompt, spec.seed, {}, kept.characters, place=place, laid_out=False, width=spec.width,
+                           height=spec.height)
+        return replace(spec, references=frame.references, reference_masks=frame.masks, reference_scale=self.settings.visual_reference_scale)
+
+    def shot(self, edit: visual_pb2.PreviewEdit) -> Shot:
+        """The edit's layout as a shot (its size, who stands where, the camera)."""
         given = edit.layout
         try:
             placements = [Placement(character=p.character, x=p.x, depth=p.depth, facing=Facing(p.facing or Facing.CAMERA))
@@ -80,7 +106,7 @@ class VisualServicer(visual_pb2_grpc.VisualServiceServicer):
                                           height_m=given.height_m or 1.6))
         except ValueError as exc:  # pydantic's ValidationError, or an unknown shot type, angle or facing
             raise InvalidEdit(f"the layout is not a shot's: {exc}") from None
-        return sketch_png(layout(shot), width, height)
+        return shot
 
     async def PreviewFrames(  # noqa: N802
         self, request_iterator: AsyncIterator[visual_pb2.PreviewEdit], context: grpc.aio.ServicerContext
@@ -140,6 +166,8 @@ class VisualServicer(visual_pb2_grpc.VisualServiceServicer):
                       out: asyncio.Queue) -> None:
         try:
             spec = self.spec(edit)
+            if edit.cast or edit.place:
+                spec = await self.with_cast(edit, spec)
             result = await self.engine.render(spec, priority=INTERACTIVE)
         except asyncio.CancelledError:
             raise
