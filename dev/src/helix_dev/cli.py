@@ -154,14 +154,14 @@ def demo(
     raise typer.Exit(run(keep=keep, profile=profile))
 
 
-TINY_KINDS = ("llama", "sd", "controlnet", "ip-adapter", "marian", "vits", "speaker-encoder")
+TINY_KINDS = ("llama", "sd", "controlnet", "ip-adapter", "lora", "marian", "vits", "speaker-encoder")
 
 
 @models_app.command("tiny")
 def models_tiny(
     directory: Annotated[Path, typer.Argument(help="folder to write the model into (Hugging Face / diffusers layout)")],
-    kind: Annotated[str, typer.Option(help="llama: a causal LM (writer); sd: Stable Diffusion (visual); controlnet, ip-adapter: layout and "
-                                           "reference conditioning for the tiny sd (visual); marian: translation, "
+    kind: Annotated[str, typer.Option(help="llama: a causal LM (writer); sd: Stable Diffusion (visual); controlnet, ip-adapter, lora: layout, "
+                                           "reference and character conditioning for the tiny sd (visual); marian: translation, "
                                            "vits: speech (localize); speaker-encoder: voices for likeness screening (review)")] = "llama",
     seed: Annotated[int, typer.Option(help="weights seed; same seed, same bytes")] = 0,
 ) -> None:
@@ -169,11 +169,12 @@ def models_tiny(
     if kind not in TINY_KINDS:
         raise typer.BadParameter(f"unknown kind {kind!r}; choose from {', '.join(TINY_KINDS)}")
     try:
-        if kind in ("sd", "controlnet", "ip-adapter"):
+        if kind in ("sd", "controlnet", "ip-adapter", "lora"):
             from helix.models.diffusion import tree_hash
-            from helix_dev.models.tiny_diffusion import build_tiny_controlnet, build_tiny_ip_adapter, build_tiny_sd
+            from helix_dev.models.tiny_diffusion import build_tiny_controlnet, build_tiny_ip_adapter, build_tiny_lora, build_tiny_sd
 
-            builder = {"sd": build_tiny_sd, "controlnet": build_tiny_controlnet, "ip-adapter": build_tiny_ip_adapter}[kind]
+            builder = {"sd": build_tiny_sd, "controlnet": build_tiny_controlnet, "ip-adapter": build_tiny_ip_adapter,
+                       "lora": build_tiny_lora}[kind]
             folder = builder(directory, seed=seed)
             revision = tree_hash(folder)
         elif kind in ("marian", "vits", "speaker-encoder"):

@@ -5,6 +5,9 @@ blocking; what cannot be drawn is refused with the reason."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -15,7 +18,7 @@ from helix_visual.frames import render_frames
 from helix_visual.plates import render_plate
 from helix_visual.prompts import shot_prompt, shot_seed, stable_seed, with_style
 
-from .conftest import PRODUCTION, Studio, image_request, shot
+from .conftest import PRODUCTION, Studio, image_request, shot, studio_on
 
 BOARD = "script-j1-storyboard-s1"
 SHOTS = [shot("s1-shot1"), shot("s1-shot2", action="looks out to sea"), shot("s1-shot3", location="the harbour")]
@@ -197,5 +200,53 @@ async def test_what_references_cannot_give_is_refused_with_the_reason(cast_studi
     await cast_board(laid_out_studio)
     failed = await laid_out_studio.run(cast_request("job-4"), render_frames)
     assert isinstance(failed, JobFailed) and "takes no reference images" in failed.error
-    with pytest.raises(ValueError, match="character_references and cast need a storyboard_asset_id"):
+    with pytest.raises(ValueError, match="character_references, character_loras and cast need a storyboard_asset_id"):
         image_request(FrameRequested, character_references={"MARA": MARA_REF})
+
+
+@pytest.fixture(scope="module")
+def lora_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from helix_dev.models.tiny_diffusion import build_tiny_lora
+
+    return build_tiny_lora(tmp_path_factory.mktemp("lora"))
+
+
+@pytest.fixture
+async def lora_studio(tiny_sd_dir: Path, lora_dir: Path, tmp_path: Path) -> AsyncIterator[Studio]:
+    """A studio with a pipeline of its own (a LoRA changes the UNet it is loaded into) and one character LoRA configured."""
+    from helix.models.diffusion import load_image_pipeline
+    from helix_visual.engine import ImageEngine
+    from helix_visual.settings import VisualSettings
+
+    settings = VisualSettings(c2pa_enabled=False, retry_attempts=1, visual_progress_every_s=0, visual_loras={"mara_v1": str(lora_dir)},
+                              visual_lora_scale=0.9)
+    async with ImageEngine({"default": load_image_pipeline(str(tiny_sd_dir), dtype="float32", device="cpu")}, max_batch=4) as engine:
+        yield studio_on(engine, settings, tmp_path)
+
+
+async def test_a_characters_lora_draws_every_frame_they_are_in(lora_studio: Studio) -> None:
+    studio = lora_studio
+    await approved_board(studio)  # MARA in every shot
+    plain = await studio.run(image_request(FrameRequested, "job-1", storyboard_asset_id=BOARD, shot_id="s1-shot1"), render_frames)
+    assert isinstance(plain, JobCompleted)
+    request = image_request(FrameRequested, "job-2", storyboard_asset_id=BOARD, shot_id="s1-shot1", character_loras={"MARA": "mara_v1"})
+    assert isinstance(await studio.run(request, render_frames), JobCompleted)
+    (event,) = studio.generated("frame-job-2-s1-shot1")
+    assert event.inputs["loras"] == {"MARA": "mara_v1"} and event.parameters["loras"] == [["mara_v1", 0.9]]
+    assert studio.latest_bytes("frame-job-1-s1-shot1") != studio.latest_bytes("frame-job-2-s1-shot1"), "the LoRA changes the frame"
+    assert isinstance(await studio.run(request.model_copy(update={"job_id": "job-3"}), render_frames), JobCompleted)
+    assert studio.latest_bytes("frame-job-2-s1-shot1") == studio.latest_bytes("frame-job-3-s1-shot1"), "same request, same LoRA, same bytes"
+    again = await studio.run(image_request(FrameRequested, "job-4", storyboard_asset_id=BOARD, shot_id="s1-shot1"), render_frames)
+    assert isinstance(again, JobCompleted)
+    assert np.array_equal(studio.image("frame-job-1-s1-shot1"), studio.image("frame-job-4-s1-shot1")), "without it the LoRA is off again"
+
+
+async def test_a_lora_the_service_lacks_or_for_no_one_in_the_shots_is_refused(lora_studio: Studio) -> None:
+    studio = lora_studio
+    await approved_board(studio)
+    for n, (loras, reason) in enumerate(((({"MARA": "tom_v1"}), "no LoRA named 'tom_v1' for MARA: HELIX_VISUAL_LORAS has mara_v1"),
+                                         (({"ANA": "mara_v1"}), "ANA is in no shot of")), start=1):
+        failed = await studio.run(image_request(FrameRequested, f"job-{n}", storyboard_asset_id=BOARD, character_loras=loras), render_frames)
+        assert isinstance(failed, JobFailed) and reason in failed.error and not failed.retriable, failed
+    with pytest.raises(ValueError, match="character_references, character_loras and cast need a storyboard_asset_id"):
+        image_request(FrameRequested, character_loras={"MARA": "mara_v1"})

@@ -171,3 +171,33 @@ def build_tiny_ip_adapter(directory: Path, *, seed: int = 0) -> Path:
               "note": "Tiny random IP-Adapter built by `helix models tiny --kind ip-adapter` for the tiny Stable Diffusion pipeline."}
     (directory / TINY_MARKER).write_text(json.dumps(marker, indent=2, sort_keys=True) + "\n")
     return directory
+
+
+def build_tiny_lora(directory: Path, *, seed: int = 0, rank: int = 4) -> Path:
+    """A tiny random LoRA for the tiny pipeline's UNet (its attention projections), saved as
+    `pytorch_lora_weights.safetensors` the way diffusers' `save_lora_weights` writes a trained
+    one, so `load_lora_weights` reads it as it reads a studio's character LoRA. Its up
+    projections are random, not zero as a fresh LoRA's are: it changes the image."""
+    require_models_extra()
+    import torch
+    from diffusers import StableDiffusionPipeline, UNet2DConditionModel
+    from diffusers.utils import convert_state_dict_to_diffusers
+    from peft import LoraConfig
+    from peft.utils import get_peft_model_state_dict
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        unet = UNet2DConditionModel(**UNET)
+        unet.add_adapter(LoraConfig(r=rank, lora_alpha=rank, init_lora_weights="gaussian",
+                                    target_modules=["to_q", "to_k", "to_v", "to_out.0"]))
+        for name, parameter in unet.named_parameters():
+            if "lora_B" in name:
+                torch.nn.init.normal_(parameter, std=0.5)
+    layers = convert_state_dict_to_diffusers(get_peft_model_state_dict(unet))
+    StableDiffusionPipeline.save_lora_weights(directory, unet_lora_layers=layers, safe_serialization=True)
+    marker = {"helix_tiny": True, "random_weights": True, "architecture": "LoRA", "seed": seed,
+              "note": "Tiny random LoRA built by `helix models tiny --kind lora` for the tiny Stable Diffusion pipeline."}
+    (directory / TINY_MARKER).write_text(json.dumps(marker, indent=2, sort_keys=True) + "\n")
+    return directory

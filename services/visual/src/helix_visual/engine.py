@@ -25,6 +25,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from helix.models.batching import BATCH, INTERACTIVE, Batcher, OnStep, Pending
@@ -54,6 +55,7 @@ class ImageSpec:
     references: tuple[bytes, ...] = ()  # reference images (PNG) the model's IP-Adapter conditions on: a character's look, a place's
     reference_masks: tuple[bytes | None, ...] = ()  # per reference, the region (a greyscale PNG) it applies to; None: the whole frame
     reference_scale: float = 0.6
+    loras: tuple[tuple[str, str, float], ...] = ()  # (adapter name, LoRA folder or file, weight): a character's LoRA, the whole frame
 
     def __post_init__(self) -> None:
         if self.init_image is not None and self.layout_image is not None:
@@ -67,7 +69,8 @@ class ImageSpec:
         laid_out = self.layout_image is not None
         return (self.model, self.width, self.height, self.steps, self.guidance_scale, self.tiling, image_to_image,
                 self.strength if image_to_image else None, self.negative_prompt is not None, laid_out,
-                self.layout_scale if laid_out else None, len(self.references), self.reference_scale if self.references else None)
+                self.layout_scale if laid_out else None, len(self.references), self.reference_scale if self.references else None,
+                tuple(sorted(self.loras)))
 
 
 @dataclass(frozen=True)
@@ -141,6 +144,7 @@ def draw(loaded: LoadedPipeline, specs: list[ImageSpec], *, on_step: Callable[[i
     else:
         pipe = loaded.text2img
         kwargs.update(width=spec.width, height=spec.height)
+    _use_loras(loaded, spec.loras)
     started = time.perf_counter()
     with torch.inference_mode(), tiled(loaded.modules(), spec.tiling):
         if loaded.references_ref is not None:  # once an IP-Adapter is in the UNet, every call gives it image embeddings
@@ -177,6 +181,26 @@ def _reference_kwargs(loaded: LoadedPipeline, specs: list[ImageSpec], *, classif
     if classifier_free:  # the unconditional half: no reference
         embeds, masks = torch.cat([torch.zeros_like(embeds), embeds]), torch.cat([masks, masks])
     return {"ip_adapter_image_embeds": [embeds], "cross_attention_kwargs": {"ip_adapter_masks": [masks]}}
+
+
+def _use_loras(loaded: LoadedPipeline, loras: tuple[tuple[str, str, float], ...]) -> None:
+    """The batch's LoRAs active in the UNet (the pipelines share it), loaded on first use under
+    their names; a batch with none draws with every LoRA off."""
+    pipe = loaded.text2img
+    present = {name for names in pipe.get_list_adapters().values() for name in names} if hasattr(pipe, "get_list_adapters") else set()
+    if not loras:
+        if present:
+            pipe.disable_lora()
+        return
+    for name, path, _ in loras:
+        if name not in present:
+            source = Path(path)
+            if source.is_file():
+                pipe.load_lora_weights(str(source.parent), weight_name=source.name, adapter_name=name)
+            else:
+                pipe.load_lora_weights(path, adapter_name=name)
+    pipe.enable_lora()
+    pipe.set_adapters([name for name, _, _ in loras], adapter_weights=[weight for _, _, weight in loras])
 
 
 def results(batch: list[Pending[ImageSpec]], images: list[Any], took: float) -> list[ImageResult]:

@@ -10,7 +10,7 @@ in every frame, each reference masked to where its character stands when two sha
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from helix.events import FrameRequested, FrameSummary, UsedVersion
@@ -37,6 +37,7 @@ class Frame:
     references: tuple[bytes, ...] = ()  # the approved reference image of each character in the shot that has one
     masks: tuple[bytes | None, ...] = ()  # where each of them stands (with two or more in the frame)
     summary: FrameSummary = FrameSummary()
+    loras: tuple[str, ...] = ()  # the configured LoRAs of the characters in the shot
 
 
 async def render_frames(renderer: Renderer, job: Job[FrameRequested]) -> list[str]:
@@ -56,12 +57,16 @@ async def render_frames(renderer: Renderer, job: Job[FrameRequested]) -> list[st
         if not shots:
             raise JobRefused(f"storyboard {req.storyboard_asset_id} has no shots")
         cast, kept = await _cast(renderer, req, facts, board.shots)
+        _check_loras(renderer, req, board.shots)
         for shot in shots:
             text = prompts.shot_prompt(shot, extra=req.prompt, style=req.style)
             place = kept.place(shot.location) if kept else None
             places += [place] if place else []
-            frames.append(shot_frame(shot, text, prompts.shot_seed(base_seed, shot), {"storyboard_version": board_version}, cast,
-                                     place=place, laid_out=laid_out, width=req.width, height=req.height))
+            frame = shot_frame(shot, text, prompts.shot_seed(base_seed, shot), {"storyboard_version": board_version}, cast,
+                               place=place, laid_out=laid_out, width=req.width, height=req.height)
+            loras = {c: req.character_loras[c] for c in shot.subjects if c in req.character_loras}
+            frames.append(replace(frame, loras=tuple(dict.fromkeys(loras.values())),
+                                  inputs={**frame.inputs, "loras": loras} if loras else frame.inputs))
     else:
         text = prompts.with_style(req.prompt, req.style)
         seed = req.seed if req.seed is not None else prompts.stable_seed(req.production_id, req.job_id)
@@ -75,7 +80,8 @@ async def render_frames(renderer: Renderer, job: Job[FrameRequested]) -> list[st
                          init_image=reference.data if reference else None, strength=req.strength,
                          layout_image=frame.sketch, layout_scale=renderer.settings.visual_layout_scale,
                          references=frame.references, reference_masks=frame.masks,
-                         reference_scale=renderer.settings.visual_reference_scale)
+                         reference_scale=renderer.settings.visual_reference_scale,
+                         loras=tuple((name, renderer.settings.visual_loras[name], renderer.settings.visual_lora_scale) for name in frame.loras))
         inputs = frame.inputs
         if req.negative_prompt:
             inputs = {**inputs, "negative_prompt": req.negative_prompt}
@@ -111,6 +117,21 @@ def shot_frame(shot: Shot, prompt: str, seed: int, extra: dict[str, Any], cast: 
     if len(references) > 1:  # the characters where they stand; the place over the whole frame
         masks = tuple(region_png(sketch, c, width, height) for c in present) + ((None,) if place else ())
     return Frame(shot.shot_id, prompt, seed, inputs, sketch_png(sketch, width, height) if laid_out else None, references, masks, summary)
+
+
+def _check_loras(renderer: Renderer, req: FrameRequested, shots: list[Shot]) -> None:
+    """Every LoRA the request names is one the service has, for a character in some shot."""
+    if not req.character_loras:
+        return
+    in_shots = {s for shot in shots for s in shot.subjects}
+    for character, name in req.character_loras.items():
+        if name not in renderer.settings.visual_loras:
+            raise JobRefused(f"no LoRA named {name!r} for {character}: HELIX_VISUAL_LORAS has "
+                             f"{', '.join(sorted(renderer.settings.visual_loras)) or 'none'}")
+        if character not in in_shots:
+            raise JobRefused(f"{character} is in no shot of {req.storyboard_asset_id} (its characters: {', '.join(sorted(in_shots)) or 'none'})")
+    if req.model not in (None, "default"):
+        raise JobRefused("character LoRAs are for the default model (HELIX_VISUAL_LORAS fit its UNet)")
 
 
 async def _cast(renderer: Renderer, req: FrameRequested, facts: PipelineFacts, shots: list[Shot]) -> tuple[dict[str, Read[None]], KeptCast | None]:

@@ -101,6 +101,7 @@ class Renderer:
             **({"reference_model": loaded.references.id, "reference_model_revision": loaded.references.revision,
                 "reference_scale": spec.reference_scale, "reference_masks": len(spec.reference_masks)}
                if spec.references and loaded.references is not None else {}),
+            **({"loras": [[name, weight] for name, _, weight in spec.loras]} if spec.loras else {}),
             **measured,
         }
         run_params = {**image_params, "device": loaded.device, "steps_run": result.steps_run, "batch_size": result.batch_size,

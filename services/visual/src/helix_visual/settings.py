@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -39,6 +39,11 @@ class VisualSettings(HelixSettings):
     # `<folder>::<weights file>`); empty: the tiny one with the tiny pipeline, none otherwise; "none": off.
     visual_reference_model: str = ""
     visual_reference_scale: float = Field(0.6, ge=0, le=2)
+    # A studio's LoRAs of its characters, by name (a folder or a .safetensors file each):
+    # `FrameRequested.character_loras` names them; each frame with the character draws with its
+    # LoRA at this weight (on the default model; it must fit that model's UNet).
+    visual_loras: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9_]{1,64}$")], str] = Field(default_factory=dict)
+    visual_lora_scale: float = Field(0.8, ge=0, le=2)
     visual_max_side: int = Field(0, ge=0, le=8192)  # 0: twice the model's native size
     visual_preview_side: int = Field(256, ge=32, le=1024)  # the review console's preview image
     visual_progress_every_s: float = Field(0.5, ge=0)  # step progress at most this often per job

@@ -365,10 +365,17 @@ class FrameRequested(ImageRequest):
         description="Character name -> an image asset of them (its approved version is used): each frame with the character "
                     "conditions on it (the model's IP-Adapter), masked to where they stand when two share the frame")
 
+    character_loras: dict[Annotated[str, Field(min_length=1, max_length=24)],
+                          Annotated[str, Field(pattern=r"^[A-Za-z0-9_]{1,64}$")]] = Field(
+        default_factory=dict, max_length=8,
+        description="Character -> a LoRA of them the visual service has (HELIX_VISUAL_LORAS, by name): each frame with the character "
+                    "draws with it (over the whole frame)")
+
     @model_validator(mode="after")
     def _references_need_shots(self) -> FrameRequested:
-        if (self.character_references or self.cast) and not self.storyboard_asset_id:
-            raise ValueError("character_references and cast need a storyboard_asset_id: its shots say who is in each frame, and where")
+        if (self.character_references or self.cast or self.character_loras) and not self.storyboard_asset_id:
+            raise ValueError("character_references, character_loras and cast need a storyboard_asset_id: its shots say who is in "
+                             "each frame, and where")
         return self
 
 
