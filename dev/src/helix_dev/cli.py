@@ -171,7 +171,12 @@ def models_tiny(
     try:
         if kind in ("sd", "controlnet", "ip-adapter", "lora"):
             from helix.models.diffusion import tree_hash
-            from helix_dev.models.tiny_diffusion import build_tiny_controlnet, build_tiny_ip_adapter, build_tiny_lora, build_tiny_sd
+            from helix_dev.models.tiny_diffusion import (
+                build_tiny_controlnet,
+                build_tiny_ip_adapter,
+                build_tiny_lora,
+                build_tiny_sd,
+            )
 
             builder = {"sd": build_tiny_sd, "controlnet": build_tiny_controlnet, "ip-adapter": build_tiny_ip_adapter,
                        "lora": build_tiny_lora}[kind]
