@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from google.protobuf.timestamp_pb2 import Timestamp
 from pydantic import AwareDatetime, Field, field_validator
 
@@ -17,7 +17,7 @@ from helix.auth import Principal, Role
 from helix.v1 import common_pb2, review_pb2
 from helix_gateway.fields import CHECKED, ApiId, ApiModel, bounded
 from helix_gateway.pagination import Cursor, Limit, Page
-from helix_gateway.problems import ProblemError
+from helix_gateway.problems import ProblemError, problem_responses
 from helix_gateway.review_views import ConsentReferenceView, ConsentView, consent_reference_view, consent_view
 from helix_gateway.routers.reviews import REVIEW_ERRORS
 from helix_gateway.security import actor_proto, require, reviewer_productions
@@ -105,13 +105,14 @@ async def revoke_consent(
 
 
 @router.post("/{consent_id}/references", status_code=status.HTTP_201_CREATED, summary="Add a reference image or recording to a consent",
+             responses=problem_responses(413, 415),
              openapi_extra={"requestBody": {"required": True, "content": {t: {"schema": {"type": "string", "format": "binary"}}
                                                                           for t in REFERENCE_TYPES}}})
 async def add_consent_reference(
     consent_id: Annotated[ApiId, Path(description="Consent id")], request: Request, gw: Gateway, principal: Admin,
-    content_type: Annotated[str, Header(description="The media type of the body: " + ", ".join(REFERENCE_TYPES))] = "",
 ) -> ConsentReferenceView:
-    media_type = content_type.split(";")[0].strip().lower()
+    """The body is the image or recording itself, its Content-Type one of the reference types."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type not in REFERENCE_TYPES:
         raise ProblemError(415, f"a consent reference is one of {', '.join(REFERENCE_TYPES)}; got {media_type or 'no Content-Type'}")
     reference = await gw.review.add_consent_reference(review_pb2.AddConsentReferenceRequest(
