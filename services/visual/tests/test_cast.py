@@ -27,7 +27,8 @@ async def test_frames_keep_the_approved_cast(cast_studio: Studio) -> None:
     await approved_script(studio)
     await cast_board(studio)
     assert isinstance(await studio.run(sheet("sheet-1", views=["front", "profile"]), render_sheets), JobCompleted)
-    assert await approved_cast(studio.renderer, "lighthouse", {"MARA", "TOM"}) == {}, "nothing approved yet"
+    kept = await approved_cast(studio.renderer, "lighthouse", {"MARA", "TOM"})
+    assert kept.characters == {} and kept.places == {}, "nothing approved yet"
     await studio.approve(MARA_FRONT, AssetKind.REFERENCE)
     await studio.approve("reference-sheet-1-c2-profile", AssetKind.REFERENCE)  # a profile is not what frames keep
     assert isinstance(await studio.run(cast_frames("job-1"), render_frames), JobCompleted)
