@@ -135,7 +135,11 @@ async def test_without_a_timed_source_helix_speaks_the_script_and_that_is_the_ti
     lines = timeline.timeline.lines
     assert lines[0].start == 0.5 and all(b.start > a.end for a, b in zip(lines, lines[1:], strict=False)), "end to end, with pauses"
     spoken = desk.announced(source[0])
-    assert spoken.model.id == tiny_vits and spoken.typed_summary() == VoiceoverSummary(locale="en", role="source")
+    summary = spoken.typed_summary()
+    assert spoken.model.id == tiny_vits and isinstance(summary, VoiceoverSummary) and (summary.locale, summary.role) == ("en", "source")
+    assert set(summary.voices) == {"ALGERNON", "LANE"} and {v.model for v in summary.voices.values()} == {tiny_vits}, \
+        "who spoke each character"
+    assert len({v.speaker for v in summary.voices.values()}) == 2 and all(v.performer is None for v in summary.voices.values())
     assert desk.announced(source[2]).authorship is Authorship.AI and desk.announced(source[2]).parent_asset_ids == [SCRIPT, *source[:2]]
     samples, rate = soundfile.read(io.BytesIO(desk.latest(AssetKind.VOICEOVER, source[1])))
     assert len(samples) / rate >= lines[-1].end, "the whole script is spoken"
