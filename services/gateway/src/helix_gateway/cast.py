@@ -13,6 +13,7 @@ from helix.cast import CastMember, ReferenceVersion, build_cast
 from helix.casting import CastingEntry, ResolvedCasting, character_key
 from helix.events import AssetKind, FrameSummary, ReferenceSummary
 from helix_gateway.readmodel.tables import Asset
+from helix_gateway.tree import approved_versions, newest_versions
 
 
 class CastMemberView(CastMember):
@@ -31,16 +32,11 @@ class CastOverview(BaseModel):
 def cast_overview(production_id: str, rows: Iterable[Asset], casting: ResolvedCasting) -> CastOverview:
     rows = list(rows)
     views: list[tuple[ReferenceSummary, ReferenceVersion]] = []
-    newest: dict[str, Asset] = {}
-    approved: dict[str, int] = {}
+    newest, approved = newest_versions(rows), approved_versions(rows)
     for row in rows:
         generated = row.generated()
         if generated is None:
             continue
-        if row.review_status == "approved":
-            approved[row.asset_id] = max(approved.get(row.asset_id, 0), row.version)
-        if row.asset_id not in newest or newest[row.asset_id].version < row.version:
-            newest[row.asset_id] = row
         summary = generated.typed_summary()
         if row.kind == AssetKind.REFERENCE.value and isinstance(summary, ReferenceSummary):
             views.append((summary, ReferenceVersion(asset_id=row.asset_id, version=row.version, view=summary.view,

@@ -40,20 +40,29 @@ class AssetTree(BaseModel):
     roots: list[TreeNode]
 
 
-def build_tree(production_id: str, rows: Iterable[Asset]) -> AssetTree:
+def newest_versions(rows: Iterable[Asset]) -> dict[str, Asset]:
+    """Each asset's newest version whose asset event has arrived (a decision may come first)."""
     newest: dict[str, Asset] = {}
-    counts: Counter[str] = Counter()
-    rows_seen = list(rows)
-    for row in rows_seen:
-        if row.event is None:
-            continue  # a decision whose asset event has not arrived yet
-        counts[row.asset_id] += 1
-        if row.asset_id not in newest or newest[row.asset_id].version < row.version:
+    for row in rows:
+        if row.event is not None and (row.asset_id not in newest or newest[row.asset_id].version < row.version):
             newest[row.asset_id] = row
+    return newest
+
+
+def approved_versions(rows: Iterable[Asset]) -> dict[str, int]:
+    """Each asset's newest approved version."""
     approved: dict[str, int] = {}
-    for row in rows_seen:
+    for row in rows:
         if row.review_status == "approved":
             approved[row.asset_id] = max(approved.get(row.asset_id, 0), row.version)
+    return approved
+
+
+def build_tree(production_id: str, rows: Iterable[Asset]) -> AssetTree:
+    rows_seen = list(rows)
+    newest = newest_versions(rows_seen)
+    counts: Counter[str] = Counter(row.asset_id for row in rows_seen if row.event is not None)
+    approved = approved_versions(rows_seen)
     nodes = {a: TreeNode(asset_id=a, version=r.version, kind=r.kind, media_type=r.media_type, review_status=r.review_status, job_id=r.job_id,
                          versions=counts[a], stale=_stale(r, approved)) for a, r in newest.items()}
     roots: list[TreeNode] = []
@@ -85,12 +94,8 @@ class StaleDub(BaseModel):
 def stale_dubs(rows: Iterable[Asset], before: Casting, after: Casting) -> list[StaleDub]:
     """The newest version of each dub (as recorded in its summary: who spoke which character)
     that speaks a character whose voice in the dub's locale differs between two castings."""
-    newest: dict[str, Asset] = {}
-    for row in rows:
-        if row.kind == AssetKind.VOICEOVER.value and (row.asset_id not in newest or newest[row.asset_id].version < row.version):
-            newest[row.asset_id] = row
     stale = []
-    for asset_id, row in sorted(newest.items()):
+    for asset_id, row in sorted(newest_versions(r for r in rows if r.kind == AssetKind.VOICEOVER.value).items()):
         generated = row.generated()
         summary = generated.typed_summary() if generated is not None else None
         if not isinstance(summary, VoiceoverSummary):

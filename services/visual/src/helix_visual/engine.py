@@ -187,7 +187,7 @@ def _use_loras(loaded: LoadedPipeline, loras: tuple[tuple[str, str, float], ...]
     """The batch's LoRAs active in the UNet (the pipelines share it), loaded on first use under
     their names; a batch with none draws with every LoRA off."""
     pipe = loaded.text2img
-    present = {name for names in pipe.get_list_adapters().values() for name in names} if hasattr(pipe, "get_list_adapters") else set()
+    present = {name for names in pipe.get_list_adapters().values() for name in names}
     if not loras:
         if present:
             pipe.disable_lora()

@@ -10,6 +10,7 @@ in every frame, each reference masked to where its character stands when two sha
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -119,17 +120,24 @@ def shot_frame(shot: Shot, prompt: str, seed: int, extra: dict[str, Any], cast: 
     return Frame(shot.shot_id, prompt, seed, inputs, sketch_png(sketch, width, height) if laid_out else None, references, masks, summary)
 
 
+def _in_shots(req: FrameRequested, shots: list[Shot], named: Iterable[str]) -> set[str]:
+    """The characters of the shots; refused with the reason when one `named` is in none of them."""
+    in_shots = {s for shot in shots for s in shot.subjects}
+    for name in named:
+        if name not in in_shots:
+            raise JobRefused(f"{name} is in no shot of {req.storyboard_asset_id} (its characters: {', '.join(sorted(in_shots)) or 'none'})")
+    return in_shots
+
+
 def _check_loras(renderer: Renderer, req: FrameRequested, shots: list[Shot]) -> None:
     """Every LoRA the request names is one the service has, for a character in some shot."""
     if not req.character_loras:
         return
-    in_shots = {s for shot in shots for s in shot.subjects}
     for character, name in req.character_loras.items():
         if name not in renderer.settings.visual_loras:
             raise JobRefused(f"no LoRA named {name!r} for {character}: HELIX_VISUAL_LORAS has "
                              f"{', '.join(sorted(renderer.settings.visual_loras)) or 'none'}")
-        if character not in in_shots:
-            raise JobRefused(f"{character} is in no shot of {req.storyboard_asset_id} (its characters: {', '.join(sorted(in_shots)) or 'none'})")
+    _in_shots(req, shots, req.character_loras)
     if req.model not in (None, "default"):
         raise JobRefused("character LoRAs are for the default model (HELIX_VISUAL_LORAS fit its UNet)")
 
@@ -144,10 +152,7 @@ async def _cast(renderer: Renderer, req: FrameRequested, facts: PipelineFacts, s
         return {}, None
     if facts.references is None:
         raise JobRefused(f"model {req.model or 'default'!r} takes no reference images (no IP-Adapter: HELIX_VISUAL_REFERENCE_MODEL)")
-    in_shots = {s for shot in shots for s in shot.subjects}
-    for name in req.character_references:
-        if name not in in_shots:
-            raise JobRefused(f"{name} is in no shot of {req.storyboard_asset_id} (its characters: {', '.join(sorted(in_shots)) or 'none'})")
+    in_shots = _in_shots(req, shots, req.character_references)
     kept = await approved_cast(renderer, req.production_id, in_shots - set(req.character_references)) if req.cast else None
     reads = await asyncio.gather(*(renderer.approved_image(req.production_id, asset_id, what=f"the reference of {name}")
                                    for name, asset_id in req.character_references.items()))
