@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from helix.assets import AssetKey, InvalidAssetKey
+from helix.assets import AssetKey, InvalidAssetKey, UploadKey
 from helix.events import AssetKind
 
 
@@ -35,3 +35,13 @@ def test_error_names_the_rule() -> None:
         AssetKey.parse("productions/p/scene/a/../../../v1.png")
     with pytest.raises(InvalidAssetKey, match="a key is a string"):
         AssetKey.parse(None)
+
+
+def test_upload_keys_stay_in_their_folder_and_name_their_type() -> None:
+    key = UploadKey.for_media("lighthouse", "upload-1", "image/webp")
+    assert str(key) == "uploads/lighthouse/upload-1.webp" and UploadKey.parse(str(key)) == key
+    for bad in ("uploads/lighthouse/../x.png", "uploads/lighthouse/up.gif", "productions/lighthouse/frame/f/v1.png", "uploads/a/b/c.png", 7):
+        with pytest.raises(InvalidAssetKey):
+            UploadKey.parse(bad)
+    with pytest.raises(InvalidAssetKey, match="an upload is one of image/png"):
+        UploadKey.for_media("lighthouse", "upload-1", "image/gif")

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from helix.assets import AssetIntegrityError, AssetNotFound, AssetStore, InvalidAssetKey
+from helix.assets import AssetIntegrityError, AssetNotFound, AssetStore, InvalidAssetKey, UploadKey
 from helix.events import AssetGenerated, AssetKind
 from tests.conftest import make_settings
 
@@ -110,3 +110,15 @@ def test_tampered_object_fails_the_integrity_check(store: AssetStore) -> None:
 def test_missing_object(store: AssetStore) -> None:
     with pytest.raises(AssetNotFound):
         store.get("productions/lighthouse/frame/never-made/v1.png")
+
+
+def test_an_upload_is_staged_apart_from_asset_versions_and_read_back_checked(store: AssetStore) -> None:
+    key = UploadKey.for_media("lighthouse", "upload-1", "image/png")
+    data = b"\x89PNG\r\n\x1a\n a person's drawing"
+    digest = store.stage(key, data, "image/png")
+    assert digest == hashlib.sha256(data).hexdigest() and store.staged(key, digest) == data
+    assert store.versions("lighthouse", AssetKind.REFERENCE, "upload-1") == [], "a staged upload is no asset version"
+    with pytest.raises(AssetIntegrityError):
+        store.staged(key, hashlib.sha256(b"what the request said").hexdigest())
+    with pytest.raises(AssetNotFound):
+        store.staged(UploadKey.for_media("lighthouse", "never-sent", "image/png"), digest)

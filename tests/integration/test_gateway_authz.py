@@ -59,6 +59,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/productions/{production_id}"): Row(ASSIGNED),
     ("GET", "/productions/{production_id}/casting"): Row(ASSIGNED),
     ("GET", "/productions/{production_id}/cast"): Row(ASSIGNED),
+    ("POST", "/productions/{production_id}/cast/references"): Row(REQUESTERS),  # the body is an image: JSON gets 415 or 422
     ("PUT", "/productions/{production_id}/casting"): Row(frozenset({DIRECTOR, ADMIN}),
                                                         {"entries": [{"character": "MARA", "voice": {"kind": "model", "speaker": 1}}]}),
     ("POST", "/productions/{production_id}/requests/script"): Row(REQUESTERS, {"max_scenes": 2}),

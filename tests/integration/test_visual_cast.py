@@ -3,10 +3,12 @@ characters, one place) and approved are kept by the frames of a storyboard (each
 front view masked to where they stand, the place's view over the whole frame); frames of a
 two-character storyboard keep both characters' approved references and their shots' layout;
 a reference revised and approved makes the frames drawn from the old one stale in the
-production tree, and one request draws them again, as new versions citing the new reference."""
+production tree, and one request draws them again, as new versions citing the new reference. A
+person's own view uploaded through the gateway is kept verbatim, reviewed, and kept by frames."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 from collections.abc import AsyncIterator
@@ -33,6 +35,7 @@ from helix.settings import HelixSettings
 from helix_gateway.readmodel.tables import Asset
 from helix_gateway.tree import build_tree
 from helix_visual.app import VisualApp
+from tests.integration.gateway_harness import create_production, gateway_stack, poll
 from tests.integration.test_visual_service import DANA, completed, events_until, send, visual_settings
 
 pytestmark = pytest.mark.infra
@@ -183,3 +186,65 @@ async def test_reference_sheets_drawn_approved_and_kept_by_the_frames(settings: 
         assert {*cast.values(), summary.place.asset_id} <= set(frame.parent_asset_ids)
     assert two.parameters["reference_masks"] == 3 and one.parameters["reference_masks"] == 2, \
         "each character masked to where they stand, the place over the whole frame"
+
+
+async def test_a_persons_own_view_through_the_gateway_is_reviewed_and_kept_by_the_frames(settings: HelixSettings, visual: VisualApp,
+                                                                                        tmp_path: Path) -> None:
+    async with gateway_stack(settings, tmp_path) as stack:
+        pid = (await create_production(stack))["production_id"]
+        store = AssetStore(settings)
+        script = {"level": "script", "script_id": "script-j8", "content": {
+            "production_id": pid, "logline": "A keeper keeps the light.", "title": "The Lamp",
+            "characters": [{"name": "MARA", "description": "a keeper in a yellow oilskin"}], "places": [],
+            "scenes": [{"scene_id": "s1", "place": "Lamp room", "plot_element": "exposition", "beat": "The lamp is lit."}]}}
+        store.put(production_id=pid, kind="script", asset_id="script-j8-script", data=json.dumps(script).encode(),
+                  media_type="application/json", ext="json")
+        await visual.approvals.record(ReviewApproved(production_id=pid, decision_id="ok-script-j8", asset_id="script-j8-script",
+                                                     kind="script", asset_version=1, reviewer=Actor(subject="rhea"), decided_at=datetime.now(UTC)))
+        photo = io.BytesIO()
+        Image.new("RGB", (96, 80), (240, 200, 10)).save(photo, format="JPEG")
+        params = {"script_asset_id": "script-j8-script", "subject": "MARA", "view": "front", "filename": "mara-costume.jpg"}
+        async with stack.client(stack.token("dana", "director", productions=[pid])) as dana, \
+                stack.client(stack.token("rhea", "reviewer", productions=[pid])) as rhea:
+            wrong = await dana.post(f"/productions/{pid}/cast/references", params=params, content=photo.getvalue(),
+                                    headers={"Content-Type": "image/png"})
+            assert wrong.status_code == 415 and "the bytes are not image/png" in wrong.text
+            sent = await dana.post(f"/productions/{pid}/cast/references", params=params, content=photo.getvalue(),
+                                   headers={"Content-Type": "image/jpeg"})
+            assert sent.status_code == 202, sent.text
+            job_id = sent.json()["job_id"]
+            job = await poll(dana, f"/jobs/{job_id}", lambda r: r.json()["status"] in ("completed", "failed"), timeout=60)
+            view = f"reference-{job_id}-c1-front"
+            assert job.json()["status"] == "completed" and job.json()["asset_ids"] == [view], job.text
+            stored = await poll(dana, f"/assets/{view}", lambda r: r.status_code == 200)
+            assert stored.json()["lineage"]["authorship"] == "human" and stored.json()["lineage"]["model"] is None
+            assert (await dana.get(f"/assets/{view}/content")).content == photo.getvalue(), "kept verbatim"
+
+            queued = await poll(rhea, "/reviews/queue", lambda r: any(i["asset"]["asset_id"] == view for i in r.json()["items"]))
+            item = next(i for i in queued.json()["items"] if i["asset"]["asset_id"] == view)
+            await rhea.post("/reviews/claim", json={"lease_seconds": 60})
+            decided = await rhea.post(f"/reviews/items/{item['item_id']}/decision", json={"outcome": "approved"})
+            assert decided.status_code == 200, decided.text
+            cast = await poll(dana, f"/productions/{pid}/cast",
+                              lambda r: any((m.get("keeps") or {}).get("asset_id") == view for m in r.json()["members"]))
+            assert [m["name"] for m in cast.json()["members"]] == ["MARA"]
+        for _ in range(300):  # the approval reaches the visual service over the bus
+            if await visual.approvals.approved_version(pid, view) == 1:
+                break
+            await asyncio.sleep(0.1)
+        shots = [{"shot_id": "s1-shot1", "shot_type": "close_up", "camera": "static", "subjects": ["MARA"], "action": "listens",
+                  "location": "Lamp room", "duration_s": 2}]
+        body = {"level": "storyboard-s1", "script_id": "script-j8",
+                "content": {"production_id": pid, "script_id": "script-j8", "scene_id": "s1", "shots": shots}}
+        store.put(production_id=pid, kind="storyboard", asset_id="script-j8-storyboard-s1", data=json.dumps(body).encode(),
+                  media_type="application/json", ext="json")
+        await visual.approvals.record(ReviewApproved(production_id=pid, decision_id="ok-board-j8", asset_id="script-j8-storyboard-s1",
+                                                     kind="storyboard", asset_version=1, reviewer=Actor(subject="rhea"),
+                                                     decided_at=datetime.now(UTC)))
+        send(settings, FrameRequested(production_id=pid, job_id="kept-8", requested_by=DANA, prompt="a keeper",
+                                      storyboard_asset_id="script-j8-storyboard-s1", cast=True, width=64, height=64, steps=2, seed=4))
+        await events_until(settings, Topic.JOBS_STATUS, lambda es: completed(es, "kept-8"))
+        frames = [e.data for e in await events_until(settings, Topic.ASSETS_GENERATED,
+                                                      lambda es: any(e.data.job_id == "kept-8" for e in es)) if e.data.job_id == "kept-8"]
+        summary = frames[0].typed_summary()
+        assert isinstance(summary, FrameSummary) and summary.references["MARA"].asset_id == view, "the frame keeps the person's view"

@@ -22,3 +22,8 @@ def production_id_for(title: str) -> str:
 
 def new_job_id() -> str:
     return f"job-{uuid.uuid4().hex}"
+
+
+def new_upload_id() -> str:
+    """Where a person's file waits in the store until its service keeps it (`helix.assets.UploadKey`)."""
+    return f"upload-{uuid.uuid4().hex}"

@@ -4,15 +4,18 @@ performers without a voice consent and the newest dubs the change makes stale.""
 
 from __future__ import annotations
 
+import hashlib
+
 import grpc
 import httpx
 
+from helix.assets import UploadKey
 from helix.casting import Casting, CastingEntry, ModelVoice, PerformerVoice
-from helix.events import AssetKind, SpokenVoice, VoiceoverSummary
+from helix.events import AssetKind, ReferenceUploaded, ReferenceView, SpokenVoice, VoiceoverSummary
 from helix.v1 import review_pb2
 from helix_gateway.state import GatewayState
 
-from ..conftest import add_asset, add_production, auth, review_of, rpc_error
+from ..conftest import add_asset, add_production, auth, bus_of, review_of, rpc_error, store_of
 
 ANN = PerformerVoice(performer="Ann Lee", model="voices/ann-lee")
 DIRECTOR = auth("dana", "director", productions=["lighthouse"])
@@ -86,3 +89,41 @@ async def test_the_cast_is_read_by_anyone_assigned(client: httpx.AsyncClient, ga
     assert [(m["name"], m["voices"][0]["voice"]["performer"]) for m in body["members"]] == [("MARA", "Ann Lee")]
     assert body["unconsented"] == []
     assert (await client.get("/productions/other/cast", headers=auth("rhea", "reviewer", productions=["lighthouse"]))).status_code == 403
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(64)
+UPLOAD = "/productions/lighthouse/cast/references?script_asset_id=script-j1-script&subject=MARA&view=front&filename=mara.png"
+
+
+async def test_a_directors_own_view_is_staged_and_requested(client: httpx.AsyncClient, gateway: GatewayState) -> None:
+    await add_production(gateway)
+    response = await client.post(UPLOAD, content=PNG, headers={**DIRECTOR, "Content-Type": "image/png"})
+    assert response.status_code == 202, response.text
+    [event] = bus_of(gateway).published
+    request = event.data
+    assert isinstance(request, ReferenceUploaded) and request.job_id == response.json()["job_id"]
+    assert (request.subject, request.view, request.subject_kind, request.script_asset_id) == ("MARA", ReferenceView.FRONT, "character",
+                                                                                            "script-j1-script")
+    assert request.upload.sha256 == hashlib.sha256(PNG).hexdigest() and request.upload.filename == "mara.png"
+    assert store_of(gateway).staged(UploadKey.parse(request.upload.key), request.upload.sha256) == PNG, "the bytes, staged as sent"
+    job = await gateway.read_model.job(request.job_id)
+    assert job is not None and job.request_type == ReferenceUploaded.event_type and job.requested_by == "dana"
+
+
+async def test_what_is_not_an_image_of_the_cast_is_refused_before_anything_is_staged(client: httpx.AsyncClient,
+                                                                                      gateway: GatewayState) -> None:
+    await add_production(gateway)
+    cases = [
+        (UPLOAD, PNG, "image/gif", 415, "a view of the cast is one of image/png"),
+        (UPLOAD, PNG, "image/jpeg", 415, "the bytes are not image/jpeg"),
+        (UPLOAD, b"", "image/png", 400, "the body is empty"),
+        (UPLOAD.replace("view=front", "view=back"), PNG, "image/png", 422, "view"),
+        (UPLOAD.replace("/lighthouse/", "/elsewhere/"), PNG, "image/png", 403, ""),
+    ]
+    for url, body, media_type, code, detail in cases:
+        response = await client.post(url, content=body, headers={**DIRECTOR, "Content-Type": media_type})
+        assert response.status_code == code and detail in response.text, (url, media_type, response.text)
+    reviewer = await client.post(UPLOAD, content=PNG, headers={**auth("rhea", "reviewer", productions=["lighthouse"]),
+                                                               "Content-Type": "image/png"})
+    assert reviewer.status_code == 403
+    assert not bus_of(gateway).published and not store_of(gateway).uploads

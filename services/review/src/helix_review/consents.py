@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker, undefer
 
+from helix.assets.media import SNIFFED_TYPES, bytes_are
 from helix.events import Actor, AssetKind
 from helix_review.checks.consent import REQUIRED_SCOPE, SCOPES
 from helix_review.db import PENDING, Consent, ConsentReference, Finding, Policy, ReviewItem, utcnow
@@ -21,9 +22,8 @@ from helix_review.records import audit, new_id, register_performer, rescore
 
 # Findings a consent closes: a performer named (`likeness_consent`) or resembled (`likeness_resemblance`).
 CONSENT_CHECKS = ("likeness_consent", "likeness_resemblance")
-# A consent's reference media, by what the bytes begin with (the type a client claims is checked against them).
-REFERENCE_TYPES = {"image/png": (b"\x89PNG\r\n\x1a\n",), "image/jpeg": (b"\xff\xd8\xff",), "image/webp": (b"RIFF",),
-                   "audio/wav": (b"RIFF",), "audio/flac": (b"fLaC",)}
+# A consent's reference media (the type a client claims is checked against the bytes: `helix.assets.media`).
+REFERENCE_TYPES = SNIFFED_TYPES
 MAX_REFERENCE_BYTES = 3_000_000  # under gRPC's 4 MiB message limit
 
 
@@ -97,8 +97,7 @@ class Consents:
             raise InvalidArgument(f"a consent reference is one of {', '.join(REFERENCE_TYPES)}; got {media_type or '(none)'}")
         if not data or len(data) > MAX_REFERENCE_BYTES:
             raise InvalidArgument(f"a consent reference holds 1 to {MAX_REFERENCE_BYTES} bytes; got {len(data)}")
-        if not data.startswith(REFERENCE_TYPES[media_type]) or (media_type == "image/webp" and data[8:12] != b"WEBP") \
-                or (media_type == "audio/wav" and data[8:12] != b"WAVE"):
+        if not bytes_are(data, media_type):
             raise InvalidArgument(f"the bytes are not {media_type}")
         embedding, encoding = None, self.likeness.encoder_for(media_type)
         if encoding is not None:

@@ -14,6 +14,7 @@ from helix.events import (
     GenerationRequest,
     ImageRevisionRequested,
     ReferenceSheetRequested,
+    ReferenceUploaded,
     SceneRequested,
     TextureRequested,
 )
@@ -26,6 +27,7 @@ from helix_visual.rendering import Renderer
 from helix_visual.revisions import revise_image
 from helix_visual.sheets import render_sheets
 from helix_visual.textures import render_texture
+from helix_visual.uploads import keep_upload
 
 
 class VisualRequests:
@@ -40,6 +42,7 @@ class VisualRequests:
             ImageRevisionRequested: self.revision,
             FramesRedrawRequested: self.redraw,
             ReferenceSheetRequested: self.sheets,
+            ReferenceUploaded: self.upload,
         }
 
     async def frames(self, job: Job[Any]) -> list[str]:
@@ -59,3 +62,6 @@ class VisualRequests:
 
     async def sheets(self, job: Job[Any]) -> list[str]:
         return await render_sheets(self.renderer, job)
+
+    async def upload(self, job: Job[Any]) -> list[str]:
+        return await keep_upload(self.renderer, job)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from helix.events.data import ID_CHARS, AssetKind
+from helix.events.data import ID_CHARS, UPLOAD_KEY_PATTERN, UPLOAD_MEDIA_TYPES, AssetKind
 
 _ID = ID_CHARS
 _LAYOUT = re.compile(
@@ -22,7 +22,7 @@ PREVIEW_EXT = "preview.png"
 MANIFEST_EXT = "manifest.c2pa"
 COMPANION_EXTS = (SIDECAR_EXT, PREVIEW_EXT, MANIFEST_EXT)  # stored beside a version, never versions themselves
 # What Helix's generators store, by media type (what the gateway serves an asset's bytes as).
-MEDIA_TYPES = ("application/json", "text/x-fountain", "image/png", "application/x-subrip", "text/vtt", "application/ttml+xml",
+MEDIA_TYPES = ("application/json", "text/x-fountain", "image/png", "image/jpeg", "image/webp", "application/x-subrip", "text/vtt", "application/ttml+xml",
                "audio/wav", "audio/flac", "video/mp4", "application/octet-stream")
 
 
@@ -83,3 +83,32 @@ class AssetKey:
         if not match:
             raise InvalidAssetKey(key, "expected productions/{production}/{kind}/{asset}/v{n}.{ext}")
         return cls(match["production"], AssetKind(match["kind"]), match["asset"], int(match["version"]), match["ext"])
+
+
+_UPLOAD = re.compile(UPLOAD_KEY_PATTERN)
+
+
+@dataclass(frozen=True)
+class UploadKey:
+    """Where a person's upload waits, `uploads/{production}/{upload}.{ext}`, until the service
+    that owns it keeps it as an asset. Outside `productions/`: never read as an asset version."""
+
+    production_id: str
+    upload_id: str
+    ext: str
+
+    def __str__(self) -> str:
+        return f"uploads/{self.production_id}/{self.upload_id}.{self.ext}"
+
+    @classmethod
+    def for_media(cls, production_id: str, upload_id: str, media_type: str) -> UploadKey:
+        if media_type not in UPLOAD_MEDIA_TYPES:
+            raise InvalidAssetKey(upload_id, f"an upload is one of {', '.join(UPLOAD_MEDIA_TYPES)}, not {media_type!r}")
+        return cls.parse(f"uploads/{production_id}/{upload_id}.{UPLOAD_MEDIA_TYPES[media_type]}")
+
+    @classmethod
+    def parse(cls, key: object) -> UploadKey:
+        match = _UPLOAD.fullmatch(key) if isinstance(key, str) else None
+        if match is None or ".." in str(key):
+            raise InvalidAssetKey(key, "expected uploads/{production}/{upload}.{png|jpg|webp}")
+        return cls(match["production"], match["upload"], match["ext"])

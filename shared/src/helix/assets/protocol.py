@@ -6,7 +6,8 @@ without a server:
 - a put of bytes some version already holds, or by a job that already stored a version,
   returns that version (`reused`) and writes nothing (`helix.assets.store.reusable`);
 - every read checks the bytes against the sha256 recorded at write time;
-- keys go through `AssetKey` (no traversal, no other bucket).
+- keys go through `AssetKey` (no traversal, no other bucket);
+- a person's upload waits under `UploadKey` (`stage`) until a service keeps it (`staged`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any, Protocol
 
-from helix.assets.keys import AssetKey
+from helix.assets.keys import AssetKey, UploadKey
 from helix.assets.store import StoredAsset
 from helix.events.data import AssetKind
 
@@ -36,6 +37,10 @@ class Store(Protocol):
         manifest: bytes | None = None,
         job_id: str | None = None,
     ) -> StoredAsset: ...
+
+    def stage(self, key: UploadKey, data: bytes, media_type: str) -> str: ...
+
+    def staged(self, key: UploadKey, sha256: str) -> bytes: ...
 
     def stat(self, key: str | AssetKey) -> StoredAsset: ...
 

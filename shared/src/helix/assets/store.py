@@ -22,7 +22,7 @@ import urllib3
 from minio import Minio
 from minio.error import S3Error
 
-from helix.assets.keys import COMPANION_EXTS, AssetKey, InvalidAssetKey
+from helix.assets.keys import COMPANION_EXTS, AssetKey, InvalidAssetKey, UploadKey
 from helix.events.data import AssetKind
 from helix.settings import HelixSettings
 
@@ -164,6 +164,30 @@ class AssetStore:
         digest = digest or hashlib.sha256(data).hexdigest()
         metadata: dict[str, str | list[str] | tuple[str]] = {SHA256_META: digest, **({JOB_META: job_id} if job_id else {})}
         self.client.put_object(self.bucket, str(key), io.BytesIO(data), len(data), content_type=media_type, metadata=metadata)
+
+    def stage(self, key: UploadKey, data: bytes, media_type: str) -> str:
+        """Hold a person's upload at `key` until a service keeps it; returns its sha256."""
+        digest = hashlib.sha256(data).hexdigest()
+        self.client.put_object(self.bucket, str(key), io.BytesIO(data), len(data), content_type=media_type,
+                               metadata={SHA256_META: digest})
+        return digest
+
+    def staged(self, key: UploadKey, sha256: str) -> bytes:
+        """A staged upload's bytes, checked against the sha256 its request carries."""
+        try:
+            response = self.client.get_object(self.bucket, str(key))
+        except S3Error as exc:
+            if exc.code in ("NoSuchKey", "NoSuchObject", "NotFound"):
+                raise AssetNotFound(str(key)) from None
+            raise
+        try:
+            data = response.read()
+        finally:
+            response.close()
+            response.release_conn()
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise AssetIntegrityError(f"{key}: the staged upload does not match the sha256 its request carries")
+        return data
 
     # --- reading -----------------------------------------------------------------------
 

@@ -49,6 +49,10 @@ __all__ = [
     "ImageRevisionRequested",
     "FramesRedrawRequested",
     "ReferenceSheetRequested",
+    "ReferenceUploaded",
+    "StagedUpload",
+    "UPLOAD_MEDIA_TYPES",
+    "UPLOAD_KEY_PATTERN",
     "ReferenceSummary",
     "ReferenceView",
     "CHARACTER_VIEWS",
@@ -396,6 +400,42 @@ class ReferenceSheetRequested(ImageRequest):
                                                                              description="Only these places; empty: every place")
     views: list[ReferenceView] = Field(default_factory=lambda: list(CHARACTER_VIEWS), min_length=1, max_length=5,
                                        description="A character's views; a place has its establishing view")
+
+
+# What a person may upload as a view of the cast, and where the gateway stages it until the
+# visual service keeps it (`helix.assets.keys.UploadKey` builds and parses these keys).
+UPLOAD_MEDIA_TYPES: dict[str, str] = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
+UPLOAD_KEY_PATTERN = rf"^uploads/(?P<production>{ID_CHARS})/(?P<upload>{ID_CHARS})\.(?P<ext>png|jpg|webp)$"
+
+
+class StagedUpload(BaseModel):
+    """Bytes a person uploaded, staged in the asset store (a claim check: the bus carries this,
+    not the bytes) until the service that owns them keeps them as an asset."""
+
+    model_config = ConfigDict(frozen=True)
+    key: Annotated[str, Field(pattern=UPLOAD_KEY_PATTERN, max_length=400)]
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    size: int = Field(ge=1)
+    media_type: Literal["image/png", "image/jpeg", "image/webp"]
+    filename: Annotated[str, Field(max_length=255)] | None = Field(None, description="The name the person's file had")
+
+
+class ReferenceUploaded(GenerationRequest):
+    """A person's own view of a character or place (a drawing, a photo of the actor in costume,
+    a location scout's still) in place of a generated one: kept verbatim as a human-authored
+    `reference` asset, reviewed like any other; approved, frames keep it as they keep a sheet's."""
+
+    event_type: ClassVar[str] = "helix.visual.reference.uploaded"
+    topic: ClassVar[Topic] = Topic.VISUAL_REQUESTS
+
+    script_asset_id: Id = Field(description="The approved script that names the subject")
+    subject: Annotated[str, Field(min_length=1, max_length=80)] = Field(description="A character or place of that script")
+    view: ReferenceView = Field(description="Which view this is; `establishing` for a place")
+    upload: StagedUpload
+
+    @property
+    def subject_kind(self) -> Literal["character", "place"]:
+        return "place" if self.view is ReferenceView.ESTABLISHING else "character"
 
 
 class SceneRequested(ImageRequest):

@@ -43,6 +43,9 @@ EXAMPLES: dict[type[EventData], dict[str, Any]] = {
                                "regions": [{"x": 0.0, "y": 0.0, "width": 1.0, "height": 0.4, "note": "storm clouds"}]},
     d.FramesRedrawRequested: {**_REQUEST, "frame_asset_ids": ["frame-job-0001-s1-shot2"]},
     d.ReferenceSheetRequested: {**_IMAGE, "prompt": "", "script_asset_id": "script-job-0001-script", "characters": ["MARA"]},
+    d.ReferenceUploaded: {**_REQUEST, "script_asset_id": "script-job-0001-script", "subject": "MARA", "view": "front",
+                          "upload": {"key": "uploads/lighthouse/upload-0001.png", "size": 48213, "media_type": "image/png",
+                                     "sha256": "5d41402abc4b2a76b9719d911017c592aa0e5ca9a8b2f0c4d6b1e0f3a7c9d2e1", "filename": "mara-front.png"}},
     d.AnimaticRequested: {**_REQUEST, "localization_job_id": "job-0001", "locale": "de-DE"},
     d.AssetGenerated: {
         "production_id": "lighthouse",

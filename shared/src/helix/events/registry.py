@@ -21,6 +21,7 @@ EVENT_MODELS: tuple[type[EventData], ...] = (
     data.ImageRevisionRequested,
     data.FramesRedrawRequested,
     data.ReferenceSheetRequested,
+    data.ReferenceUploaded,
     data.LocalizeRequested,
     data.AnimaticRequested,
     data.AssetGenerated,

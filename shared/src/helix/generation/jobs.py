@@ -48,7 +48,7 @@ from typing import Any, Generic, TypeVar
 import structlog
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential_jitter
 
-from helix.assets import AssetNotFound, Store, StoredAsset
+from helix.assets import AssetIntegrityError, AssetNotFound, Store, StoredAsset, UploadKey
 from helix.bus import DEFAULT_TRANSIENT
 from helix.bus.fence import UNFENCED, Fence, OwnershipLost
 from helix.bus.protocol import Publisher
@@ -62,6 +62,7 @@ from helix.events.data import (
     JobCompleted,
     JobFailed,
     JobProgress,
+    StagedUpload,
 )
 from helix.generation.assets import (
     C2paRecord,
@@ -159,6 +160,20 @@ class Job(Generic[R]):
         log.info("job.resumed_asset", job_id=self.job_id, asset_id=asset_id, version=stored.key.version)
         await self._announce(stored, provenance)
         return stored, data
+
+    async def staged(self, upload: StagedUpload) -> bytes:
+        """The bytes of a person's upload the gateway staged for this request, checked against
+        the sha256 the request carries; `JobRefused` when it is missing, altered, or another
+        production's."""
+        key = UploadKey.parse(upload.key)
+        if key.production_id != self.production_id:
+            raise JobRefused(f"the upload {upload.key} belongs to another production than {self.production_id}")
+        try:
+            return await self.kit.retrying_store(self, lambda: self.kit.store.staged(key, upload.sha256))
+        except AssetNotFound:
+            raise JobRefused(f"the staged upload {upload.key} is not in the store (never staged, or removed)") from None
+        except AssetIntegrityError as exc:
+            raise JobRefused(str(exc)) from None
 
     async def store(self, asset: GeneratedAsset) -> StoredAsset:
         """Store one generated asset (signed with Content Credentials if it is media, with its

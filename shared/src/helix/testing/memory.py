@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from helix.assets.keys import COMPANION_EXTS, AssetKey
+from helix.assets.keys import COMPANION_EXTS, AssetKey, UploadKey
 from helix.assets.store import AssetIntegrityError, AssetNotFound, StoredAsset, reusable
 from helix.events.data import AssetKind, EventData
 from helix.events.envelope import CloudEvent, new_event
@@ -32,6 +32,7 @@ class MemoryStore:
 
     def __init__(self) -> None:
         self.objects: dict[str, _Object] = {}
+        self.uploads: dict[str, _Object] = {}  # staged uploads, apart from asset versions
         self.fail_next = 0
         self.puts = 0
         self._lock = threading.Lock()  # steps call the store from worker threads
@@ -69,6 +70,21 @@ class MemoryStore:
 
     def _write(self, key: AssetKey, data: bytes, media_type: str, job_id: str | None = None) -> None:
         self.objects[str(key)] = _Object(data, media_type, hashlib.sha256(data).hexdigest(), job_id)
+
+    def stage(self, key: UploadKey, data: bytes, media_type: str) -> str:
+        self._maybe_fail()
+        digest = hashlib.sha256(data).hexdigest()
+        self.uploads[str(key)] = _Object(data, media_type, digest)
+        return digest
+
+    def staged(self, key: UploadKey, sha256: str) -> bytes:
+        self._maybe_fail()
+        found = self.uploads.get(str(key))
+        if found is None:
+            raise AssetNotFound(str(key))
+        if hashlib.sha256(found.data).hexdigest() != sha256:
+            raise AssetIntegrityError(f"{key}: the staged upload does not match the sha256 its request carries")
+        return found.data
 
     def stat(self, key: str | AssetKey) -> StoredAsset:
         self._maybe_fail()

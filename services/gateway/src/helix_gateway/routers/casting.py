@@ -3,22 +3,30 @@ with its reference sheets, the view frames keep, the frames drawn with it and wh
 and a character's voices. The voice casting (`helix.casting`), kept by the review service
 beside the consents it relies on: everyone assigned to the production reads it; directors and
 admins change it, and a change answers with the dubs it makes stale (those that speak a
-character whose voice it changed), so nothing changes silently."""
+character whose voice it changed), so nothing changes silently. A person's own view of a character or place (`POST …/cast/references`):
+the file is staged in the store and a `ReferenceUploaded` request takes it to the visual service,
+which keeps it as a human-authored view, reviewed like a generated one."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import BaseModel, Field
 
+from helix.assets import UploadKey
+from helix.assets.media import bytes_are
 from helix.auth import Principal, Role
 from helix.casting import Casting, CastingEntry, ResolvedCasting
+from helix.events import UPLOAD_MEDIA_TYPES, ReferenceUploaded, ReferenceView, StagedUpload
 from helix.v1 import review_pb2
 from helix_gateway.cast import CastOverview, cast_overview
-from helix_gateway.fields import ApiModel, ProductionId
-from helix_gateway.problems import ProblemError
+from helix_gateway.fields import ApiId, ApiModel, ProductionId
+from helix_gateway.ids import new_upload_id
+from helix_gateway.problems import ProblemError, problem_responses
+from helix_gateway.routers.generation import RequestAccepted, production_for_request, publish_request, requester
 from helix_gateway.routers.reviews import REVIEW_ERRORS
 from helix_gateway.security import AnyRole, actor_proto, ensure_sees_production, require
 from helix_gateway.state import Gateway
@@ -27,6 +35,7 @@ from helix_gateway.tree import StaleDub, stale_dubs
 router = APIRouter(prefix="/productions/{production_id}", tags=["casting"], responses=REVIEW_ERRORS)
 
 Director = Annotated[Principal, Depends(require(Role.DIRECTOR))]
+Requester = Annotated[Principal, Depends(require(Role.STUDIO_SYSTEM, Role.DIRECTOR))]
 
 
 class CastingUpdate(ApiModel):
@@ -81,3 +90,38 @@ async def set_casting(production_id: ProductionId, body: CastingUpdate, gw: Gate
                                                                               casting_json=casting.model_dump_json())))
     rows = [asset for asset, _ in await gw.read_model.production_assets(production_id)]
     return _view(after, stale_dubs(rows, before, after.casting))
+
+
+@router.post("/cast/references", status_code=status.HTTP_202_ACCEPTED, summary="Upload a person's own view of a character or place",
+             operation_id="upload_cast_reference", responses=problem_responses(400, 413, 415, 503),
+             openapi_extra={"requestBody": {"required": True, "content": {t: {"schema": {"type": "string", "format": "binary"}}
+                                                                          for t in UPLOAD_MEDIA_TYPES}}})
+async def upload_reference(
+    production_id: ProductionId, request: Request, response: Response, gw: Gateway, principal: Requester,
+    script_asset_id: Annotated[ApiId, Query(description="The approved script that names the subject")],
+    subject: Annotated[str, Query(min_length=1, max_length=80, description="A character or place of that script")],
+    view: Annotated[ReferenceView, Query(description="Which view the file is; `establishing` for a place")],
+    filename: Annotated[str | None, Query(max_length=255, description="The file's own name, kept in its provenance")] = None,
+) -> RequestAccepted:
+    """The body is the image itself (PNG, JPEG or WebP), kept verbatim. A job follows: the
+    visual service checks the file and the subject against the approved script, then stores the
+    view as a human-authored `reference` asset for review."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type not in UPLOAD_MEDIA_TYPES:
+        raise ProblemError(415, f"a view of the cast is one of {', '.join(UPLOAD_MEDIA_TYPES)}; got {media_type or 'no Content-Type'}")
+    data = await request.body()
+    if not data:
+        raise ProblemError(400, "the body is empty: send the image itself")
+    if not bytes_are(data, media_type):
+        raise ProblemError(415, f"the bytes are not {media_type}")
+    await production_for_request(gw, principal, production_id)
+    key = UploadKey.for_media(production_id, new_upload_id(), media_type)
+    try:
+        digest = await asyncio.to_thread(gw.store.stage, key, data, media_type)
+    except Exception as exc:
+        raise ProblemError(503, f"the upload could not be staged in the asset store ({type(exc).__name__}); try again",
+                           headers={"Retry-After": "5"}) from exc
+    upload = StagedUpload(key=str(key), sha256=digest, size=len(data), media_type=media_type, filename=filename)
+    return await publish_request(gw, request, response, principal, lambda job_id: ReferenceUploaded(
+        production_id=production_id, job_id=job_id, requested_by=requester(principal), script_asset_id=script_asset_id,
+        subject=subject, view=view, upload=upload))

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from google.protobuf.timestamp_pb2 import Timestamp
 from pydantic import AwareDatetime, Field, field_validator
 
+from helix.assets.media import SNIFFED_TYPES
 from helix.auth import Principal, Role
 from helix.v1 import common_pb2, review_pb2
 from helix_gateway.fields import CHECKED, ApiId, ApiModel, bounded
@@ -26,7 +27,7 @@ from helix_gateway.state import Gateway
 router = APIRouter(prefix="/consents", tags=["consents"], responses=REVIEW_ERRORS)
 
 Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
-REFERENCE_TYPES = ("image/png", "image/jpeg", "image/webp", "audio/wav", "audio/flac")
+REFERENCE_TYPES = SNIFFED_TYPES
 Performer = Annotated[str, bounded(500, min_length=1), CHECKED]
 Reason = Annotated[str, bounded(2_000, min_length=1), CHECKED]
 

@@ -44,7 +44,7 @@ from helix_gateway.ids import new_job_id
 from helix_gateway.problems import ProblemError, problem_responses
 from helix_gateway.readmodel.tables import Job, Production
 from helix_gateway.security import ensure_sees_production, require
-from helix_gateway.state import Gateway
+from helix_gateway.state import Gateway, GatewayState
 
 router = APIRouter(prefix="/productions/{production_id}/requests", tags=["generation"], responses=problem_responses(400, 401, 403, 404, 422, 503))
 
@@ -129,9 +129,49 @@ def _event_fields(event_model: type[GenerationRequest], body: ApiModel, producti
     return fields
 
 
-def _requester(principal: Principal) -> Actor:
+def requester(principal: Principal) -> Actor:
     kind = "service" if Role.STUDIO_SYSTEM in principal.roles else "user"
     return Actor(subject=principal.subject, kind=kind, roles=sorted(r.value for r in principal.roles))
+
+
+async def production_for_request(gw: GatewayState, principal: Principal, production_id: str) -> Production:
+    """The production a request is for, once the principal may see it and the bus can take it."""
+    ensure_sees_production(principal, production_id)
+    production = await gw.read_model.production(production_id)
+    if production is None:
+        raise ProblemError(404, f"no production {production_id!r}")
+    if not gw.bus_ready.is_set():
+        raise ProblemError(503, "the event bus is not connected yet; try again shortly", headers={"Retry-After": "5"})
+    return production
+
+
+async def publish_request(gw: GatewayState, request: Request, response: Response, principal: Principal,
+                          build: Callable[[str], GenerationRequest]) -> RequestAccepted:
+    """A new job for the request `build(job_id)` makes: its row first, then the request on the bus."""
+    job_id, event_id = new_job_id(), str(uuid.uuid4())
+    data = build(job_id)
+    now = datetime.now(UTC)
+    await gw.read_model.add_job(
+        Job(
+            job_id=job_id,
+            production_id=data.production_id,
+            request_type=type(data).event_type,
+            status="requested",
+            asset_ids=[],
+            requested_by=principal.subject,
+            request_event_id=event_id,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    try:
+        await gw.bus.publish(data, event_id=event_id)
+    except Exception as exc:
+        await gw.read_model.fail_job(job_id, f"the request could not be published: {type(exc).__name__}", datetime.now(UTC))
+        raise ProblemError(503, "the request could not be published to the event bus; try again", headers={"Retry-After": "5"}) from exc
+    status_url = request.app.url_path_for("get_job", job_id=job_id)
+    response.headers["Location"] = status_url
+    return RequestAccepted(job_id=job_id, event_id=event_id, status_url=status_url)
 
 
 def _endpoint(what: str, event_model: type[GenerationRequest]) -> Callable[..., Any]:
@@ -145,36 +185,9 @@ def _endpoint(what: str, event_model: type[GenerationRequest]) -> Callable[..., 
         gw: Gateway,
         principal: Annotated[Principal, Depends(require(Role.STUDIO_SYSTEM, Role.DIRECTOR))],
     ) -> RequestAccepted:
-        ensure_sees_production(principal, production_id)
-        production = await gw.read_model.production(production_id)
-        if production is None:
-            raise ProblemError(404, f"no production {production_id!r}")
-        if not gw.bus_ready.is_set():
-            raise ProblemError(503, "the event bus is not connected yet; try again shortly", headers={"Retry-After": "5"})
-        job_id, event_id = new_job_id(), str(uuid.uuid4())
-        data = event_model(**_event_fields(event_model, body, production), production_id=production_id, job_id=job_id, requested_by=_requester(principal))
-        now = datetime.now(UTC)
-        await gw.read_model.add_job(
-            Job(
-                job_id=job_id,
-                production_id=production_id,
-                request_type=event_model.event_type,
-                status="requested",
-                asset_ids=[],
-                requested_by=principal.subject,
-                request_event_id=event_id,
-                created_at=now,
-                updated_at=now,
-            )
-        )
-        try:
-            await gw.bus.publish(data, event_id=event_id)
-        except Exception as exc:
-            await gw.read_model.fail_job(job_id, f"the request could not be published: {type(exc).__name__}", datetime.now(UTC))
-            raise ProblemError(503, "the request could not be published to the event bus; try again", headers={"Retry-After": "5"}) from exc
-        status_url = request.app.url_path_for("get_job", job_id=job_id)
-        response.headers["Location"] = status_url
-        return RequestAccepted(job_id=job_id, event_id=event_id, status_url=status_url)
+        production = await production_for_request(gw, principal, production_id)
+        return await publish_request(gw, request, response, principal, lambda job_id: event_model(
+            **_event_fields(event_model, body, production), production_id=production_id, job_id=job_id, requested_by=requester(principal)))
 
     request_generation.__name__ = f"request_{what.replace('-', '_')}"
     return request_generation
