@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from helix.casting import Casting, CastingEntry, ModelVoice, PerformerVoice, ResolvedCasting
+from helix.casting import Casting, CastingEntry, ModelVoice, PerformerVoice, ResolvedCasting, SeriesCasting
 
 ANN = PerformerVoice(performer="Ann Lee", model="voices/ann-lee")
 
@@ -53,3 +53,18 @@ def test_changed_lists_the_entries_that_differ() -> None:
 def test_a_consent_is_found_for_any_spelling_of_the_performer() -> None:
     resolved = ResolvedCasting(casting=Casting(production_id="p"), consents={"Ann Lee": "c1"})
     assert resolved.consent_for("ann  lee") == "c1" and resolved.consent_for("Bo") is None
+
+
+def test_an_episode_names_its_characters_and_its_series_the_rest() -> None:
+    series = SeriesCasting(series_id="harbour", entries=[CastingEntry(character="MARA", voice=ModelVoice(speaker=1)),
+                                                         CastingEntry(character="TOM", locale="de", voice=ModelVoice(speaker=2))])
+    episode = Casting(production_id="ep-1", series_id="harbour", entries=[CastingEntry(character="mara", locale="fr",
+                                                                                      voice=ModelVoice(speaker=5))])
+    effective = episode.over(series)
+    assert effective.voice_for("TOM", "de-AT") == ModelVoice(speaker=2)
+    assert effective.voice_for("MARA", "fr-FR") == ModelVoice(speaker=5)
+    assert effective.voice_for("MARA", "de-DE") is None, "the episode names MARA: the series' entries for her do not apply"
+    assert episode.over(None) is episode
+    wire = ResolvedCasting.from_wire(episode.model_dump_json(), series.model_dump_json(), {"Ann": "c1"})
+    assert wire.effective == effective and wire.consent_for("ann") == "c1"
+    assert ResolvedCasting.from_wire(episode.model_dump_json(), "", {}).series is None

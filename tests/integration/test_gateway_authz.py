@@ -60,6 +60,8 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/productions/{production_id}/casting"): Row(ASSIGNED),
     ("GET", "/productions/{production_id}/cast"): Row(ASSIGNED),
     ("POST", "/productions/{production_id}/cast/references"): Row(REQUESTERS),  # the body is an image: JSON gets 415 or 422
+    ("GET", "/series/{series_id}/casting"): Row(REQUESTERS),
+    ("PUT", "/series/{series_id}/casting"): Row(ADMINS, {"entries": [{"character": "MARA", "voice": {"kind": "model", "speaker": 2}}]}),
     ("PUT", "/productions/{production_id}/casting"): Row(frozenset({DIRECTOR, ADMIN}),
                                                         {"entries": [{"character": "MARA", "voice": {"kind": "model", "speaker": 1}}]}),
     ("POST", "/productions/{production_id}/requests/script"): Row(REQUESTERS, {"max_scenes": 2}),
@@ -151,6 +153,7 @@ async def world(infra_env: dict[str, str], tmp_path_factory: pytest.TempPathFact
             "finding_id": "no-such-finding",
             "second_review_id": "no-such-second-review",
             "consent_id": "no-such-consent",
+            "series_id": "harbour",
             "reference_id": "no-such-reference",
         }
         yield World(stack, ids, headers)

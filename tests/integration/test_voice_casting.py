@@ -2,7 +2,8 @@
 casting beside its consents; localize reads it at every job. A dub that casts a character to a
 performer's voice fails without a consent for 'voice' (with the reason), succeeds once one is
 recorded (the dub names the performer and the consent it relied on, and its review item records
-that reliance), and is flagged again when the consent is revoked."""
+that reliance), and is flagged again when the consent is revoked. A series casting speaks the
+characters an episode does not cast itself."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pytest
 import pytest_asyncio
 
 from helix.assets import AssetStore
-from helix.casting import Casting, CastingEntry, PerformerVoice
+from helix.casting import Casting, CastingEntry, ModelVoice, PerformerVoice, SeriesCasting
 from helix.events import LocalizeRequested, Topic, VoiceoverSummary, decode
 from helix.settings import HelixSettings
 from helix.v1 import common_pb2, review_pb2, review_pb2_grpc
@@ -104,3 +105,29 @@ async def test_a_performer_voice_is_spoken_only_under_a_consent_and_flagged_when
 
     send(settings, dub_request(script, "cast-3"))  # and the next dub is refused again
     assert (await job_end(settings, "cast-3")).type == "helix.job.failed"
+
+
+async def test_a_series_casting_speaks_the_characters_its_episode_does_not_cast(
+        settings: HelixSettings, stack: tuple[review_pb2_grpc.ReviewServiceStub, LocalizeApp], models: dict[str, str]) -> None:
+    stub, localize = stack
+    script = earnest_script(settings)
+    AssetStore(settings).put(production_id="earnest", kind="subtitles", asset_id="edit-dialogue",
+                             data=(DATA / "dialogue.en.srt").read_bytes(), media_type="application/x-subrip", ext="srt")
+    await approve(settings, localize, script)
+    series = SeriesCasting(series_id="wilde", entries=[CastingEntry(character="LANE", voice=ModelVoice(model=models["vits"], speaker=2)),
+                                                       CastingEntry(character="ALGERNON", voice=ModelVoice(model=models["vits"], speaker=2))])
+    await stub.SetSeriesCasting(review_pb2.SetSeriesCastingRequest(actor=ROOT, series_json=series.model_dump_json()))
+    episode = Casting(production_id="earnest", series_id="wilde",
+                      entries=[CastingEntry(character="ALGERNON", voice=ModelVoice(model=models["vits"], speaker=0))])
+    await stub.SetCasting(review_pb2.SetCastingRequest(actor=ROOT, casting_json=episode.model_dump_json()))
+    assert list((await stub.GetSeriesCasting(review_pb2.GetSeriesCastingRequest(series_id="wilde"))).production_ids) == ["earnest"]
+
+    send(settings, dub_request(script, "series-1"))
+    done = await job_end(settings, "series-1")
+    assert done.type == "helix.job.completed", done.data
+    events = {e.data.asset_id: e.data for e in (decode(r.value()) for r in await read_topic_async(settings, Topic.ASSETS_GENERATED,
+                                                                                                   count=1000, timeout=3))}
+    summary = events["loc-de-DE-voiceover-wav-series-1"].typed_summary()
+    assert isinstance(summary, VoiceoverSummary)
+    assert (summary.voices["LANE"].model, summary.voices["LANE"].speaker) == (models["vits"], 2), "the series casts LANE"
+    assert (summary.voices["ALGERNON"].model, summary.voices["ALGERNON"].speaker) == (models["vits"], 0), "the episode casts ALGERNON"

@@ -42,8 +42,8 @@ T0 = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
 
 @dataclass
 class FakeReview:
-    """The review service's client, answering from `answers` (by method name) or raising from
-    `errors`; `calls` keeps (method, request) in order."""
+    """The review service's client, answering from `answers` (by method name; a list answers each
+    call in turn) or raising from `errors`; `calls` keeps (method, request) in order."""
 
     answers: dict[str, Any] = field(default_factory=dict)
     errors: dict[str, BaseException] = field(default_factory=dict)
@@ -58,7 +58,8 @@ class FakeReview:
             self.calls.append((name, request))
             if name in self.errors:
                 raise self.errors[name]
-            return self.answers[name]
+            answer = self.answers[name]
+            return answer.pop(0) if isinstance(answer, list) else answer  # a list: one answer per call, in turn
 
         return call
 

@@ -73,6 +73,8 @@ CASES = [
     ("get_consent_reference", review_pb2.GetConsentReferenceRequest(reference_id="r1", production_ids=["p"]), "GetConsentReference"),
     ("get_casting", review_pb2.GetCastingRequest(production_id="p"), "GetCasting"),
     ("set_casting", review_pb2.SetCastingRequest(casting_json="{}"), "SetCasting"),
+    ("get_series_casting", review_pb2.GetSeriesCastingRequest(series_id="s"), "GetSeriesCasting"),
+    ("set_series_casting", review_pb2.SetSeriesCastingRequest(series_json="{}"), "SetSeriesCasting"),
     ("list_audit", review_pb2.ListAuditRequest(item_id="i"), "ListAudit"),
     ("claim_second_review", review_pb2.ClaimNextRequest(lease_seconds=9), "ClaimSecondReview"),
     ("decide_second_review", review_pb2.DecideSecondReviewRequest(second_review_id="s"), "DecideSecondReview"),

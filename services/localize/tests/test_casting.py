@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from helix.casting import Casting, CastingEntry, ModelVoice, PerformerVoice, ResolvedCasting, SpokenVoice
+from helix.casting import Casting, CastingEntry, ModelVoice, PerformerVoice, ResolvedCasting, SeriesCasting, SpokenVoice
 from helix.documents import TimingReport
 from helix.events import Actor, AssetKind, JobCompleted, JobFailed, LocalizeRequested, VoiceoverSummary
 from helix.generation.ids import LocaleAssetId, LocalePart
@@ -57,6 +57,17 @@ def test_a_performer_voice_needs_a_consent_in_force() -> None:
         spoken(cast(entry))
     chosen = spoken(cast(entry, consents={"Ann Lee": "consent-1"}))
     assert chosen["LENA"] == SpokenVoice(model="voices/ann-lee", speaker=1, performer="Ann Lee", consent="consent-1")
+
+
+def test_a_series_speaks_the_characters_the_episode_does_not_cast() -> None:
+    series = SeriesCasting(series_id="harbour", entries=[CastingEntry(character="LENA", voice=ANN),
+                                                         CastingEntry(character="MARA", voice=ModelVoice(speaker=0))])
+    episode = Casting(production_id=PRODUCTION, series_id="harbour", entries=[CastingEntry(character="MARA", voice=ModelVoice(speaker=2))])
+    with pytest.raises(JobRefused, match="LENA's voice in de-DE is Ann Lee's"):
+        spoken(ResolvedCasting(casting=episode, series=series))
+    chosen = spoken(ResolvedCasting(casting=episode, series=series, consents={"Ann Lee": "consent-1"}))
+    assert chosen["LENA"].performer == "Ann Lee", "from the series"
+    assert chosen["MARA"] == SpokenVoice(model="default", speaker=2), "the episode's own entry wins"
 
 
 def test_a_speaker_the_model_does_not_have_is_refused() -> None:

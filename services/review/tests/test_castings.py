@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from helix.casting import Casting, CastingEntry, ModelVoice, PerformerVoice
+from helix.casting import Casting, CastingEntry, ModelVoice, PerformerVoice, SeriesCasting
 from helix_review.db import AuditEntry, Performer
 from helix_review.desk import ReviewDesk
 
@@ -61,3 +61,27 @@ def test_a_change_is_audited_with_the_entries_it_changed(desk: ReviewDesk) -> No
         entries = list(s.scalars(select(AuditEntry).where(AuditEntry.action == "casting.set").order_by(AuditEntry.id)))
     assert [e.details["changed"] for e in entries] == [[["JONAS", "*"], ["MARA", "*"]], [["JONAS", "*"]]]
     assert entries[1].details["performers"] == ["Ann Lee"] and entries[1].production_id == "prod-a"
+
+
+def test_a_series_speaks_the_characters_its_episodes_do_not_cast(desk: ReviewDesk) -> None:
+    series = SeriesCasting(series_id="harbour", entries=[CastingEntry(character="MARA", voice=ANN),
+                                                         CastingEntry(character="TOM", voice=ModelVoice(speaker=4))])
+    found = desk.castings.set_series(ADMIN, series)
+    assert found.casting.entries == series.entries and found.casting.updated_by == "root" and found.production_ids == []
+    desk.castings.set_casting(ADMIN, Casting(production_id="ep-1", series_id="harbour",
+                                             entries=[CastingEntry(character="Tom", locale="de", voice=ModelVoice(speaker=9))]))
+    desk.castings.set_casting(ADMIN, Casting(production_id="ep-2", series_id="harbour"))
+    desk.castings.set_casting(ADMIN, casting(CastingEntry(character="MARA", voice=ModelVoice(speaker=1)), production="elsewhere"))
+    assert desk.castings.series("harbour").production_ids == ["ep-1", "ep-2"]
+
+    one = desk.castings.casting("ep-1")
+    assert one.series is not None and one.series.entries == series.entries
+    effective = one.effective
+    assert effective.voice_for("MARA", "de-DE") == ANN, "from the series"
+    assert effective.voice_for("TOM", "de-DE") == ModelVoice(speaker=9), "the episode casts TOM"
+    assert effective.voice_for("TOM", "fr-FR") is None, "TOM's entries are the episode's alone: no French one there"
+    assert one.consents == {}, "Ann's voice needs a consent for this production"
+    voice = desk.consents.record_consent(ADMIN, "Ann Lee", ["voice"], ["ep-1"], None, "episode one only")
+    assert desk.castings.casting("ep-1").consents == {"Ann Lee": voice.id} and desk.castings.casting("ep-2").consents == {}
+    with desk.sessions() as s:
+        assert [e.action for e in s.scalars(select(AuditEntry).where(AuditEntry.subject == "harbour"))] == ["series_casting.set"]

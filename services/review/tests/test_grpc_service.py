@@ -12,6 +12,7 @@ import grpc
 import pytest
 from prometheus_client import REGISTRY
 
+from helix.casting import Casting, CastingEntry, ModelVoice, SeriesCasting
 from helix.grpc import create_server
 from helix.v1 import common_pb2, review_pb2, review_pb2_grpc
 from helix_review.checks import Severity
@@ -215,3 +216,22 @@ async def test_second_reviews_and_the_dashboard(service: Service) -> None:
     [frames] = board.kinds
     assert (frames.kind, frames.decided, frames.pending) == ("frame", 1, 0)
     assert [r.reviewer for r in board.reviewers] == ["anna"]
+
+
+async def test_a_series_casting_travels_as_its_typed_json_and_reaches_its_episodes(service: Service) -> None:
+    series = SeriesCasting(series_id="harbour", entries=[CastingEntry(character="MARA", voice=ModelVoice(speaker=2))])
+    set_series = await service.stub.SetSeriesCasting(review_pb2.SetSeriesCastingRequest(actor=ROOT, series_json=series.model_dump_json()))
+    assert SeriesCasting.model_validate_json(set_series.series_json).entries == series.entries and list(set_series.production_ids) == []
+    episode = Casting(production_id="ep-1", series_id="harbour")
+    await service.stub.SetCasting(review_pb2.SetCastingRequest(actor=ROOT, casting_json=episode.model_dump_json()))
+    found = await service.stub.GetSeriesCasting(review_pb2.GetSeriesCastingRequest(series_id="harbour"))
+    assert list(found.production_ids) == ["ep-1"]
+    read = await service.stub.GetCasting(review_pb2.GetCastingRequest(production_id="ep-1"))
+    assert SeriesCasting.model_validate_json(read.series_json).entries == series.entries
+    alone = await service.stub.GetCasting(review_pb2.GetCastingRequest(production_id="ep-9"))
+    assert alone.series_json == ""
+    bad = {"series_id": "harbour", "entries": [{"character": "MARA", "voice": {"kind": "model"}}] * 2}
+    reason = await refused(service.stub.SetSeriesCasting(review_pb2.SetSeriesCastingRequest(actor=ROOT, series_json=json.dumps(bad))),
+                           grpc.StatusCode.INVALID_ARGUMENT)
+    assert "cast twice" in reason
+    await refused(service.stub.GetSeriesCasting(review_pb2.GetSeriesCastingRequest()), grpc.StatusCode.INVALID_ARGUMENT)

@@ -11,24 +11,31 @@ without an entry of its own) to a voice:
   refuses a dub that would use it without one; the dub names the performer and the consent it
   relied on, so the review service flags it again when that consent is revoked or expires.
 
+A production may belong to a **series** (`Casting.series_id`): the series' casting
+(`SeriesCasting`, set once for every episode) speaks every character the production's own
+casting does not name; a character the production names takes only the production's entries.
+The casting in effect is `ResolvedCasting.effective`.
+
 Characters not cast keep the service's stable choice (a speaker from the name), so a character
 keeps one voice in every scene, episode and re-generation either way.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from helix.events.data import Locale, SpokenVoice
 
-__all__ = ["ANY_LOCALE", "Casting", "CastingEntry", "ModelVoice", "PerformerVoice", "ResolvedCasting", "SpokenVoice", "Voice",
-           "character_key"]
+__all__ = ["ANY_LOCALE", "Casting", "CastingEntry", "ModelVoice", "PerformerVoice", "ResolvedCasting", "SeriesCasting", "SpokenVoice",
+           "Voice", "character_key"]
 
 ANY_LOCALE = "*"
 Character = Annotated[str, Field(min_length=1, max_length=24, pattern=r"^\S(.*\S)?$")]
+SeriesId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
 VoiceModel = Annotated[str, Field(min_length=1, max_length=300, pattern=r"^[^\s]+$",
                                   description="A voice model by id or folder (a VITS checkpoint, or piper:/espeak: voice)")]
 
@@ -45,7 +52,7 @@ class ModelVoice(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     kind: Literal["model"] = "model"
     model: VoiceModel | None = Field(None, description="None: the locale's configured voice (HELIX_LOCALIZE_VOICES)")
-    speaker: int | None = Field(None, ge=0, le=10_000, description="None: a stable choice from the character's name")
+    speaker: int | None = Field(None, ge=0, le=10_000, strict=True, description="None: a stable choice from the character's name")
 
 
 class PerformerVoice(BaseModel):
@@ -55,7 +62,7 @@ class PerformerVoice(BaseModel):
     kind: Literal["performer"] = "performer"
     performer: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^\S(.*\S)?$")]
     model: VoiceModel
-    speaker: int = Field(0, ge=0, le=10_000)
+    speaker: int = Field(0, ge=0, le=10_000, strict=True)
 
 
 Voice = Annotated[ModelVoice | PerformerVoice, Field(discriminator="kind")]
@@ -68,17 +75,16 @@ class CastingEntry(BaseModel):
     voice: Voice
 
 
-class Casting(BaseModel):
-    """A production's voice casting: one entry per character and locale."""
+class CastingTable(BaseModel):
+    """Entries, one per character and locale: what a production's and a series' casting share."""
 
     model_config = ConfigDict(extra="forbid")
-    production_id: Annotated[str, Field(min_length=1, max_length=128)]
     entries: list[CastingEntry] = Field(default_factory=list, max_length=2_000)
     updated_by: str | None = None
     updated_at: datetime | None = None
 
     @model_validator(mode="after")
-    def _one_voice_per_character_and_locale(self) -> Casting:
+    def _one_voice_per_character_and_locale(self) -> Self:
         seen: set[tuple[str, str]] = set()
         for entry in self.entries:
             key = (character_key(entry.character), entry.locale.lower())
@@ -103,11 +109,33 @@ class Casting(BaseModel):
     def characters(self) -> list[str]:
         return sorted({e.character for e in self.entries}, key=character_key)
 
-    def changed(self, other: Casting) -> list[tuple[str, str]]:
+    def changed(self, other: CastingTable) -> list[tuple[str, str]]:
         """(character, locale) entries that differ between two castings: what a change makes stale."""
         mine = {(character_key(e.character), e.locale.lower()): e.voice for e in self.entries}
         theirs = {(character_key(e.character), e.locale.lower()): e.voice for e in other.entries}
         return sorted(k for k in mine.keys() | theirs.keys() if mine.get(k) != theirs.get(k))
+
+
+class SeriesCasting(CastingTable):
+    """A series' voice casting: the voices of every episode's characters that the episode's own
+    casting does not name."""
+
+    series_id: SeriesId
+
+
+class Casting(CastingTable):
+    """A production's voice casting: one entry per character and locale."""
+
+    production_id: Annotated[str, Field(min_length=1, max_length=128)]
+    series_id: SeriesId | None = Field(None, description="The series it belongs to: its casting speaks the characters this one does not name")
+
+    def over(self, series: SeriesCasting | None) -> Casting:
+        """The casting in effect: this production's entries, and the series' entries for every
+        character this production does not name."""
+        if series is None:
+            return self
+        own = {character_key(e.character) for e in self.entries}
+        return self.model_copy(update={"entries": [*self.entries, *(e for e in series.entries if character_key(e.character) not in own)]})
 
 
 class ResolvedCasting(BaseModel):
@@ -115,7 +143,19 @@ class ResolvedCasting(BaseModel):
     in this production (a performer missing here has none)."""
 
     casting: Casting
+    series: SeriesCasting | None = Field(None, description="The casting of the production's series, when it belongs to one")
     consents: dict[str, str] = Field(default_factory=dict, description="Performer -> the id of a consent for 'voice' in force")
+
+    @classmethod
+    def from_wire(cls, casting_json: str, series_json: str, consents: Mapping[str, str]) -> ResolvedCasting:
+        """As the review service's `Casting` message carries it (each document as its JSON)."""
+        return cls(casting=Casting.model_validate_json(casting_json),
+                   series=SeriesCasting.model_validate_json(series_json) if series_json else None, consents=dict(consents))
+
+    @property
+    def effective(self) -> Casting:
+        """The voices the production's characters speak with: its own casting over its series'."""
+        return self.casting.over(self.series)
 
     def consent_for(self, performer: str) -> str | None:
         wanted = " ".join(performer.split()).lower()

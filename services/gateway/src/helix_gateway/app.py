@@ -88,6 +88,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.add_middleware(ObservabilityMiddleware)
     for module in (health, productions, casting, generation, jobs, assets, reports, reviews, consents, audit, events, console):
         app.include_router(module.router)
+    app.include_router(casting.series_router)
     app.mount("/console/static", console.static, name="console-static")
     app.openapi = _openapi_builder(app)  # type: ignore[method-assign]  # FastAPI's documented way to extend its schema
     return app

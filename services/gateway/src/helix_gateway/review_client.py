@@ -80,6 +80,12 @@ class ReviewClient:
     async def set_casting(self, request: review_pb2.SetCastingRequest) -> review_pb2.Casting:
         return await self.stub.SetCasting(request, timeout=self.timeout)
 
+    async def get_series_casting(self, request: review_pb2.GetSeriesCastingRequest) -> review_pb2.SeriesCasting:
+        return await self.stub.GetSeriesCasting(request, timeout=self.timeout)
+
+    async def set_series_casting(self, request: review_pb2.SetSeriesCastingRequest) -> review_pb2.SeriesCasting:
+        return await self.stub.SetSeriesCasting(request, timeout=self.timeout)
+
     async def list_audit(self, request: review_pb2.ListAuditRequest) -> review_pb2.ListAuditResponse:
         return await self.stub.ListAudit(request, timeout=self.timeout)
 

@@ -90,3 +90,4 @@ def actor_proto(principal: Principal) -> common_pb2.Actor:
 
 # Who may read: anyone signed in with a Helix role (what they see is then limited by production).
 AnyRole = Annotated[Principal, Depends(require(*ANY_ROLE))]
+Admin = Annotated[Principal, Depends(require(Role.ADMIN))]

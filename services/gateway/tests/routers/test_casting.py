@@ -10,7 +10,7 @@ import grpc
 import httpx
 
 from helix.assets import UploadKey
-from helix.casting import Casting, CastingEntry, ModelVoice, PerformerVoice
+from helix.casting import Casting, CastingEntry, ModelVoice, PerformerVoice, SeriesCasting
 from helix.events import AssetKind, ReferenceUploaded, ReferenceView, SpokenVoice, VoiceoverSummary
 from helix.v1 import review_pb2
 from helix_gateway.state import GatewayState
@@ -127,3 +127,48 @@ async def test_what_is_not_an_image_of_the_cast_is_refused_before_anything_is_st
                                                                "Content-Type": "image/png"})
     assert reviewer.status_code == 403
     assert not bus_of(gateway).published and not store_of(gateway).uploads
+
+
+def series_answer(*entries: CastingEntry, productions: tuple[str, ...] = ("lighthouse",)) -> review_pb2.SeriesCasting:
+    series = SeriesCasting(series_id="harbour", entries=list(entries))
+    return review_pb2.SeriesCasting(series_id="harbour", series_json=series.model_dump_json(), production_ids=list(productions))
+
+
+def episode_answer(*series_entries: CastingEntry) -> review_pb2.Casting:
+    casting = Casting(production_id="lighthouse", series_id="harbour", entries=[CastingEntry(character="TOM", voice=ModelVoice(speaker=1))])
+    series = SeriesCasting(series_id="harbour", entries=list(series_entries))
+    return review_pb2.Casting(production_id="lighthouse", casting_json=casting.model_dump_json(), series_json=series.model_dump_json())
+
+
+async def test_a_production_shows_what_its_series_casts_for_it(client: httpx.AsyncClient, gateway: GatewayState) -> None:
+    review_of(gateway).answers["get_casting"] = episode_answer(CastingEntry(character="MARA", voice=ANN),
+                                                               CastingEntry(character="TOM", voice=ModelVoice(speaker=8)))
+    body = (await client.get("/productions/lighthouse/casting", headers=DIRECTOR)).json()
+    assert body["series_id"] == "harbour" and [e["character"] for e in body["entries"]] == ["TOM"]
+    assert [e["character"] for e in body["inherited"]] == ["MARA"], "TOM is the episode's own: the series' TOM does not apply"
+    assert body["unconsented"] == ["Ann Lee"], "a performer the series casts needs a consent for this production too"
+
+
+async def test_an_admin_sets_a_series_casting_and_sees_each_episodes_stale_dubs(client: httpx.AsyncClient, gateway: GatewayState) -> None:
+    await add_production(gateway)
+    default = SpokenVoice(model="tiny-vits", speaker=1)
+    await dub(gateway, "de-dub", "de-DE", MARA=default, TOM=default)
+    mara = CastingEntry(character="MARA", voice=ModelVoice(speaker=3))
+    review = review_of(gateway)
+    review.answers["get_series_casting"] = series_answer()
+    review.answers["set_series_casting"] = series_answer(mara)
+    review.answers["get_casting"] = [episode_answer(), episode_answer(mara)]  # before and after the change
+    response = await client.put("/series/harbour/casting", json={"entries": [mara.model_dump(mode="json")]},
+                                headers=auth("root", "admin"))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["production_ids"] == ["lighthouse"] and body["entries"][0]["character"] == "MARA"
+    assert body["stale_dubs"] == {"lighthouse": [{"asset_id": "de-dub", "version": 1, "locale": "de-DE", "characters": ["MARA"]}]}
+    [sent] = review.requests("set_series_casting")
+    assert sent.actor.subject == "root" and SeriesCasting.model_validate_json(sent.series_json).entries == [mara]
+    assert (await client.put("/series/harbour/casting", json={"entries": []}, headers=DIRECTOR)).status_code == 403, "admins only"
+    assert (await client.put("/series/bad id/casting", json={"entries": []}, headers=auth("root", "admin"))).status_code == 422
+    review.answers["get_series_casting"] = series_answer(mara)
+    read = await client.get("/series/harbour/casting", headers=DIRECTOR)
+    assert read.status_code == 200 and read.json()["entries"][0]["voice"]["speaker"] == 3
+    assert (await client.get("/series/harbour/casting", headers=auth("rhea", "reviewer", productions=["lighthouse"]))).status_code == 403

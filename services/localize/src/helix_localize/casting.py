@@ -62,7 +62,7 @@ class ReviewCasting:
                     async with grpc.aio.insecure_channel(self.address) as channel:
                         found = await review_pb2_grpc.ReviewServiceStub(channel).GetCasting(
                             review_pb2.GetCastingRequest(production_id=production_id), timeout=min(self.timeout_s, 30.0))
-                        return ResolvedCasting(casting=Casting.model_validate_json(found.casting_json), consents=dict(found.consents))
+                        return ResolvedCasting.from_wire(found.casting_json, found.series_json, found.consents)
         except grpc.aio.AioRpcError as exc:
             log.warning("localize.casting_unreachable", production_id=production_id, code=exc.code().name, detail=(exc.details() or "")[:200])
             raise RuntimeError(f"the voice casting of {production_id} could not be read from {self.address}: {exc.code().name}") from None
@@ -74,12 +74,12 @@ def voices(resolved: ResolvedCasting, characters: list[str], locale: str, defaul
     """Each character's voice in `locale`: its casting entry (a model voice, or a performer's
     under their consent), else a speaker of the locale's configured voice chosen from the name
     (`voice.cast_voices`: distinct within the cast while speakers last)."""
-    production = resolved.casting.production_id
+    production, effective = resolved.casting.production_id, resolved.effective
     spoken: dict[str, SpokenVoice] = {}
     wanted = dict(configured)  # speakers of the locale's voice fixed by the settings or the casting
     on_default: list[str] = []
     for character in dict.fromkeys(characters):
-        cast = resolved.casting.voice_for(character, locale)
+        cast = effective.voice_for(character, locale)
         if isinstance(cast, PerformerVoice):
             consent = resolved.consent_for(cast.performer)
             if consent is None:

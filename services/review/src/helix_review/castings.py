@@ -1,18 +1,22 @@
 """Voice casting (`helix.casting`): each production's character -> voice table, kept beside
 the consents a performer's voice depends on. Setting it registers every performer it names,
 so their names are watched in this production's assets; reading it resolves, for each
-performer's voice, the consent for `voice` in force now (none: localize refuses to speak it)."""
+performer's voice, the consent for `voice` in force now (none: localize refuses to speak it).
+A production's casting may belong to a series; the series' casting speaks the characters the
+production does not name, and its performers need a consent covering each production that
+speaks them."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
-from helix.casting import Casting, ResolvedCasting
+from helix.casting import Casting, ResolvedCasting, SeriesCasting
 from helix.events import Actor
-from helix_review.db import CastingRecord, Consent, utcnow
+from helix_review.db import CastingRecord, Consent, SeriesCastingRecord, utcnow
 from helix_review.records import audit, name_key, register_performer
 
 
@@ -33,10 +37,37 @@ class Castings:
                 record = CastingRecord(production_id=casting.production_id)
                 s.add(record)
             record.document = stored.model_dump(mode="json")
+            record.series_id = stored.series_id
             record.updated_by, record.updated_at = actor.subject, now
             audit(s, actor, "casting.set", production_id=casting.production_id, subject=casting.production_id,
-                  details={"changed": [list(pair) for pair in before.changed(stored)], "performers": stored.performers()})
+                  details={"changed": [list(pair) for pair in before.changed(stored)], "performers": stored.performers(),
+                           "series_id": stored.series_id})
         return self.casting(casting.production_id, now)
+
+    def set_series(self, actor: Actor, series: SeriesCasting) -> SeriesOfProductions:
+        """Replace a series' casting; the audit entry lists what it changed."""
+        now = utcnow()
+        with self.sessions() as s, s.begin():
+            record = s.get(SeriesCastingRecord, series.series_id)
+            before = _series(record, series.series_id)
+            for performer in series.performers():
+                register_performer(s, performer, ())
+            stored = series.model_copy(update={"updated_by": actor.subject, "updated_at": now})
+            if record is None:
+                record = SeriesCastingRecord(series_id=series.series_id)
+                s.add(record)
+            record.document = stored.model_dump(mode="json")
+            record.updated_by, record.updated_at = actor.subject, now
+            audit(s, actor, "series_casting.set", subject=series.series_id,
+                  details={"changed": [list(pair) for pair in before.changed(stored)], "performers": stored.performers()})
+        return self.series(series.series_id)
+
+    def series(self, series_id: str) -> SeriesOfProductions:
+        """A series' casting (empty when none was set) and the productions whose casting belongs to it."""
+        with self.sessions() as s:
+            productions = s.scalars(select(CastingRecord.production_id).where(CastingRecord.series_id == series_id)
+                                    .order_by(CastingRecord.production_id))
+            return SeriesOfProductions(_series(s.get(SeriesCastingRecord, series_id), series_id), list(productions))
 
     def casting(self, production_id: str, now: datetime | None = None) -> ResolvedCasting:
         """The production's casting (empty when none was set), with the consent in force for each
@@ -45,11 +76,23 @@ class Castings:
         with self.sessions() as s:
             record = s.get(CastingRecord, production_id)
             casting = Casting.model_validate(record.document) if record is not None else Casting(production_id=production_id)
+            series = _series(s.get(SeriesCastingRecord, casting.series_id), casting.series_id) if casting.series_id else None
+            resolved = ResolvedCasting(casting=casting, series=series)
             consents: dict[str, str] = {}
-            for performer in casting.performers():
+            for performer in resolved.effective.performers():
                 candidates = s.scalars(select(Consent).where(Consent.performer_key == name_key(performer))
                                        .order_by(Consent.recorded_at.desc()))
                 covering = next((c for c in candidates if c.covers("voice", production_id, now)), None)
                 if covering is not None:
                     consents[performer] = covering.id
-            return ResolvedCasting(casting=casting, consents=consents)
+            return resolved.model_copy(update={"consents": consents})
+
+
+@dataclass(frozen=True)
+class SeriesOfProductions:
+    casting: SeriesCasting
+    production_ids: list[str]
+
+
+def _series(record: SeriesCastingRecord | None, series_id: str) -> SeriesCasting:
+    return SeriesCasting.model_validate(record.document) if record is not None else SeriesCasting(series_id=series_id)

@@ -181,6 +181,18 @@ class CastingRecord(Base):
 
     production_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     document: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    series_id: Mapped[str | None] = mapped_column(String(128), index=True, default=None)  # the document's, to find a series' episodes
+    updated_by: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime]
+
+
+class SeriesCastingRecord(Base):
+    """A series' voice casting (`helix.casting.SeriesCasting`, stored as its JSON)."""
+
+    __tablename__ = "series_castings"
+
+    series_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    document: Mapped[dict[str, Any]] = mapped_column(default=dict)
     updated_by: Mapped[str] = mapped_column(String(200))
     updated_at: Mapped[datetime]
 

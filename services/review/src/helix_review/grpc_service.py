@@ -13,9 +13,10 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from pydantic import ValidationError
 from sqlalchemy import inspect as sa_inspect
 
-from helix.casting import Casting, ResolvedCasting
+from helix.casting import Casting, CastingTable, ResolvedCasting, SeriesCasting
 from helix.events import Actor, Region
 from helix.v1 import common_pb2, review_pb2, review_pb2_grpc
+from helix_review.castings import SeriesOfProductions
 from helix_review.dashboard import Dashboard
 from helix_review.db import AuditEntry, Consent, ConsentReference, Decision, Finding, Policy, ReviewItem, SecondReview
 from helix_review.desk import ReviewDesk
@@ -23,6 +24,7 @@ from helix_review.errors import InvalidArgument, ReviewError
 from helix_review.metrics import DECISIONS, TIME_TO_DECISION
 
 T = TypeVar("T")
+C = TypeVar("C", bound=CastingTable)
 log = structlog.get_logger("helix.review")
 
 
@@ -50,9 +52,9 @@ def _actor(message: common_pb2.Actor, what: str = "actor") -> Actor:
     return Actor(subject=message.subject, kind="user", roles=list(message.roles))
 
 
-def _casting(document: str) -> Casting:
+def _casting(model: type[C], document: str) -> C:
     try:
-        return Casting.model_validate_json(document)
+        return model.model_validate_json(document)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
@@ -61,7 +63,12 @@ def _casting(document: str) -> Casting:
 
 def casting_pb(resolved: ResolvedCasting) -> review_pb2.Casting:
     return review_pb2.Casting(production_id=resolved.casting.production_id, casting_json=resolved.casting.model_dump_json(),
-                              consents=resolved.consents)
+                              consents=resolved.consents, series_json=resolved.series.model_dump_json() if resolved.series else "")
+
+
+def series_casting_pb(found: SeriesOfProductions) -> review_pb2.SeriesCasting:
+    return review_pb2.SeriesCasting(series_id=found.casting.series_id, series_json=found.casting.model_dump_json(),
+                                    production_ids=found.production_ids)
 
 
 def _actor_pb(subject: str, roles: list[str]) -> common_pb2.Actor:
@@ -254,8 +261,18 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
 
     async def SetCasting(self, request: review_pb2.SetCastingRequest, context: Any) -> review_pb2.Casting:  # noqa: N802
         actor = await self._run(context, _actor, request.actor)
-        casting = await self._run(context, _casting, request.casting_json)
+        casting = await self._run(context, _casting, Casting, request.casting_json)
         return casting_pb(await self._run(context, self.desk.castings.set_casting, actor, casting))
+
+    async def GetSeriesCasting(self, request: review_pb2.GetSeriesCastingRequest, context: Any) -> review_pb2.SeriesCasting:  # noqa: N802
+        if not request.series_id:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "a series casting belongs to a series: name it")
+        return series_casting_pb(await self._run(context, self.desk.castings.series, request.series_id))
+
+    async def SetSeriesCasting(self, request: review_pb2.SetSeriesCastingRequest, context: Any) -> review_pb2.SeriesCasting:  # noqa: N802
+        actor = await self._run(context, _actor, request.actor)
+        series = await self._run(context, _casting, SeriesCasting, request.series_json)
+        return series_casting_pb(await self._run(context, self.desk.castings.set_series, actor, series))
 
     async def ListAudit(self, request: review_pb2.ListAuditRequest, context: Any) -> review_pb2.ListAuditResponse:  # noqa: N802
         page = await self._run(context, self.desk.queries.list_audit, page_size=request.page.page_size, cursor=request.page.cursor,

@@ -21,12 +21,11 @@ from helix_gateway.pagination import Cursor, Limit, Page
 from helix_gateway.problems import ProblemError, problem_responses
 from helix_gateway.review_views import ConsentReferenceView, ConsentView, consent_reference_view, consent_view
 from helix_gateway.routers.reviews import REVIEW_ERRORS
-from helix_gateway.security import actor_proto, require, reviewer_productions
+from helix_gateway.security import Admin, actor_proto, require, reviewer_productions
 from helix_gateway.state import Gateway
 
 router = APIRouter(prefix="/consents", tags=["consents"], responses=REVIEW_ERRORS)
 
-Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
 REFERENCE_TYPES = SNIFFED_TYPES
 Performer = Annotated[str, bounded(500, min_length=1), CHECKED]
 Reason = Annotated[str, bounded(2_000, min_length=1), CHECKED]
