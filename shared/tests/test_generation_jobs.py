@@ -5,9 +5,13 @@ as progress, resume without duplicates, explicit refusals, faults dead-lettered,
 from __future__ import annotations
 
 import asyncio
+import io
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 
 from helix.bus.fence import OwnershipLost
 from helix.events import Actor, AssetGenerated, AssetKind, CloudEvent, JobFailed, JobProgress, ScriptRequested, new_event
@@ -255,3 +259,31 @@ async def test_a_job_whose_request_moved_stores_and_announces_nothing_more() -> 
     assert [e.data.asset_id for e in generated(bus)] == ["a1"]
     assert store.versions("lighthouse", AssetKind.SCRIPT, "a2") == []
     assert outcomes(bus, "job-1") == ["accepted"], "no failed, no completed: the new owner says how the job ends"
+
+
+async def test_each_manifest_carries_its_productions_training_and_mining_choice(tmp_path: Path) -> None:
+    import c2pa
+
+    from helix.provenance import DataUse, dev_chain
+
+    paths = dev_chain(tmp_path / "chain")
+    store, bus = MemoryStore(), MemoryBus()
+    signing = kit(store, bus, c2pa_enabled=True, c2pa_chain=str(paths["chain"]), c2pa_key=str(paths["key"]),
+                  c2pa_trust_anchors=str(paths["root"]))
+    store.put_data_use(DataUse(production_id="lighthouse", training_mining="allowed"))
+    picture = io.BytesIO()
+    Image.new("RGB", (16, 16), (9, 9, 9)).save(picture, format="PNG")
+    image = GeneratedAsset(kind=AssetKind.FRAME, asset_id="frame-1", data=picture.getvalue(), media_type="image/png", ext="png", model=MODEL)
+
+    async def uses(production_id: str, job_id: str) -> set[str]:
+        event = new_event(ScriptRequested(production_id=production_id, job_id=job_id, requested_by=Actor(subject="dana"), logline="A storm."),
+                          source="/tests")
+        await signing.run(event, storing(image))
+        stored = store.versions(production_id, AssetKind.FRAME, "frame-1")[-1]
+        manifests = json.loads(c2pa.Reader("image/png", io.BytesIO(store.get(stored.key))).json())  # read by c2pa-rs
+        (assertion,) = [a for a in manifests["manifests"][manifests["active_manifest"]]["assertions"]
+                        if a["label"] == "cawg.training-mining"]
+        return {entry["use"] for entry in assertion["data"]["entries"].values()}
+
+    assert await uses("lighthouse", "job-1") == {"allowed"}
+    assert await uses("harbour", "job-2") == {"notAllowed"}, "no choice made: the deployment's default"

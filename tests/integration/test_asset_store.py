@@ -122,3 +122,15 @@ def test_an_upload_is_staged_apart_from_asset_versions_and_read_back_checked(sto
         store.staged(key, hashlib.sha256(b"what the request said").hexdigest())
     with pytest.raises(AssetNotFound):
         store.staged(UploadKey.for_media("lighthouse", "never-sent", "image/png"), digest)
+
+
+def test_a_productions_data_use_choice_is_kept_beside_its_assets(store: AssetStore) -> None:
+    from helix.provenance import DataUse
+
+    assert store.data_use("never-chosen") is None
+    store.put_data_use(DataUse(production_id="lighthouse", training_mining="allowed"))
+    found = store.data_use("lighthouse")
+    assert found is not None and found.training_mining == "allowed"
+    assert store.versions("lighthouse", AssetKind.FRAME, "data-use") == [], "no asset version"
+    with pytest.raises(InvalidAssetKey):
+        store.data_use("../elsewhere")

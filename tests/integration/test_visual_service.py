@@ -295,3 +295,19 @@ async def _request_each_kind(stack: Stack) -> None:
             job = (await poll(client, response.json()["status_url"], lambda r: r.json().get("status") in ("completed", "failed"),
                               timeout=90, what=f"{what} job")).json()
             assert job["status"] == "completed" and len(job["asset_ids"]) == 1, job
+
+
+async def test_a_productions_training_and_mining_choice_is_in_its_images_manifests(settings: HelixSettings, visual: VisualApp) -> None:
+    import c2pa
+
+    from helix.provenance import DataUse
+
+    store = AssetStore(settings)
+    store.put_data_use(DataUse(production_id="harbour", training_mining="constrained"))
+    send(settings, SceneRequested(production_id="harbour", job_id="mined", requested_by=DANA, prompt="a pier at dawn", width=64,
+                                  height=64, steps=2, seed=4))
+    await events_until(settings, Topic.JOBS_STATUS, lambda es: completed(es, "mined"))
+    (stored,) = store.versions("harbour", "scene", "scene-mined")
+    reader = c2pa.Reader("image/png", io.BytesIO(store.get(stored.key)))  # read by c2pa-rs
+    (assertion,) = [a for a in reader.get_active_manifest()["assertions"] if a["label"] == "cawg.training-mining"]
+    assert {entry["use"] for entry in assertion["data"]["entries"].values()} == {"constrained"}

@@ -30,6 +30,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
+from pydantic import BaseModel, ConfigDict
+
 from helix import __version__
 from helix.settings import HelixSettings, helix_home
 
@@ -121,6 +123,19 @@ TRAINING_MINING = "cawg.training-mining"  # CAWG Training and Data Mining assert
 TRAINING_MINING_USES = ("cawg.ai_generative_training", "cawg.ai_inference", "cawg.ai_training", "cawg.data_mining")
 
 
+TrainingMining = Literal["notAllowed", "allowed", "constrained"]
+
+
+class DataUse(BaseModel):
+    """What a production lets downstream tools do with its media: the CAWG training-and-mining
+    `use` every manifest of its assets carries. Chosen when the production is created (the
+    gateway keeps it in the store, `AssetStore.put_data_use`); read by each generator as it signs."""
+
+    model_config = ConfigDict(frozen=True)
+    production_id: str
+    training_mining: TrainingMining = "notAllowed"
+
+
 def training_mining(use: str) -> dict[str, Any]:
     """Whether downstream tools may mine the asset or train on it: one `use` for every kind."""
     return {"label": TRAINING_MINING, "data": {"entries": {kind: {"use": use} for kind in TRAINING_MINING_USES}}}
@@ -159,8 +174,10 @@ class ContentCredentials:
         return media_type in c2pa.Builder.get_supported_mime_types()
 
     def sign(self, data: bytes, media_type: str, *, title: str, model: str | None, revision: str | None, parameters: dict[str, Any],
-             generation: dict[str, Any], composite: bool, ingredients: Sequence[tuple[str, bytes, str]] = ()) -> Signed:
-        """`data` with Content Credentials: created by a model, or composed with one (revisions, dubs)."""
+             generation: dict[str, Any], composite: bool, ingredients: Sequence[tuple[str, bytes, str]] = (),
+             training_mining_use: TrainingMining | None = None) -> Signed:
+        """`data` with Content Credentials: created by a model, or composed with one (revisions, dubs).
+        `training_mining_use`: the production's choice (`DataUse`); None: this deployment's default."""
         import c2pa
 
         action: dict[str, Any] = {"action": "c2pa.created", "digitalSourceType": COMPOSITE if composite else TRAINED,
@@ -175,7 +192,7 @@ class ContentCredentials:
                 {"label": "c2pa.actions.v2", "data": {"actions": [action]}},
                 {"label": "org.helix.generation", "data": generation},
                 {"label": "org.helix.content", "data": {"sha256": hashlib.sha256(data).hexdigest(), "media_type": media_type}},
-                training_mining(self.training_mining),
+                training_mining(training_mining_use or self.training_mining),
             ],
         }
         if not self.embeddable(media_type):

@@ -13,7 +13,7 @@ import pytest
 from helix.v1 import review_pb2
 from helix_gateway.state import GatewayState
 
-from ..conftest import add_production, auth, later, review_of, rpc_error
+from ..conftest import add_production, auth, later, review_of, rpc_error, store_of
 
 DIRECTOR = auth("dana", "director", productions=["*"])
 BODY = {
@@ -48,6 +48,28 @@ async def test_a_production_is_created_after_its_policy_reaches_the_review_servi
         ["Fizzcola"],
     )
     assert (await gateway.read_model.production(created["production_id"])) is not None
+    assert created["training_mining"] == "notAllowed", "by default, no one may train on or mine its assets"
+    data_use = store_of(gateway).data_use(created["production_id"])
+    assert data_use is not None and data_use.training_mining == "notAllowed"
+
+
+async def test_a_production_may_allow_training_and_mining_and_every_generator_reads_it(client: httpx.AsyncClient,
+                                                                                       gateway: GatewayState) -> None:
+    response = await client.post("/productions", json={**BODY, "training_mining": "allowed"}, headers=DIRECTOR)
+    assert response.status_code == 201, response.text
+    created = response.json()
+    assert created["training_mining"] == "allowed"
+    data_use = store_of(gateway).data_use(created["production_id"])
+    assert data_use is not None and data_use.training_mining == "allowed"
+    assert (await client.get(f"/productions/{created['production_id']}", headers=DIRECTOR)).json()["training_mining"] == "allowed"
+    assert (await client.post("/productions", json={**BODY, "training_mining": "sometimes"}, headers=DIRECTOR)).status_code == 422
+
+
+async def test_no_production_without_its_data_use_stored(client: httpx.AsyncClient, gateway: GatewayState) -> None:
+    store_of(gateway).fail_next = 1
+    response = await client.post("/productions", json=BODY, headers=DIRECTOR)
+    assert response.status_code == 503 and "data-use choice could not be stored" in response.text
+    assert await gateway.read_model.productions(visible=None, after=None, limit=10) == []
 
 
 async def test_no_production_without_its_policy(client: httpx.AsyncClient, gateway: GatewayState) -> None:

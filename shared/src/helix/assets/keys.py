@@ -112,3 +112,11 @@ class UploadKey:
         if match is None or ".." in str(key):
             raise InvalidAssetKey(key, "expected uploads/{production}/{upload}.{png|jpg|webp}")
         return cls(match["production"], match["upload"], match["ext"])
+
+
+def data_use_key(production_id: str) -> str:
+    """Where a production's data-use choice is kept (`helix.provenance.DataUse`): beside, not
+    inside, its assets' folders."""
+    if not re.fullmatch(ID_CHARS, production_id):
+        raise InvalidAssetKey(production_id, "a production id is 1-128 letters, digits, '.', '_' or '-', starting alphanumeric")
+    return f"policies/{production_id}/data-use.json"

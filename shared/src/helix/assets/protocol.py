@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from helix.assets.keys import AssetKey, UploadKey
 from helix.assets.store import StoredAsset
 from helix.events.data import AssetKind
+from helix.provenance import DataUse
 
 
 class Store(Protocol):
@@ -41,6 +42,10 @@ class Store(Protocol):
     def stage(self, key: UploadKey, data: bytes, media_type: str) -> str: ...
 
     def staged(self, key: UploadKey, sha256: str) -> bytes: ...
+
+    def put_data_use(self, data_use: DataUse) -> None: ...
+
+    def data_use(self, production_id: str) -> DataUse | None: ...
 
     def stat(self, key: str | AssetKey) -> StoredAsset: ...
 

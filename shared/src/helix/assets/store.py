@@ -22,8 +22,9 @@ import urllib3
 from minio import Minio
 from minio.error import S3Error
 
-from helix.assets.keys import COMPANION_EXTS, AssetKey, InvalidAssetKey, UploadKey
+from helix.assets.keys import COMPANION_EXTS, AssetKey, InvalidAssetKey, UploadKey, data_use_key
 from helix.events.data import AssetKind
+from helix.provenance import DataUse
 from helix.settings import HelixSettings
 
 SHA256_META = "sha256"  # stored as x-amz-meta-sha256
@@ -188,6 +189,26 @@ class AssetStore:
         if hashlib.sha256(data).hexdigest() != sha256:
             raise AssetIntegrityError(f"{key}: the staged upload does not match the sha256 its request carries")
         return data
+
+    def put_data_use(self, data_use: DataUse) -> None:
+        """Keep a production's data-use choice where every generator reads it (`data_use`)."""
+        body = data_use.model_dump_json().encode()
+        self.client.put_object(self.bucket, data_use_key(data_use.production_id), io.BytesIO(body), len(body),
+                               content_type="application/json")
+
+    def data_use(self, production_id: str) -> DataUse | None:
+        """A production's data-use choice; None for one created before productions chose it."""
+        try:
+            response = self.client.get_object(self.bucket, data_use_key(production_id))
+        except S3Error as exc:
+            if exc.code in ("NoSuchKey", "NoSuchObject", "NotFound"):
+                return None
+            raise
+        try:
+            return DataUse.model_validate_json(response.read())
+        finally:
+            response.close()
+            response.release_conn()
 
     # --- reading -----------------------------------------------------------------------
 

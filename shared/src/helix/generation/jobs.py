@@ -73,7 +73,7 @@ from helix.generation.assets import (
     event_from,
     provenance_of,
 )
-from helix.provenance import ContentCredentials, Signed, signable
+from helix.provenance import ContentCredentials, Signed, TrainingMining, signable
 from helix.settings import HelixSettings
 
 log = structlog.get_logger("helix.generation")
@@ -211,6 +211,9 @@ class Job(Generic[R]):
             self.asset_ids.append(stored.key.asset_id)
 
 
+DATA_USE_TTL_S = 30.0  # how long a generator trusts a production's data-use choice before reading it again
+
+
 class GeneratorKit:
     """The generator plumbing a service shares across its jobs (one per process)."""
 
@@ -223,6 +226,19 @@ class GeneratorKit:
         self.transient = transient
         self.actor = Actor(subject=service, kind="service")
         self.credentials: ContentCredentials | None = ContentCredentials(settings) if settings.c2pa_enabled else None
+        self._data_uses: dict[str, tuple[float, TrainingMining | None]] = {}  # production -> (read at, its choice)
+
+    def training_mining(self, production_id: str) -> TrainingMining | None:
+        """The production's training-and-mining choice (`DataUse`), read from the store at most
+        every `DATA_USE_TTL_S` per production; None when it made none (the deployment's default)."""
+        now = time.monotonic()
+        cached = self._data_uses.get(production_id)
+        if cached is not None and now - cached[0] < DATA_USE_TTL_S:
+            return cached[1]
+        found = self.store.data_use(production_id)
+        use = found.training_mining if found is not None else None
+        self._data_uses[production_id] = (now, use)
+        return use
 
     def sign(self, job: Job[Any], asset: GeneratedAsset) -> Signed:
         """Content Credentials for a media asset; a revision names the version it revises as its ingredient."""
@@ -237,7 +253,7 @@ class GeneratorKit:
             revision=asset.model.revision if asset.model else None, parameters={**asset.parameters, "seed": asset.seed},
             generation={"asset_id": asset.asset_id, "job_id": job.job_id, "production_id": job.production_id, "seed": asset.seed,
                         "model": asset.model.model_dump() if asset.model else None, "parents": list(asset.parents)},
-            composite=_composite(asset), ingredients=ingredients)
+            composite=_composite(asset), ingredients=ingredients, training_mining_use=self.training_mining(job.production_id))
 
     async def publish(self, data: EventData, *, event_id: str | None = None) -> None:
         await self.bus.publish(data, event_id=event_id)

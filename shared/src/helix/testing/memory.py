@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from helix.assets.keys import COMPANION_EXTS, AssetKey, UploadKey
+from helix.assets.keys import COMPANION_EXTS, AssetKey, UploadKey, data_use_key
 from helix.assets.store import AssetIntegrityError, AssetNotFound, StoredAsset, reusable
 from helix.events.data import AssetKind, EventData
 from helix.events.envelope import CloudEvent, new_event
 from helix.events.topics import Topic
+from helix.provenance import DataUse
 
 E = TypeVar("E", bound=EventData)
 
@@ -33,6 +34,7 @@ class MemoryStore:
     def __init__(self) -> None:
         self.objects: dict[str, _Object] = {}
         self.uploads: dict[str, _Object] = {}  # staged uploads, apart from asset versions
+        self.data_uses: dict[str, DataUse] = {}  # each production's data-use choice
         self.fail_next = 0
         self.puts = 0
         self._lock = threading.Lock()  # steps call the store from worker threads
@@ -70,6 +72,14 @@ class MemoryStore:
 
     def _write(self, key: AssetKey, data: bytes, media_type: str, job_id: str | None = None) -> None:
         self.objects[str(key)] = _Object(data, media_type, hashlib.sha256(data).hexdigest(), job_id)
+
+    def put_data_use(self, data_use: DataUse) -> None:
+        self._maybe_fail()
+        self.data_uses[data_use_key(data_use.production_id)] = data_use
+
+    def data_use(self, production_id: str) -> DataUse | None:
+        self._maybe_fail()
+        return self.data_uses.get(data_use_key(production_id))
 
     def stage(self, key: UploadKey, data: bytes, media_type: str) -> str:
         self._maybe_fail()

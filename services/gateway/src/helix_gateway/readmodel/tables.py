@@ -33,6 +33,7 @@ class Production(Base):
     style: Mapped[str | None] = mapped_column(String(500))
     target_locales: Mapped[list[str]] = mapped_column(default=list)
     performers: Mapped[list[str]] = mapped_column(default=list)
+    training_mining: Mapped[str] = mapped_column(String(16), default="notAllowed", server_default="notAllowed")
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -10,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from helix.auth import Principal, Role
 from helix.events.data import Locale
+from helix.provenance import DataUse, TrainingMining
 from helix.v1 import review_pb2
 from helix_gateway.fields import CHECKED, ApiModel, ProductionId, bounded
 from helix_gateway.ids import production_id_for
@@ -35,6 +37,8 @@ class ProductionCreate(ApiModel):
     target_locales: list[Locale] = Field(default_factory=list, max_length=50, description="BCP 47 tags, e.g. de-DE")
     performers: list[Name] = Field(default_factory=list, max_length=100, description="Performers whose names and likeness the review service watches")
     banned_terms: list[Term] = Field(default_factory=list, max_length=500, description="Terms the review service flags in this production")
+    training_mining: TrainingMining = Field("notAllowed", description="What every C2PA manifest of its assets tells downstream tools "
+                                                                      "about AI training and data mining (CAWG)")
 
 
 class ProductionView(BaseModel):
@@ -46,6 +50,7 @@ class ProductionView(BaseModel):
     style: str | None = None
     target_locales: list[str]
     performers: list[str]
+    training_mining: str = Field(description="notAllowed, allowed or constrained: what its assets' manifests say of training and mining")
     created_by: str
     created_at: datetime
 
@@ -69,6 +74,12 @@ async def create_production(
     # The policy first: a production must never exist without its performers being watched.
     policy = review_pb2.Policy(production_id=production_id, performers=body.performers, banned_terms=body.banned_terms)
     await gw.review.set_policy(review_pb2.SetPolicyRequest(actor=actor_proto(principal), policy=policy))
+    # Then its data-use choice, where every generator reads it as it signs: nothing is generated before it is there.
+    try:
+        await asyncio.to_thread(gw.store.put_data_use, DataUse(production_id=production_id, training_mining=body.training_mining))
+    except Exception as exc:
+        raise ProblemError(503, f"the production's data-use choice could not be stored ({type(exc).__name__}); try again",
+                           headers={"Retry-After": "5"}) from exc
     production = Production(
         production_id=production_id,
         title=body.title,
@@ -76,6 +87,7 @@ async def create_production(
         style=body.style,
         target_locales=list(body.target_locales),
         performers=list(body.performers),
+        training_mining=body.training_mining,
         created_by=principal.subject,
         created_at=datetime.now(UTC),
     )
