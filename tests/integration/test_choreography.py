@@ -165,9 +165,12 @@ async def test_approvals_carry_a_script_to_an_animatic(settings: HelixSettings, 
 
     path = tmp_path / "animatic.mp4"
     path.write_bytes(AssetStore(settings).get(animatic.object_key))
-    probe = ffprobe(path, "-show_entries", "format=duration:stream=codec_type,codec_name")
+    probe = ffprobe(path, "-show_entries", "format=duration:stream=codec_type,codec_name:stream_tags=language,handler_name")
     streams = sorted((s["codec_type"], s["codec_name"]) for s in probe["streams"])
     assert streams == [("audio", "aac"), ("audio", "aac"), ("subtitle", "mov_text"), ("video", "h264")], streams
+    untagged = [s for s in probe["streams"] if s["codec_type"] != "video" and not (s.get("tags", {}).get("language")
+                                                                                    and s.get("tags", {}).get("handler_name"))]
+    assert not untagged, f"every audio and subtitle track has a language and a title: {untagged}"
     cuts = plan.cuts
     assert len(cuts) == shots
     assert abs(float(probe["format"]["duration"]) - cuts[-1].end) < 0.15

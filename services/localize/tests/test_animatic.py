@@ -151,6 +151,9 @@ async def test_the_cut_is_an_mp4_with_every_shot_in_place_both_tracks_and_the_su
     assert streams[0][:2] == ("video", "h264") and (probed["streams"][0]["width"], probed["streams"][0]["height"]) == (64, 64)
     assert streams[1:3] == [("audio", "aac", 1), ("audio", "aac", 0)], "the dub first and the default, then the source voice"
     assert streams[3][:2] == ("subtitle", "mov_text") and len(streams) == 4
+    tags = [(s["tags"].get("language"), s["tags"].get("handler_name")) for s in probed["streams"][1:]]
+    assert tags == [("deu", "de-DE dub"), ("eng", "en original"), ("deu", "de-DE subtitles")], \
+        "every audio and subtitle track names its language (ISO 639-2, which MP4 keeps) and what it is"
     assert float(probed["format"]["duration"]) == pytest.approx(3.6, abs=0.15)
     keys = [float(f["pts_time"]) for f in ffprobe(video, "-select_streams", "v", "-skip_frame", "nokey", "-show_frames")["frames"]]
     assert all(any(abs(k - c.start) <= 1 / 12 + 1e-6 for k in keys) for c in plan.cuts), (keys, [c.start for c in plan.cuts])

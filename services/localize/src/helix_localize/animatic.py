@@ -271,30 +271,39 @@ def ffmpeg_command(plan: AnimaticPlan, req: AnimaticRequested, inputs: dict[str,
     command = [ffmpeg(), "-nostdin", "-y", "-hide_banner", "-loglevel", "error", "-f", "concat", "-safe", "0", "-i", str(concat),
                "-i", str(inputs["dub"])]
     maps = ["-map", "0:v", "-map", "1:a"]
-    meta = ["-metadata:s:a:0", f"language={_language(plan.locale)}", "-metadata:s:a:0", f"title={plan.locale} dub",
-            "-disposition:a:0", "default"]
+    meta = [*_track("a:0", plan.locale, f"{plan.locale} dub"), "-disposition:a:0", "default"]
     n = 2
     if inputs["source_voice"] is not None:
         command += ["-i", str(inputs["source_voice"])]
         maps += ["-map", f"{n}:a"]
-        meta += ["-metadata:s:a:1", f"language={_language(plan.source_locale)}", "-metadata:s:a:1", f"title={plan.source_locale} original",
-                 "-disposition:a:1", "0"]
+        meta += [*_track("a:1", plan.source_locale, f"{plan.source_locale} original"), "-disposition:a:1", "0"]
         n += 1
     if inputs["subtitles"] is not None:
         command += ["-i", str(inputs["subtitles"])]
         maps += ["-map", f"{n}:s"]
-        meta += ["-metadata:s:s:0", f"language={_language(plan.locale)}", "-c:s", "mov_text"]
+        meta += [*_track("s:0", plan.locale, f"{plan.locale} subtitles"), "-c:s", "mov_text"]
     keys = ",".join(f"{c.start:.3f}" for c in plan.cuts)
     video = f"scale={w}:{h}:force_original_aspect_ratio=decrease,pad={w}:{h}:(ow-iw)/2:(oh-ih)/2,fps={req.frame_rate},format=yuv420p"
     return [*command, *maps, "-vf", video, "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-force_key_frames", keys,
             "-c:a", "aac", "-b:a", "128k", "-ar", "48000", *meta, "-t", f"{plan.duration:.3f}", "-movflags", "+faststart", str(out)]
 
 
-def _language(locale: str) -> str:
-    """The ISO 639 language of a BCP 47 tag, as ffmpeg writes it into the MP4."""
-    from babel import Locale
+def _track(stream: str, locale: str, title: str) -> list[str]:
+    """A track's language and its name: an MP4 keeps a track's name as its handler name, which
+    players and editors show (ffmpeg drops a plain `title` there)."""
+    return [f"-metadata:s:{stream}", f"language={_language(locale)}", f"-metadata:s:{stream}", f"title={title}",
+            f"-metadata:s:{stream}", f"handler_name={title}"]
 
-    return Locale.parse(locale, sep="-").language
+
+def _language(locale: str) -> str:
+    """The ISO 639-2/T code of a BCP 47 tag's language ('deu' for 'de-AT'): an MP4 track's
+    language is three letters, and ffmpeg silently drops a two-letter one."""
+    import langcodes
+
+    try:
+        return str(langcodes.Language.get(locale).to_alpha3())
+    except (LookupError, ValueError) as exc:
+        raise ValueError(f"{locale}: no ISO 639-2 code for its language ({exc})") from None
 
 
 def _run(command: list[str]) -> None:
