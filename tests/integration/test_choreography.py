@@ -4,19 +4,23 @@ script sets off its storyboards and its localization for the production's target
 nothing is drawn from a storyboard before a person approves it; approved storyboards set
 off their frames; once every frame, the dubbed track and the subtitles are approved, the
 localize service cuts the animatic. ffprobe, which Helix did not write, confirms its
-duration, its streams and that the picture changes at the shot boundaries."""
+duration, its streams and that the picture changes at the shot boundaries. Approved, the
+animatic leaves the gateway as an .otioz that OpenTimelineIO reads back."""
 
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import shutil
 import subprocess
+import zipfile
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import opentimelineio as otio
 import pytest
 import pytest_asyncio
 
@@ -39,6 +43,7 @@ from helix_localize.app import LocalizeApp
 from helix_visual.app import VisualApp
 from helix_writer.app import WriterApp
 from helix_writer.settings import WriterSettings
+from tests.integration.gateway_harness import gateway_stack, poll
 from tests.integration.kafka_helpers import produce_raw, read_topic_async
 from tests.integration.test_localize_service import localize_settings
 from tests.integration.test_visual_service import visual_settings
@@ -189,3 +194,22 @@ async def test_approvals_carry_a_script_to_an_animatic(settings: HelixSettings, 
     approve(settings, assets[frames[0]], decision_id="ok-again")
     await asyncio.sleep(6)
     assert len(AssetStore(settings).versions(PRODUCTION, "animatic", animatic_id)) == 1
+
+    # Approved, the animatic goes to an editor: the gateway's .otioz, read back by OpenTimelineIO,
+    # holds every shot with its approved frame, and its bundled media pass ffprobe.
+    approve(settings, animatic)
+    async with gateway_stack(settings, tmp_path) as stack, stack.client(stack.token("studio-1", "studio-system")) as client:
+        response = await poll(client, f"/assets/{animatic_id}/editorial?format=otioz", lambda r: r.status_code == 200, timeout=60)
+    folder = tmp_path / "otioz"
+    with zipfile.ZipFile(io.BytesIO(response.content)) as bundle:
+        bundle.extractall(folder)
+    timeline = otio.adapters.read_from_file(str(folder / "content.otio"))
+    clips = timeline.video_tracks()[0].find_clips()
+    assert [c.name for c in clips] == [cut.shot_id for cut in cuts]
+    assert [(c.metadata["helix"]["asset_id"], c.metadata["helix"]["version"]) for c in clips] == \
+        [(cut.frame.asset_id, cut.frame.version) for cut in cuts]
+    assert all(c.metadata["helix"]["approval"]["reviewer"] == "rhea" for c in clips)
+    for clip in [*clips, *(c for track in timeline.audio_tracks() for c in track.find_clips())]:
+        media = folder / clip.media_reference.target_url
+        streams = ffprobe(media, "-show_entries", "stream=codec_type")["streams"]
+        assert streams, f"{media.name}: ffprobe finds no stream"

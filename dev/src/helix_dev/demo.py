@@ -272,6 +272,7 @@ async def summary(http: httpx.AsyncClient, pid: str, base: str, director: dict[s
             console.print(f"  {line.speaker.upper()}: {line.text}")
     for animatic in sorted(out.glob("*animatic*.mp4")):
         console.print(f"{animatic.name}: {probe(animatic)}")
+    await editorial(http, out, director, [a for a in newest.values() if a["kind"] == "animatic" and a["review_status"] == "approved"])
     console.print(f"Review console: [bold]{base}/console[/] (sign in with `helix token rhea --role reviewer -p {pid}`; "
                   "it stays up with `helix demo --keep`)")
 
@@ -294,6 +295,22 @@ async def summary(http: httpx.AsyncClient, pid: str, base: str, director: dict[s
     credits = (await http.get(f"/productions/{pid}/credits", headers=director, params={"format": "markdown"})).raise_for_status().text
     (out / "credits.md").write_text(credits)
     console.print(f"chart of where the time went: [bold]{chart}[/]; credits: [bold]{out / 'credits.md'}[/]")
+
+
+async def editorial(http: httpx.AsyncClient, out: Path, director: dict[str, str], animatics: list[dict[str, Any]]) -> None:
+    """Each approved animatic for an editor's tools: OTIO, an OTIOZ bundle with its media, FCP 7 XML and a CMX 3600 EDL."""
+    folder = out / "editorial"
+    folder.mkdir(exist_ok=True)
+    written = []
+    for animatic in animatics:
+        for fmt, ext in (("otio", "otio"), ("otioz", "otioz"), ("fcp_xml", "xml"), ("edl", "edl")):
+            export = await http.get(f"/assets/{animatic['asset_id']}/editorial", headers=director,
+                                    params={"format": fmt, "version": animatic["version"]})
+            path = folder / f"{animatic['asset_id']}-v{animatic['version']}.{ext}"
+            path.write_bytes(export.raise_for_status().content)
+            written.append(f"{path.name} ({len(export.content) // 1024 or 1} KiB)")
+    if written:
+        console.print(f"for editors (Resolve: .otio/.otioz, Premiere: .xml, Avid: .edl), in {folder}: " + ", ".join(written))
 
 
 async def real_or_noise(http: httpx.AsyncClient, pid: str, director: dict[str, str]) -> None:

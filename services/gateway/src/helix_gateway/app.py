@@ -21,6 +21,7 @@ from helix_gateway.routers import (
     casting,
     consents,
     console,
+    editorial,
     events,
     generation,
     health,
@@ -86,7 +87,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(AllowedMethods)
     app.add_middleware(ObservabilityMiddleware)
-    for module in (health, productions, casting, generation, jobs, assets, reports, reviews, consents, audit, events, console):
+    for module in (health, productions, casting, generation, jobs, assets, editorial, reports, reviews, consents, audit, events, console):
         app.include_router(module.router)
     app.include_router(casting.series_router)
     app.mount("/console/static", console.static, name="console-static")

@@ -1,0 +1,116 @@
+"""Editorial hand-off: an approved animatic as an OpenTimelineIO timeline an editor opens in
+their own tools (Resolve reads `.otio`/`.otioz`, Premiere FCP 7 XML, Avid a CMX 3600 EDL).
+
+The timeline is built from the animatic's plan (`helix.documents.AnimaticPlan`: each shot's
+approved frame version and where it sits) and the read model's record of each version: a
+video track of shots, an audio track for the dub and one for the source voice, and the
+subtitle cues as markers on the dub's track. Every clip's metadata (`metadata["helix"]`)
+names the asset version it is, who approved it (decision id, reviewer), its C2PA manifest,
+the consents it relies on, and whether a model or a person made it. The writers are
+OpenTimelineIO's own adapters; nothing here writes a file format by hand."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import opentimelineio as otio
+
+from helix.documents import AnimaticPlan, VersionRef
+
+Format = Literal["otio", "otioz", "fcp_xml", "edl"]
+# format -> (OpenTimelineIO adapter, media type, file extension)
+FORMATS: dict[str, tuple[str, str, str]] = {
+    "otio": ("otio_json", "application/vnd.opentimelineio+json", "otio"),
+    "otioz": ("otioz", "application/vnd.opentimelineio+zip", "otioz"),
+    "fcp_xml": ("fcp_xml", "application/xml", "xml"),
+    "edl": ("cmx_3600", "text/plain", "edl"),
+}
+
+
+@dataclass(frozen=True)
+class Approval:
+    decision_id: str | None
+    reviewer: str | None
+    decided_at: str | None
+
+
+@dataclass(frozen=True)
+class SourceMedia:
+    """One asset version on the timeline, as the read model and its sidecar record it."""
+
+    ref: VersionRef
+    kind: str
+    url: str  # where an editor's tool finds the media (a local path inside an .otioz bundle)
+    authorship: str
+    approval: Approval
+    c2pa_manifest: str | None = None
+    consents: list[str] = field(default_factory=list)
+
+    def metadata(self) -> dict[str, Any]:
+        return {"helix": {"asset_id": self.ref.asset_id, "version": self.ref.version, "kind": self.kind, "authorship": self.authorship,
+                          "approval": {"decision_id": self.approval.decision_id, "reviewer": self.approval.reviewer,
+                                       "decided_at": self.approval.decided_at},
+                          "c2pa_manifest": self.c2pa_manifest, "consents": list(self.consents)}}
+
+
+@dataclass(frozen=True)
+class Cue:
+    start: float
+    end: float
+    text: str
+
+
+def _time(seconds: float, rate: float) -> otio.opentime.RationalTime:
+    return otio.opentime.RationalTime(round(seconds * rate), rate)
+
+
+def _clip(name: str, media: SourceMedia, seconds: float, rate: float) -> otio.schema.Clip:
+    reference = otio.schema.ExternalReference(target_url=media.url, available_range=otio.opentime.TimeRange(
+        _time(0, rate), _time(seconds, rate)))
+    return otio.schema.Clip(name=name, media_reference=reference, source_range=otio.opentime.TimeRange(_time(0, rate), _time(seconds, rate)),
+                            metadata=media.metadata())
+
+
+def animatic_timeline(name: str, plan: AnimaticPlan, media: dict[str, SourceMedia], rate: float, cues: list[Cue] | None = None,
+                      animatic: SourceMedia | None = None) -> otio.schema.Timeline:
+    """The animatic's cut as a timeline at `rate` frames a second; `media` holds each version
+    the plan names (by `str(VersionRef)`)."""
+    timeline = otio.schema.Timeline(name=name, global_start_time=_time(0, rate),
+                                    metadata={"helix": {"production_id": plan.production_id, "locale": plan.locale,
+                                                        "localization_job": plan.localization_job, "script": str(plan.script),
+                                                        **({"animatic": animatic.metadata()["helix"]} if animatic else {})}})
+    picture = otio.schema.Track(name="Picture", kind=otio.schema.TrackKind.Video)
+    at = 0
+    for cut in plan.cuts:
+        start, end = round(cut.start * rate), round(cut.end * rate)
+        if start > at:
+            picture.append(otio.schema.Gap(source_range=otio.opentime.TimeRange(_time(0, rate), otio.opentime.RationalTime(start - at, rate))))
+        frames = end - max(start, at)
+        clip = _clip(cut.shot_id, media[str(cut.frame)], frames / rate, rate)
+        clip.metadata["helix"]["scene_id"] = cut.scene_id
+        picture.append(clip)
+        at = max(start, at) + frames
+    timeline.tracks.append(picture)
+    dub = otio.schema.Track(name=f"Dub {plan.locale}", kind=otio.schema.TrackKind.Audio)
+    dub.append(_clip(f"dub {plan.locale}", media[str(plan.dub)], plan.duration, rate))
+    for n, cue in enumerate(cues or [], start=1):
+        dub.markers.append(otio.schema.Marker(
+            name=cue.text, marked_range=otio.opentime.TimeRange(_time(cue.start, rate), _time(cue.end - cue.start, rate)),
+            color=otio.schema.MarkerColor.YELLOW, metadata={"helix": {"subtitle": n, "locale": plan.locale}}))
+    timeline.tracks.append(dub)
+    if plan.source_voice is not None:
+        source = otio.schema.Track(name=f"Original {plan.source_locale}", kind=otio.schema.TrackKind.Audio)
+        source.append(_clip(f"original {plan.source_locale}", media[str(plan.source_voice)], plan.duration, rate))
+        timeline.tracks.append(source)
+    return timeline
+
+
+def write(timeline: otio.schema.Timeline, fmt: str, path: str) -> None:
+    """`timeline` in `fmt` at `path`, by OpenTimelineIO's adapter for it (an .otioz bundles the media its clips name)."""
+    adapter = FORMATS[fmt][0]
+    if fmt == "otioz":
+        otio.adapters.write_to_file(timeline, path, adapter_name=adapter,
+                                    media_policy=otio.adapters.file_bundle_utils.MediaReferencePolicy.ErrorIfNotFile)
+    else:
+        otio.adapters.write_to_file(timeline, path, adapter_name=adapter)

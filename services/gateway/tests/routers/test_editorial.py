@@ -1,0 +1,111 @@
+"""An approved animatic for an editor's tools: each export is read back by OpenTimelineIO's own
+adapters with the same shots, ranges and (where the format keeps it) metadata; the .otioz
+bundle carries the media; an animatic nobody approved, or another kind of asset, is refused."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import httpx
+import opentimelineio as otio
+import pytest
+
+from helix.documents import AnimaticCut, AnimaticPlan, VersionRef
+from helix.events import Actor, ReviewApproved, SpokenVoice, VoiceoverSummary
+from helix_gateway.state import GatewayState
+
+from ..conftest import add_asset, auth, later
+
+DANA = auth("dana", "director", productions=["lighthouse"])
+VTT = b"WEBVTT\n\n1\n00:00:00.500 --> 00:00:01.750\nLight it.\n\n2\n00:00:02.000 --> 00:00:03.000\nNow.\n"
+PLAN = AnimaticPlan(production_id="lighthouse", localization_job="loc-1", locale="de-DE", script=VersionRef(asset_id="script-j-script", version=1),
+                    source_locale="en", duration=3.5, dub=VersionRef(asset_id="loc-de-dub", version=1),
+                    subtitles=VersionRef(asset_id="loc-de-vtt", version=1), source_voice=VersionRef(asset_id="src-voice", version=1),
+                    cuts=[AnimaticCut(scene_id="s1", shot_id="s1-shot1", frame=VersionRef(asset_id="frame-j-s1-shot1", version=2),
+                                      start=0.0, end=1.5),
+                          AnimaticCut(scene_id="s1", shot_id="s1-shot2", frame=VersionRef(asset_id="frame-j-s1-shot2", version=1),
+                                      start=1.5, end=3.5)])
+
+
+async def approve(gateway: GatewayState, asset_id: str, version: int, kind: str) -> None:
+    await gateway.read_model.apply_decision(ReviewApproved(production_id="lighthouse", decision_id=f"d-{asset_id}-{version}", asset_id=asset_id,
+                                                           kind=kind, asset_version=version, reviewer=Actor(subject="rhea"),
+                                                           decided_at=later(30)), "approved")
+
+
+async def production(gateway: GatewayState, *, approved: bool = True) -> None:
+    for asset_id, version in (("frame-j-s1-shot1", 2), ("frame-j-s1-shot2", 1)):
+        for v in range(1, version + 1):
+            await add_asset(gateway, asset_id=asset_id, version=v, kind="frame", media_type="image/png", ext="png",
+                            content=b"\x89PNG " + f"{asset_id} v{v}".encode())
+        await approve(gateway, asset_id, version, "frame")
+    voices = VoiceoverSummary(locale="de-DE", voices={"MARA": SpokenVoice(model="voices/ann", speaker=0, performer="Ann Lee",
+                                                                         consent="consent-7")})
+    await add_asset(gateway, asset_id="loc-de-dub", kind="voiceover", media_type="audio/wav", ext="wav", content=b"RIFF dub",
+                    summary=voices.model_dump(mode="json"))
+    await add_asset(gateway, asset_id="src-voice", kind="voiceover", media_type="audio/wav", ext="wav", content=b"RIFF source")
+    await add_asset(gateway, asset_id="loc-de-vtt", kind="subtitles", media_type="text/vtt", ext="vtt", content=VTT)
+    await add_asset(gateway, asset_id="loc-de-animatic", kind="animatic", media_type="video/mp4", ext="mp4", content=b"mp4",
+                    inputs={"plan": PLAN.model_dump(mode="json")}, parameters={"frame_rate": 24})
+    if approved:
+        await approve(gateway, "loc-de-animatic", 1, "animatic")
+
+
+def shots(timeline: otio.schema.Timeline) -> list[tuple[str, int, int]]:
+    return [(c.name, c.source_range.start_time.to_frames(), c.source_range.duration.to_frames()) for c in timeline.video_tracks()[0].find_clips()]
+
+
+async def test_the_otio_keeps_every_shot_its_range_and_its_approval(client: httpx.AsyncClient, gateway: GatewayState) -> None:
+    await production(gateway)
+    response = await client.get("/assets/loc-de-animatic/editorial", params={"format": "otio"}, headers=DANA)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-disposition"] == 'attachment; filename="loc-de-animatic-v1.otio"'
+    timeline = otio.adapters.read_from_string(response.text, "otio_json")  # OpenTimelineIO's own reader
+    assert shots(timeline) == [("s1-shot1", 0, 36), ("s1-shot2", 0, 48)]
+    first = timeline.video_tracks()[0].find_clips()[0]
+    helix = first.metadata["helix"]
+    assert (helix["asset_id"], helix["version"], helix["kind"], helix["authorship"]) == ("frame-j-s1-shot1", 2, "frame", "ai")
+    assert helix["approval"]["decision_id"] == "d-frame-j-s1-shot1-2" and helix["approval"]["reviewer"] == "rhea"
+    assert first.media_reference.target_url.endswith("/assets/frame-j-s1-shot1/content?version=2")
+    dub, source = timeline.audio_tracks()
+    assert dub.name == "Dub de-DE" and source.name == "Original en"
+    assert list(dub.find_clips()[0].metadata["helix"]["consents"]) == ["consent-7"], "the performer's consent the dub relies on"
+    assert [(m.name, m.marked_range.start_time.to_frames(), m.marked_range.duration.to_frames()) for m in dub.markers] == \
+        [("Light it.", 12, 30), ("Now.", 48, 24)], "the subtitles as markers"
+    assert timeline.metadata["helix"]["animatic"]["approval"]["decision_id"] == "d-loc-de-animatic-1"
+
+
+async def test_the_otioz_bundles_the_media_its_clips_name(client: httpx.AsyncClient, gateway: GatewayState) -> None:
+    await production(gateway)
+    response = await client.get("/assets/loc-de-animatic/editorial", params={"format": "otioz"}, headers=DANA)
+    assert response.status_code == 200, response.text
+    bundle = zipfile.ZipFile(io.BytesIO(response.content))
+    names = set(bundle.namelist())
+    assert {"media/frame-j-s1-shot1-v2.png", "media/frame-j-s1-shot2-v1.png", "media/loc-de-dub-v1.wav", "media/src-voice-v1.wav"} <= names
+    assert bundle.read("media/frame-j-s1-shot1-v2.png") == b"\x89PNG frame-j-s1-shot1 v2", "the approved version's bytes"
+    timeline = otio.adapters.read_from_string(bundle.read("content.otio").decode(), "otio_json")
+    assert shots(timeline) == [("s1-shot1", 0, 36), ("s1-shot2", 0, 48)]
+    assert [c.media_reference.target_url for c in timeline.video_tracks()[0].find_clips()] == \
+        ["media/frame-j-s1-shot1-v2.png", "media/frame-j-s1-shot2-v1.png"]
+
+
+@pytest.mark.parametrize(("fmt", "adapter"), [("fcp_xml", "fcp_xml"), ("edl", "cmx_3600")])
+async def test_premiere_and_avid_formats_read_back_with_the_same_cut(client: httpx.AsyncClient, gateway: GatewayState, fmt: str,
+                                                                     adapter: str) -> None:
+    await production(gateway)
+    response = await client.get("/assets/loc-de-animatic/editorial", params={"format": fmt}, headers=DANA)
+    assert response.status_code == 200, response.text
+    timeline = otio.adapters.read_from_string(response.text, adapter, **({"rate": 24} if adapter == "cmx_3600" else {}))
+    assert [(name, duration) for name, _, duration in shots(timeline)] == [("s1-shot1", 36), ("s1-shot2", 48)]
+
+
+async def test_only_an_approved_animatic_leaves(client: httpx.AsyncClient, gateway: GatewayState) -> None:
+    await production(gateway, approved=False)
+    waiting = await client.get("/assets/loc-de-animatic/editorial", headers=DANA)
+    assert waiting.status_code == 409 and "not approved" in waiting.text
+    frame = await client.get("/assets/frame-j-s1-shot1/editorial", headers=DANA)
+    assert frame.status_code == 422 and "not an animatic" in frame.text
+    elsewhere = await client.get("/assets/loc-de-animatic/editorial", headers=auth("rhea", "reviewer", productions=["other"]))
+    assert elsewhere.status_code == 403
+    assert (await client.get("/assets/loc-de-animatic/editorial", params={"format": "aaf"}, headers=DANA)).status_code == 422
