@@ -50,6 +50,15 @@ def dub_request(script: str, job_id: str) -> LocalizeRequested:
                              deliverables=["translation", "voiceover"], timed_source_asset_id="edit-dialogue")
 
 
+async def approved_script(settings: HelixSettings, localize: LocalizeApp) -> str:
+    """The earnest script, approved, with the edit's dialogue timing beside it."""
+    script = earnest_script(settings)
+    AssetStore(settings).put(production_id="earnest", kind="subtitles", asset_id="edit-dialogue",
+                             data=(DATA / "dialogue.en.srt").read_bytes(), media_type="application/x-subrip", ext="srt")
+    await approve(settings, localize, script)
+    return script
+
+
 async def job_end(settings: HelixSettings, job_id: str) -> Any:
     return [e for e in await finished(settings, job_id) if e.data.job_id == job_id][-1]
 
@@ -70,10 +79,7 @@ async def consent_findings(stub: review_pb2_grpc.ReviewServiceStub, asset_id: st
 async def test_a_performer_voice_is_spoken_only_under_a_consent_and_flagged_when_it_is_revoked(
         settings: HelixSettings, stack: tuple[review_pb2_grpc.ReviewServiceStub, LocalizeApp], models: dict[str, str]) -> None:
     stub, localize = stack
-    script = earnest_script(settings)
-    AssetStore(settings).put(production_id="earnest", kind="subtitles", asset_id="edit-dialogue",
-                             data=(DATA / "dialogue.en.srt").read_bytes(), media_type="application/x-subrip", ext="srt")
-    await approve(settings, localize, script)
+    script = await approved_script(settings, localize)
     casting = Casting(production_id="earnest", entries=[
         CastingEntry(character="LANE", voice=PerformerVoice(performer="Ann Lee", model=models["vits"], speaker=1))])
     await stub.SetCasting(review_pb2.SetCastingRequest(actor=ROOT, casting_json=casting.model_dump_json()))
@@ -110,10 +116,7 @@ async def test_a_performer_voice_is_spoken_only_under_a_consent_and_flagged_when
 async def test_a_series_casting_speaks_the_characters_its_episode_does_not_cast(
         settings: HelixSettings, stack: tuple[review_pb2_grpc.ReviewServiceStub, LocalizeApp], models: dict[str, str]) -> None:
     stub, localize = stack
-    script = earnest_script(settings)
-    AssetStore(settings).put(production_id="earnest", kind="subtitles", asset_id="edit-dialogue",
-                             data=(DATA / "dialogue.en.srt").read_bytes(), media_type="application/x-subrip", ext="srt")
-    await approve(settings, localize, script)
+    script = await approved_script(settings, localize)
     series = SeriesCasting(series_id="wilde", entries=[CastingEntry(character="LANE", voice=ModelVoice(model=models["vits"], speaker=2)),
                                                        CastingEntry(character="ALGERNON", voice=ModelVoice(model=models["vits"], speaker=2))])
     await stub.SetSeriesCasting(review_pb2.SetSeriesCastingRequest(actor=ROOT, series_json=series.model_dump_json()))

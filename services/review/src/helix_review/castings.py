@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
-from helix.casting import Casting, ResolvedCasting, SeriesCasting
+from helix.casting import Casting, CastingTable, ResolvedCasting, SeriesCasting
 from helix.events import Actor
 from helix_review.db import CastingRecord, Consent, SeriesCastingRecord, utcnow
 from helix_review.records import audit, name_key, register_performer
@@ -30,18 +30,13 @@ class Castings:
         with self.sessions() as s, s.begin():
             record = s.get(CastingRecord, casting.production_id)
             before = Casting.model_validate(record.document) if record is not None else Casting(production_id=casting.production_id)
-            for performer in casting.performers():
-                register_performer(s, performer, ())
-            stored = casting.model_copy(update={"updated_by": actor.subject, "updated_at": now})
             if record is None:
-                record = CastingRecord(production_id=casting.production_id)
+                record = CastingRecord(production_id=casting.production_id, updated_by=actor.subject, updated_at=now)
                 s.add(record)
-            record.document = stored.model_dump(mode="json")
-            record.series_id = stored.series_id
-            record.updated_by, record.updated_at = actor.subject, now
+            record.series_id = casting.series_id
+            changed = _replace(s, actor, record, before, casting, now)
             audit(s, actor, "casting.set", production_id=casting.production_id, subject=casting.production_id,
-                  details={"changed": [list(pair) for pair in before.changed(stored)], "performers": stored.performers(),
-                           "series_id": stored.series_id})
+                  details={"changed": changed, "performers": casting.performers(), "series_id": casting.series_id})
         return self.casting(casting.production_id, now)
 
     def set_series(self, actor: Actor, series: SeriesCasting) -> SeriesOfProductions:
@@ -50,16 +45,11 @@ class Castings:
         with self.sessions() as s, s.begin():
             record = s.get(SeriesCastingRecord, series.series_id)
             before = _series(record, series.series_id)
-            for performer in series.performers():
-                register_performer(s, performer, ())
-            stored = series.model_copy(update={"updated_by": actor.subject, "updated_at": now})
             if record is None:
-                record = SeriesCastingRecord(series_id=series.series_id)
+                record = SeriesCastingRecord(series_id=series.series_id, updated_by=actor.subject, updated_at=now)
                 s.add(record)
-            record.document = stored.model_dump(mode="json")
-            record.updated_by, record.updated_at = actor.subject, now
-            audit(s, actor, "series_casting.set", subject=series.series_id,
-                  details={"changed": [list(pair) for pair in before.changed(stored)], "performers": stored.performers()})
+            changed = _replace(s, actor, record, before, series, now)
+            audit(s, actor, "series_casting.set", subject=series.series_id, details={"changed": changed, "performers": series.performers()})
         return self.series(series.series_id)
 
     def series(self, series_id: str) -> SeriesOfProductions:
@@ -92,6 +82,17 @@ class Castings:
 class SeriesOfProductions:
     casting: SeriesCasting
     production_ids: list[str]
+
+
+def _replace(s: Session, actor: Actor, record: CastingRecord | SeriesCastingRecord, before: CastingTable, table: CastingTable,
+             now: datetime) -> list[list[str]]:
+    """`table` in place of `before` in `record`, its performers registered (their names then
+    watched); the (character, locale) entries it changed."""
+    for performer in table.performers():
+        register_performer(s, performer, ())
+    record.document = table.model_copy(update={"updated_by": actor.subject, "updated_at": now}).model_dump(mode="json")
+    record.updated_by, record.updated_at = actor.subject, now
+    return [list(pair) for pair in before.changed(table)]
 
 
 def _series(record: SeriesCastingRecord | None, series_id: str) -> SeriesCasting:
