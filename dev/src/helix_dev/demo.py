@@ -272,7 +272,9 @@ async def summary(http: httpx.AsyncClient, pid: str, base: str, director: dict[s
             console.print(f"  {line.speaker.upper()}: {line.text}")
     for animatic in sorted(out.glob("*animatic*.mp4")):
         console.print(f"{animatic.name}: {probe(animatic)}")
-    await editorial(http, out, director, [a for a in newest.values() if a["kind"] == "animatic" and a["review_status"] == "approved"])
+    approved = [a for a in newest.values() if a["review_status"] == "approved"]
+    await editorial(http, out, director, [a for a in approved if a["kind"] == "animatic"],
+                    [a for a in approved if a["media_type"] == "text/x-fountain"])
     console.print(f"Review console: [bold]{base}/console[/] (sign in with `helix token rhea --role reviewer -p {pid}`; "
                   "it stays up with `helix demo --keep`)")
 
@@ -297,11 +299,18 @@ async def summary(http: httpx.AsyncClient, pid: str, base: str, director: dict[s
     console.print(f"chart of where the time went: [bold]{chart}[/]; credits: [bold]{out / 'credits.md'}[/]")
 
 
-async def editorial(http: httpx.AsyncClient, out: Path, director: dict[str, str], animatics: list[dict[str, Any]]) -> None:
-    """Each approved animatic for an editor's tools: OTIO, an OTIOZ bundle with its media, FCP 7 XML and a CMX 3600 EDL."""
+async def editorial(http: httpx.AsyncClient, out: Path, director: dict[str, str], animatics: list[dict[str, Any]],
+                    screenplays: list[dict[str, Any]]) -> None:
+    """Each approved animatic for an editor's tools (OTIO, an OTIOZ bundle with its media, FCP 7
+    XML, a CMX 3600 EDL) and the approved screenplay for a writer's (Final Draft FDX)."""
     folder = out / "editorial"
     folder.mkdir(exist_ok=True)
     written = []
+    for script in screenplays:
+        fdx = await http.get(f"/assets/{script['asset_id']}/screenplay", headers=director, params={"version": script["version"]})
+        path = folder / f"{script['asset_id']}-v{script['version']}.fdx"
+        path.write_bytes(fdx.raise_for_status().content)
+        written.append(f"{path.name} (Final Draft)")
     for animatic in animatics:
         for fmt, ext in (("otio", "otio"), ("otioz", "otioz"), ("fcp_xml", "xml"), ("edl", "edl")):
             export = await http.get(f"/assets/{animatic['asset_id']}/editorial", headers=director,
@@ -310,7 +319,8 @@ async def editorial(http: httpx.AsyncClient, out: Path, director: dict[str, str]
             path.write_bytes(export.raise_for_status().content)
             written.append(f"{path.name} ({len(export.content) // 1024 or 1} KiB)")
     if written:
-        console.print(f"for editors (Resolve: .otio/.otioz, Premiere: .xml, Avid: .edl), in {folder}: " + ", ".join(written))
+        console.print(f"for editors and writers (Resolve: .otio/.otioz, Premiere: .xml, Avid: .edl, Final Draft: .fdx), in {folder}: "
+                      + ", ".join(written))
 
 
 async def real_or_noise(http: httpx.AsyncClient, pid: str, director: dict[str, str]) -> None:

@@ -7,10 +7,13 @@ video track of shots, an audio track for the dub and one for the source voice, a
 subtitle cues as markers on the dub's track. Every clip's metadata (`metadata["helix"]`)
 names the asset version it is, who approved it (decision id, reviewer), its C2PA manifest,
 the consents it relies on, and whether a model or a person made it. The writers are
-OpenTimelineIO's own adapters; nothing here writes a file format by hand."""
+OpenTimelineIO's own adapters; nothing here writes a file format by hand. An approved
+screenplay goes to a writer's tools the same way: its Fountain as Final Draft FDX, written by
+screenplain."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -68,8 +71,11 @@ def _time(seconds: float, rate: float) -> otio.opentime.RationalTime:
 def _clip(name: str, media: SourceMedia, seconds: float, rate: float) -> otio.schema.Clip:
     reference = otio.schema.ExternalReference(target_url=media.url, available_range=otio.opentime.TimeRange(
         _time(0, rate), _time(seconds, rate)))
+    reference.name = str(media.ref)
+    # An EDL's reel is eight characters: the shot's name, not the start of a URL ('s1-shot2' -> S1SHOT2).
+    reel = re.sub(r"[^A-Za-z0-9]", "", name).upper()[:8] or "AX"
     return otio.schema.Clip(name=name, media_reference=reference, source_range=otio.opentime.TimeRange(_time(0, rate), _time(seconds, rate)),
-                            metadata=media.metadata())
+                            metadata={**media.metadata(), "cmx_3600": {"reel": reel}})
 
 
 def animatic_timeline(name: str, plan: AnimaticPlan, media: dict[str, SourceMedia], rate: float, cues: list[Cue] | None = None,
@@ -114,3 +120,16 @@ def write(timeline: otio.schema.Timeline, fmt: str, path: str) -> None:
                                     media_policy=otio.adapters.file_bundle_utils.MediaReferencePolicy.ErrorIfNotFile)
     else:
         otio.adapters.write_to_file(timeline, path, adapter_name=adapter)
+
+
+def fdx_from_fountain(text: str) -> bytes:
+    """A Fountain screenplay as Final Draft FDX (scene headings, action, characters,
+    parentheticals, dialogue, transitions), by screenplain's exporter."""
+    import io
+
+    from screenplain.export.fdx import to_fdx
+    from screenplain.parsers import fountain
+
+    out = io.StringIO()
+    to_fdx(fountain.parse(io.StringIO(text)), out)
+    return out.getvalue().encode("utf-8")

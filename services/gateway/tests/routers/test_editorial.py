@@ -98,6 +98,9 @@ async def test_premiere_and_avid_formats_read_back_with_the_same_cut(client: htt
     assert response.status_code == 200, response.text
     timeline = otio.adapters.read_from_string(response.text, adapter, **({"rate": 24} if adapter == "cmx_3600" else {}))
     assert [(name, duration) for name, _, duration in shots(timeline)] == [("s1-shot1", 36), ("s1-shot2", 48)]
+    if adapter == "cmx_3600":
+        reels = [c.metadata["cmx_3600"]["reel"] for c in timeline.video_tracks()[0].find_clips()]
+        assert reels == ["S1SHOT1", "S1SHOT2"], "each shot its own reel, named for the shot"
 
 
 async def test_only_an_approved_animatic_leaves(client: httpx.AsyncClient, gateway: GatewayState) -> None:
@@ -109,3 +112,54 @@ async def test_only_an_approved_animatic_leaves(client: httpx.AsyncClient, gatew
     elsewhere = await client.get("/assets/loc-de-animatic/editorial", headers=auth("rhea", "reviewer", productions=["other"]))
     assert elsewhere.status_code == 403
     assert (await client.get("/assets/loc-de-animatic/editorial", params={"format": "aaf"}, headers=DANA)).status_code == 422
+
+
+FOUNTAIN = """Title: The Lamp
+
+INT. LAMP ROOM - NIGHT
+
+The lamp flickers.
+
+MARA
+Light it. Now.
+
+TOM
+(quietly)
+It is lit.
+
+CUT TO:
+
+EXT. PIER - DAWN
+
+Gulls.
+"""
+
+
+def elements(script: object) -> list[tuple[str, str]]:
+    return [(e.type.name, e.text.strip()) for e in script.elements if e.text.strip()]  # type: ignore[attr-defined]
+
+
+async def test_an_approved_screenplay_opens_in_final_draft_with_every_element(client: httpx.AsyncClient, gateway: GatewayState) -> None:
+    from screenplay_tools.fdx.parser import Parser as FdxParser  # an FDX reader Helix did not write
+    from screenplay_tools.fountain.parser import Parser as FountainParser
+
+    await add_asset(gateway, asset_id="script-j-fountain", kind="script", content=FOUNTAIN.encode())
+    waiting = await client.get("/assets/script-j-fountain/screenplay", headers=DANA)
+    assert waiting.status_code == 409 and "not approved" in waiting.text
+    await approve(gateway, "script-j-fountain", 1, "script")
+    response = await client.get("/assets/script-j-fountain/screenplay", headers=DANA)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-disposition"] == 'attachment; filename="script-j-fountain-v1.fdx"'
+    fdx = FdxParser()
+    fdx.parse(response.text)
+    fountain = FountainParser()
+    fountain.add_text(FOUNTAIN)
+    fountain.finalize()
+    found = elements(fdx.script)
+    assert found == elements(fountain.script), "the same scene headings, action, characters, parentheticals, dialogue, transitions"
+    assert ("HEADING", "EXT. PIER - DAWN") in found and ("PARENTHETICAL", "quietly") in found and ("TRANSITION", "CUT TO:") in found
+    assert [e.name for e in fdx.script.elements if e.type.name == "CHARACTER"] == ["MARA", "TOM"]
+    frame = await client.get("/assets/frame-j-s1-shot1/screenplay", headers=DANA)
+    assert frame.status_code == 404  # no such asset here; another kind is 422:
+    await add_asset(gateway, asset_id="script-j-script", kind="script", media_type="application/json", ext="json", content=b"{}")
+    assert (await client.get("/assets/script-j-script/screenplay", headers=DANA)).status_code == 422

@@ -1,6 +1,7 @@
 """An approved animatic for an editor's tools (`editorial.py`): `.otio`, an `.otioz` bundle with
-its media, FCP 7 XML or a CMX 3600 EDL, each written by OpenTimelineIO's own adapter. Only an
-approved animatic leaves: nothing goes to an editor that no person approved."""
+its media, FCP 7 XML or a CMX 3600 EDL, each written by OpenTimelineIO's own adapter; an
+approved screenplay (its Fountain) for a writer's, as Final Draft FDX. Only what a person
+approved leaves: nothing goes to an editor or a writer that no person approved."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from helix.documents import AnimaticPlan, VersionRef
 from helix.events import AssetKind, VoiceoverSummary
-from helix_gateway.editorial import FORMATS, Approval, Cue, Format, SourceMedia, animatic_timeline, write
+from helix_gateway.editorial import FORMATS, Approval, Cue, Format, SourceMedia, animatic_timeline, fdx_from_fountain, write
 from helix_gateway.problems import ProblemError, problem_responses
 from helix_gateway.readmodel.tables import Asset
 from helix_gateway.state import Gateway, GatewayState, VisibleAsset
@@ -57,6 +58,24 @@ async def editorial_export(
             raise ProblemError(422, f"the {format} adapter could not write this timeline: {type(exc).__name__}: {exc}"[:500]) from None
         data = out.read_bytes()
     return Response(content=data, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{out.name}"'})
+
+
+@router.get("/assets/{asset_id}/screenplay", summary="An approved screenplay (Fountain) as Final Draft FDX",
+            response_class=Response, responses={**problem_responses(404, 409, 422, 502), 200: {"content": {"application/xml": {}}}})
+async def screenplay_export(found: VisibleAsset, gw: Gateway) -> Response:
+    script, _ = found
+    if script.media_type != "text/x-fountain":
+        raise ProblemError(422, f"{script.asset_id} is not a Fountain screenplay (the script's fountain part exports as FDX)")
+    if script.review_status != "approved":
+        raise ProblemError(409, f"{script.asset_id} version {script.version} is not approved: nothing goes to a writer's tools before a "
+                                "person approves it")
+    try:
+        text = (await asyncio.to_thread(gw.store.get, script.object_key or "")).decode("utf-8")
+    except Exception as exc:
+        log.warning("gateway.screenplay_unreadable", asset_id=script.asset_id, error=repr(exc)[:300])
+        raise ProblemError(502, f"{script.asset_id} version {script.version} could not be read from the asset store") from None
+    name = f"{script.asset_id}-v{script.version}.fdx"
+    return Response(content=fdx_from_fountain(text), media_type="application/xml", headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 async def _row(gw: GatewayState, ref: VersionRef) -> Asset:
