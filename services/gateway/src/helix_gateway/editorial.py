@@ -1,5 +1,5 @@
 """Editorial hand-off: an approved animatic as an OpenTimelineIO timeline an editor opens in
-their own tools (Resolve reads `.otio`/`.otioz`, Premiere FCP 7 XML, Avid a CMX 3600 EDL).
+their own tools (Resolve reads `.otio`/`.otioz`, Premiere FCP 7 XML, Avid AAF or a CMX 3600 EDL).
 
 The timeline is built from the animatic's plan (`helix.documents.AnimaticPlan`: each shot's
 approved frame version and where it sits) and the read model's record of each version: a
@@ -21,13 +21,14 @@ import opentimelineio as otio
 
 from helix.documents import AnimaticPlan, VersionRef
 
-Format = Literal["otio", "otioz", "fcp_xml", "edl"]
+Format = Literal["otio", "otioz", "fcp_xml", "edl", "aaf"]
 # format -> (OpenTimelineIO adapter, media type, file extension)
 FORMATS: dict[str, tuple[str, str, str]] = {
     "otio": ("otio_json", "application/vnd.opentimelineio+json", "otio"),
     "otioz": ("otioz", "application/vnd.opentimelineio+zip", "otioz"),
     "fcp_xml": ("fcp_xml", "application/xml", "xml"),
     "edl": ("cmx_3600", "text/plain", "edl"),
+    "aaf": ("AAF", "application/vnd.aaf", "aaf"),
 }
 
 
@@ -75,7 +76,19 @@ def _clip(name: str, media: SourceMedia, seconds: float, rate: float) -> otio.sc
     # An EDL's reel is eight characters: the shot's name, not the start of a URL ('s1-shot2' -> S1SHOT2).
     reel = re.sub(r"[^A-Za-z0-9]", "", name).upper()[:8] or "AX"
     return otio.schema.Clip(name=name, media_reference=reference, source_range=otio.opentime.TimeRange(_time(0, rate), _time(seconds, rate)),
-                            metadata={**media.metadata(), "cmx_3600": {"reel": reel}})
+                            metadata={**media.metadata(), "cmx_3600": {"reel": reel}, "AAF": {"MobID": mob_id(media.ref)}})
+
+
+def mob_id(ref: VersionRef) -> str:
+    """The AAF source MobID of an asset version: the same in every export of it, so an Avid
+    project that imported one cut relinks the next to the same media."""
+    import uuid
+
+    from aaf2.mobid import MobID
+
+    found = MobID.new()
+    found.material = uuid.uuid5(uuid.NAMESPACE_URL, f"helix:{ref}")
+    return str(found.urn)
 
 
 def animatic_timeline(name: str, plan: AnimaticPlan, media: dict[str, SourceMedia], rate: float, cues: list[Cue] | None = None,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from pathlib import Path
 
 import httpx
 import opentimelineio as otio
@@ -13,6 +14,7 @@ import pytest
 
 from helix.documents import AnimaticCut, AnimaticPlan, VersionRef
 from helix.events import Actor, ReviewApproved, SpokenVoice, VoiceoverSummary
+from helix_gateway.editorial import mob_id
 from helix_gateway.state import GatewayState
 
 from ..conftest import add_asset, auth, later
@@ -103,6 +105,21 @@ async def test_premiere_and_avid_formats_read_back_with_the_same_cut(client: htt
         assert reels == ["S1SHOT1", "S1SHOT2"], "each shot its own reel, named for the shot"
 
 
+async def test_the_aaf_reads_back_with_the_same_cut_and_stable_source_mobs(client: httpx.AsyncClient, gateway: GatewayState,
+                                                                          tmp_path: Path) -> None:
+    await production(gateway)
+    response = await client.get("/assets/loc-de-animatic/editorial", params={"format": "aaf"}, headers=DANA)
+    assert response.status_code == 200, response.text
+    (tmp_path / "cut.aaf").write_bytes(response.content)
+    timeline = otio.adapters.read_from_file(str(tmp_path / "cut.aaf"), adapter_name="AAF")  # read back by pyaaf2 through OTIO
+    assert [(name, duration) for name, _, duration in shots(timeline)] == [("s1-shot1", 36), ("s1-shot2", 48)]
+    assert [c.source_range.duration.to_frames() for track in timeline.audio_tracks() for c in track.find_clips()] == [84, 84]
+    again = await client.get("/assets/loc-de-animatic/editorial", params={"format": "otio"}, headers=DANA)
+    mobs = [c.metadata["AAF"]["MobID"] for c in otio.adapters.read_from_string(again.text, "otio_json").find_clips()]
+    assert mobs == [mob_id(VersionRef(asset_id="frame-j-s1-shot1", version=2)), mob_id(VersionRef(asset_id="frame-j-s1-shot2", version=1)),
+                    mob_id(PLAN.dub), mob_id(PLAN.source_voice)] and len(set(mobs)) == 4  # type: ignore[arg-type]
+
+
 async def test_only_an_approved_animatic_leaves(client: httpx.AsyncClient, gateway: GatewayState) -> None:
     await production(gateway, approved=False)
     waiting = await client.get("/assets/loc-de-animatic/editorial", headers=DANA)
@@ -111,7 +128,7 @@ async def test_only_an_approved_animatic_leaves(client: httpx.AsyncClient, gatew
     assert frame.status_code == 422 and "not an animatic" in frame.text
     elsewhere = await client.get("/assets/loc-de-animatic/editorial", headers=auth("rhea", "reviewer", productions=["other"]))
     assert elsewhere.status_code == 403
-    assert (await client.get("/assets/loc-de-animatic/editorial", params={"format": "aaf"}, headers=DANA)).status_code == 422
+    assert (await client.get("/assets/loc-de-animatic/editorial", params={"format": "mov"}, headers=DANA)).status_code == 422
 
 
 FOUNTAIN = """Title: The Lamp

@@ -1,5 +1,5 @@
 """An approved animatic for an editor's tools (`editorial.py`): `.otio`, an `.otioz` bundle with
-its media, FCP 7 XML or a CMX 3600 EDL, each written by OpenTimelineIO's own adapter; an
+its media, FCP 7 XML, AAF or a CMX 3600 EDL, each written by OpenTimelineIO's own adapter; an
 approved screenplay (its Fountain) for a writer's, as Final Draft FDX. Only what a person
 approved leaves: nothing goes to an editor or a writer that no person approved."""
 
@@ -25,12 +25,12 @@ log = structlog.get_logger()
 EXTENSIONS = {"image/png": "png", "audio/wav": "wav", "audio/flac": "flac", "text/vtt": "vtt", "video/mp4": "mp4"}
 
 
-@router.get("/assets/{asset_id}/editorial", summary="An approved animatic as an editorial timeline (OTIO, OTIOZ, FCP 7 XML, EDL)",
+@router.get("/assets/{asset_id}/editorial", summary="An approved animatic as an editorial timeline (OTIO, OTIOZ, FCP 7 XML, AAF, EDL)",
             response_class=Response, responses={**problem_responses(404, 409, 422, 502),
                                                 200: {"content": {media: {} for _, media, _ in FORMATS.values()}}})
 async def editorial_export(
     found: VisibleAsset, gw: Gateway, request: Request,
-    format: Annotated[Format, Query(description="otio, otioz (media bundled), fcp_xml (Premiere) or edl (CMX 3600, Avid)")] = "otio",
+    format: Annotated[Format, Query(description="otio, otioz (media bundled), fcp_xml (Premiere), aaf or edl (CMX 3600) (Avid)")] = "otio",
 ) -> Response:
     animatic, _ = found
     generated = animatic.generated()
