@@ -301,7 +301,7 @@ async def summary(http: httpx.AsyncClient, pid: str, base: str, director: dict[s
 
 async def editorial(http: httpx.AsyncClient, out: Path, director: dict[str, str], animatics: list[dict[str, Any]],
                     screenplays: list[dict[str, Any]]) -> None:
-    """Each approved animatic for an editor's tools (OTIO, an OTIOZ bundle with its media, FCP 7
+    """Each approved animatic for an editor's tools (OTIO, an OTIOZ bundle with its media, AAF, FCP 7
     XML, a CMX 3600 EDL) and the approved screenplay for a writer's (Final Draft FDX)."""
     folder = out / "editorial"
     folder.mkdir(exist_ok=True)
@@ -312,14 +312,14 @@ async def editorial(http: httpx.AsyncClient, out: Path, director: dict[str, str]
         path.write_bytes(fdx.raise_for_status().content)
         written.append(f"{path.name} (Final Draft)")
     for animatic in animatics:
-        for fmt, ext in (("otio", "otio"), ("otioz", "otioz"), ("fcp_xml", "xml"), ("edl", "edl")):
+        for fmt, ext in (("otio", "otio"), ("otioz", "otioz"), ("fcp_xml", "xml"), ("aaf", "aaf"), ("edl", "edl")):
             export = await http.get(f"/assets/{animatic['asset_id']}/editorial", headers=director,
                                     params={"format": fmt, "version": animatic["version"]})
             path = folder / f"{animatic['asset_id']}-v{animatic['version']}.{ext}"
             path.write_bytes(export.raise_for_status().content)
             written.append(f"{path.name} ({len(export.content) // 1024 or 1} KiB)")
     if written:
-        console.print(f"for editors and writers (Resolve: .otio/.otioz, Premiere: .xml, Avid: .edl, Final Draft: .fdx), in {folder}: "
+        console.print(f"for editors and writers (Resolve: .otio/.otioz, Premiere: .xml, Avid: .aaf/.edl, Final Draft: .fdx), in {folder}: "
                       + ", ".join(written))
 
 
