@@ -90,6 +90,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/assets/{asset_id}/content"): Row(ASSIGNED),
     ("GET", "/assets/{asset_id}/editorial"): Row(ASSIGNED),  # the world's asset is no animatic: 422 for those allowed
     ("GET", "/assets/{asset_id}/screenplay"): Row(ASSIGNED),  # nor a Fountain screenplay: 422
+    ("GET", "/productions/{production_id}/editorial"): Row(ASSIGNED),  # no approved script in this world: 409
     ("GET", "/assets/{asset_id}/attribution"): Row(ASSIGNED),
     ("GET", "/productions/{production_id}/ledger"): Row(REQUESTERS),
     ("GET", "/productions/{production_id}/credits"): Row(ASSIGNED),

@@ -273,7 +273,7 @@ async def summary(http: httpx.AsyncClient, pid: str, base: str, director: dict[s
     for animatic in sorted(out.glob("*animatic*.mp4")):
         console.print(f"{animatic.name}: {probe(animatic)}")
     approved = [a for a in newest.values() if a["review_status"] == "approved"]
-    await editorial(http, out, director, [a for a in approved if a["kind"] == "animatic"],
+    await editorial(http, pid, out, director, [a for a in approved if a["kind"] == "animatic"],
                     [a for a in approved if a["media_type"] == "text/x-fountain"])
     console.print(f"Review console: [bold]{base}/console[/] (sign in with `helix token rhea --role reviewer -p {pid}`; "
                   "it stays up with `helix demo --keep`)")
@@ -299,13 +299,17 @@ async def summary(http: httpx.AsyncClient, pid: str, base: str, director: dict[s
     console.print(f"chart of where the time went: [bold]{chart}[/]; credits: [bold]{out / 'credits.md'}[/]")
 
 
-async def editorial(http: httpx.AsyncClient, out: Path, director: dict[str, str], animatics: list[dict[str, Any]],
+async def editorial(http: httpx.AsyncClient, pid: str, out: Path, director: dict[str, str], animatics: list[dict[str, Any]],
                     screenplays: list[dict[str, Any]]) -> None:
     """Each approved animatic for an editor's tools (OTIO, an OTIOZ bundle with its media, AAF, FCP 7
     XML, a CMX 3600 EDL) and the approved screenplay for a writer's (Final Draft FDX)."""
     folder = out / "editorial"
     folder.mkdir(exist_ok=True)
     written = []
+    if animatics or screenplays:  # the cut as it stands: every approved storyboard's shots on their approved frames
+        cut = await http.get(f"/productions/{pid}/editorial", headers=director, params={"format": "otio"})
+        (folder / f"{pid}-cut.otio").write_bytes(cut.raise_for_status().content)
+        written.append(f"{pid}-cut.otio (the cut as it stands)")
     for script in screenplays:
         fdx = await http.get(f"/assets/{script['asset_id']}/screenplay", headers=director, params={"version": script["version"]})
         path = folder / f"{script['asset_id']}-v{script['version']}.fdx"

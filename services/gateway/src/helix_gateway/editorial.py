@@ -125,6 +125,44 @@ def animatic_timeline(name: str, plan: AnimaticPlan, media: dict[str, SourceMedi
     return timeline
 
 
+@dataclass(frozen=True)
+class StandingShot:
+    """One shot of an approved storyboard in the cut as it stands: its newest approved frame, or none yet."""
+
+    scene_id: str
+    shot_id: str
+    seconds: float
+    storyboard: VersionRef
+    frame: SourceMedia | None
+
+
+def standing_cut(name: str, production_id: str, script: VersionRef, shots: list[StandingShot], rate: float) -> otio.schema.Timeline:
+    """The production's cut as it stands, before any animatic: every shot of its approved
+    storyboards in script order, each held for the storyboard's duration, on its newest approved
+    frame; a shot with none yet is a gap with a marker saying so, so the editor sees the hole."""
+    timeline = otio.schema.Timeline(name=name, global_start_time=_time(0, rate),
+                                    metadata={"helix": {"production_id": production_id, "script": str(script), "as_it_stands": True}})
+    picture = otio.schema.Track(name="Picture", kind=otio.schema.TrackKind.Video)
+    at, scene = 0.0, None
+    for shot in shots:
+        if shot.frame is not None:
+            item: otio.core.Item = _clip(shot.shot_id, shot.frame, shot.seconds, rate)
+        else:
+            item = otio.schema.Gap(name=shot.shot_id, source_range=otio.opentime.TimeRange(_time(0, rate), _time(shot.seconds, rate)))
+            item.markers.append(otio.schema.Marker(name=f"{shot.shot_id}: no approved frame yet", color=otio.schema.MarkerColor.RED,
+                                                   marked_range=otio.opentime.TimeRange(_time(0, rate), _time(shot.seconds, rate))))
+        item.metadata["helix"] = {**dict(item.metadata.get("helix", {})), "scene_id": shot.scene_id, "shot_id": shot.shot_id,
+                                  "storyboard": str(shot.storyboard)}
+        if shot.scene_id != scene:
+            timeline.tracks.markers.append(otio.schema.Marker(name=f"scene {shot.scene_id}", color=otio.schema.MarkerColor.BLUE,
+                                                              marked_range=otio.opentime.TimeRange(_time(at, rate), _time(0, rate))))
+            scene = shot.scene_id
+        picture.append(item)
+        at += shot.seconds
+    timeline.tracks.append(picture)
+    return timeline
+
+
 def write(timeline: otio.schema.Timeline, fmt: str, path: str) -> None:
     """`timeline` in `fmt` at `path`, by OpenTimelineIO's adapter for it (an .otioz bundles the media its clips name)."""
     adapter = FORMATS[fmt][0]

@@ -12,12 +12,13 @@ import httpx
 import opentimelineio as otio
 import pytest
 
-from helix.documents import AnimaticCut, AnimaticPlan, VersionRef
-from helix.events import Actor, ReviewApproved, SpokenVoice, VoiceoverSummary
+from helix.documents import AnimaticCut, AnimaticPlan, ScriptDocument, StoryboardDocument, VersionRef
+from helix.events import Actor, FrameSummary, ReviewApproved, SpokenVoice, VoiceoverSummary
+from helix.story import SceneScript, Script, Shot, Storyboard
 from helix_gateway.editorial import mob_id
 from helix_gateway.state import GatewayState
 
-from ..conftest import add_asset, auth, later
+from ..conftest import add_asset, add_production, auth, later
 
 DANA = auth("dana", "director", productions=["lighthouse"])
 VTT = b"WEBVTT\n\n1\n00:00:00.500 --> 00:00:01.750\nLight it.\n\n2\n00:00:02.000 --> 00:00:03.000\nNow.\n"
@@ -180,3 +181,49 @@ async def test_an_approved_screenplay_opens_in_final_draft_with_every_element(cl
     assert frame.status_code == 404  # no such asset here; another kind is 422:
     await add_asset(gateway, asset_id="script-j-script", kind="script", media_type="application/json", ext="json", content=b"{}")
     assert (await client.get("/assets/script-j-script/screenplay", headers=DANA)).status_code == 422
+
+
+async def standing(gateway: GatewayState) -> None:
+    """An approved script of two scenes; scene s1's storyboard approved (two shots, one with an
+    approved frame), s2's not yet."""
+    await add_production(gateway)
+    script = Script(production_id="lighthouse", logline="A keeper keeps the light.", title="The Lamp", characters=[], places=[],
+                    scenes=[SceneScript(scene_id=s, place="the lamp room", plot_element="exposition", beat="b") for s in ("s1", "s2")])
+    await add_asset(gateway, asset_id="script-j-script", kind="script", media_type="application/json", ext="json",
+                    content=ScriptDocument(level="script", script_id="script-j", content=script).model_dump_json().encode())
+    await approve(gateway, "script-j-script", 1, "script")
+    for scene, shots in (("s1", [("s1-shot1", 3), ("s1-shot2", 2)]), ("s2", [("s2-shot1", 4)])):
+        board = Storyboard(production_id="lighthouse", script_id="script-j", scene_id=scene, shots=[
+            Shot(shot_id=shot, shot_type="wide", camera="static", subjects=[], action="waits", location="the lamp room", duration_s=seconds)
+            for shot, seconds in shots])
+        await add_asset(gateway, asset_id=f"script-j-storyboard-{scene}", kind="storyboard", media_type="application/json", ext="json",
+                        content=StoryboardDocument(level=f"storyboard-{scene}", script_id="script-j", content=board).model_dump_json().encode())
+    await approve(gateway, "script-j-storyboard-s1", 1, "storyboard")
+    for version in (1, 2):
+        await add_asset(gateway, asset_id="frame-j-s1-shot1", version=version, kind="frame", media_type="image/png", ext="png",
+                        content=b"\x89PNG shot1 v%d" % version, parent_asset_ids=["script-j-storyboard-s1"],
+                        summary=FrameSummary(shot_id="s1-shot1").model_dump(mode="json"), at=later(version))
+    await approve(gateway, "frame-j-s1-shot1", 1, "frame")  # v2 waits for review: the cut keeps v1
+
+
+async def test_the_cut_as_it_stands_holds_each_approved_shot_and_shows_the_holes(client: httpx.AsyncClient, gateway: GatewayState) -> None:
+    await standing(gateway)
+    response = await client.get("/productions/lighthouse/editorial", params={"format": "otio"}, headers=DANA)
+    assert response.status_code == 200, response.text
+    timeline = otio.adapters.read_from_string(response.text, "otio_json")
+    items = list(timeline.video_tracks()[0])
+    assert [(i.name, type(i).__name__, i.source_range.duration.to_frames()) for i in items] == \
+        [("s1-shot1", "Clip", 72), ("s1-shot2", "Gap", 48)], "s2 has no approved storyboard: not in the cut yet"
+    assert (items[0].metadata["helix"]["asset_id"], items[0].metadata["helix"]["version"]) == ("frame-j-s1-shot1", 1)
+    assert items[0].metadata["helix"]["storyboard"] == "script-j-storyboard-s1@v1"
+    assert [m.name for m in items[1].markers] == ["s1-shot2: no approved frame yet"]
+    assert [m.name for m in timeline.tracks.markers] == ["scene s1"]
+    bundle = await client.get("/productions/lighthouse/editorial", params={"format": "otioz"}, headers=DANA)
+    assert bundle.status_code == 200
+    assert "media/frame-j-s1-shot1-v1.png" in zipfile.ZipFile(io.BytesIO(bundle.content)).namelist()
+
+
+async def test_no_cut_before_an_approved_script_and_storyboard(client: httpx.AsyncClient, gateway: GatewayState) -> None:
+    await add_production(gateway)
+    nothing = await client.get("/productions/lighthouse/editorial", headers=DANA)
+    assert nothing.status_code == 409 and "no approved script" in nothing.text
