@@ -1,5 +1,6 @@
 """Unknown query parameters are refused (422, each named), including on routes whose parameters
-come from nested dependencies; routes without a dependant are left alone."""
+come from nested dependencies, and so is a single-valued one given twice; routes without a
+dependant are left alone."""
 
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ def paging(limit: int = 10, cursor: str | None = None) -> dict[str, object]:
     return {"limit": limit, "cursor": cursor}
 
 
-def filters(page: Annotated[dict[str, object], Depends(paging)], kind: str | None = None) -> dict[str, object]:
-    return {**page, "kind": kind}
+def filters(page: Annotated[dict[str, object], Depends(paging)], kind: str | None = None,
+            tags: Annotated[list[str] | None, Query()] = None) -> dict[str, object]:
+    return {**page, "kind": kind, **({"tags": tags} if tags else {})}
 
 
 @pytest.fixture
@@ -53,6 +55,14 @@ async def test_a_typo_is_refused_rather_than_ignored(client: httpx.AsyncClient) 
         (["query", "zz"], "extra_forbidden"),
     ]
     assert problem["detail"] == "query.production: unknown query parameter (and 1 more)"
+
+
+async def test_a_single_valued_parameter_given_twice_is_refused_and_a_list_is_not(client: httpx.AsyncClient) -> None:
+    twice = await client.get("/audit?production-id=a&production-id=b&limit=3")
+    assert twice.status_code == 422
+    assert [(e["loc"], e["type"]) for e in twice.json()["errors"]] == [(["query", "production-id"], "too_long")]
+    listed = await client.get("/audit?tags=a&tags=b")
+    assert listed.status_code == 200 and listed.json()["tags"] == ["a", "b"]
 
 
 async def test_paths_without_a_route_are_not_checked(client: httpx.AsyncClient) -> None:
