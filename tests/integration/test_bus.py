@@ -291,3 +291,29 @@ async def test_a_lost_broker_is_told_once_and_its_return_once(settings: HelixSet
     told = [e for e in logs if e["event"].startswith("kafka.broker_")]
     assert [e["event"] for e in told] == ["kafka.broker_unreachable", "kafka.broker_reachable"], told
     assert told[1]["client_errors_folded"] >= 499 and told[1]["after_s"] >= 1.5
+
+
+async def test_subscribers_found_out_of_their_group_are_replaced_and_read_on_without_doubles(settings: HelixSettings,
+                                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = settings.model_copy(update={"consumer_stats_every_s": 0.5})
+    bus, seen = _collecting_bus(settings, Topic.JOBS_STATUS, group="replaced")
+    told: list[dict[str, str]] = []
+
+    def wedged_once(**_: object) -> dict[str, str]:
+        if told:
+            return {}
+        told.append({"helix-tests#consumer-1": "not a working member for 90 s (group state query-coord/init)"})
+        return told[-1]
+
+    producer = HelixBus(settings, source="/helix/tests/producer")
+    async with producer, bus:
+        before = [await producer.publish(example(JobProgress, step=f"before-{n}")) for n in range(5)]
+        await eventually(lambda: len(seen) >= 5, what="the first five")
+        consumers = [s.consumer for s in bus.broker.subscribers]
+        monkeypatch.setattr(bus.watch, "wedged", wedged_once)
+        await eventually(lambda: all(s.consumer is not None and s.consumer not in consumers for s in bus.broker.subscribers),
+                         what="a new consumer for every subscriber")
+        after = [await producer.publish(example(JobProgress, step=f"after-{n}")) for n in range(5)]
+        await eventually(lambda: len(seen) >= 10, what="the next five, read by the new consumer")
+        await asyncio.sleep(2)
+    assert [e.id for e in seen] == [e.id for e in before + after], "every event once, in order"

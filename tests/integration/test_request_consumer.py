@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -162,3 +163,61 @@ async def test_a_crash_inside_consume_does_not_end_the_poll_loop(infra_env: dict
     finally:
         await bus.stop()
     assert jobs.runs == {"after-the-crash": 1}
+
+
+class _WedgesOnce(Consumer):
+    """The first consumer made stops answering once it holds a partition: its poll never
+    returns, as a client that lost every broker after a restart never gets back into its group."""
+
+    made = 0
+    release = threading.Event()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        type(self).made += 1
+        self.wedges = type(self).made == 1
+
+    def consume(self, *args: Any, **kwargs: Any) -> list[Any]:
+        if self.wedges and self.assignment() and jobs_started():
+            type(self).release.wait(120)
+            return []
+        return super().consume(*args, **kwargs)
+
+
+_started: set[str] = set()
+
+
+def jobs_started() -> bool:
+    return bool(_started)
+
+
+async def test_a_consumer_that_drops_out_of_its_group_is_replaced_and_its_running_job_ends_once(
+        infra_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("helix.bus.requests.Consumer", _WedgesOnce)
+    # The stuck consumer still heartbeats (its poll is stuck, not librdkafka): the group frees its
+    # partitions for the new one when it has not polled for max.poll.interval.ms.
+    settings = make_settings(infra_env, tmp_path, consumer_wedged_after_s=6, consumer_stats_every_s=1, consumer_max_poll_interval_ms=10_000)
+    jobs = Jobs(seconds={"r0": 2.0})
+    original = jobs.__call__
+
+    async def run(event: CloudEvent[Any], fence: PartitionFence) -> None:
+        _started.add(event.data.job_id)
+        await original(event, fence)
+
+    bus = HelixBus(settings, source="/tests/requests")
+    consumer = bus.request_consumer(Topic.VISUAL_REQUESTS, group=GROUP, handles=(SceneRequested,), run=run, max_in_flight=8)
+    await bus.start()
+    try:
+        send(settings, scene("r0"))
+        await eventually(lambda: _WedgesOnce.made == 2, timeout=60, what="the wedged consumer to be replaced")
+        send(settings, scene("r1"))
+        await eventually(lambda: {"r0", "r1"} <= jobs.finished.keys(), timeout=60, what="both requests done by the new consumer")
+        await eventually(lambda: committed(settings) == 2, timeout=30, what="both committed")
+    finally:
+        _WedgesOnce.release.set()
+        await bus.stop()
+        _started.clear()
+    assert consumer.in_flight == 0
+    assert jobs.runs["r1"] == 1
+    assert jobs.runs["r0"] in (1, 2), "r0 ran on the wedged consumer (stopped, it could store nothing) and again on the new one"
+    assert len(jobs.finished) == 2

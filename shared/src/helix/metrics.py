@@ -23,5 +23,7 @@ def serve_metrics(port: int, addr: str = "0.0.0.0") -> None:
     """Expose /metrics on `port` (Kubernetes scrapes it; the pod port is not public)."""
     start_http_server(port, addr=addr)
 BROKER_REACHABLE = Gauge("helix_kafka_broker_reachable", "1 while this process reaches the Kafka broker, 0 while it does not")
+CONSUMERS_REPLACED = Counter("helix_kafka_consumers_replaced_total",
+                             "Kafka consumers replaced after dropping out of their group for good (helix.bus.watchdog)", ["owner"])
 BROKER_ERRORS_SUPPRESSED = Counter("helix_kafka_client_errors_suppressed_total",
                                    "Repeated Kafka client connection errors folded into one 'broker unreachable' line")

@@ -61,6 +61,10 @@ class HelixSettings(BaseSettings):
     consumer_session_timeout_ms: int = Field(10_000, ge=1_000)
     # A request consumer keeps polling while its jobs run, so no job, however long, outlasts this.
     consumer_max_poll_interval_ms: int = Field(300_000, ge=10_000)
+    # A consumer that has not been a working member of its group for this long, while the
+    # broker was reachable all that time, is replaced by a new one (`helix.bus.watchdog`).
+    consumer_wedged_after_s: float = Field(90.0, ge=5)
+    consumer_stats_every_s: float = Field(5.0, gt=0, le=60)
     # Requests a generator works at once (its engines batch across them); at capacity its
     # partitions are paused and the consumer keeps its group membership.
     jobs_max_in_flight: int = Field(32, ge=1, le=1_000)

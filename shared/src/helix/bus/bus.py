@@ -42,10 +42,11 @@ from helix.bus.dedupe import ProcessedEvents
 from helix.bus.health import BROKER, fold_client_noise
 from helix.bus.messages import header_text
 from helix.bus.requests import RequestConsumer, RunJob
+from helix.bus.watchdog import ConsumerWatch
 from helix.events.data import EventData
 from helix.events.envelope import CONTENT_TYPE, CloudEvent, DecodeError, decode, encode, new_event
 from helix.events.topics import TOPIC_DESCRIPTIONS, Topic
-from helix.metrics import DEAD_LETTERS, EVENTS_CONSUMED, EVENTS_PUBLISHED, HANDLE_SECONDS, HANDLER_RETRIES
+from helix.metrics import CONSUMERS_REPLACED, DEAD_LETTERS, EVENTS_CONSUMED, EVENTS_PUBLISHED, HANDLE_SECONDS, HANDLER_RETRIES
 from helix.settings import HelixSettings
 
 log = structlog.get_logger("helix.bus")
@@ -106,13 +107,16 @@ class HelixBus:
         self._chores: list[asyncio.Task[None]] = []
         self._request_consumers: list[RequestConsumer] = []
         fold_client_noise()  # the clients' "connection refused" storms become two lines (helix.bus.health)
-        config = {k: v for k, v in settings.kafka_client_config().items() if k != "bootstrap.servers"}
+        self.watch = ConsumerWatch(settings.consumer_wedged_after_s)  # are the subscribers still in their groups?
+        self._handling = 0  # batches being handled now (a subscriber that has not polled meanwhile is waiting, not stuck)
+        config: dict[str, Any] = {k: v for k, v in settings.kafka_client_config().items() if k != "bootstrap.servers"}
+        config |= {"statistics.interval.ms": int(settings.consumer_stats_every_s * 1000), "stats_cb": self.watch.on_stats}
         self.broker = KafkaBroker(
             settings.kafka_bootstrap,
             client_id=source.strip("/").replace("/", "-") or "helix",
             acks="all",
             enable_idempotence=True,
-            config=config,  # type: ignore[arg-type]  # librdkafka keys from the settings; FastStream's TypedDict lists only some
+            config=config,  # type: ignore[arg-type]  # librdkafka keys and the stats callback; FastStream's TypedDict lists only some
             # FastStream logs through std logging (JSON via helix.logs); its per-message
             # lines are debug: Helix logs the outcomes that matter itself.
             logger=logging.getLogger("helix.bus.faststream"),
@@ -129,7 +133,8 @@ class HelixBus:
             await consumer.start()
         self._chores = [asyncio.create_task(self._prune_processed(), name="helix-dedupe-pruner"),
                         asyncio.create_task(BROKER.probe_forever(self.settings.kafka_client_config(), self.settings.broker_probe_every_s),
-                                            name="helix-broker-probe")]
+                                            name="helix-broker-probe"),
+                        asyncio.create_task(self._watch_subscribers(), name="helix-consumer-watch")]
 
     async def stop(self, *, drain_s: float | None = None) -> None:
         """Stop consuming; running jobs get `drain_s` (default `jobs_drain_s`) to finish."""
@@ -154,6 +159,30 @@ class HelixBus:
             except Exception as exc:  # the database is away: try again next round
                 log.warning("bus.dedupe_prune_failed", error=f"{type(exc).__name__}: {exc}"[:300])
             await asyncio.sleep(self.settings.dedupe_prune_every_s)
+
+    async def _watch_subscribers(self) -> None:
+        """Replace the subscribers when one of them has dropped out of its group for good."""
+        while True:
+            await asyncio.sleep(self.settings.consumer_stats_every_s)
+            if self._handling:
+                continue  # a handler is running: judge between batches
+            wedged = self.watch.wedged(broker_reachable_since=BROKER.since if BROKER.reachable else None, busy=False)
+            if wedged:
+                log.warning("kafka.consumer_wedged", consumers=wedged, action="replacing this bus's subscribers with new consumers")
+                await self.replace_subscribers()
+
+    async def replace_subscribers(self) -> None:
+        """A new consumer for every subscriber: each rejoins its group and goes on from the
+        committed offsets (what was handled and not yet committed is skipped by the dedupe store).
+        The clients' names are not tied to subscribers, so all of them are replaced."""
+        for subscriber in self.broker.subscribers:
+            try:
+                await asyncio.wait_for(subscriber.stop(), timeout=self.settings.consumer_session_timeout_ms / 1000)
+            except Exception as exc:  # a wedged consumer may not even close: leave it behind
+                log.warning("bus.consumer_left_behind", subscriber=str(subscriber), error=f"{type(exc).__name__}: {exc}"[:200])
+            await subscriber.start()
+            CONSUMERS_REPLACED.labels(owner=self.source).inc()
+        self.watch.forget()
 
     async def __aenter__(self) -> HelixBus:
         await self.start()
@@ -266,6 +295,7 @@ class HelixBus:
     async def _on_batch(self, spec: _Consumer, msg: KafkaMessage) -> None:
         raw = msg.raw_message  # a batch subscriber gets a tuple
         records: tuple[Message, ...] = raw if isinstance(raw, tuple) else (raw,)
+        self._handling += 1
         try:
             await self._process_batch(spec, records)
         except asyncio.CancelledError:
@@ -277,6 +307,8 @@ class HelixBus:
             await asyncio.sleep(self.settings.retry_backoff_max_s)
             await msg.nack()
             return
+        finally:
+            self._handling -= 1
         await msg.ack()
 
     async def decode_all(self, records: Sequence[Message], *, group: str, handles: tuple[type[EventData], ...],

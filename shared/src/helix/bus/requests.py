@@ -45,11 +45,13 @@ from opentelemetry import propagate
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from helix.bus.fence import OwnershipLost
+from helix.bus.health import BROKER
 from helix.bus.messages import error_code, header_text, position
+from helix.bus.watchdog import ConsumerWatch
 from helix.events.data import ID_PATTERN, EventData, JobFailed
 from helix.events.envelope import CloudEvent
 from helix.events.topics import Topic
-from helix.metrics import EVENTS_CONSUMED, HANDLE_SECONDS, JOBS_IN_FLIGHT
+from helix.metrics import CONSUMERS_REPLACED, EVENTS_CONSUMED, HANDLE_SECONDS, JOBS_IN_FLIGHT
 
 if TYPE_CHECKING:
     from helix.bus.bus import HelixBus
@@ -131,12 +133,19 @@ class RequestConsumer:
         self._committer = ThreadPoolExecutor(1, thread_name_prefix=f"{group}-commit")  # the fence's synchronous commits
         self._confirming: asyncio.Task[None] | None = None
         self._confirmed_at = 0.0
+        self.watch = ConsumerWatch(self.settings.consumer_wedged_after_s, one_client=group)  # is the consumer still in its group?
+        self._watching: asyncio.Task[None] | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        config = {
+        self._consumer = self._new_consumer()
+        self._loop_task = asyncio.create_task(self._poll_forever(self._consumer), name=f"helix-requests-{self.group}")
+        self._watching = asyncio.create_task(self._watch_forever(), name=f"helix-requests-watch-{self.group}")
+
+    def _new_consumer(self) -> Consumer:
+        config: dict[str, Any] = {
             **self.settings.kafka_client_config(),
             "group.id": self.group,
             "client.id": f"{self.group}-{id(self):x}",
@@ -145,14 +154,47 @@ class RequestConsumer:
             "session.timeout.ms": self.settings.consumer_session_timeout_ms,
             "max.poll.interval.ms": self.settings.consumer_max_poll_interval_ms,
             "partition.assignment.strategy": "cooperative-sticky",
+            "statistics.interval.ms": int(self.settings.consumer_stats_every_s * 1000),
+            "stats_cb": self.watch.on_stats,
         }
-        self._consumer = Consumer(config, logger=None)
-        self._consumer.subscribe([self.topic], on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost)
-        self._loop_task = asyncio.create_task(self._poll_forever(), name=f"helix-requests-{self.group}")
+        consumer = Consumer(config, logger=None)
+        self.watch.expect()
+        consumer.subscribe([self.topic], on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost)
+        return consumer
+
+    async def _watch_forever(self) -> None:
+        while not self._stopping:
+            await asyncio.sleep(self.settings.consumer_stats_every_s)
+            wedged = self.watch.wedged(broker_reachable_since=BROKER.since if BROKER.reachable else None, busy=False)
+            if wedged and not self._stopping:
+                log.warning("kafka.consumer_wedged", group=self.group, consumers=wedged, action="replacing the consumer")
+                self.replace_consumer()
+
+    def replace_consumer(self) -> None:
+        """A new consumer in place of one that dropped out of its group for good. Its partitions
+        are given up first, as if the group had taken them (their jobs stop and can publish
+        nothing); the new consumer is assigned them again from the committed offsets. The old
+        one is closed behind its last poll, on its own poll thread, and never waited for: a wedged
+        client may hang, and closing it while it polls on another thread is not safe."""
+        old, old_poller = self._consumer, self._poller
+        self._lose(list(self._partitions))
+        if self._loop_task is not None:
+            self._loop_task.cancel()  # it may be waiting on the old consumer's poll thread
+        self._poller = ThreadPoolExecutor(1, thread_name_prefix=f"{self.group}-poll")
+        self._committer = ThreadPoolExecutor(1, thread_name_prefix=f"{self.group}-commit")
+        self._paused = False
+        self._consumer = self._new_consumer()
+        self._loop_task = asyncio.create_task(self._poll_forever(self._consumer), name=f"helix-requests-{self.group}")
+        CONSUMERS_REPLACED.labels(owner=self.group).inc()
+        if old is not None:
+            old_poller.submit(_close_quietly, old)
+        old_poller.shutdown(wait=False)
 
     async def stop(self, grace_s: float = 30.0) -> None:
         """Stop taking requests, give running jobs `grace_s` to finish, commit, leave the group."""
         self._stopping = True
+        if self._watching is not None:
+            self._watching.cancel()
         if self._loop_task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._loop_task
@@ -177,10 +219,8 @@ class RequestConsumer:
 
     # --- the poll loop -------------------------------------------------------------------------
 
-    async def _poll_forever(self) -> None:
-        assert self._consumer is not None
-        consumer = self._consumer
-        while not self._stopping:
+    async def _poll_forever(self, consumer: Consumer) -> None:
+        while not self._stopping and consumer is self._consumer:
             room = self.max_in_flight - self.in_flight
             self._pause(room <= 0)
             try:
@@ -413,6 +453,8 @@ class RequestConsumer:
     # consume() raises SystemError. Each callback logs what went wrong and finishes its work.
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        if consumer is not self._consumer:
+            return  # a replaced consumer closing: its partitions were given up when it was replaced
         try:
             self._assign(consumer, partitions)
         except Exception:
@@ -423,6 +465,8 @@ class RequestConsumer:
     # assigned a partition again. A broker restart left a service idle with requests unread so.
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        if consumer is not self._consumer:
+            return
         keys = [(tp.topic, tp.partition) for tp in partitions]
         try:
             # What finished here is not redone by the next owner. Asynchronously: a synchronous
@@ -437,6 +481,8 @@ class RequestConsumer:
         log.info("requests.revoked", group=self.group, partitions=sorted(k[1] for k in keys))
 
     def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        if consumer is not self._consumer:
+            return
         keys = [(tp.topic, tp.partition) for tp in partitions]
         self._lose_in_callback(keys)
         log.warning("requests.partitions_lost", group=self.group, partitions=sorted(k[1] for k in keys))
@@ -473,3 +519,10 @@ class RequestConsumer:
 
 class _Unconfirmed(Exception):
     pass
+
+
+def _close_quietly(consumer: Consumer) -> None:
+    try:
+        consumer.close()
+    except Exception as exc:
+        log.info("requests.old_consumer_close_failed", error=str(exc)[:200])
