@@ -75,6 +75,7 @@ MATRIX: dict[tuple[str, str], Row] = {
                                                                                        "line_id": "s1-l1", "candidate": 0}),
     ("POST", "/productions/{production_id}/requests/storyboard"): Row(REQUESTERS, {"script_asset_id": "script-1"}),
     ("POST", "/productions/{production_id}/requests/frame"): Row(REQUESTERS, {"prompt": "the lamp", "width": 64, "height": 64}),
+    ("POST", "/productions/{production_id}/requests/clip"): Row(REQUESTERS, {"frame_asset_id": "frame-j-s1-shot1"}),
     ("POST", "/productions/{production_id}/requests/scene"): Row(REQUESTERS, {"prompt": "the cliff"}),
     ("POST", "/productions/{production_id}/requests/texture"): Row(REQUESTERS, {"prompt": "stone"}),
     ("POST", "/productions/{production_id}/requests/frames-redraw"): Row(REQUESTERS, {"frame_asset_ids": ["frame-j-1"]}),

@@ -154,14 +154,15 @@ def demo(
     raise typer.Exit(run(keep=keep, profile=profile))
 
 
-TINY_KINDS = ("llama", "sd", "controlnet", "ip-adapter", "lora", "marian", "vits", "speaker-encoder")
+TINY_KINDS = ("llama", "sd", "controlnet", "ip-adapter", "lora", "ltx-i2v", "marian", "vits", "speaker-encoder")
 
 
 @models_app.command("tiny")
 def models_tiny(
     directory: Annotated[Path, typer.Argument(help="folder to write the model into (Hugging Face / diffusers layout)")],
     kind: Annotated[str, typer.Option(help="llama: a causal LM (writer); sd: Stable Diffusion (visual); controlnet, ip-adapter, lora: layout, "
-                                           "reference and character conditioning for the tiny sd (visual); marian: translation, "
+                                           "reference and character conditioning for the tiny sd (visual); ltx-i2v: LTX-Video image-to-video "
+                                           "(visual: motion); marian: translation, "
                                            "vits: speech (localize); speaker-encoder: voices for likeness screening (review)")] = "llama",
     seed: Annotated[int, typer.Option(help="weights seed; same seed, same bytes")] = 0,
 ) -> None:
@@ -181,6 +182,12 @@ def models_tiny(
             builder = {"sd": build_tiny_sd, "controlnet": build_tiny_controlnet, "ip-adapter": build_tiny_ip_adapter,
                        "lora": build_tiny_lora}[kind]
             folder = builder(directory, seed=seed)
+            revision = tree_hash(folder)
+        elif kind == "ltx-i2v":
+            from helix.models.diffusion import tree_hash
+            from helix_dev.models.tiny_video import build_tiny_ltx_i2v
+
+            folder = build_tiny_ltx_i2v(directory, seed=seed)
             revision = tree_hash(folder)
         elif kind in ("marian", "vits", "speaker-encoder"):
             from helix.models.loading import weights_hash

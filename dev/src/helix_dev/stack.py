@@ -107,7 +107,9 @@ class LocalStack:
                   "HELIX_TORCH_THREADS": os.environ.get("HELIX_TORCH_THREADS", str(torch_threads())),
                   # one replica of each generator and no autoscaler: each takes every request
                   # as it comes, and its engine batches and queues them
-                  "HELIX_JOBS_MAX_IN_FLIGHT": os.environ.get("HELIX_JOBS_MAX_IN_FLIGHT", "256")}
+                  "HELIX_JOBS_MAX_IN_FLIGHT": os.environ.get("HELIX_JOBS_MAX_IN_FLIGHT", "256"),
+                  # Every approved frame gets its shot in motion; the animatic moves with the approved clips.
+                  "HELIX_VISUAL_MOTION_ON_APPROVAL": os.environ.get("HELIX_VISUAL_MOTION_ON_APPROVAL", "true")}
         bin_dir = Path(sys.executable).parent
         for name in [s for s in SERVICES if s in services]:
             running = state.services.get(name)

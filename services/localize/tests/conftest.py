@@ -80,7 +80,8 @@ PRODUCTION = "earnest"
 SCRIPT_ID = "script-earn"
 SCRIPT = f"{SCRIPT_ID}-script"
 LocalizeStep = Callable[[Job[Any]], Awaitable[list[str] | None]]
-_EXT = {"application/json": "json", "application/x-subrip": "srt", "text/vtt": "vtt", "audio/wav": "wav", "image/png": "png"}
+_EXT = {"application/json": "json", "application/x-subrip": "srt", "text/vtt": "vtt", "audio/wav": "wav", "image/png": "png",
+        "video/mp4": "mp4"}
 
 
 def script_of(scenes: dict[str, list[tuple[str, str]]], *, target_locales: tuple[str, ...] = ("de-DE",)) -> Script:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,8 @@ import numpy as np
 import pytest
 
 from helix.documents import AnimaticCut, VersionRef
-from helix.events import Actor, AnimaticRequested, AnimaticSummary, AssetKind, JobCompleted, JobFailed
+from helix.events import Actor, AnimaticRequested, AnimaticSummary, AssetKind, JobCompleted, JobFailed, ModelRef
+from helix.generation import Provenance
 from helix.generation.ids import LocaleAssetId, LocalePart
 from helix_localize.animatic import Editor, NotReady, animatic_asset, ffmpeg_command, plan_digest
 
@@ -109,8 +111,8 @@ def test_the_ffmpeg_command_holds_each_frame_for_its_cut_and_keys_every_shot(tmp
             for n, (s, e) in enumerate([(0.0, 1.25), (1.25, 3.0)], start=1)]
     plan = AnimaticPlan(production_id=PRODUCTION, localization_job=LOCALIZATION, locale="de-DE", source_locale="en", cuts=cuts,
                         script=VersionRef(asset_id=SCRIPT, version=1), dub=VersionRef(asset_id=DUB, version=1), duration=3.0)
-    frames = [tmp_path / "shot0000.png", tmp_path / "shot0001.png"]
-    command = ffmpeg_command(plan, cut_request(), {"frames": frames, "dub": tmp_path / "dub.wav", "subtitles": None, "source_voice": None},
+    shots = [[(tmp_path / "shot0000.png", 1.25)], [(tmp_path / "shot0001.png", 1.75)]]
+    command = ffmpeg_command(plan, cut_request(), {"shots": shots, "dub": tmp_path / "dub.wav", "subtitles": None, "source_voice": None},
                              tmp_path / "animatic.mp4")
     listing = (tmp_path / "frames.ffconcat").read_text().splitlines()
     assert listing == ["ffconcat version 1.0", "file 'shot0000.png'", "duration 1.250000", "file 'shot0001.png'", "duration 1.750000",
@@ -170,3 +172,56 @@ async def test_a_cut_resumed_reuses_its_animatic_and_a_plan_not_ready_is_refused
     refused = await desk.run(cut_request("anim-2", locale="es-ES"), editor(desk).cut)
     assert isinstance(refused, JobFailed) and not refused.retriable
     assert refused.error == f"the dubbed track {LocaleAssetId('es-ES', LocalePart.VOICEOVER_WAV, LOCALIZATION)} is not approved"
+
+
+def clip_of(tmp_path: Path, colours: list[tuple[int, int, int]], fps: int) -> bytes:
+    """An MP4 of one solid colour per picture, as the visual service encodes clips."""
+    from helix import ffmpeg
+
+    folder = Path(tempfile.mkdtemp(dir=tmp_path))
+    for n, colour in enumerate(colours, start=1):
+        (folder / f"f{n:04d}.png").write_bytes(png(colour, (64, 48)))
+    ffmpeg.encode_frames(folder, "f%04d.png", fps, folder / "clip.mp4")
+    return (folder / "clip.mp4").read_bytes()
+
+
+async def approved_clip(desk: Desk, tmp_path: Path, shot: str, colours: list[tuple[int, int, int]], *, frame_version: int = 1) -> str:
+    clip = f"clip-clp-1-{shot}"
+    made = Provenance(job_id="clp-1", model=ModelRef(id="tiny-ltx", revision="sha256:0"),
+                      inputs={"frame": {"asset_id": frame_id(shot), "version": frame_version}}, parameters={"fps": 4},
+                      generated_by=Actor(subject="visual", kind="service"), generated_at=datetime.now(UTC))
+    version = desk.put(AssetKind.CLIP, clip, clip_of(tmp_path, colours, 4), media_type="video/mp4", provenance=made)
+    await desk.approve(clip, AssetKind.CLIP, version)
+    return clip
+
+
+RED, GREEN = (200, 0, 0), (0, 200, 0)
+
+
+async def test_a_shot_with_an_approved_clip_of_its_frame_moves_and_the_others_hold(desk: Desk, tmp_path: Path) -> None:
+    await animatic_inputs(desk)
+    long_clip = await approved_clip(desk, tmp_path, "s1-shot2", [RED, GREEN, RED, GREEN])  # 1 s: longer than its shot
+    short_clip = await approved_clip(desk, tmp_path, "s3-shot1", [RED, GREEN])  # 0.5 s: shorter than its shot
+    await approved_clip(desk, tmp_path, "s1-shot1", [GREEN, RED], frame_version=2)  # of a frame version the shot does not use
+    plan = await plan_of(desk)
+    assert [(c.shot_id, c.clip) for c in plan.cuts] == [("s1-shot1", None), ("s1-shot2", VersionRef(asset_id=long_clip, version=1)),
+                                                        ("s3-shot1", VersionRef(asset_id=short_clip, version=1))]
+    done = await desk.run(cut_request(), editor(desk).cut)
+    assert isinstance(done, JobCompleted)
+    event = desk.announced(ANIMATIC)
+    assert event.parameters["moving_shots"] == ["s1-shot2", "s3-shot1"] and event.parameters["held_shots"] == ["s1-shot1"]
+    summary = event.typed_summary()
+    assert isinstance(summary, AnimaticSummary) and summary.moving_shots == 2
+    assert {long_clip, short_clip} <= set(event.parent_asset_ids)
+    video = tmp_path / "animatic.mp4"
+    video.write_bytes(desk.latest(AssetKind.ANIMATIC, ANIMATIC))
+    held, moving, short = plan.cuts
+    assert colour_at(video, held.start + 0.3) == pytest.approx((0, 0, 200), abs=12), "a shot without a clip holds its frame"
+    assert colour_at(video, held.end - 0.1) == pytest.approx((0, 0, 200), abs=12)
+    seen = [colour_at(video, moving.start + 0.1 + 0.25 * k) for k in range(3)]  # the shot is 0.73 s: three of the clip's pictures
+    for got, want in zip(seen, (RED, GREEN, RED), strict=True):
+        assert got == pytest.approx(want, abs=20), "the picture changes within the shot, picture by picture at the clip's rate"
+    assert colour_at(video, short.start + 0.1) == pytest.approx(RED, abs=20), "the clip longer than its shot is cut at the next shot"
+    assert colour_at(video, short.end - 0.1) == pytest.approx(GREEN, abs=20), "a clip shorter than its shot holds its last picture"
+    keys = [float(f["pts_time"]) for f in ffprobe(video, "-select_streams", "v", "-skip_frame", "nokey", "-show_frames")["frames"]]
+    assert all(any(abs(k - c.start) <= 1 / 12 + 1e-6 for k in keys) for c in plan.cuts), "a cut at every shot start"

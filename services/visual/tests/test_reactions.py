@@ -5,6 +5,7 @@ images, the decision named as the cause and the job id drawn from it; nothing fo
 from __future__ import annotations
 
 from helix.events import (
+    ClipRequested,
     FrameRequested,
     ImageRevisionRequested,
     Region,
@@ -65,3 +66,26 @@ async def test_other_decisions_ask_for_nothing() -> None:
     assert await react(ReviewRejected, "script-j1-storyboard-s2", "storyboard") == []
     assert await react(ReviewApproved, "an-upload", "frame") == [], "an image Helix did not name"
 
+
+
+async def test_an_approved_frame_asks_for_its_clip_only_where_motion_is_on() -> None:
+    assert await react(ReviewApproved, "frame-job-7-s1-shot2", "frame") == [], "motion is off by default"
+    reactions = VisualReactions(VisualSettings(visual_motion_on_approval=True, visual_clip_fps=12, visual_clip_width=320,
+                                               visual_clip_height=192, visual_clip_steps=3))
+    event = new_event(example(ReviewApproved, asset_id="frame-job-7-s1-shot2", kind="frame", asset_version=2, decision_id="dec-5"),
+                      source="/tests")
+    (request,) = await reactions.react(event, parse_asset_id("frame-job-7-s1-shot2"))
+    assert isinstance(request, ClipRequested)
+    assert (request.frame_asset_id, request.frame_version, request.revises) == ("frame-job-7-s1-shot2", 2, None)
+    assert (request.fps, request.width, request.height, request.steps) == (12, 320, 192, 3)
+    assert request.job_id == reaction_job_id(Reaction.CLIP, "dec-5") and request.requested_by == VISUAL
+    off = VisualReactions(VisualSettings(visual_motion_on_approval=True, visual_video_model="none"))
+    assert await off.react(event, parse_asset_id("frame-job-7-s1-shot2")) == [], "no video model: nothing to ask for"
+
+
+async def test_a_clip_sent_back_becomes_a_new_version_of_it_with_the_notes() -> None:
+    (request,) = await react(ReviewRevisionRequested, "clip-clp-dec-5-s1-shot2", "clip", notes="Slower pan.", decision_id="dec-6")
+    assert isinstance(request, ClipRequested) and request.frame_asset_id is None
+    assert request.revises is not None and (request.revises.asset_id, request.revises.version) == ("clip-clp-dec-5-s1-shot2", 2)
+    assert request.prompt == "Slower pan." and request.job_id == reaction_job_id(Reaction.REVISION, "dec-6")
+    assert request.requested_by.subject == "rhea@studio.example"

@@ -7,6 +7,7 @@ from typing import Any
 
 from helix.events import FrameRequested, ImageRevisionRequested, JobCompleted, SceneRequested, TextureRequested, Topic, models_on
 from helix.generation import Job
+from helix_visual.motion import Motion
 from helix_visual.rendering import Renderer
 from helix_visual.requests import VisualRequests
 
@@ -14,12 +15,12 @@ from .conftest import Studio, image_request
 
 
 def test_every_request_on_the_visual_topic_has_a_step(studio: Studio) -> None:
-    steps = VisualRequests(studio.renderer).steps()
+    steps = VisualRequests(studio.renderer, Motion(studio.renderer.settings)).steps()
     assert set(steps) == set(models_on(Topic.VISUAL_REQUESTS))
 
 
 async def test_each_request_type_makes_its_own_family_of_image(studio: Studio) -> None:
-    steps = VisualRequests(studio.renderer).steps()
+    steps = VisualRequests(studio.renderer, Motion(studio.renderer.settings)).steps()
 
     async def routed(_: Renderer, job: Job[Any]) -> list[str]:
         return await steps[type(job.request)](job)  # type: ignore[return-value]

@@ -271,7 +271,8 @@ class TimingReport(_Document):
 
 
 class AnimaticCut(_Document):
-    """One shot on screen: its frame from `start` to `end` seconds."""
+    """One shot on screen from `start` to `end` seconds: its approved clip where it has one (the
+    clip's last picture held if the shot runs longer), else its frame, held."""
 
     model_config = ConfigDict(frozen=True)
     scene_id: str
@@ -279,6 +280,7 @@ class AnimaticCut(_Document):
     frame: VersionRef
     start: float
     end: float
+    clip: VersionRef | None = None
 
 
 class AnimaticPlan(_Document):
@@ -297,7 +299,8 @@ class AnimaticPlan(_Document):
     off_timeline: list[str] = Field(default_factory=list, description="Scenes with no dialogue on the timeline")
 
     def sources(self) -> list[VersionRef]:
-        return [self.script, *(c.frame for c in self.cuts), self.dub, *(s for s in (self.subtitles, self.source_voice) if s)]
+        return [self.script, *(c.frame for c in self.cuts), *(c.clip for c in self.cuts if c.clip), self.dub,
+                *(s for s in (self.subtitles, self.source_voice) if s)]
 
 
 DOCUMENT_MODELS: tuple[type[BaseModel], ...] = (

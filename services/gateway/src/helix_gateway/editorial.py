@@ -106,8 +106,10 @@ def animatic_timeline(name: str, plan: AnimaticPlan, media: dict[str, SourceMedi
         if start > at:
             picture.append(otio.schema.Gap(source_range=otio.opentime.TimeRange(_time(0, rate), otio.opentime.RationalTime(start - at, rate))))
         frames = end - max(start, at)
-        clip = _clip(cut.shot_id, media[str(cut.frame)], frames / rate, rate)
+        clip = _clip(cut.shot_id, media[str(cut.clip or cut.frame)], frames / rate, rate)  # the shot moving, or its frame held
         clip.metadata["helix"]["scene_id"] = cut.scene_id
+        if cut.clip is not None:
+            clip.metadata["helix"]["moves_frame"] = {"asset_id": cut.frame.asset_id, "version": cut.frame.version}
         picture.append(clip)
         at = max(start, at) + frames
     timeline.tracks.append(picture)

@@ -1,11 +1,14 @@
 """The animatic: where Helix's parts meet. The approved storyboard frames of a script, each
-held for its shot's share of its scene on a localization's timeline, with one locale's
+on screen for its shot's share of its scene on a localization's timeline (moving where the
+shot has an approved clip of that frame, its last picture held if the shot runs longer; held
+still where it has none: the plan and the asset's summary say which), with one locale's
 approved dubbed track and subtitles, and the source-language voice-over as a second audio
 track where Helix synthesized the timeline: an MP4 (H.264 + AAC + mov_text subtitles) cut
 by ffmpeg, signed with Content Credentials like every other media asset.
 
     plan (everything approved? which versions? where each shot starts and ends: `AnimaticPlan`)
-      → cut (ffmpeg: the frames as a concat list with durations, a key frame at every shot)
+      → cut (ffmpeg: the frames, and each clip's pictures, as a concat list with durations, a
+        key frame at every shot)
       → store (lineage to every frame, track and subtitle file it uses)
 
 Where a shot sits: a scene runs from its first line's start on the timeline (the first
@@ -24,13 +27,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import shutil
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from helix import ffmpeg
 from helix.documents import (
     AnimaticCut,
     AnimaticPlan,
@@ -44,7 +46,7 @@ from helix.documents import (
 from helix.events import AnimaticRequested, AnimaticSummary, AssetKind, ModelRef
 from helix.generation import GeneratedAsset, Job, JobRefused
 from helix.generation.approvals import Approvals
-from helix.generation.ids import ImageAssetId, LocaleAssetId, LocalePart, ScriptAssetId, ScriptPart
+from helix.generation.ids import CLIP_FRAME_INPUT, ImageAssetId, LocaleAssetId, LocalePart, ScriptAssetId, ScriptPart
 from helix.generation.reader import AssetRef, Documents, NotApproved
 from helix.story import Script
 from helix.threads import control
@@ -65,19 +67,13 @@ def animatic_asset(plan: AnimaticPlan) -> LocaleAssetId:
     return LocaleAssetId(plan.locale, LocalePart.ANIMATIC, plan.localization_job)
 
 
-def ffmpeg() -> str:
-    found = shutil.which("ffmpeg")
-    if found is None:
-        raise RuntimeError("ffmpeg is not installed: the animatic is cut with it (apt-get install ffmpeg)")
-    return found
-
-
 class Editor:
     def __init__(self, documents: Documents, approvals: Approvals) -> None:
         self.documents = documents
         self.approvals = approvals
         self._frame_of: dict[str, tuple[str, str]] = {}  # frame -> (storyboard, shot): a stored version never changes
         self._last_cue: dict[tuple[str, int], float] = {}  # (subtitles, version) -> its last cue's end
+        self._clip_of: dict[tuple[str, int], tuple[str, int]] = {}  # (clip, version) -> (frame, version) it moves
 
     # --- plan -----------------------------------------------------------------------------------
 
@@ -123,6 +119,7 @@ class Editor:
         if not on:
             raise NotReady("no scene of the script has dialogue on the timeline")
         frames = await self._approved_frames(production_id)
+        clips = await self._approved_clips(production_id)
         total = max(max(ends.values()), last_cue) + 0.5  # the last line (or cue), and a breath
         board_ids = [ScriptAssetId(script_id, ScriptPart.STORYBOARD, scene_id) for scene_id in on]
         try:
@@ -143,7 +140,8 @@ class Editor:
                 if frame is None:
                     raise NotReady(f"shot {shot.shot_id} of {board_id} has no approved frame")
                 length = (finish - begin) * weight / sum(weights)
-                cuts.append(AnimaticCut(scene_id=scene_id, shot_id=shot.shot_id, frame=frame, start=at, end=at + length))
+                cuts.append(AnimaticCut(scene_id=scene_id, shot_id=shot.shot_id, frame=frame, start=at, end=at + length,
+                                        clip=clips.get((frame.asset_id, frame.version))))
                 at += length
         return cuts, off
 
@@ -194,6 +192,24 @@ class Editor:
                 found[key] = (approved.decided_at, VersionRef(asset_id=approved.asset_id, version=approved.version))
         return {k: v[1] for k, v in found.items()}
 
+    async def _approved_clips(self, production_id: str) -> dict[tuple[str, int], VersionRef]:
+        """(frame, version) -> the clip of exactly that frame version approved last: a clip of an
+        older version of a frame shows a picture the shot no longer has."""
+        found: dict[tuple[str, int], tuple[Any, VersionRef]] = {}
+        for approved in await self.approvals.approved_of(production_id, AssetKind.CLIP):
+            clip = ImageAssetId.parse(approved.asset_id)
+            if clip is None:
+                continue
+            key = (approved.asset_id, approved.version)
+            if key not in self._clip_of:  # a stored version never changes
+                read = await self.documents.version(production_id, clip, approved.version)
+                moved = VersionRef.model_validate(read.provenance.inputs.get(CLIP_FRAME_INPUT) or {})  # the frame version it moves
+                self._clip_of[key] = (moved.asset_id, moved.version)
+            frame = self._clip_of[key]
+            if frame not in found or found[frame][0] < approved.decided_at:
+                found[frame] = (approved.decided_at, VersionRef(asset_id=approved.asset_id, version=approved.version))
+        return {k: v[1] for k, v in found.items()}
+
     # --- cut ------------------------------------------------------------------------------------
 
     async def cut(self, job: Job[AnimaticRequested]) -> list[str]:
@@ -205,11 +221,9 @@ class Editor:
         await job.progress(f"{len(plan.cuts)} shots, {plan.duration:.1f} s: cutting", 0.2)
         with tempfile.TemporaryDirectory(prefix="helix-animatic-") as folder:
             work = Path(folder)
-            inputs: dict[str, Any] = {"frames": [], "dub": work / "dub.wav", "subtitles": None, "source_voice": None}
+            inputs: dict[str, Any] = {"shots": [], "dub": work / "dub.wav", "subtitles": None, "source_voice": None}
             for n, c in enumerate(plan.cuts):
-                path = work / f"shot{n:04d}.png"
-                path.write_bytes(await self._bytes(plan.production_id, ImageAssetId.from_id(c.frame.asset_id), c.frame))
-                inputs["frames"].append(path)
+                inputs["shots"].append(await self._pictures(plan.production_id, c, work, n))
             inputs["dub"].write_bytes(await self._bytes(plan.production_id, LocaleAssetId.from_id(plan.dub.asset_id), plan.dub))
             if plan.subtitles is not None:
                 part = LocaleAssetId.from_id(plan.subtitles.asset_id)
@@ -221,11 +235,11 @@ class Editor:
                                                                      plan.source_voice))
             began = time.perf_counter()
             command = ffmpeg_command(plan, req, inputs, work / "animatic.mp4")
-            await asyncio.to_thread(_run, command)
+            await asyncio.to_thread(ffmpeg.run, command, work)
             seconds = time.perf_counter() - began
             data = (work / "animatic.mp4").read_bytes()
         await job.progress("cut", 0.9)
-        version = await asyncio.to_thread(_ffmpeg_version)
+        version = await asyncio.to_thread(ffmpeg.version)
         await job.store(GeneratedAsset(
             kind=asset.kind, asset_id=str(asset), data=data, media_type="video/mp4", ext="mp4", model=ModelRef(id="ffmpeg", revision=version),
             inputs={"plan": plan.model_dump(mode="json")},
@@ -233,12 +247,42 @@ class Editor:
                         "seconds": round(plan.duration, 3), "shots": len(plan.cuts), "video": "h264", "audio": "aac",
                         "audio_tracks": [plan.locale, *([plan.source_locale] if plan.source_voice else [])],
                         "subtitles": "mov_text" if plan.subtitles else None, "off_timeline": plan.off_timeline,
-                        "cut_seconds": round(seconds, 3), "plan": plan_digest(plan)},
+                        "cut_seconds": round(seconds, 3), "plan": plan_digest(plan),
+                        "moving_shots": [c.shot_id for c in plan.cuts if c.clip], "held_shots": [c.shot_id for c in plan.cuts if not c.clip]},
             parents=list(dict.fromkeys(s.asset_id for s in plan.sources())),
             summary=AnimaticSummary(locale=plan.locale, shots=len(plan.cuts), seconds=round(plan.duration, 3),
+                                    moving_shots=sum(1 for c in plan.cuts if c.clip),
                                     subtitles_asset_id=plan.subtitles.asset_id if plan.subtitles else None,
                                     subtitles_version=plan.subtitles.version if plan.subtitles else None)))
         return [str(asset)]
+
+    async def _pictures(self, production_id: str, cut: AnimaticCut, work: Path, n: int) -> list[tuple[Path, float]]:
+        """What one shot shows, as (picture, seconds) in order: its clip's pictures at the clip's
+        rate (cut at the shot's end, the last one held to it when the clip is shorter), or its
+        frame for the whole shot."""
+        length = cut.end - cut.start
+        if cut.clip is None:
+            path = work / f"shot{n:04d}.png"
+            path.write_bytes(await self._bytes(production_id, ImageAssetId.from_id(cut.frame.asset_id), cut.frame))
+            return [(path, length)]
+        read = await self.documents.version(production_id, ImageAssetId.from_id(cut.clip.asset_id), cut.clip.version, bulk=True)
+        fps = float(read.provenance.parameters.get("fps") or 8.0)
+        clip = work / f"clip{n:04d}.mp4"
+        clip.write_bytes(read.data)
+        pictures = await asyncio.to_thread(ffmpeg.decode_frames, clip, work, f"shot{n:04d}-")
+        shown: list[tuple[Path, float]] = []
+        at = 0.0
+        for picture in pictures:
+            if at + 1e-6 >= length:
+                break
+            step = min(1.0 / fps, length - at)
+            shown.append((picture, step))
+            at += step
+        if not shown:
+            raise RuntimeError(f"clip {cut.clip.asset_id} v{cut.clip.version} has no pictures")
+        last, seconds = shown[-1]
+        shown[-1] = (last, seconds + max(0.0, length - at))  # a clip shorter than its shot: its last picture holds
+        return shown
 
     # --- reads ----------------------------------------------------------------------------------
 
@@ -259,16 +303,17 @@ class Editor:
 
 
 def ffmpeg_command(plan: AnimaticPlan, req: AnimaticRequested, inputs: dict[str, Any], out: Path) -> list[str]:
-    """One ffmpeg run: the frames through the concat demuxer (each with its duration), the
-    tracks and subtitles as further inputs, a key frame forced at every shot's start."""
+    """One ffmpeg run: every shot's pictures through the concat demuxer (each with its duration),
+    the tracks and subtitles as further inputs, a key frame forced at every shot's start."""
     listing = ["ffconcat version 1.0"]
-    for path, c in zip(inputs["frames"], plan.cuts, strict=True):
-        listing += [f"file '{path.name}'", f"duration {c.end - c.start:.6f}"]
-    listing.append(f"file '{inputs['frames'][-1].name}'")  # the concat demuxer needs the last file twice to honour its duration
+    pictures = [p for shot in inputs["shots"] for p in shot]
+    for path, seconds in pictures:
+        listing += [f"file '{path.name}'", f"duration {seconds:.6f}"]
+    listing.append(f"file '{pictures[-1][0].name}'")  # the concat demuxer needs the last file twice to honour its duration
     concat = out.parent / "frames.ffconcat"
     concat.write_text("\n".join(listing) + "\n")
     w, h = req.width, req.height
-    command = [ffmpeg(), "-nostdin", "-y", "-hide_banner", "-loglevel", "error", "-f", "concat", "-safe", "0", "-i", str(concat),
+    command = [ffmpeg.ffmpeg(), "-nostdin", "-y", "-hide_banner", "-loglevel", "error", "-f", "concat", "-safe", "0", "-i", str(concat),
                "-i", str(inputs["dub"])]
     maps = ["-map", "0:v", "-map", "1:a"]
     meta = [*_track("a:0", plan.locale, f"{plan.locale} dub"), "-disposition:a:0", "default"]
@@ -304,17 +349,3 @@ def _language(locale: str) -> str:
         return str(langcodes.Language.get(locale).to_alpha3())
     except (LookupError, ValueError) as exc:
         raise ValueError(f"{locale}: no ISO 639-2 code for its language ({exc})") from None
-
-
-def _run(command: list[str]) -> None:
-    # Its own session: the SIGTERM a stopping service gets (its process group's) must not kill a cut
-    # the drain is waiting for.
-    done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=Path(command[command.index("-i") + 1]).parent,
-                          start_new_session=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"ffmpeg failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
-
-
-def _ffmpeg_version() -> str:
-    out = subprocess.run([ffmpeg(), "-version"], capture_output=True, text=True, check=False).stdout.split()
-    return out[2] if len(out) > 2 else "unknown"

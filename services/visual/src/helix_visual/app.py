@@ -9,6 +9,7 @@ from helix.auth import TokenVerifier
 from helix.events import Topic
 from helix.generation.service import GeneratorService
 from helix_visual import reactions
+from helix_visual.motion import Motion
 from helix_visual.pipelines import load_pipelines
 from helix_visual.requests import VisualRequests
 from helix_visual.settings import VisualSettings
@@ -34,7 +35,7 @@ class VisualApp(GeneratorService):
             pipelines, speedups = load_pipelines(settings)
             self.engine = ImageEngine(pipelines, **limits, batch_wait_s=settings.visual_batch_wait_s)
         self.renderer = Renderer(self.engine, self.documents, settings, speedups)
-        self.requests = VisualRequests(self.renderer)
+        self.requests = VisualRequests(self.renderer, Motion(settings))
         self.reactions = reactions.VisualReactions(settings)
         self.listen(Topic.VISUAL_REQUESTS, self.requests.steps(), react=self.reactions.react, decided=reactions.HANDLED)
 

@@ -4,7 +4,10 @@
   image per shot, drawn from the approved version), keeping the production's approved cast
   (`cast`) where the default model takes reference images;
 - a revision request on one of its own images: `ImageRevisionRequested` with the reviewer's
-  notes and marked regions (the step is `revisions.revise_image`).
+  notes and marked regions (the step is `revisions.revise_image`); on a clip, a new clip from
+  the frame's newest approved version with the notes in its prompt (`ClipRequested`);
+- an approved frame, where motion is on (HELIX_VISUAL_MOTION_ON_APPROVAL): its shot in motion
+  (`ClipRequested`, the step is `clips.make_clip`).
 Each is a request on the visual service's own topic, its job id from the decision, the
 decision named as its cause; the ordinary request path does the work, so the frames of many
 storyboards share the engine's batches.
@@ -13,8 +16,8 @@ storyboards share the engine's batches.
 from __future__ import annotations
 
 from helix.events import Actor, CloudEvent, GenerationRequest, ReviewApproved, ReviewDecision
-from helix.events.data import FrameRequested, ImageRevisionRequested, ReviewRevisionRequested
-from helix.generation.ids import ImageAssetId, Reaction, ScriptAssetId, ScriptPart, reaction_job_id
+from helix.events.data import ClipRequested, FrameRequested, ImageRevisionRequested, ReviewRevisionRequested, UsedVersion
+from helix.generation.ids import ImageAssetId, ImageFamily, Reaction, ScriptAssetId, ScriptPart, reaction_job_id
 from helix.generation.service import TypedAssetId, cause
 from helix_visual.settings import VisualSettings
 
@@ -27,7 +30,8 @@ class VisualReactions:
         self.settings = settings
 
     async def react(self, event: CloudEvent[ReviewDecision], asset: TypedAssetId | None) -> list[GenerationRequest]:
-        """Frames for an approved storyboard; a revision for a revision request on an image."""
+        """Frames for an approved storyboard; a clip for an approved frame (where motion is on); a
+        revision for a revision request on an image or clip."""
         decision = event.data
         if isinstance(decision, ReviewApproved) and isinstance(asset, ScriptAssetId) and asset.part is ScriptPart.STORYBOARD:
             return [FrameRequested(production_id=decision.production_id, job_id=reaction_job_id(Reaction.FRAMES, decision.decision_id),
@@ -35,9 +39,25 @@ class VisualReactions:
                                    width=self.settings.visual_frame_width, height=self.settings.visual_frame_height,
                                    steps=self.settings.visual_frame_steps, cast=bool(self.settings.reference_path()),
                                    caused_by=cause(event))]
+        if isinstance(asset, ImageAssetId) and asset.family is ImageFamily.FRAME and isinstance(decision, ReviewApproved) \
+                and self.settings.visual_motion_on_approval and self.settings.visual_video_model != "none":
+            return [self._clip(event, decision.asset_id, decision.asset_version, "")]
+        if isinstance(decision, ReviewRevisionRequested) and isinstance(asset, ImageAssetId) and asset.family is ImageFamily.CLIP:
+            return [self._clip(event, None, None, decision.notes, revises=UsedVersion(asset_id=decision.asset_id, version=decision.asset_version))]
         if isinstance(decision, ReviewRevisionRequested) and isinstance(asset, ImageAssetId):
             return [ImageRevisionRequested(production_id=decision.production_id, job_id=reaction_job_id(Reaction.REVISION, decision.decision_id),
                                            requested_by=decision.reviewer, notes=decision.notes, asset_id=decision.asset_id,
                                            asset_version=decision.asset_version, regions=decision.regions,
                                            parent_asset_ids=[decision.asset_id], caused_by=cause(event))]
         return []
+
+    def _clip(self, event: CloudEvent[ReviewDecision], frame_asset_id: str | None, frame_version: int | None, notes: str, *,
+              revises: UsedVersion | None = None) -> ClipRequested:
+        decision = event.data
+        reaction = Reaction.CLIP if isinstance(decision, ReviewApproved) else Reaction.REVISION
+        return ClipRequested(production_id=decision.production_id, job_id=reaction_job_id(reaction, decision.decision_id),
+                             requested_by=VISUAL if revises is None else decision.reviewer, frame_asset_id=frame_asset_id,
+                             frame_version=frame_version, revises=revises, prompt=notes,
+                             fps=self.settings.visual_clip_fps, width=self.settings.visual_clip_width,
+                             height=self.settings.visual_clip_height, steps=self.settings.visual_clip_steps,
+                             caused_by=cause(event))

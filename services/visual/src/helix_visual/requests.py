@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from helix.events import (
+    ClipRequested,
     FrameRequested,
     FramesRedrawRequested,
     GenerationRequest,
@@ -20,7 +21,9 @@ from helix.events import (
 )
 from helix.generation import Job
 from helix.generation.service import Step
+from helix_visual.clips import make_clip
 from helix_visual.frames import render_frames
+from helix_visual.motion import Motion
 from helix_visual.plates import render_plate
 from helix_visual.redraws import redraw_frames
 from helix_visual.rendering import Renderer
@@ -31,8 +34,9 @@ from helix_visual.uploads import keep_upload
 
 
 class VisualRequests:
-    def __init__(self, renderer: Renderer) -> None:
+    def __init__(self, renderer: Renderer, motion: Motion) -> None:
         self.renderer = renderer
+        self.motion = motion
 
     def steps(self) -> dict[type[GenerationRequest], Step]:
         return {
@@ -43,6 +47,7 @@ class VisualRequests:
             FramesRedrawRequested: self.redraw,
             ReferenceSheetRequested: self.sheets,
             ReferenceUploaded: self.upload,
+            ClipRequested: self.clip,
         }
 
     async def frames(self, job: Job[Any]) -> list[str]:
@@ -65,3 +70,6 @@ class VisualRequests:
 
     async def upload(self, job: Job[Any]) -> list[str]:
         return await keep_upload(self.renderer, job)
+
+    async def clip(self, job: Job[Any]) -> list[str]:
+        return await make_clip(self.renderer, self.motion, job)

@@ -44,6 +44,18 @@ class VisualSettings(HelixSettings):
     # LoRA at this weight (on the default model; it must fit that model's UNet).
     visual_loras: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9_]{1,64}$")], str] = Field(default_factory=dict)
     visual_lora_scale: float = Field(0.8, ge=0, le=2)
+    # Motion: the image-to-video pipeline clips are made with (a diffusers folder or id); empty:
+    # the tiny LTX-Video one Helix builds; "none": off. Its memory bounds: VAE tiling, and CPU
+    # offload (each model moves to the device only while it runs).
+    visual_video_model: str = ""
+    visual_video_vae_tiling: bool = False
+    visual_video_offload: bool = False
+    # Each approved frame gets a clip of its shot (a request the service makes of itself).
+    visual_motion_on_approval: bool = False
+    visual_clip_fps: int = Field(8, ge=1, le=60)
+    visual_clip_width: int = Field(256, ge=64, le=2048, multiple_of=32)
+    visual_clip_height: int = Field(160, ge=64, le=2048, multiple_of=32)
+    visual_clip_steps: int = Field(4, ge=1, le=100)
     visual_max_side: int = Field(0, ge=0, le=8192)  # 0: twice the model's native size
     visual_preview_side: int = Field(256, ge=32, le=1024)  # the review console's preview image
     visual_progress_every_s: float = Field(0.5, ge=0)  # step progress at most this often per job

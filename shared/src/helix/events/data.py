@@ -35,6 +35,7 @@ __all__ = [
     "StoryboardRequested",
     "ImageRequest",
     "FrameRequested",
+    "ClipRequested",
     "SceneRequested",
     "TextureRequested",
     "Deliverable",
@@ -58,6 +59,7 @@ __all__ = [
     "CHARACTER_VIEWS",
     "DecisionRef",
     "AssetSummary",
+    "ClipSummary",
     "TranslationSummary",
     "SubtitlesSummary",
     "SubtitleQcSummary",
@@ -130,6 +132,7 @@ class AssetKind(StrEnum):
     VOICEOVER = "voiceover"
     ANIMATIC = "animatic"
     REFERENCE = "reference"  # a view of a character or place on its reference sheet: what frames keep the cast by
+    CLIP = "clip"  # a shot in motion: an image-to-video clip from its approved frame, what the animatic moves with
 
 
 SubtitleFormat = Literal["srt", "vtt", "ttml"]  # the subtitle files a localization writes
@@ -338,6 +341,14 @@ class ReferenceView(StrEnum):
 CHARACTER_VIEWS = (ReferenceView.FRONT, ReferenceView.THREE_QUARTER, ReferenceView.PROFILE, ReferenceView.EXPRESSIONS)
 
 
+class UsedVersion(BaseModel):
+    """One version of an asset a generated asset was made from."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    asset_id: Id
+    version: int = Field(ge=1)
+
+
 class ImageRequest(GenerationRequest):
     prompt: Annotated[str, Field(min_length=1, max_length=4_000)]
     negative_prompt: Annotated[str, Field(max_length=4_000)] | None = None
@@ -380,6 +391,33 @@ class FrameRequested(ImageRequest):
         if (self.character_references or self.cast or self.character_loras) and not self.storyboard_asset_id:
             raise ValueError("character_references, character_loras and cast need a storyboard_asset_id: its shots say who is in "
                              "each frame, and where")
+        return self
+
+
+class ClipRequested(GenerationRequest):
+    """Motion for a shot: an image-to-video clip that starts from the shot's approved frame and
+    runs for the shot's length, its camera move and action (from the storyboard) in the prompt."""
+
+    event_type: ClassVar[str] = "helix.visual.clip.requested"
+    topic: ClassVar[Topic] = Topic.VISUAL_REQUESTS
+
+    frame_asset_id: Id | None = Field(None, description="A storyboard frame: the clip starts from its newest approved version")
+    frame_version: int | None = Field(None, ge=1, description="That version, when the request must be for it (it must be the newest "
+                                                             "approved one: a clip never moves a frame that was replaced)")
+    revises: UsedVersion | None = Field(None, description="A clip a reviewer sent back: a new version of it, from its frame's newest "
+                                                          "approved version, `prompt` (the reviewer's notes) added")
+    prompt: Annotated[str, Field(max_length=4_000)] = Field("", description="Added to the shot's camera move and action")
+    seconds: float | None = Field(None, gt=0, le=30, description="The clip's length; default: the shot's duration on the storyboard")
+    fps: int = Field(8, ge=1, le=60, description="Frames per second of the clip")
+    width: int = Field(256, ge=64, le=2048, multiple_of=32)
+    height: int = Field(160, ge=64, le=2048, multiple_of=32)
+    steps: int = Field(4, ge=1, le=100)
+    seed: int | None = Field(None, ge=0, le=2**32 - 1, description="Default: one derived from the frame, so the same frame moves the same way")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ClipRequested:
+        if (self.frame_asset_id is None) == (self.revises is None):
+            raise ValueError("a clip starts from a frame (frame_asset_id) or revises a clip (revises), one of the two")
         return self
 
 
@@ -626,6 +664,7 @@ class AnimaticSummary(BaseModel):
     seconds: float = Field(0.0, ge=0)
     subtitles_asset_id: Id | None = Field(None, description="The subtitles it carries (players show them as a text track)")
     subtitles_version: int | None = Field(None, ge=1)
+    moving_shots: int = Field(0, ge=0, description="Shots that move (an approved clip); the others hold their frame")
 
 
 class ScriptPartSummary(BaseModel):
@@ -635,14 +674,6 @@ class ScriptPartSummary(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
     part: Annotated[str, Field(max_length=64)]
     level: ScriptLevel | None = None
-
-
-class UsedVersion(BaseModel):
-    """One version of an asset a generated asset was made from."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-    asset_id: Id
-    version: int = Field(ge=1)
 
 
 class ReferenceSummary(BaseModel):
@@ -679,7 +710,20 @@ class FrameSummary(BaseModel):
                 for name, used in sorted(self.used().items()) if approved.get(used.asset_id, 0) > used.version]
 
 
-AssetSummary = Annotated[TranslationSummary | SubtitlesSummary | VoiceoverSummary | AnimaticSummary | ScriptPartSummary | FrameSummary
+class ClipSummary(BaseModel):
+    """A shot in motion: which shot, from which approved frame version, how long."""
+
+    kind: Literal["clip"] = "clip"
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    shot_id: Id
+    frame_asset_id: Id
+    frame_version: int = Field(ge=1)
+    seconds: float = Field(ge=0)
+    fps: float = Field(gt=0)
+    frames: int = Field(ge=1)
+
+
+AssetSummary = Annotated[TranslationSummary | SubtitlesSummary | VoiceoverSummary | AnimaticSummary | ScriptPartSummary | FrameSummary | ClipSummary
                          | ReferenceSummary, Field(discriminator="kind")]
 
 
@@ -725,7 +769,7 @@ class AssetGenerated(EventData):
     caused_by: DecisionRef | None = Field(None, description="The review decision the job that made it reacted to")
 
     def typed_summary(self) -> (TranslationSummary | SubtitlesSummary | VoiceoverSummary | AnimaticSummary | ScriptPartSummary
-                                | FrameSummary | ReferenceSummary | None):
+                                | FrameSummary | ClipSummary | ReferenceSummary | None):
         """What review and the gateway read of this asset: its `summary`, or for events from
         before summaries existed, the same figures read (typed) from its parameters."""
         if self.summary is not None:

@@ -33,6 +33,7 @@ EXAMPLES: dict[type[EventData], dict[str, Any]] = {
     d.CandidateApplied: {**_REQUEST, "rewrite_asset_id": "script-job-0001-dialogue-s3-rewrite-job-0002", "line_id": "s3-l1", "candidate": 1},
     d.StoryboardRequested: {**_REQUEST, "script_asset_id": "script-0001", "scene_ids": ["s-1", "s-2"]},
     d.FrameRequested: {**_IMAGE, "shot_id": "s-1-shot-3"},
+    d.ClipRequested: {**_REQUEST, "frame_asset_id": "frame-job-0001-s1-shot2", "prompt": "the storm builds", "fps": 8},
     d.SceneRequested: dict(_IMAGE),
     d.TextureRequested: {**_IMAGE, "prompt": "weathered white paint on stone", "width": 256, "height": 256},
     d.LocalizeRequested: {**_REQUEST, "source_asset_id": "script-0001", "target_locales": ["de-DE", "es-MX"], "deliverables": ["subtitles", "voiceover"]},

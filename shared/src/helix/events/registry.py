@@ -16,6 +16,7 @@ EVENT_MODELS: tuple[type[EventData], ...] = (
     data.StoryboardRequested,
     data.ScriptRevisionRequested,
     data.FrameRequested,
+    data.ClipRequested,
     data.SceneRequested,
     data.TextureRequested,
     data.ImageRevisionRequested,

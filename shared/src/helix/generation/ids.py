@@ -183,13 +183,18 @@ class ImageFamily(StrEnum):
     SCENE = "scene"
     TEXTURE = "texture"
     REFERENCE = "reference"
+    CLIP = "clip"  # a shot in motion, from its frame: the same item (the shot) as the frame
 
 
 # A frame always names its shot (or number), a reference view its subject and view; scene plates
 # and textures are one per job.
 _VIEW = "(?:front|three_quarter|profile|expressions|establishing)"
-_IMAGE_ASSET = re.compile(rf"^(?:frame-(?P<frame_job>.+?)-(?P<item>{_SHOT}|[0-9]{{1,4}})"
+_IMAGE_ASSET = re.compile(rf"^(?:(?P<shot_family>frame|clip)-(?P<frame_job>.+?)-(?P<item>{_SHOT}|[0-9]{{1,4}})"
                           rf"|reference-(?P<reference_job>.+?)-(?P<view>[a-z0-9]{{1,12}}-{_VIEW})|(?P<family>scene|texture)-(?P<job>.+))$")
+
+
+# Where a clip's provenance names the frame version it moves (a `helix.documents.VersionRef`).
+CLIP_FRAME_INPUT = "frame"
 
 
 def reference_item(subject_kind: Literal["character", "place"], number: int, view: str) -> str:
@@ -200,16 +205,17 @@ def reference_item(subject_kind: Literal["character", "place"], number: int, vie
 
 @dataclass(frozen=True)
 class ImageAssetId:
-    """`frame-<job>-<shot or n>`, `reference-<job>-<subject>-<view>`, `scene-<job>`, `texture-<job>`:
-    one image of a visual job."""
+    """`frame-<job>-<shot or n>`, `reference-<job>-<subject>-<view>`, `scene-<job>`, `texture-<job>`,
+    `clip-<job>-<shot or n>`: one image (or, for a clip, one shot in motion) of a visual job."""
 
     family: ImageFamily
     job: str
     item: str | None = None  # frames: the shot id, or the frame's number
 
     def __post_init__(self) -> None:
-        if (self.item is None) == (self.family in (ImageFamily.FRAME, ImageFamily.REFERENCE)):
-            raise ValueError("a frame names its shot or number, a reference view its subject and view; scene plates and textures do not")
+        if (self.item is None) == (self.family in (ImageFamily.FRAME, ImageFamily.REFERENCE, ImageFamily.CLIP)):
+            raise ValueError("a frame or clip names its shot or number, a reference view its subject and view; "
+                             "scene plates and textures do not")
 
     def __str__(self) -> str:
         base = f"{self.family.value}-{_job_part(self.job, ID_MAX_LENGTH - 48)}"
@@ -237,7 +243,7 @@ class ImageAssetId:
         if match is None:
             return None
         if match["item"]:
-            return cls(ImageFamily.FRAME, match["frame_job"], match["item"])
+            return cls(ImageFamily(match["shot_family"]), match["frame_job"], match["item"])
         if match["view"]:
             return cls(ImageFamily.REFERENCE, match["reference_job"], match["view"])
         return cls(ImageFamily(match["family"]), match["job"])
@@ -321,6 +327,7 @@ class Reaction(StrEnum):
     FRAMES = "fr"  # an approved storyboard: its frames
     LOCALIZATION = "loc"  # an approved script: its localization for the production's markets
     REVISION = "rev"  # a revision request: a new version with the reviewer's notes
+    CLIP = "clp"  # an approved frame: its shot in motion
 
 
 def reaction_job_id(reaction: Reaction, decision_id: str) -> str:

@@ -58,7 +58,7 @@ async def editorial_export(
     with tempfile.TemporaryDirectory(prefix="helix-editorial-") as folder:
         work = Path(folder)
         bundle = work / "media" if format == "otioz" else None
-        refs = [c.frame for c in plan.cuts] + [r for r in (plan.dub, plan.source_voice) if r is not None]
+        refs = [c.clip or c.frame for c in plan.cuts] + [r for r in (plan.dub, plan.source_voice) if r is not None]
         media = {str(ref): await _source(gw, request, ref, bundle) for ref in dict.fromkeys(refs)}
         cues = await _cues(gw, plan.subtitles) if plan.subtitles is not None else []
         own = await _source(gw, request, VersionRef(asset_id=animatic.asset_id, version=animatic.version), None)

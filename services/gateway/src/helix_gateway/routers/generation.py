@@ -24,6 +24,7 @@ from helix.events import (
     Actor,
     AnimaticRequested,
     CandidateApplied,
+    ClipRequested,
     DialogueEdited,
     DialogueRewriteRequested,
     FrameRequested,
@@ -57,6 +58,7 @@ REQUESTS: dict[str, type[GenerationRequest]] = {
     "candidate-apply": CandidateApplied,
     "storyboard": StoryboardRequested,
     "frame": FrameRequested,
+    "clip": ClipRequested,  # a shot in motion, from its approved frame
     "scene": SceneRequested,
     "texture": TextureRequested,
     "reference-sheet": ReferenceSheetRequested,  # the cast: each character's and place's views, reviewed, then kept by frames

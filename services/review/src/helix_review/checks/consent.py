@@ -17,6 +17,7 @@ REQUIRED_SCOPE = {
     AssetKind.REFERENCE: "likeness",
     AssetKind.VOICEOVER: "voice",
     AssetKind.ANIMATIC: "likeness",  # its frames and tracks were each checked for their own scope too
+    AssetKind.CLIP: "likeness",  # a shot in motion shows what its frame shows
 }
 SCOPES = ("name", "likeness", "voice")
 

@@ -4,7 +4,7 @@ from helix.events import AssetKind, Authorship
 from helix_review.checks.base import FindingDraft, ScreeningContext, Severity
 
 # Kinds made from an earlier asset: their lineage must name it.
-DERIVED_KINDS = {AssetKind.STORYBOARD, AssetKind.SUBTITLES, AssetKind.VOICEOVER, AssetKind.ANIMATIC}
+DERIVED_KINDS = {AssetKind.STORYBOARD, AssetKind.SUBTITLES, AssetKind.VOICEOVER, AssetKind.ANIMATIC, AssetKind.CLIP}
 
 
 class LineageCheck:
