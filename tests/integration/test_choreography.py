@@ -58,10 +58,12 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     from helix_dev.models.tiny import build_tiny_llama
     from helix_dev.models.tiny_diffusion import build_tiny_controlnet, build_tiny_sd
     from helix_dev.models.tiny_localize import build_tiny_marian, build_tiny_vits
+    from helix_dev.models.tiny_video import build_tiny_ltx_i2v
 
     return {"llama": build_tiny_llama(tmp_path_factory.mktemp("llama"), seed=0), "sd": build_tiny_sd(tmp_path_factory.mktemp("sd"), seed=0),
             "controlnet": build_tiny_controlnet(tmp_path_factory.mktemp("controlnet"), seed=0),
-            "marian": build_tiny_marian(tmp_path_factory.mktemp("marian")), "vits": build_tiny_vits(tmp_path_factory.mktemp("vits"))}
+            "marian": build_tiny_marian(tmp_path_factory.mktemp("marian")), "vits": build_tiny_vits(tmp_path_factory.mktemp("vits")),
+            "ltx": build_tiny_ltx_i2v(tmp_path_factory.mktemp("ltx"))}
 
 
 @pytest_asyncio.fixture
@@ -73,8 +75,10 @@ async def studio(settings: HelixSettings, models: dict[str, Path], tmp_path: Pat
         "writer": WriterApp(WriterSettings(**{**settings.model_dump(), **db("writer"), "service_name": "writer"}, writer_model=str(models["llama"]),
                                            writer_grpc_address="127.0.0.1:0", writer_device="cpu", writer_dtype="float32")),
         "visual": VisualApp(visual_settings(settings, models["sd"], **db("visual"), visual_frame_width=128, visual_frame_height=96,
-                                            visual_frame_steps=2, visual_layout_model=str(models["controlnet"]))),
-        "localize": LocalizeApp(localize_settings(settings, {k: str(v) for k, v in models.items()}, **db("localize"))),
+                                            visual_frame_steps=2, visual_layout_model=str(models["controlnet"]),
+                                            visual_motion_on_approval=True, visual_video_model=str(models["ltx"]), visual_clip_width=64,
+                                            visual_clip_height=64, visual_clip_steps=2, visual_clip_fps=8)),
+        "localize": LocalizeApp(localize_settings(settings, {k: str(v) for k, v in models.items() if k != "ltx"}, **db("localize"))),
     }
     for app in apps.values():
         await app.start()
@@ -119,6 +123,7 @@ def scene_changes(path: Path) -> list[float]:
     return [float(f["pts_time"]) for f in json.loads(done.stdout).get("frames", [])]
 
 
+@pytest.mark.timeout(600)
 async def test_approvals_carry_a_script_to_an_animatic(settings: HelixSettings, studio: dict[str, Any], tmp_path: Path) -> None:
     script_id = script_id_for("ep1")
     produce_raw(settings, Topic.WRITER_REQUESTS, encode(new_event(ScriptRequested(
@@ -213,3 +218,39 @@ async def test_approvals_carry_a_script_to_an_animatic(settings: HelixSettings, 
         media = folder / clip.media_reference.target_url
         streams = ffprobe(media, "-show_entries", "stream=codec_type")["streams"]
         assert streams, f"{media.name}: ffprobe finds no stream"
+
+
+    # Motion: each approved frame version got a clip of its shot (the frame sent back, only its
+    # approved second version); approved, the clips make the animatic move, shot by shot.
+    approved_frames = {f: assets[f].version for f in frames}
+    assets = await assets_until(settings, lambda a: len([k for k in a if k.startswith("clip-")]) >= len(frames), f"{len(frames)} clips")
+    clip_ids = sorted(k for k in assets if k.startswith("clip-"))
+    assert len(clip_ids) == len(frames), "one clip per approved frame version: approving a frame again made no second clip"
+    moved = {(assets[c].inputs["frame"]["asset_id"], assets[c].inputs["frame"]["version"]) for c in clip_ids}
+    assert moved == set(approved_frames.items()), "each clip starts from its frame's approved version"
+    assert all(assets[c].media_type == "video/mp4" and assets[c].parent_asset_ids[0] == assets[c].inputs["frame"]["asset_id"]
+               for c in clip_ids)
+    for clip_id in clip_ids:
+        approve(settings, assets[clip_id])
+    assets = await assets_until(settings, lambda a: a[animatic_id].version >= 2, "the moving de-DE animatic (its next version)")
+    moving = assets[animatic_id]
+    moving_plan = AnimaticPlan.model_validate(moving.inputs["plan"])
+    assert all(c.clip is not None for c in moving_plan.cuts) and moving.parameters["held_shots"] == []
+    assert set(clip_ids) <= set(moving.parent_asset_ids)
+    path = tmp_path / "moving.mp4"
+    path.write_bytes(AssetStore(settings).get(moving.object_key))
+    keys = [float(f["pts_time"]) for f in ffprobe(path, "-select_streams", "v", "-skip_frame", "nokey", "-show_entries", "frame=pts_time")["frames"]]
+    for cut in moving_plan.cuts:
+        assert any(abs(k - cut.start) <= frame_s + 1e-3 for k in keys), f"no key frame where {cut.shot_id} starts ({cut.start} s): {keys}"
+    changes = moving_changes(path)
+    for cut in moving_plan.cuts:
+        inside = [t for t, score in changes if cut.start + frame_s * 1.5 < t < cut.end - frame_s * 1.5 and score > 0.001]
+        assert inside, f"the picture never changes inside {cut.shot_id} ({cut.start:.2f}-{cut.end:.2f} s)"
+
+
+def moving_changes(path: Path) -> list[tuple[float, float]]:
+    """Every picture's time and ffmpeg's scene-change score against the one before (0: the same)."""
+    movie = str(path).replace("\\", "/").replace(":", "\\:")
+    done = subprocess.run(["ffprobe", "-v", "error", "-f", "lavfi", "-i", f"movie={movie},select=gte(scene\\,0),metadata=print",
+                           "-show_entries", "frame=pts_time:frame_tags=lavfi.scene_score", "-of", "json"], capture_output=True, text=True, check=True)
+    return [(float(f["pts_time"]), float(f.get("tags", {}).get("lavfi.scene_score", 0))) for f in json.loads(done.stdout).get("frames", [])]

@@ -16,7 +16,7 @@ from helix.events import (
     new_event,
 )
 from helix.events.examples import example
-from helix.generation.ids import Reaction, parse_asset_id, reaction_job_id
+from helix.generation.ids import Reaction, clip_job_id, parse_asset_id, reaction_job_id
 from helix_visual.reactions import VISUAL, VisualReactions
 from helix_visual.settings import VisualSettings
 
@@ -78,7 +78,11 @@ async def test_an_approved_frame_asks_for_its_clip_only_where_motion_is_on() -> 
     assert isinstance(request, ClipRequested)
     assert (request.frame_asset_id, request.frame_version, request.revises) == ("frame-job-7-s1-shot2", 2, None)
     assert (request.fps, request.width, request.height, request.steps) == (12, 320, 192, 3)
-    assert request.job_id == reaction_job_id(Reaction.CLIP, "dec-5") and request.requested_by == VISUAL
+    assert request.job_id == clip_job_id("frame-job-7-s1-shot2", 2) and request.requested_by == VISUAL
+    again = new_event(example(ReviewApproved, asset_id="frame-job-7-s1-shot2", kind="frame", asset_version=2, decision_id="dec-8"),
+                      source="/tests")
+    (twice,) = await reactions.react(again, parse_asset_id("frame-job-7-s1-shot2"))
+    assert twice.job_id == request.job_id, "the same frame version approved again: the same clip job, never a second clip"
     off = VisualReactions(VisualSettings(visual_motion_on_approval=True, visual_video_model="none"))
     assert await off.react(event, parse_asset_id("frame-job-7-s1-shot2")) == [], "no video model: nothing to ask for"
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from helix.events import Actor, CloudEvent, GenerationRequest, ReviewApproved, ReviewDecision
 from helix.events.data import ClipRequested, FrameRequested, ImageRevisionRequested, ReviewRevisionRequested, UsedVersion
-from helix.generation.ids import ImageAssetId, ImageFamily, Reaction, ScriptAssetId, ScriptPart, reaction_job_id
+from helix.generation.ids import ImageAssetId, ImageFamily, Reaction, ScriptAssetId, ScriptPart, clip_job_id, reaction_job_id
 from helix.generation.service import TypedAssetId, cause
 from helix_visual.settings import VisualSettings
 
@@ -54,8 +54,9 @@ class VisualReactions:
     def _clip(self, event: CloudEvent[ReviewDecision], frame_asset_id: str | None, frame_version: int | None, notes: str, *,
               revises: UsedVersion | None = None) -> ClipRequested:
         decision = event.data
-        reaction = Reaction.CLIP if isinstance(decision, ReviewApproved) else Reaction.REVISION
-        return ClipRequested(production_id=decision.production_id, job_id=reaction_job_id(reaction, decision.decision_id),
+        job_id = (clip_job_id(frame_asset_id, frame_version) if frame_asset_id is not None and frame_version is not None
+                  else reaction_job_id(Reaction.REVISION, decision.decision_id))
+        return ClipRequested(production_id=decision.production_id, job_id=job_id,
                              requested_by=VISUAL if revises is None else decision.reviewer, frame_asset_id=frame_asset_id,
                              frame_version=frame_version, revises=revises, prompt=notes,
                              fps=self.settings.visual_clip_fps, width=self.settings.visual_clip_width,

@@ -327,12 +327,17 @@ class Reaction(StrEnum):
     FRAMES = "fr"  # an approved storyboard: its frames
     LOCALIZATION = "loc"  # an approved script: its localization for the production's markets
     REVISION = "rev"  # a revision request: a new version with the reviewer's notes
-    CLIP = "clp"  # an approved frame: its shot in motion
 
 
 def reaction_job_id(reaction: Reaction, decision_id: str) -> str:
     """The job that answers one decision: `<reaction>-<decision>` (a digest when too long)."""
     return _job_part(f"{reaction.value}-{decision_id}", ID_MAX_LENGTH)
+
+
+def clip_job_id(frame_asset_id: str, frame_version: int) -> str:
+    """A frame version's clip job: approving the same frame version again (a double click, a
+    redelivered decision) never makes a second clip."""
+    return _job_part(f"clp-{frame_asset_id.removeprefix('frame-')}-v{frame_version}", ID_MAX_LENGTH)
 
 
 def animatic_job_id(locale: str, plan_digest: str) -> str:
