@@ -75,6 +75,7 @@ async def test_an_approved_frame_becomes_a_clip_of_its_shot_that_moves(studio: S
     assert CAMERA_WORDS[Camera.PAN] in event.parameters["prompt"] and "trims the wick" in event.parameters["prompt"]
     assert event.parameters["frames"] == 17, "2 s at 8 fps, the pipeline's 8k+1 rule: 17 pictures"
     assert event.summary is not None and event.summary.kind == "clip" and event.summary.frame_version == 1
+    assert event.cost is not None and event.cost.model_seconds > 0 and event.cost.device == "cpu", "the ledger counts its model time"
     stream = probe(studio.latest_bytes(clip), tmp_path)
     assert (stream["codec_name"], stream["width"], stream["height"], int(stream["nb_read_frames"])) == ("h264", 64, 64, 17)
     assert stream["r_frame_rate"] == "8/1"

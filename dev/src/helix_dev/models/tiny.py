@@ -127,3 +127,8 @@ def build_tiny_llama(directory: Path, *, seed: int = 0, vocab_size: int = 512, h
     (directory / TINY_MARKER).write_text(json.dumps(marker, indent=2, sort_keys=True) + "\n")
     return directory
 
+
+def write_marker(directory: Path, architecture: str, seed: int, note: str, **extra: object) -> None:
+    """The file that says a folder holds a tiny random-weight model Helix built (`is_tiny`)."""
+    marker = {"helix_tiny": True, "random_weights": True, "architecture": architecture, "seed": seed, "note": note, **extra}
+    (directory / TINY_MARKER).write_text(json.dumps(marker, indent=2, sort_keys=True) + "\n")

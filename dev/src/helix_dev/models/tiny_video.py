@@ -15,11 +15,10 @@ real. Same seed, same bytes.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from helix.models import require_models_extra
-from helix_dev.models.tiny import CORPUS, TINY_MARKER
+from helix_dev.models.tiny import CORPUS, write_marker
 
 PAD, EOS, UNK = "<pad>", "</s>", "<unk>"  # T5's ids 0, 1, 2
 TEXT_WIDTH = 32  # the T5 encoder's d_model: the transformer's caption channels
@@ -86,13 +85,6 @@ def build_tiny_ltx_i2v(directory: Path, *, seed: int = 0, vocab_size: int = 600)
     scheduler = FlowMatchEulerDiscreteScheduler(**SCHEDULER)
     pipe = LTXImageToVideoPipeline(scheduler=scheduler, vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, transformer=transformer)
     pipe.save_pretrained(directory, safe_serialization=True)
-    marker = {
-        "helix_tiny": True,
-        "random_weights": True,
-        "architecture": "LTXImageToVideoPipeline",
-        "seed": seed,
-        "note": "Tiny random-weight image-to-video pipeline built by `helix models tiny --kind ltx-i2v DIR`: for tests and local "
-                "runs, its clips are noise.",
-    }
-    (directory / TINY_MARKER).write_text(json.dumps(marker, indent=2, sort_keys=True) + "\n")
+    write_marker(directory, "LTXImageToVideoPipeline", seed, "Tiny random-weight image-to-video pipeline built by `helix models tiny "
+                 "--kind ltx-i2v DIR`: for tests and local runs, its clips are noise.")
     return directory

@@ -22,7 +22,7 @@ from typing import Any
 
 from helix import ffmpeg
 from helix.documents import VersionRef
-from helix.events import ClipRequested
+from helix.events import AssetCost, ClipRequested
 from helix.events.data import ClipSummary
 from helix.generation import GeneratedAsset, Job, JobRefused
 from helix.generation.ids import CLIP_FRAME_INPUT, ImageAssetId, ImageFamily
@@ -87,7 +87,10 @@ async def make_clip(renderer: Renderer, motion: Motion, job: Job[ClipRequested])
         inputs={"prompt": prompt, CLIP_FRAME_INPUT: VersionRef(asset_id=frame_asset_id, version=version).model_dump(mode="json"),
                 **({"revises": req.revises.model_dump(mode="json"), "notes": req.prompt} if req.revises else {}),
                 **({"shot": shot.model_dump(mode="json")} if shot is not None else {})},
-        parameters=parameters, seed=seed, parents=list(dict.fromkeys([frame_asset_id, *req.parent_asset_ids])), revises_version=revises_version,
+        parameters=parameters, seed=seed,
+        cost=AssetCost(model_seconds=round(result.seconds, 6), gpu_seconds=round(result.seconds, 6) if result.device.startswith("cuda") else 0.0,
+                       device=result.device),
+        parents=list(dict.fromkeys([frame_asset_id, *req.parent_asset_ids])), revises_version=revises_version,
         summary=ClipSummary(shot_id=frame_id.item or "", frame_asset_id=frame_asset_id, frame_version=version,
                             seconds=parameters["seconds"], fps=result.fps, frames=len(result.frames))))
     return [str(asset)]
