@@ -17,10 +17,10 @@ demo: setup  ## the whole production, stack up to animatics, then everything sto
 test: setup  ## ruff + the type checker + every test but the slow fault suites (CI runs those too: .ci/run)
 	$(RUN) ruff check shared services dev tests bench
 	$(RUN) mypy
-	$(RUN) pytest -m "not slow"
+	$(RUN) pytest -m "not slow" --durations=20
 
-test-slow: setup  ## the slow suites: services killed and the store taken away mid-job
-	$(RUN) pytest -m slow
+test-slow: setup  ## the slow suites: services killed, the store taken away mid-job, the broker restarted again and again
+	$(RUN) pytest -m slow --durations=20
 
 typecheck: setup  ## mypy over shared/ and services/ (configured in pyproject.toml)
 	$(RUN) mypy
