@@ -16,6 +16,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 # Cheapest first; the episode (the whole system) last.
 BENCHMARKS = ["kafka_roundtrip", "review_ingest", "review_throughput", "writer_throughput", "episode_script", "visual_throughput",
+              "video_throughput",
               "visual_soak", "localize_throughput", "real_small", "episode"]
 
 

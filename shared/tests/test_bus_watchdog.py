@@ -85,6 +85,8 @@ def test_producers_and_unreadable_samples_are_ignored_and_replaced_clients_forgo
     assert list(watch.wedged(broker_reachable_since=0, busy=False, now=2000)) == ["helix-review#consumer-9"]
     watch.forget()
     assert watch.wedged(broker_reachable_since=0, busy=False, now=2000) == {}
+    feed(watch, sample("helix-review#consumer-9", state="wait-coord"), 1000, monkeypatch)
+    assert watch.wedged(broker_reachable_since=0, busy=False, now=2000) == {}, "a replaced client is never judged again"
 
 
 def test_an_owner_of_one_consumer_judges_it_from_the_moment_it_is_made(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -94,6 +96,11 @@ def test_an_owner_of_one_consumer_judges_it_from_the_moment_it_is_made(monkeypat
     assert "no poll for 60 s" in watch.wedged(broker_reachable_since=0, busy=False, now=1060)["visual-requests"], \
         "wedged before its first sample: still seen"
     feed(watch, sample("visual-requests-7f01#consumer-5"), 1050, monkeypatch)
-    assert watch.wedged(broker_reachable_since=0, busy=False, now=1060) == {}, "its samples count under the owner's name"
-    watch.expect()  # replaced: the new one starts afresh
+    assert watch.wedged(broker_reachable_since=0, busy=False, now=1060) == {}, "its first sample names it"
+    watch.expect()  # replaced: the new one starts afresh, the old one is retired
+    feed(watch, sample("visual-requests-7f01#consumer-5", state="query-coord"), 1055, monkeypatch)
     assert watch.wedged(broker_reachable_since=0, busy=False, now=1059) == {}
+    assert "no poll for 80 s" in watch.wedged(broker_reachable_since=0, busy=False, now=1130)["visual-requests"], \
+        "the old one, still closing, serves samples: they do not stand in for the new one's"
+    feed(watch, sample("visual-requests-9a02#consumer-6"), 1120, monkeypatch)
+    assert watch.wedged(broker_reachable_since=0, busy=False, now=1130) == {}

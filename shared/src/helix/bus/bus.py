@@ -174,7 +174,9 @@ class HelixBus:
     async def replace_subscribers(self) -> None:
         """A new consumer for every subscriber: each rejoins its group and goes on from the
         committed offsets (what was handled and not yet committed is skipped by the dedupe store).
-        The clients' names are not tied to subscribers, so all of them are replaced."""
+        The clients' names are not tied to subscribers, so all of them are replaced; the old
+        ones are retired first (their statistics, while they close, count for no one)."""
+        self.watch.forget()
         for subscriber in self.broker.subscribers:
             try:
                 await asyncio.wait_for(subscriber.stop(), timeout=self.settings.consumer_session_timeout_ms / 1000)
@@ -182,7 +184,6 @@ class HelixBus:
                 log.warning("bus.consumer_left_behind", subscriber=str(subscriber), error=f"{type(exc).__name__}: {exc}"[:200])
             await subscriber.start()
             CONSUMERS_REPLACED.labels(owner=self.source).inc()
-        self.watch.forget()
 
     async def __aenter__(self) -> HelixBus:
         await self.start()

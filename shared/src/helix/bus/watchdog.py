@@ -57,7 +57,10 @@ def healthy(stats: dict[str, Any], timeouts_before: int) -> tuple[bool, int, str
 
 
 class ConsumerWatch:
-    """The health of every consumer client of one owner, by client name, from its statistics."""
+    """The health of every consumer client of one owner, by client name, from its statistics.
+
+    A replaced client is retired for good: while it closes (a wedged one may take long) it
+    still serves its statistics, and they must not count for, or against, anyone."""
 
     def __init__(self, wedged_after_s: float, *, one_client: str | None = None) -> None:
         """`one_client`: the owner has one consumer at a time, judged under this name from the
@@ -65,13 +68,16 @@ class ConsumerWatch:
         self.wedged_after_s = wedged_after_s
         self.one_client = one_client
         self._clients: dict[str, _Client] = {}
+        self._retired: set[str] = set()
         self._lock = threading.Lock()  # stats arrive on the clients' poll threads
 
     def expect(self) -> None:
-        """A new consumer of a `one_client` owner: judged from now, as if it had just polled."""
+        """A new consumer of a `one_client` owner (the one before it retired): judged from now,
+        as if it had just polled, until its first sample names it."""
         assert self.one_client is not None
         now = time.monotonic()
         with self._lock:
+            self._retired.update(name for name in self._clients if name != self.one_client)
             self._clients = {self.one_client: _Client(seen_at=now, healthy_at=now)}
 
     def on_stats(self, raw: str) -> None:
@@ -80,10 +86,14 @@ class ConsumerWatch:
             stats = json.loads(raw)
             if stats.get("type") != "consumer":
                 return
-            name = self.one_client or str(stats.get("name", ""))
+            name = str(stats.get("name", ""))
             now = time.monotonic()
             with self._lock:
+                if name in self._retired:
+                    return
                 client = self._clients.get(name)
+                if client is None and self.one_client is not None and self.one_client in self._clients:
+                    client = self._clients[name] = self._clients.pop(self.one_client)  # the expected one's first sample
                 if client is None:
                     client = self._clients[name] = _Client(seen_at=now, healthy_at=now)
                 ok, client.coordinator_timeouts, client.detail = healthy(stats, client.coordinator_timeouts)
@@ -113,7 +123,8 @@ class ConsumerWatch:
         return found
 
     def forget(self, names: list[str] | None = None) -> None:
-        """Stop judging these clients (all, by default): they have been replaced."""
+        """Stop judging these clients (all, by default), for good: they have been replaced."""
         with self._lock:
             for name in list(self._clients) if names is None else names:
                 self._clients.pop(name, None)
+                self._retired.add(name)
