@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from helix.events import Region
+from helix.events import Region, TimeNote
 from helix_review.dashboard import percentile
 from helix_review.db import OutboxEvent
 from helix_review.decisions import sampled_for_second_review
@@ -59,6 +59,29 @@ def test_regions_travel_with_a_revision_request_of_an_image_only(desk: ReviewDes
     desk.decisions.claim_next(ANNA, productions=[])
     with pytest.raises(InvalidArgument, match="script has none"):
         desk.decisions.decide(script, ANNA, "revision_requested", "shorter", [region])
+
+
+def test_time_notes_travel_with_a_revision_request_of_what_plays_over_time_only(desk: ReviewDesk) -> None:
+    animatic, frame = add_item(desk, "animatic"), add_item(desk, "frame")
+    moments = [TimeNote(start_s=1.5, note="the cut comes too early"), TimeNote(start_s=3.0, end_s=4.25, note="hold the wide shot")]
+    desk.decisions.claim_next(ANNA, productions=[])
+    with pytest.raises(InvalidArgument, match="go with a revision request"):
+        desk.decisions.decide(animatic, ANNA, "approved", "", (), moments)
+    decision = desk.decisions.decide(animatic, ANNA, "revision_requested", "retime the middle", (), moments)
+    assert decision.timecodes == [m.model_dump() for m in moments]
+    with desk.sessions() as s:
+        event = json.loads(s.scalars(select(OutboxEvent.payload)).one())
+    assert [TimeNote.model_validate(t) for t in event["data"]["timecodes"]] == moments, "the decision on the bus carries them"
+    desk.decisions.claim_next(ANNA, productions=[])
+    with pytest.raises(InvalidArgument, match="a frame does not play over time"):
+        desk.decisions.decide(frame, ANNA, "revision_requested", "later", (), moments)
+
+
+def test_a_time_note_ends_after_it_starts_and_reads_as_a_clock() -> None:
+    with pytest.raises(ValueError, match="ends at or after it starts"):
+        TimeNote(start_s=4, end_s=3, note="x")
+    assert TimeNote(start_s=61.25, note="x").label() == "1:01.2"
+    assert TimeNote(start_s=1.5, end_s=2.0, note="x").label() == "0:01.5–0:02.0"
 
 
 def test_regions_must_lie_inside_the_image() -> None:

@@ -105,6 +105,21 @@ async def test_a_claim_and_a_revision_request_with_regions(service: Service) -> 
     assert (await service.stub.ClaimNext(review_pb2.ClaimNextRequest(reviewer=BEN))).HasField("item") is False
 
 
+async def test_time_notes_go_in_and_come_back_with_the_decision(service: Service) -> None:
+    item_id = add_item(service.desk, "clip")
+    await service.stub.ClaimNext(review_pb2.ClaimNextRequest(reviewer=ANNA))
+    moments = [review_pb2.TimeNote(start_s=0.5, note="the pan starts late"), review_pb2.TimeNote(start_s=1.0, end_s=1.75, note="too fast")]
+    decision = await service.stub.Decide(review_pb2.DecideRequest(item_id=item_id, reviewer=ANNA, outcome="revision_requested",
+                                                                  notes="smoother", timecodes=moments))
+    assert list(decision.timecodes) == moments and not decision.timecodes[0].HasField("end_s")
+    backwards = review_pb2.TimeNote(start_s=2.0, end_s=1.0, note="x")
+    other = add_item(service.desk, "clip")
+    await service.stub.ClaimNext(review_pb2.ClaimNextRequest(reviewer=ANNA))
+    detail = await refused(service.stub.Decide(review_pb2.DecideRequest(item_id=other, reviewer=ANNA, outcome="revision_requested",
+                                                                        notes="x", timecodes=[backwards])), grpc.StatusCode.INVALID_ARGUMENT)
+    assert detail.startswith("a time note is not valid")
+
+
 async def test_releasing_a_claim(service: Service) -> None:
     item_id = add_item(service.desk)
     await service.stub.ClaimNext(review_pb2.ClaimNextRequest(reviewer=ANNA))

@@ -117,12 +117,14 @@ async def test_a_clip_sent_back_is_a_new_version_of_itself_with_the_notes(studio
     await approved_frame(studio)
     await studio.run(clip_request("clip-1"), lambda renderer, job: make_clip(renderer, motion, job))
     clip = str(ImageAssetId(ImageFamily.CLIP, "clip-1", "s1-shot1"))
-    revised = await studio.run(clip_request("rev-1", frame_asset_id=None, revises={"asset_id": clip, "version": 1}, prompt="slower"),
+    revised = await studio.run(clip_request("rev-1", frame_asset_id=None, revises={"asset_id": clip, "version": 1}, prompt="slower",
+                                            timecodes=[{"start_s": 0.5, "end_s": 1.0, "note": "hold the lamp"}]),
                                lambda renderer, job: make_clip(renderer, motion, job))
     assert isinstance(revised, JobCompleted) and revised.asset_ids == [clip]
     first, second = studio.generated(clip)
     assert (second.version, second.revises_version) == (2, 1) and second.inputs["notes"] == "slower"
-    assert second.parameters["prompt"].endswith("slower") and second.inputs["frame"] == first.inputs["frame"]
+    assert second.parameters["prompt"].endswith("slower, at 0:00.5–0:01.0: hold the lamp"), "the notes at their moments"
+    assert second.inputs["frame"] == first.inputs["frame"] and second.inputs["timecodes"][0]["note"] == "hold the lamp"
 
 
 async def test_with_motion_off_a_clip_is_refused_with_the_reason(studio: Studio) -> None:

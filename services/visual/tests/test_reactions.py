@@ -13,6 +13,7 @@ from helix.events import (
     ReviewDecision,
     ReviewRejected,
     ReviewRevisionRequested,
+    TimeNote,
     new_event,
 )
 from helix.events.examples import example
@@ -88,7 +89,10 @@ async def test_an_approved_frame_asks_for_its_clip_only_where_motion_is_on() -> 
 
 
 async def test_a_clip_sent_back_becomes_a_new_version_of_it_with_the_notes() -> None:
-    (request,) = await react(ReviewRevisionRequested, "clip-clp-dec-5-s1-shot2", "clip", notes="Slower pan.", decision_id="dec-6")
+    moments = [TimeNote(start_s=0.5, end_s=1.0, note="slower here")]
+    (request,) = await react(ReviewRevisionRequested, "clip-clp-dec-5-s1-shot2", "clip", notes="Slower pan.", decision_id="dec-6",
+                             timecodes=moments)
+    assert request.timecodes == moments, "the revision request carries the reviewer's moments"
     assert isinstance(request, ClipRequested) and request.frame_asset_id is None
     assert request.revises is not None and (request.revises.asset_id, request.revises.version) == ("clip-clp-dec-5-s1-shot2", 2)
     assert request.prompt == "Slower pan." and request.job_id == reaction_job_id(Reaction.REVISION, "dec-6")

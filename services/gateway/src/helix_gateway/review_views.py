@@ -54,6 +54,12 @@ class RegionView(BaseModel):
     note: str = Field("", max_length=2_000)
 
 
+class TimeNoteView(BaseModel):
+    start_s: float = Field(ge=0, le=86_400, description="Seconds from the start of the animatic, clip or recording")
+    end_s: float | None = Field(None, ge=0, le=86_400, description="The end of a range; none: a moment")
+    note: str = Field(min_length=1, max_length=2_000)
+
+
 class DecisionView(BaseModel):
     decision_id: str
     item_id: str
@@ -66,6 +72,7 @@ class DecisionView(BaseModel):
     event_id: str = Field("", description="CloudEvent id of the decision on helix.review.decisions.v1")
     regions: list[RegionView] = Field(default_factory=list, description="Parts of the image the notes are about")
     handling_seconds: float | None = Field(None, description="From the reviewer's first claim to the decision")
+    timecodes: list[TimeNoteView] = Field(default_factory=list, description="Moments of the animatic, clip or recording the notes are about")
 
 
 class ReviewItemView(BaseModel):
@@ -180,6 +187,7 @@ def decision_view(decision: review_pb2.Decision) -> DecisionView:
         event_id=decision.event_id,
         regions=[RegionView(x=r.x, y=r.y, width=r.width, height=r.height, note=r.note) for r in decision.regions],
         handling_seconds=decision.handling_seconds or None,
+        timecodes=[TimeNoteView(start_s=t.start_s, end_s=t.end_s if t.HasField("end_s") else None, note=t.note) for t in decision.timecodes],
     )
 
 

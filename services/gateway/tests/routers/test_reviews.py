@@ -101,6 +101,33 @@ async def test_a_revision_request_with_regions_is_sent_as_given(client: httpx.As
     assert [(r.height, r.note) for r in sent.regions] == [(pytest.approx(0.4), "sky")]
 
 
+async def test_time_notes_are_sent_as_given(client: httpx.AsyncClient, gateway: GatewayState) -> None:
+    answer(gateway, get_item=review_item(), decide=DECISION)
+    body = {"outcome": "revision_requested", "notes": "retime", "timecodes": [{"start_s": 1.5, "note": "cut later"},
+                                                                              {"start_s": 3, "end_s": 4.5, "note": "hold it"}]}
+    assert (await client.post("/reviews/items/item-1/decision", json=body, headers=RHEA)).status_code == 200
+    [sent] = review_of(gateway).requests("decide")
+    assert [(t.start_s, t.HasField("end_s"), t.note) for t in sent.timecodes] == [(1.5, False, "cut later"), (3.0, True, "hold it")]
+    assert sent.timecodes[1].end_s == 4.5
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"outcome": "approved", "timecodes": [{"start_s": 1, "note": "n"}]},
+        {"outcome": "revision_requested", "notes": "n", "timecodes": [{"start_s": 2, "end_s": 1, "note": "n"}]},
+        {"outcome": "revision_requested", "notes": "n", "timecodes": [{"start_s": -1, "note": "n"}]},
+        {"outcome": "revision_requested", "notes": "n", "timecodes": [{"start_s": 1, "note": ""}]},
+    ],
+    ids=["time notes on an approval", "a range that ends before it starts", "before the start", "no note"],
+)
+async def test_time_notes_the_contracts_refuse_are_never_sent(client: httpx.AsyncClient, gateway: GatewayState,
+                                                              body: dict[str, Any]) -> None:
+    answer(gateway, get_item=review_item(), decide=DECISION)
+    assert (await client.post("/reviews/items/item-1/decision", json=body, headers=RHEA)).status_code == 422
+    assert review_of(gateway).requests("decide") == []
+
+
 @pytest.mark.parametrize(
     "body",
     [

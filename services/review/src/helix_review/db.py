@@ -210,6 +210,7 @@ class Decision(Base):
     event_id: Mapped[str] = mapped_column(String(200), unique=True)
     regions: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)  # marked parts of an image
     handling_seconds: Mapped[float | None] = mapped_column(Float)
+    timecodes: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)  # marked moments of an animatic, clip or recording
 
     item: Mapped[ReviewItem] = relationship(back_populates="decision")
 

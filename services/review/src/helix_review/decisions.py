@@ -15,7 +15,18 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import sessionmaker
 
-from helix.events import Actor, AssetKind, Region, ReviewApproved, ReviewRejected, ReviewRevisionRequested, encode, new_event
+from helix.events import (
+    TIMED_KINDS,
+    Actor,
+    AssetKind,
+    Region,
+    ReviewApproved,
+    ReviewRejected,
+    ReviewRevisionRequested,
+    TimeNote,
+    encode,
+    new_event,
+)
 from helix_review.consents import Consents
 from helix_review.db import OUTCOMES, PENDING, Decision, OutboxEvent, ReviewItem, SecondReview, utcnow
 from helix_review.errors import FailedPrecondition, InvalidArgument, PermissionDenied
@@ -97,7 +108,8 @@ class Decisions:
 
     # --- decisions -----------------------------------------------------------------------
 
-    def decide(self, item_id: str, reviewer: Actor, outcome: str, notes: str, regions: Sequence[Region] = ()) -> Decision:
+    def decide(self, item_id: str, reviewer: Actor, outcome: str, notes: str, regions: Sequence[Region] = (),
+               timecodes: Sequence[TimeNote] = ()) -> Decision:
         if outcome not in OUTCOMES:
             raise InvalidArgument(f"outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}")
         notes = notes.strip()
@@ -105,6 +117,8 @@ class Decisions:
             raise InvalidArgument("a revision request needs notes saying what to change")
         if regions and outcome != "revision_requested":
             raise InvalidArgument("regions mark what to change: they go with a revision request")
+        if timecodes and outcome != "revision_requested":
+            raise InvalidArgument("time notes mark what to change: they go with a revision request")
         now = utcnow()
         if outcome == "approved":  # a consent may have lapsed since the last sweep: flag it first, for good
             self.consents.recheck_item(item_id, now)
@@ -120,6 +134,8 @@ class Decisions:
                 raise FailedPrecondition(f"claim item {item_id} before deciding it (its lease is {holder})")
             if regions and AssetKind(item.kind) not in IMAGE_KINDS:
                 raise InvalidArgument(f"regions mark parts of an image; a {item.kind} has none")
+            if timecodes and AssetKind(item.kind) not in TIMED_KINDS:
+                raise InvalidArgument(f"time notes mark moments of an animatic, clip or recording; a {item.kind} does not play over time")
             if outcome == "approved":
                 if item.requested_by and item.requested_by == reviewer.subject:
                     raise PermissionDenied(f"{reviewer.subject} requested this asset and cannot approve it; another reviewer must")
@@ -133,7 +149,8 @@ class Decisions:
             handling = round((now - item.first_claimed_at).total_seconds(), 3) if item.first_claimed_at else None
             decision = Decision(id=new_id(), item_id=item.id, outcome=outcome, reviewer=reviewer.subject,
                                 reviewer_roles=list(reviewer.roles), notes=notes, decided_at=now, event_id=str(uuid.uuid4()),
-                                regions=[r.model_dump() for r in regions] or None, handling_seconds=handling)
+                                regions=[r.model_dump() for r in regions] or None, handling_seconds=handling,
+                                timecodes=[t.model_dump() for t in timecodes] or None)
             s.add(decision)
             if sampled_for_second_review(decision.id, self.second_share):
                 s.add(SecondReview(id=new_id(), item_id=item.id, decision_id=decision.id, production_id=item.production_id,
@@ -142,7 +159,7 @@ class Decisions:
             item.decided_at = now
             item.claimed_by = None
             item.lease_expires_at = None
-            extra: dict[str, Any] = {"regions": list(regions)} if outcome == "revision_requested" else {}
+            extra: dict[str, Any] = {"regions": list(regions), "timecodes": list(timecodes)} if outcome == "revision_requested" else {}
             data = DECISION_MODELS[outcome](
                 production_id=item.production_id, decision_id=decision.id, asset_id=item.asset_id, kind=AssetKind(item.kind),
                 asset_version=item.asset_version, reviewer=reviewer, decided_at=now, notes=notes or None,

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy import inspect as sa_inspect
 
 from helix.casting import Casting, CastingTable, ResolvedCasting, SeriesCasting
-from helix.events import Actor, Region
+from helix.events import Actor, Region, TimeNote
 from helix.v1 import common_pb2, review_pb2, review_pb2_grpc
 from helix_review.castings import SeriesOfProductions
 from helix_review.dashboard import Dashboard
@@ -88,7 +88,15 @@ def decision_pb(d: Decision, item: ReviewItem) -> review_pb2.Decision:
     return review_pb2.Decision(decision_id=d.id, item_id=d.item_id, asset_id=item.asset_id, production_id=item.production_id,
                                outcome=d.outcome, reviewer=_actor_pb(d.reviewer, d.reviewer_roles), notes=d.notes,
                                decided_at=_ts(d.decided_at), event_id=d.event_id, regions=[review_pb2.Region(**r) for r in d.regions or []],
-                               handling_seconds=d.handling_seconds or 0.0)
+                               handling_seconds=d.handling_seconds or 0.0, timecodes=[review_pb2.TimeNote(**{k: v for k, v in t.items() if v is not None})
+                                                                                   for t in d.timecodes or []])
+
+
+def _timecodes(messages: Any) -> list[TimeNote]:
+    try:
+        return [TimeNote(start_s=t.start_s, end_s=t.end_s if t.HasField("end_s") else None, note=t.note) for t in messages]
+    except ValidationError as exc:
+        raise InvalidArgument(f"a time note is not valid: {exc.errors()[0]['msg']}") from None
 
 
 def _regions(messages: Any) -> list[Region]:
@@ -208,7 +216,9 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
     async def Decide(self, request: review_pb2.DecideRequest, context: Any) -> review_pb2.Decision:  # noqa: N802
         reviewer = await self._run(context, _actor, request.reviewer, "reviewer")
         regions = await self._run(context, _regions, request.regions)
-        decision = await self._run(context, self.desk.decisions.decide, request.item_id, reviewer, request.outcome, request.notes, regions)
+        timecodes = await self._run(context, _timecodes, request.timecodes)
+        decision = await self._run(context, self.desk.decisions.decide, request.item_id, reviewer, request.outcome, request.notes, regions,
+                                   timecodes)
         self.on_decision()
         item = await self._run(context, self.desk.queries.get_item, request.item_id)
         DECISIONS.labels(reviewer=reviewer.subject, outcome=decision.outcome).inc()

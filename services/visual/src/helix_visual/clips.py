@@ -22,7 +22,7 @@ from typing import Any
 
 from helix import ffmpeg
 from helix.documents import VersionRef
-from helix.events import AssetCost, ClipRequested
+from helix.events import AssetCost, ClipRequested, TimeNote
 from helix.events.data import ClipSummary
 from helix.generation import GeneratedAsset, Job, JobRefused
 from helix.generation.ids import CLIP_FRAME_INPUT, ImageAssetId, ImageFamily
@@ -44,10 +44,12 @@ CAMERA_WORDS: dict[Camera, str] = {
 }
 
 
-def clip_prompt(shot: Shot | None, extra: str) -> str:
-    """The shot's action and camera move, then what the request adds."""
+def clip_prompt(shot: Shot | None, extra: str, timecodes: list[TimeNote] | None = None) -> str:
+    """The shot's action and camera move, then what the request adds, then the reviewer's
+    notes at their moments (`at 0:01.5–0:02.0: slower`)."""
     parts = [shot.action, CAMERA_WORDS[shot.camera]] if shot is not None else []
-    return ", ".join(p for p in [*parts, extra.strip()] if p) or "subtle natural motion"
+    timed = [f"at {t.label()}: {t.note}" for t in timecodes or []]
+    return ", ".join(p for p in [*parts, extra.strip(), *timed] if p) or "subtle natural motion"
 
 
 async def make_clip(renderer: Renderer, motion: Motion, job: Job[ClipRequested]) -> list[str]:
@@ -67,7 +69,7 @@ async def make_clip(renderer: Renderer, motion: Motion, job: Job[ClipRequested])
     frame = await renderer.image(req.production_id, frame_asset_id, version)
     shot = await _shot_of(renderer, req.production_id, frame_id)
     seconds = req.seconds or (float(shot.duration_s) if shot is not None else 2.0)
-    prompt = prompts.with_style(clip_prompt(shot, req.prompt), None)
+    prompt = prompts.with_style(clip_prompt(shot, req.prompt, req.timecodes), None)
     seed = req.seed if req.seed is not None else prompts.stable_seed(req.production_id, f"{frame_asset_id}@{version}")
     spec = ClipSpec(image=decode(frame.data), prompt=prompt, seconds=seconds, fps=req.fps, width=req.width, height=req.height,
                     steps=req.steps, seed=seed)
@@ -86,6 +88,7 @@ async def make_clip(renderer: Renderer, motion: Motion, job: Job[ClipRequested])
         kind=asset.kind, asset_id=str(asset), data=data, media_type="video/mp4", ext="mp4", model=loaded,
         inputs={"prompt": prompt, CLIP_FRAME_INPUT: VersionRef(asset_id=frame_asset_id, version=version).model_dump(mode="json"),
                 **({"revises": req.revises.model_dump(mode="json"), "notes": req.prompt} if req.revises else {}),
+                **({"timecodes": [t.model_dump(mode="json") for t in req.timecodes]} if req.timecodes else {}),
                 **({"shot": shot.model_dump(mode="json")} if shot is not None else {})},
         parameters=parameters, seed=seed,
         cost=AssetCost(model_seconds=round(result.seconds, 6), gpu_seconds=round(result.seconds, 6) if result.device.startswith("cuda") else 0.0,

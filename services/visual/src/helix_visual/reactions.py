@@ -16,7 +16,14 @@ storyboards share the engine's batches.
 from __future__ import annotations
 
 from helix.events import Actor, CloudEvent, GenerationRequest, ReviewApproved, ReviewDecision
-from helix.events.data import ClipRequested, FrameRequested, ImageRevisionRequested, ReviewRevisionRequested, UsedVersion
+from helix.events.data import (
+    ClipRequested,
+    FrameRequested,
+    ImageRevisionRequested,
+    ReviewRevisionRequested,
+    TimeNote,
+    UsedVersion,
+)
 from helix.generation.ids import ImageAssetId, ImageFamily, Reaction, ScriptAssetId, ScriptPart, clip_job_id, reaction_job_id
 from helix.generation.service import TypedAssetId, cause
 from helix_visual.settings import VisualSettings
@@ -43,7 +50,8 @@ class VisualReactions:
                 and self.settings.visual_motion_on_approval and self.settings.visual_video_model != "none":
             return [self._clip(event, decision.asset_id, decision.asset_version, "")]
         if isinstance(decision, ReviewRevisionRequested) and isinstance(asset, ImageAssetId) and asset.family is ImageFamily.CLIP:
-            return [self._clip(event, None, None, decision.notes, revises=UsedVersion(asset_id=decision.asset_id, version=decision.asset_version))]
+            return [self._clip(event, None, None, decision.notes, revises=UsedVersion(asset_id=decision.asset_id, version=decision.asset_version),
+                               timecodes=decision.timecodes)]
         if isinstance(decision, ReviewRevisionRequested) and isinstance(asset, ImageAssetId):
             return [ImageRevisionRequested(production_id=decision.production_id, job_id=reaction_job_id(Reaction.REVISION, decision.decision_id),
                                            requested_by=decision.reviewer, notes=decision.notes, asset_id=decision.asset_id,
@@ -52,13 +60,13 @@ class VisualReactions:
         return []
 
     def _clip(self, event: CloudEvent[ReviewDecision], frame_asset_id: str | None, frame_version: int | None, notes: str, *,
-              revises: UsedVersion | None = None) -> ClipRequested:
+              revises: UsedVersion | None = None, timecodes: list[TimeNote] | None = None) -> ClipRequested:
         decision = event.data
         job_id = (clip_job_id(frame_asset_id, frame_version) if frame_asset_id is not None and frame_version is not None
                   else reaction_job_id(Reaction.REVISION, decision.decision_id))
         return ClipRequested(production_id=decision.production_id, job_id=job_id,
                              requested_by=VISUAL if revises is None else decision.reviewer, frame_asset_id=frame_asset_id,
-                             frame_version=frame_version, revises=revises, prompt=notes,
+                             frame_version=frame_version, revises=revises, prompt=notes, timecodes=timecodes or [],
                              fps=self.settings.visual_clip_fps, width=self.settings.visual_clip_width,
                              height=self.settings.visual_clip_height, steps=self.settings.visual_clip_steps,
                              caused_by=cause(event))

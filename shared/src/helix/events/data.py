@@ -60,6 +60,8 @@ __all__ = [
     "DecisionRef",
     "AssetSummary",
     "ClipSummary",
+    "TIMED_KINDS",
+    "TimeNote",
     "TranslationSummary",
     "SubtitlesSummary",
     "SubtitleQcSummary",
@@ -341,6 +343,35 @@ class ReferenceView(StrEnum):
 CHARACTER_VIEWS = (ReferenceView.FRONT, ReferenceView.THREE_QUARTER, ReferenceView.PROFILE, ReferenceView.EXPRESSIONS)
 
 
+class TimeNote(BaseModel):
+    """A moment (no end) or a range of an animatic, clip or recording a reviewer marked, in
+    seconds from its start, with what to change there."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    start_s: float = Field(ge=0, le=86_400)
+    end_s: float | None = Field(None, ge=0, le=86_400)
+    note: Annotated[str, Field(min_length=1, max_length=2_000)]
+
+    @model_validator(mode="after")
+    def _ends_after_it_starts(self) -> TimeNote:
+        if self.end_s is not None and self.end_s < self.start_s:
+            raise ValueError("a range ends at or after it starts (end_s >= start_s)")
+        return self
+
+    def label(self) -> str:
+        """`0:01.5` or `0:01.5–0:02.0`: how a timeline, a prompt or a marker shows it."""
+        return _clock(self.start_s) + (f"–{_clock(self.end_s)}" if self.end_s is not None else "")
+
+
+def _clock(seconds: float) -> str:
+    minutes, rest = divmod(seconds, 60)
+    return f"{int(minutes)}:{rest:04.1f}"
+
+
+# The kinds a reviewer's time notes apply to: what plays over time.
+TIMED_KINDS = frozenset({AssetKind.ANIMATIC, AssetKind.CLIP, AssetKind.VOICEOVER})
+
+
 class UsedVersion(BaseModel):
     """One version of an asset a generated asset was made from."""
 
@@ -413,6 +444,8 @@ class ClipRequested(GenerationRequest):
     height: int = Field(160, ge=64, le=2048, multiple_of=32)
     steps: int = Field(4, ge=1, le=100)
     seed: int | None = Field(None, ge=0, le=2**32 - 1, description="Default: one derived from the frame, so the same frame moves the same way")
+    timecodes: list[TimeNote] = Field(default_factory=list, max_length=50,
+                                      description="A revision: the moments of the clip the reviewer's notes are about")
 
     @model_validator(mode="after")
     def _one_source(self) -> ClipRequested:
@@ -845,6 +878,8 @@ class ReviewRevisionRequested(ReviewDecision):
 
     notes: Annotated[str, Field(min_length=1, max_length=20_000)]  # a revision always says what to change
     regions: list[Region] = Field(default_factory=list, max_length=50, description="Images: the parts the notes are about")
+    timecodes: list[TimeNote] = Field(default_factory=list, max_length=50,
+                                      description="Animatics, clips and recordings: the moments or ranges the notes are about")
 
 
 class ScriptRevisionRequested(GenerationRequest):

@@ -24,6 +24,7 @@ from helix_gateway.review_views import (
     RegionView,
     ReviewItemView,
     SecondReviewView,
+    TimeNoteView,
     dashboard_view,
     decision_view,
     finding_view,
@@ -56,11 +57,22 @@ class RegionRequest(RegionView, ApiModel):
         return self
 
 
+class TimeNoteRequest(TimeNoteView, ApiModel):
+    @model_validator(mode="after")
+    def _ends_after_it_starts(self) -> TimeNoteRequest:
+        if self.end_s is not None and self.end_s < self.start_s:
+            raise ValueError("a range ends at or after it starts (end_s >= start_s)")
+        return self
+
+
 class DecisionRequest(ApiModel):
     outcome: Literal["approved", "rejected", "revision_requested"]
     notes: Notes | None = Field(None, description="Required when requesting a revision: what to change")
     regions: list[RegionRequest] = Field(default_factory=list, max_length=50,
                                          description="Images, with a revision request: the parts of the frame the notes are about")
+    timecodes: list[TimeNoteRequest] = Field(default_factory=list, max_length=50,
+                                             description="Animatics, clips and recordings, with a revision request: the moments or "
+                                                         "ranges the notes are about (seconds from the start)")
 
     @model_validator(mode="after")
     def _revisions_say_what_to_change(self) -> DecisionRequest:
@@ -68,6 +80,8 @@ class DecisionRequest(ApiModel):
             raise ValueError("a revision request needs notes saying what to change")
         if self.regions and self.outcome != "revision_requested":
             raise ValueError("regions mark what to change: they go with a revision request")
+        if self.timecodes and self.outcome != "revision_requested":
+            raise ValueError("time notes mark what to change: they go with a revision request")
         return self
 
 
@@ -144,9 +158,10 @@ async def decide(item_id: ItemId, body: DecisionRequest, gw: Gateway, principal:
         if principal.subject in requesters:
             raise ProblemError(403, "you requested this asset, so someone else must approve it")
     regions = [review_pb2.Region(**r.model_dump()) for r in body.regions]
+    timecodes = [review_pb2.TimeNote(**r.model_dump(exclude_none=True)) for r in body.timecodes]
     decision = await gw.review.decide(
         review_pb2.DecideRequest(item_id=item_id, reviewer=actor_proto(principal), outcome=body.outcome, notes=body.notes or "",
-                                 regions=regions)
+                                 regions=regions, timecodes=timecodes)
     )
     return decision_view(decision)
 
