@@ -14,12 +14,12 @@ setup:
 demo: setup  ## the whole production, stack up to animatics, then everything stopped (KEEP=1 leaves it running)
 	$(RUN) helix demo $(if $(KEEP),--keep,)
 
-test: setup  ## ruff + the type checker + every test but the slow fault suites (CI runs those too: .ci/run)
+test: setup  ## ruff + the type checker + every test but the slow ones (fault suites, tests over 30 s; CI runs those too: .ci/run)
 	$(RUN) ruff check shared services dev tests bench
 	$(RUN) mypy
 	$(RUN) pytest -m "not slow" --durations=20
 
-test-slow: setup  ## the slow suites: services killed, the store taken away mid-job, the broker restarted again and again
+test-slow: setup  ## the slow suites: services killed, the store taken away mid-job, the broker restarted again and again, and every test over 30 s
 	$(RUN) pytest -m slow --durations=20
 
 typecheck: setup  ## mypy over shared/ and services/ (configured in pyproject.toml)

@@ -124,6 +124,7 @@ def scene_changes(path: Path) -> list[float]:
 
 
 @pytest.mark.timeout(600)
+@pytest.mark.slow  # over 30 s: `make test-slow` and CI run it
 async def test_approvals_carry_a_script_to_an_animatic(settings: HelixSettings, studio: dict[str, Any], tmp_path: Path) -> None:
     script_id = script_id_for("ep1")
     produce_raw(settings, Topic.WRITER_REQUESTS, encode(new_event(ScriptRequested(

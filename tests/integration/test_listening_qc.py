@@ -68,6 +68,7 @@ async def dubbed(settings: HelixSettings, app: LocalizeApp, script_id: str, job_
     return await voiceovers(settings, job_id)
 
 
+@pytest.mark.slow  # over 30 s: `make test-slow` and CI run it
 async def test_piper_passes_the_tiny_voice_is_flagged(settings: HelixSettings, models: dict[str, str], whisper: str) -> None:
     async with LocalizeApp(listening_settings(settings, models, whisper)) as app:
         tracks = await dubbed(settings, app, "script-listen", "listen-1")
@@ -78,6 +79,7 @@ async def test_piper_passes_the_tiny_voice_is_flagged(settings: HelixSettings, m
     assert dub.lines == 12 and len(dub.flagged) >= 10 and dub.median_wer > 0.5, "the random voice's noise is heard as noise"
 
 
+@pytest.mark.slow  # over 30 s: `make test-slow` and CI run it
 async def test_a_line_whose_audio_was_swapped_is_flagged(settings: HelixSettings, models: dict[str, str], whisper: str) -> None:
     async with LocalizeApp(listening_settings(settings, models, whisper)) as app:
         say = app.speaker.say

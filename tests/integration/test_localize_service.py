@@ -101,6 +101,7 @@ def latest(store: AssetStore, kind: str, asset_id: str) -> bytes:
     return store.get(store.versions("earnest", kind, asset_id)[-1].key)
 
 
+@pytest.mark.slow  # over 30 s: `make test-slow` and CI run it
 async def test_three_locales_from_a_studio_timeline(settings: HelixSettings, localize: LocalizeApp) -> None:
     script = earnest_script(settings)
     store = AssetStore(settings)
@@ -170,6 +171,7 @@ def _check_ttml(data: bytes, events: int) -> None:
     assert vtt_writer.from_model(doc).count(" --> ") == events, "ttconv converts it with every event kept"
 
 
+@pytest.mark.slow  # over 30 s: `make test-slow` and CI run it
 async def test_no_timed_source_then_helix_voice_is_the_timeline_and_the_writer_shortens(settings: HelixSettings,
                                                                                          models: dict[str, str], tmp_path: Path) -> None:
     from helix_dev.models.tiny import build_tiny_llama

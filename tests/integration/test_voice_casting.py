@@ -76,6 +76,7 @@ async def consent_findings(stub: review_pb2_grpc.ReviewServiceStub, asset_id: st
         await asyncio.sleep(0.3)
 
 
+@pytest.mark.slow  # over 30 s: `make test-slow` and CI run it
 async def test_a_performer_voice_is_spoken_only_under_a_consent_and_flagged_when_it_is_revoked(
         settings: HelixSettings, stack: tuple[review_pb2_grpc.ReviewServiceStub, LocalizeApp], models: dict[str, str]) -> None:
     stub, localize = stack

@@ -209,6 +209,7 @@ async def _job(settings: HelixSettings, writer: WriterApp, data: Any) -> None:
     assert outcome.type == "helix.job.completed", outcome.data
 
 
+@pytest.mark.slow  # over 30 s: `make test-slow` and CI run it
 async def test_an_episode_of_forty_scenes(settings: HelixSettings, writer: WriterApp) -> None:
     await _job(settings, writer, _request(max_scenes=40, job_id="ep-1"))
     store = AssetStore(settings)
@@ -229,6 +230,7 @@ async def test_an_episode_of_forty_scenes(settings: HelixSettings, writer: Write
     assert assets["script-ep-1-scenes"].parent_asset_ids == ["script-ep-1-title", "script-ep-1-characters"]
 
 
+@pytest.mark.slow  # over 30 s: `make test-slow` and CI run it
 async def test_a_persons_words_are_never_lost(settings: HelixSettings, writer: WriterApp) -> None:
     from helix.events import CandidateApplied, DialogueEdited, DialogueRewriteRequested, ScriptEditRequested
 
