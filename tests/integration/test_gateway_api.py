@@ -289,6 +289,30 @@ async def test_review_flow_through_the_gateway(stack: Stack, producer: HelixBus)
         assert any(e["action"] == "decision.approved" and e["actor"]["subject"] == "rhea" for e in audit), audit
 
 
+async def test_time_notes_on_a_clip_reach_the_bus_and_come_back(stack: Stack, producer: HelixBus) -> None:
+    """A revision request with time notes, through the real gateway and review service: the
+    decision on Kafka carries each moment, and the decision the gateway answers shows them."""
+    pid = (await create_production(stack))["production_id"]
+    rhea = stack.token("rhea", "reviewer", productions=[pid])
+    async with stack.client(rhea) as as_rhea:
+        event = stored_asset_event(stack.settings, pid, kind=AssetKind.CLIP, content=b"\x00\x00\x00\x18ftypmp42", media_type="video/mp4",
+                                   ext="mp4", asset_id="clip-clp-j1-s1-shot1")
+        await producer.publish_event(event)
+        await poll(as_rhea, "/reviews/queue", lambda r: len(r.json()["items"]) == 1, what="queued clip")
+        item_id = (await as_rhea.post("/reviews/claim")).json()["item_id"]
+        moments = [{"start_s": 0.5, "note": "the pan starts late"}, {"start_s": 1.0, "end_s": 1.75, "note": "too fast"}]
+        answer = await as_rhea.post(f"/reviews/items/{item_id}/decision",
+                                    json={"outcome": "revision_requested", "notes": "smoother", "timecodes": moments})
+        assert answer.status_code == 200, answer.text
+        assert [(t["start_s"], t["end_s"], t["note"]) for t in answer.json()["timecodes"]] == \
+            [(0.5, None, "the pan starts late"), (1.0, 1.75, "too fast")]
+        records = await read_topic_async(stack.settings, Topic.REVIEW_DECISIONS, count=100, timeout=10)
+        sent = [json.loads(r.value()) for r in records if json.loads(r.value())["data"]["asset_id"] == event.data.asset_id]
+        assert len(sent) == 1 and sent[0]["type"] == "helix.review.revision_requested"
+        assert [(t["start_s"], t.get("end_s"), t["note"]) for t in sent[0]["data"]["timecodes"]] == \
+            [(0.5, None, "the pan starts late"), (1.0, 1.75, "too fast")]
+
+
 @contextlib.asynccontextmanager
 async def _events(stack: Stack, tok: str, production_id: str) -> AsyncIterator[list[dict[str, str]]]:
     """Read a production's SSE stream in the background into a list of {event, id, data}."""
