@@ -69,7 +69,7 @@ async def make_clip(renderer: Renderer, motion: Motion, job: Job[ClipRequested])
     frame = await renderer.image(req.production_id, frame_asset_id, version)
     shot = await _shot_of(renderer, req.production_id, frame_id)
     seconds = req.seconds or (float(shot.duration_s) if shot is not None else 2.0)
-    prompt = prompts.with_style(clip_prompt(shot, req.prompt, req.timecodes), None)
+    prompt = clip_prompt(shot, req.prompt, req.timecodes)
     seed = req.seed if req.seed is not None else prompts.stable_seed(req.production_id, f"{frame_asset_id}@{version}")
     spec = ClipSpec(image=decode(frame.data), prompt=prompt, seconds=seconds, fps=req.fps, width=req.width, height=req.height,
                     steps=req.steps, seed=seed)
